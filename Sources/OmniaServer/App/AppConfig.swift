@@ -1,0 +1,68 @@
+import Foundation
+import Logging
+
+/// Every setting of the server in one place: flag > environment variable > default.
+/// A bad value fails at start with the setting's name.
+public struct AppConfig: Sendable {
+    public var host = "127.0.0.1"
+    public var port = 8080
+    public var database = DatabaseURL.defaultURL
+    /// Create the demo tenant at start and print its key.
+    public var demo = false
+    public var logLevel = Logger.Level.info
+    /// Requests per second per API key (0 turns the limit off), and the burst above it.
+    public var rateLimitPerSecond = 1_000
+    public var rateLimitBurst = 2_000
+    /// Largest request body accepted.
+    public var maxBodyBytes = 1 << 20
+    /// How long a resolved API key is trusted without a database lookup.
+    public var authCacheTTL = Duration.seconds(5)
+    /// How long `Idempotency-Key`s are kept.
+    public var idempotencyRetention = Duration.seconds(24 * 3600)
+    public var postgresPoolSize = 20
+    /// Run the webhook delivery and housekeeping workers in this process.
+    public var runWorkers = true
+    public var webhookPollInterval = Duration.milliseconds(500)
+
+    public init() {}
+
+    /// Applies `OMNIA_*` environment variables over the defaults; flags are applied by the caller after.
+    public static func fromEnvironment(_ environment: [String: String] = ProcessInfo.processInfo.environment) throws -> AppConfig {
+        var config = AppConfig()
+        if let value = environment["OMNIA_HOST"] { config.host = value }
+        if let value = environment["OMNIA_PORT"] { config.port = try integer(value, "OMNIA_PORT", 0...65535) }
+        if let value = environment["OMNIA_DATABASE_URL"] { config.database = try DatabaseURL(parsing: value) }
+        if let value = environment["OMNIA_LOG_LEVEL"] { config.logLevel = try logLevel(value, "OMNIA_LOG_LEVEL") }
+        if let value = environment["OMNIA_RATE_LIMIT"] { config.rateLimitPerSecond = try integer(value, "OMNIA_RATE_LIMIT", 0...1_000_000) }
+        if let value = environment["OMNIA_RATE_LIMIT_BURST"] { config.rateLimitBurst = try integer(value, "OMNIA_RATE_LIMIT_BURST", 1...10_000_000) }
+        if let value = environment["OMNIA_MAX_BODY_BYTES"] { config.maxBodyBytes = try integer(value, "OMNIA_MAX_BODY_BYTES", 1024...(256 << 20)) }
+        if let value = environment["OMNIA_AUTH_CACHE_SECONDS"] {
+            config.authCacheTTL = .seconds(try integer(value, "OMNIA_AUTH_CACHE_SECONDS", 0...300))
+        }
+        if let value = environment["OMNIA_POSTGRES_POOL_SIZE"] { config.postgresPoolSize = try integer(value, "OMNIA_POSTGRES_POOL_SIZE", 1...500) }
+        if let value = environment["OMNIA_WORKERS"] { config.runWorkers = try boolean(value, "OMNIA_WORKERS") }
+        return config
+    }
+
+    static func integer(_ text: String, _ setting: String, _ range: ClosedRange<Int>) throws -> Int {
+        guard let value = Int(text), range.contains(value) else {
+            throw ConfigurationError(setting: setting, reason: "'\(text)' is not an integer in \(range.lowerBound)…\(range.upperBound)")
+        }
+        return value
+    }
+
+    static func boolean(_ text: String, _ setting: String) throws -> Bool {
+        switch text.lowercased() {
+        case "1", "true", "yes", "on": return true
+        case "0", "false", "no", "off": return false
+        default: throw ConfigurationError(setting: setting, reason: "'\(text)' is not true or false")
+        }
+    }
+
+    public static func logLevel(_ text: String, _ setting: String) throws -> Logger.Level {
+        guard let level = Logger.Level(rawValue: text.lowercased()) else {
+            throw ConfigurationError(setting: setting, reason: "'\(text)' is not one of trace, debug, info, notice, warning, error, critical")
+        }
+        return level
+    }
+}

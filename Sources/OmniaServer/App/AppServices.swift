@@ -1,0 +1,38 @@
+import Foundation
+import Logging
+import OmniaCore
+import Prometheus
+
+/// Everything a handler, worker or CLI command needs, built once and passed by value.
+/// Clock and ID source are injected so tests can freeze time; the webhook transport so tests capture deliveries.
+public struct AppServices: Sendable {
+    public let config: AppConfig
+    public let database: any Database
+    public let logger: Logger
+    public let ids: IDGenerator
+    public let now: @Sendable () -> Date
+    public let metrics: PrometheusCollectorRegistry
+    let webhookTransport: any WebhookTransport
+    let routeTable = RouteTable()
+
+    public init(
+        config: AppConfig, database: any Database, logger: Logger,
+        now: @escaping @Sendable () -> Date = Date.init,
+        metrics: PrometheusCollectorRegistry = PrometheusCollectorRegistry(),
+        webhookTransport: (any WebhookTransport)? = nil
+    ) {
+        self.config = config
+        self.database = database
+        self.logger = logger
+        self.now = now
+        self.ids = IDGenerator(now: now)
+        self.metrics = metrics
+        self.webhookTransport = webhookTransport ?? URLSessionWebhookTransport()
+    }
+
+    var events: EventLog { EventLog(ids: ids, now: now) }
+    var audit: AuditLog { AuditLog(ids: ids, now: now) }
+    var idempotency: IdempotencyStore { IdempotencyStore(database: database) }
+    var platform: PlatformService { PlatformService(services: self) }
+    var nowMilliseconds: Int64 { Timestamp.milliseconds(now()) }
+}

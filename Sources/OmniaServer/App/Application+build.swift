@@ -1,0 +1,62 @@
+import Foundation
+import Hummingbird
+import NIOCore
+import Logging
+import ServiceLifecycle
+
+/// The composition root, used by `omnia serve`, `omnia bench` and the tests alike.
+public enum OmniaApplication {
+    /// The API router with every middleware and controller.
+    public static func buildRouter(_ services: AppServices) throws -> Router<OmniaRequestContext> {
+        let router = Router(context: OmniaRequestContext.self)
+        router.add(middleware: RequestIDMiddleware(ids: services.ids))
+        router.add(middleware: AccessLogMiddleware())
+        router.add(middleware: MetricsMiddleware())
+        router.add(middleware: ProblemMiddleware(routes: services.routeTable))
+        router.add(middleware: BodyLimitMiddleware(maxBodyBytes: services.config.maxBodyBytes))
+
+        OperationsController(services: services, openAPI: try openAPIDocument()).addRoutes(to: router, table: services.routeTable)
+
+        let authenticator = APIKeyAuthenticator(database: services.database, cacheTTL: services.config.authCacheTTL)
+        let rateLimiter = services.config.rateLimitPerSecond > 0
+            ? RateLimiter(ratePerSecond: Double(services.config.rateLimitPerSecond), burst: Double(services.config.rateLimitBurst)) : nil
+        let v1 = router.group("v1")
+            .add(middleware: AuthMiddleware(authenticator: authenticator, rateLimiter: rateLimiter))
+            .add(middleware: IdempotencyMiddleware(store: services.idempotency, maxBodyBytes: services.config.maxBodyBytes, now: services.now))
+        let routes = Routes(group: v1, table: services.routeTable, basePath: "/v1")
+        TenantController(services: services).addRoutes(to: routes)
+        LocationController(services: services).addRoutes(to: routes)
+        ChannelController(services: services).addRoutes(to: routes)
+        APIKeyController(services: services, authenticator: authenticator).addRoutes(to: routes)
+        EventController(services: services).addRoutes(to: routes)
+        WebhookEndpointController(services: services).addRoutes(to: routes)
+        AuditLogController(services: services).addRoutes(to: routes)
+        return router
+    }
+
+    /// The HTTP server plus the background workers, shut down gracefully on SIGINT/SIGTERM.
+    public static func buildApplication(
+        _ services: AppServices, onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
+    ) throws -> some ApplicationProtocol {
+        var workers: [any Service] = []
+        if services.config.runWorkers {
+            workers.append(WebhookWorker(services: services))
+            workers.append(HousekeepingService(services: services))
+        }
+        return Application(
+            router: try buildRouter(services),
+            configuration: .init(address: .hostname(services.config.host, port: services.config.port), serverName: "Omnia"),
+            services: workers,
+            onServerRunning: onServerRunning,
+            logger: services.logger
+        )
+    }
+
+    /// The API contract served at `/openapi.yaml`, loaded once at start so a missing file fails at start.
+    static func openAPIDocument() throws -> ByteBuffer {
+        guard let url = Bundle.module.url(forResource: "openapi", withExtension: "yaml") else {
+            throw ConfigurationError(setting: "openapi.yaml", reason: "the API contract is missing from the build")
+        }
+        return ByteBuffer(bytes: try Data(contentsOf: url))
+    }
+}

@@ -1,0 +1,32 @@
+import Foundation
+import Hummingbird
+
+/// Authenticates every `/v1` request by its bearer key and applies the key's rate limit.
+/// Missing or unknown keys get 401; scopes are checked per route by `Routes`.
+struct AuthMiddleware: RouterMiddleware {
+    typealias Context = OmniaRequestContext
+    let authenticator: APIKeyAuthenticator
+    let rateLimiter: RateLimiter?
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        guard let header = request.headers[.authorization] else {
+            throw Problem(.unauthorized, code: "unauthenticated", detail: "send an API key as 'Authorization: Bearer <key>'",
+                          headers: [.wwwAuthenticate: "Bearer"])
+        }
+        guard header.count > 7, header.prefix(7).lowercased() == "bearer ",
+            let token = APIKeyToken(parsing: String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces)),
+            let caller = try await authenticator.authenticate(token)
+        else {
+            throw Problem(.unauthorized, code: "invalid_api_key", detail: "the API key is unknown or revoked",
+                          headers: [.wwwAuthenticate: "Bearer error=\"invalid_token\""])
+        }
+        if let rateLimiter, let retryAfter = rateLimiter.take(caller.keyID) {
+            throw Problem(.tooManyRequests, code: "rate_limited",
+                          detail: "this key sent more than \(Int(rateLimiter.ratePerSecond)) requests per second; retry after \(retryAfter) s",
+                          headers: [.retryAfter: String(retryAfter)])
+        }
+        var context = context
+        context.caller = caller
+        return try await next(request, context)
+    }
+}

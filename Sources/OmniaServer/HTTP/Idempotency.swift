@@ -1,0 +1,158 @@
+import Crypto
+import Foundation
+import HTTPTypes
+import Hummingbird
+import SQLKit
+import Synchronization
+
+/// A POST's claim on its `Idempotency-Key`. The handler completes it inside the transaction of its
+/// effect, so the stored response and the effect commit together or not at all.
+final class IdempotencyClaim: Sendable {
+    let tenantID: String
+    let key: String
+    private let completedFlag = Atomic<Bool>(false)
+
+    init(tenantID: String, key: String) {
+        self.tenantID = tenantID
+        self.key = key
+    }
+
+    var isCompleted: Bool { completedFlag.load(ordering: .acquiring) }
+
+    /// Records the response in the caller's transaction.
+    func complete(on sql: any SQLDatabase, status: Int, body: Data) async throws {
+        let text = String(decoding: body, as: UTF8.self)
+        try await sql.raw("""
+            UPDATE idempotency_keys SET state = 'completed', response_status = \(bind: status), response_body = \(bind: text)
+            WHERE tenant_id = \(bind: tenantID) AND idempotency_key = \(bind: key)
+            """).run()
+        completedFlag.store(true, ordering: .releasing)
+    }
+}
+
+/// Stores `Idempotency-Key`s: claim before the effect, complete with it, replay after it.
+struct IdempotencyStore: Sendable {
+    let database: any Database
+    /// A claim older than this with no completion is taken to belong to a crashed request.
+    static let abandonAfterMilliseconds: Int64 = 60_000
+
+    enum ClaimOutcome: Sendable {
+        case claimed(IdempotencyClaim)
+        case replay(status: Int, body: String)
+        case reusedWithDifferentRequest
+        case inFlight
+    }
+
+    func claim(tenantID: String, key: String, requestHash: String, now: Int64) async throws -> ClaimOutcome {
+        try await database.transaction { sql in
+            let inserted = try await sql.raw("""
+                INSERT INTO idempotency_keys (tenant_id, idempotency_key, request_hash, state, created_at, locked_at)
+                VALUES (\(bind: tenantID), \(bind: key), \(bind: requestHash), 'in_progress', \(bind: now), \(bind: now))
+                ON CONFLICT (tenant_id, idempotency_key) DO NOTHING
+                RETURNING idempotency_key
+                """).first()
+            if inserted != nil { return .claimed(IdempotencyClaim(tenantID: tenantID, key: key)) }
+            guard let row = try await sql.raw("""
+                SELECT request_hash, state, response_status, response_body, locked_at FROM idempotency_keys
+                WHERE tenant_id = \(bind: tenantID) AND idempotency_key = \(bind: key)
+                """).first(decoding: Row.self)
+            else {
+                return .inFlight
+            }
+            guard row.request_hash == requestHash else { return .reusedWithDifferentRequest }
+            if row.state == "completed", let status = row.response_status {
+                return .replay(status: status, body: row.response_body ?? "")
+            }
+            guard now - row.locked_at > Self.abandonAfterMilliseconds else { return .inFlight }
+            try await sql.raw("""
+                UPDATE idempotency_keys SET locked_at = \(bind: now)
+                WHERE tenant_id = \(bind: tenantID) AND idempotency_key = \(bind: key)
+                """).run()
+            return .claimed(IdempotencyClaim(tenantID: tenantID, key: key))
+        }
+    }
+
+    /// Gives the key back when the request produced no effect to remember.
+    func release(_ claim: IdempotencyClaim) async throws {
+        try await database.transaction { sql in
+            try await sql.raw("""
+                DELETE FROM idempotency_keys
+                WHERE tenant_id = \(bind: claim.tenantID) AND idempotency_key = \(bind: claim.key) AND state = 'in_progress'
+                """).run()
+        }
+    }
+
+    /// Deletes keys older than `cutoff` (epoch ms); returns how many.
+    @discardableResult
+    func purge(olderThan cutoff: Int64) async throws -> Int {
+        try await database.transaction { sql in
+            try await sql.raw("DELETE FROM idempotency_keys WHERE created_at < \(bind: cutoff) RETURNING idempotency_key").all().count
+        }
+    }
+
+    private struct Row: Decodable {
+        let request_hash: String
+        let state: String
+        let response_status: Int?
+        let response_body: String?
+        let locked_at: Int64
+    }
+}
+
+/// Makes every POST under `/v1` idempotent when the client sends `Idempotency-Key`: the first request
+/// runs, a retry with the same body gets the stored response, the same key with another body is a
+/// 409 `idempotency_key_reused`, and a retry while the first is still running a 409 `idempotency_key_in_use`.
+struct IdempotencyMiddleware: RouterMiddleware {
+    typealias Context = OmniaRequestContext
+    let store: IdempotencyStore
+    let maxBodyBytes: Int
+    let now: @Sendable () -> Date
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        guard request.method == .post, let key = request.headers[.idempotencyKey] else {
+            return try await next(request, context)
+        }
+        guard (1...255).contains(key.utf8.count), key.utf8.allSatisfy({ (0x21...0x7e).contains($0) }) else {
+            throw Problem(.badRequest, code: "invalid_idempotency_key", detail: "Idempotency-Key must be 1–255 printable ASCII characters")
+        }
+        let caller = try context.requireCaller()
+        var request = request
+        let body = try await request.collectBody(upTo: maxBodyBytes)
+        var hasher = SHA256()
+        hasher.update(data: Data(request.method.rawValue.utf8))
+        hasher.update(data: Data(" \(request.uri.path)\n".utf8))
+        hasher.update(data: Data(body.readableBytesView))
+        let requestHash = hasher.finalize().map { String(format: "%02x", $0) }.joined()
+
+        let timestamp = Int64(now().timeIntervalSince1970 * 1000)
+        switch try await store.claim(tenantID: caller.tenantID, key: key, requestHash: requestHash, now: timestamp) {
+        case .replay(let status, let body):
+            let isProblem = status >= 400
+            return Response(
+                status: .init(code: status),
+                headers: [.contentType: isProblem ? Problem.contentType : "application/json", .idempotentReplayed: "true"],
+                body: .init(byteBuffer: ByteBuffer(string: body))
+            )
+        case .reusedWithDifferentRequest:
+            throw Problem(.conflict, code: "idempotency_key_reused",
+                          detail: "this Idempotency-Key was used with a different request; use a new key for a new request")
+        case .inFlight:
+            throw Problem(.conflict, code: "idempotency_key_in_use",
+                          detail: "a request with this Idempotency-Key is still being processed; retry shortly",
+                          headers: [.retryAfter: "1"])
+        case .claimed(let claim):
+            var context = context
+            context.idempotencyClaim = claim
+            // Only a completed effect is remembered. A request that failed changed nothing (its
+            // transaction rolled back), so the key is released and a corrected retry may use it.
+            do {
+                let response = try await next(request, context)
+                if !claim.isCompleted { try await store.release(claim) }
+                return response
+            } catch {
+                if !claim.isCompleted { try? await store.release(claim) }
+                throw error
+            }
+        }
+    }
+}

@@ -1,0 +1,36 @@
+import Hummingbird
+import Logging
+import OmniaCore
+
+/// Per-request state shared between middleware and handlers.
+public struct OmniaRequestContext: RequestContext {
+    public var coreContext: CoreRequestContextStorage
+    /// The `X-Request-Id` of this request: the client's, or one we generated.
+    public var requestID: String = ""
+    /// Who is calling; set by the authentication middleware on every `/v1` route.
+    public var caller: Caller?
+    /// The `Idempotency-Key` claim of a POST, completed in the same transaction as its effect.
+    var idempotencyClaim: IdempotencyClaim?
+
+    public init(source: ApplicationRequestContextSource) {
+        self.coreContext = .init(source: source)
+    }
+
+    /// The authenticated caller; every `/v1` handler runs behind the auth middleware, so this never fails there.
+    public func requireCaller() throws -> Caller {
+        guard let caller else { throw Problem(.unauthorized, code: "unauthenticated", detail: "an API key is required") }
+        return caller
+    }
+}
+
+/// The tenant and key behind a request.
+public struct Caller: Sendable {
+    public let tenantID: String
+    public let keyID: String
+    public let scopes: Set<Scope>
+    /// A key bound to a channel or location stamps them on everything it writes.
+    public let channelID: String?
+    public let locationID: String?
+    public let tenantCurrency: String
+    public let tenantTimeZone: String
+}

@@ -1,0 +1,84 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import OmniaCore
+
+/// An RFC 9457 problem: what every error response of Omnia carries, with a stable machine `code`.
+public struct Problem: Error, Sendable {
+    public var status: HTTPResponse.Status
+    public var code: String
+    public var title: String
+    public var detail: String
+    public var errors: [FieldError]
+    /// Extra headers, e.g. `Retry-After` on 429 or `Allow` on 405.
+    public var headers: HTTPFields
+
+    public init(_ status: HTTPResponse.Status, code: String, detail: String, errors: [FieldError] = [], headers: HTTPFields = [:]) {
+        self.status = status
+        self.code = code
+        self.title = status.reasonPhrase
+        self.detail = detail
+        self.errors = errors
+        self.headers = headers
+    }
+
+    /// 400 with one entry per invalid field.
+    public static func validation(_ errors: [FieldError]) -> Problem {
+        let summary = errors.prefix(3).map(\.detail).joined(separator: "; ")
+        return Problem(.badRequest, code: "validation_failed", detail: summary, errors: errors)
+    }
+
+    public static func notFound(_ what: String) -> Problem {
+        Problem(.notFound, code: "not_found", detail: "no \(what) with that id")
+    }
+}
+
+/// A domain error that knows its problem. Each capability's error enum conforms, so handlers
+/// throw domain errors and one middleware renders them.
+public protocol ProblemConvertible: Error {
+    var problem: Problem { get }
+}
+
+extension Problem: ProblemConvertible {
+    public var problem: Problem { self }
+}
+
+/// The JSON body of a problem response.
+struct ProblemBody: Codable {
+    let type: String
+    let title: String
+    let status: Int
+    let code: String
+    let detail: String
+    let instance: String?
+    let requestId: String?
+    let errors: [FieldError]?
+}
+
+extension Problem {
+    static let contentType = "application/problem+json"
+
+    func body(instance: String?, requestID: String?) -> ProblemBody {
+        ProblemBody(
+            type: "urn:omnia:problem:\(code)", title: title, status: status.code, code: code, detail: detail,
+            instance: instance, requestId: requestID, errors: errors.isEmpty ? nil : errors
+        )
+    }
+
+    func response(instance: String?, requestID: String?) -> Response {
+        let data = (try? JSONCoding.encoder.encode(body(instance: instance, requestID: requestID))) ?? Data()
+        var fields = headers
+        fields[.contentType] = Problem.contentType
+        return Response(status: status, headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+}
+
+/// Encoders shared by the API so every response has the same shape.
+enum JSONCoding {
+    static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        return encoder
+    }()
+}

@@ -1,0 +1,115 @@
+import Foundation
+import Hummingbird
+import OmniaCore
+
+/// A JSON request body. `Field` lists the accepted keys, so an unknown key is rejected by name
+/// instead of being silently ignored (a typo like `curency` must not fall back to a default).
+protocol RequestBody: Decodable, Sendable {
+    associatedtype Field: CodingKey & CaseIterable
+}
+
+extension RequestBody {
+    static var acceptedFields: Set<String> { Set(Field.allCases.map { snakeCased($0.stringValue) }) }
+}
+
+/// `addressLine1` → `address_line1`, the same rule as `JSONEncoder.KeyEncodingStrategy.convertToSnakeCase`.
+func snakeCased(_ name: String) -> String {
+    var result = ""
+    for character in name {
+        if character.isUppercase {
+            if !result.isEmpty { result.append("_") }
+            result.append(contentsOf: character.lowercased())
+        } else {
+            result.append(character)
+        }
+    }
+    return result
+}
+
+extension Request {
+    /// Reads, checks and decodes a JSON body: 415 for another content type, 413 past `maxBytes`,
+    /// 400 with the line and column of malformed JSON, the name of each unknown field, or the path
+    /// of each value of the wrong type.
+    mutating func decode<Body: RequestBody>(_: Body.Type, maxBytes: Int) async throws -> Body {
+        let contentType = headers[.contentType]?.split(separator: ";").first?.trimmingCharacters(in: .whitespaces).lowercased()
+        guard contentType == "application/json" else {
+            throw Problem(.unsupportedMediaType, code: "unsupported_media_type",
+                          detail: "send the body as application/json (got \(contentType ?? "no Content-Type"))")
+        }
+        let buffer = try await collectBody(upTo: maxBytes)
+        let bytes = Array(buffer.readableBytesView)
+        return try decodeJSONObject(Body.self, from: bytes)
+    }
+}
+
+/// Decodes `bytes` as a JSON object of `Body`, with the precise errors `Request.decode` promises.
+func decodeJSONObject<Body: RequestBody>(_: Body.Type, from bytes: [UInt8]) throws -> Body {
+    guard String(validating: bytes, as: UTF8.self) != nil else {
+        throw Problem(.badRequest, code: "invalid_utf8", detail: "the body is not valid UTF-8")
+    }
+    if let failure = JSONSyntax.check(bytes) {
+        throw Problem(.badRequest, code: "malformed_json",
+                      detail: "malformed JSON at line \(failure.line), column \(failure.column): \(failure.reason)")
+    }
+    let data = Data(bytes)
+    guard let object = try? JSONCoding.decoder.decode([String: JSONValue].self, from: data) else {
+        throw Problem(.badRequest, code: "expected_object", detail: "the body must be a JSON object")
+    }
+    let unknown = Set(object.keys).subtracting(Body.acceptedFields).sorted()
+    if !unknown.isEmpty {
+        throw Problem(.badRequest, code: "unknown_field", detail: "unknown field\(unknown.count > 1 ? "s" : ""): \(unknown.joined(separator: ", "))",
+                      errors: unknown.map { FieldError(field: $0, code: "unknown_field", detail: "\($0) is not a field of this request") })
+    }
+    do {
+        return try JSONCoding.decoder.decode(Body.self, from: data)
+    } catch let error as DecodingError {
+        throw Problem.validation([fieldError(for: error)])
+    }
+}
+
+private func fieldError(for error: DecodingError) -> FieldError {
+    func path(_ codingPath: [any CodingKey]) -> String {
+        codingPath.reduce(into: "") { text, key in
+            if let index = key.intValue {
+                text += "[\(index)]"
+            } else {
+                text += (text.isEmpty ? "" : ".") + snakeCased(key.stringValue)
+            }
+        }
+    }
+    switch error {
+    case .typeMismatch(let type, let context):
+        let field = path(context.codingPath)
+        return FieldError(field: field, code: "invalid_type", detail: "\(field) must be \(describe(type))")
+    case .valueNotFound(let type, let context):
+        let field = path(context.codingPath)
+        return FieldError(field: field, code: "invalid_type", detail: "\(field) must be \(describe(type)), not null")
+    case .keyNotFound(let key, let context):
+        let field = path(context.codingPath + [key])
+        return FieldError(field: field, code: "required", detail: "\(field) is required")
+    case .dataCorrupted(let context):
+        let field = path(context.codingPath)
+        return FieldError(field: field, code: "invalid_value", detail: "\(field) is not a valid value (\(context.debugDescription))")
+    @unknown default:
+        return FieldError(field: "", code: "invalid_value", detail: "the body does not match the request schema")
+    }
+}
+
+private func describe(_ type: Any.Type) -> String {
+    switch type {
+    case is String.Type: "a string"
+    case is Int.Type, is Int64.Type, is Int32.Type: "an integer"
+    case is Double.Type: "a number"
+    case is Bool.Type: "true or false"
+    case is [Any].Type: "an array"
+    default: String(describing: type).contains("Array") ? "an array" : "an object"
+    }
+}
+
+extension JSONCoding {
+    static let decoder: JSONDecoder = {
+        let decoder = JSONDecoder()
+        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        return decoder
+    }()
+}

@@ -1,0 +1,52 @@
+import Foundation
+import Hummingbird
+import OmniaCore
+
+/// Registers `/v1` routes with the scopes each needs, records them for 405 answers, and gives
+/// handlers their authenticated caller. Handlers return `Response`s built by `JSONResponse`.
+struct Routes: Sendable {
+    typealias Handler = @Sendable (inout Request, OmniaRequestContext, Caller) async throws -> Response
+
+    let group: RouterGroup<OmniaRequestContext>
+    let table: RouteTable
+    let basePath: String
+
+    func get(_ path: String, scopes: Set<Scope>, _ handler: @escaping Handler) { add(.get, path, scopes, handler) }
+    func post(_ path: String, scopes: Set<Scope>, _ handler: @escaping Handler) { add(.post, path, scopes, handler) }
+    func patch(_ path: String, scopes: Set<Scope>, _ handler: @escaping Handler) { add(.patch, path, scopes, handler) }
+    func delete(_ path: String, scopes: Set<Scope>, _ handler: @escaping Handler) { add(.delete, path, scopes, handler) }
+
+    private func add(_ method: HTTPRequest.Method, _ path: String, _ scopes: Set<Scope>, _ handler: @escaping Handler) {
+        table.record(method, basePath + "/" + path)
+        group.on(RouterPath(path), method: method) { request, context in
+            let caller = try context.requireCaller()
+            guard caller.scopes.permits(anyOf: scopes) else {
+                let needed = scopes.map(\.rawValue).sorted().joined(separator: " or ")
+                throw Problem(.forbidden, code: "insufficient_scope", detail: "this key lacks the scope for this action (needs \(needed.isEmpty ? "admin" : needed))")
+            }
+            var request = request
+            return try await handler(&request, context, caller)
+        }
+    }
+}
+
+/// Builds JSON responses with the API's one encoder.
+enum JSONResponse {
+    static func make(_ value: some Encodable, status: HTTPResponse.Status = .ok) throws -> Response {
+        try make(data: JSONCoding.encoder.encode(value), status: status)
+    }
+
+    static func make(data: Data, status: HTTPResponse.Status = .ok) -> Response {
+        Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+}
+
+extension Request {
+    /// A path parameter that must look like an ID with `prefix`; anything else cannot exist, so 404.
+    func id(_ name: String, _ prefix: IDPrefix, context: OmniaRequestContext, what: String) throws -> String {
+        guard let value = context.parameters.get(name), IDGenerator.isWellFormed(value, prefix: prefix) else {
+            throw Problem.notFound(what)
+        }
+        return value
+    }
+}

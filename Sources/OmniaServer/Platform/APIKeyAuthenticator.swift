@@ -1,0 +1,77 @@
+import Foundation
+import OmniaCore
+import SQLKit
+import Synchronization
+
+/// Resolves a bearer token to its caller. Lookups are cached for a few seconds because every request
+/// authenticates; revoking through this process drops the entry at once, and other processes sharing
+/// PostgreSQL stop honouring a revoked key within `cacheTTL`.
+final class APIKeyAuthenticator: Sendable {
+    private struct Entry {
+        let caller: Caller
+        let expires: ContinuousClock.Instant
+    }
+
+    private let database: any Database
+    private let cacheTTL: Duration
+    private let cache = Mutex<[String: Entry]>([:])
+    private static let cacheLimit = 10_000
+
+    init(database: any Database, cacheTTL: Duration) {
+        self.database = database
+        self.cacheTTL = cacheTTL
+    }
+
+    /// The caller for a presented token, or nil when the token is unknown or revoked.
+    func authenticate(_ token: APIKeyToken) async throws -> Caller? {
+        let hash = token.hash
+        let now = ContinuousClock.now
+        if cacheTTL > .zero, let entry = cache.withLock({ $0[hash] }), entry.expires > now {
+            return entry.caller
+        }
+        let row = try await database.read { sql in
+            try await sql.raw("""
+                SELECT k.id, k.scopes, k.channel_id, k.location_id, t.default_currency, t.timezone
+                FROM api_keys k JOIN tenants t ON t.id = k.tenant_id
+                WHERE k.tenant_id = \(bind: token.tenantID) AND k.key_hash = \(bind: hash) AND k.revoked_at IS NULL
+                """).first(decoding: KeyRow.self)
+        }
+        guard let row else { return nil }
+        let caller = Caller(
+            tenantID: token.tenantID, keyID: row.id,
+            scopes: Set(row.scopes.split(separator: " ").compactMap { Scope(rawValue: String($0)) }),
+            channelID: row.channelId, locationID: row.locationId,
+            tenantCurrency: row.defaultCurrency, tenantTimeZone: row.timezone
+        )
+        if cacheTTL > .zero {
+            cache.withLock { cache in
+                if cache.count >= Self.cacheLimit { cache.removeAll(keepingCapacity: true) }
+                cache[hash] = Entry(caller: caller, expires: now + cacheTTL)
+            }
+        }
+        return caller
+    }
+
+    /// Forgets a key at once (after revocation).
+    func invalidate(keyID: String) {
+        cache.withLock { cache in
+            cache = cache.filter { $0.value.caller.keyID != keyID }
+        }
+    }
+
+    private struct KeyRow: Decodable {
+        let id: String
+        let scopes: String
+        let channelId: String?
+        let locationId: String?
+        let defaultCurrency: String
+        let timezone: String
+
+        enum CodingKeys: String, CodingKey {
+            case id, scopes, timezone
+            case channelId = "channel_id"
+            case locationId = "location_id"
+            case defaultCurrency = "default_currency"
+        }
+    }
+}

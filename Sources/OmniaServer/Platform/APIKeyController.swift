@@ -1,0 +1,46 @@
+import Hummingbird
+import OmniaCore
+
+/// API keys of the caller's tenant. The secret is returned once, at creation.
+///
+/// | route | scope |
+/// | --- | --- |
+/// | `GET /v1/api_keys` | admin |
+/// | `GET /v1/api_keys/{id}` | admin |
+/// | `POST /v1/api_keys` | admin |
+/// | `DELETE /v1/api_keys/{id}` | admin (revokes) |
+struct APIKeyController {
+    let services: AppServices
+    let authenticator: APIKeyAuthenticator
+
+    func addRoutes(to routes: Routes) {
+        routes.get("api_keys", scopes: [.admin]) { request, _, caller in
+            let page = try PageRequest(request)
+            let rows = try await services.database.page(APIKeyRow.self, from: "api_keys", tenantID: caller.tenantID, page: page)
+            return try JSONResponse.make(page.page(rows.map(\.response), id: \.id))
+        }
+        routes.get("api_keys/:id", scopes: [.admin]) { request, context, caller in
+            let id = try request.id("id", .apiKey, context: context, what: "API key")
+            guard let row = try await services.database.fetch(APIKeyRow.self, from: "api_keys", tenantID: caller.tenantID, id: id) else {
+                throw Problem.notFound("API key")
+            }
+            return try JSONResponse.make(row.response)
+        }
+        routes.post("api_keys", scopes: [.admin]) { request, context, caller in
+            let body = try await request.decode(CreateAPIKeyRequest.self, maxBytes: services.config.maxBodyBytes)
+            let actor = Actor(id: caller.keyID, requestID: context.requestID)
+            return try await services.mutation(context) { sql in
+                try await services.platform.createAPIKey(on: sql, tenantID: caller.tenantID, body, actor: actor)
+            }
+        }
+        routes.delete("api_keys/:id", scopes: [.admin]) { request, context, caller in
+            let id = try request.id("id", .apiKey, context: context, what: "API key")
+            let actor = Actor(id: caller.keyID, requestID: context.requestID)
+            let response = try await services.mutation(context, status: .ok) { sql in
+                try await services.platform.revokeAPIKey(on: sql, tenantID: caller.tenantID, keyID: id, actor: actor)
+            }
+            authenticator.invalidate(keyID: id)
+            return response
+        }
+    }
+}

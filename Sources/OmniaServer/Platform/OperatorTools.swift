@@ -1,0 +1,49 @@
+import HTTPTypes
+import OmniaCore
+import SQLKit
+
+/// What the `omnia` command line does to tenants and keys, as whole operations (audited as `cli`).
+public struct OperatorTools: Sendable {
+    let services: AppServices
+
+    public init(services: AppServices) {
+        self.services = services
+    }
+
+    public func createTenant(name: String, currency: String, timezone: String, country: String?) async throws -> (TenantResponse, CreatedAPIKey) {
+        try await services.platform.createTenant(name: name, currency: currency, timezone: timezone, country: country)
+    }
+
+    /// Creates a key; `channel` may be a channel id or code.
+    public func createKey(tenant: String, name: String?, scopes: [String], channel: String?, location: String?) async throws -> CreatedAPIKey {
+        let tenantID = try await resolveTenantID(tenant)
+        let platform = services.platform
+        return try await services.database.transaction { sql in
+            var channelID: String?
+            if let channel {
+                guard let row = try await platform.resolveChannel(on: sql, tenantID: tenantID, channel) else {
+                    throw Problem.validation([FieldError(field: "channel", code: "unknown_channel", detail: "no channel '\(channel)' in this tenant")])
+                }
+                channelID = row.id
+            }
+            let request = CreateAPIKeyRequest(name: name ?? "Key for \(scopes.joined(separator: ", "))", scopes: scopes,
+                                              channelId: channelID, locationId: location)
+            return try await platform.createAPIKey(on: sql, tenantID: tenantID, request, actor: .cli)
+        }
+    }
+
+    public func revokeKey(tenant: String, keyID: String) async throws {
+        let tenantID = try await resolveTenantID(tenant)
+        let platform = services.platform
+        _ = try await services.database.transaction { sql in
+            try await platform.revokeAPIKey(on: sql, tenantID: tenantID, keyID: keyID, actor: .cli)
+        }
+    }
+
+    /// A tenant id (`ten_…`) or an exact tenant name.
+    func resolveTenantID(_ reference: String) async throws -> String {
+        if reference.hasPrefix("ten_"), try await services.platform.fetchTenant(reference) != nil { return reference }
+        if let tenant = try await services.platform.findTenant(named: reference) { return tenant.id }
+        throw Problem(.notFound, code: "not_found", detail: "no tenant '\(reference)'")
+    }
+}

@@ -1,0 +1,43 @@
+import OmniaCore
+
+/// `POST /v1/locations`
+struct CreateLocationRequest: RequestBody {
+    var code: String?
+    var name: String?
+    var kind: String?
+    var addressLine1: String?
+    var addressLine2: String?
+    var city: String?
+    var postcode: String?
+    var region: String?
+    var country: String?
+    var timezone: String?
+    typealias Field = CodingKeys
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case code, name, kind, addressLine1, addressLine2, city, postcode, region, country, timezone
+    }
+}
+
+/// `POST /v1/channels`
+struct CreateChannelRequest: RequestBody {
+    var code: String?
+    var name: String?
+    var kind: String?
+    var locationId: String?
+    typealias Field = CodingKeys
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case code, name, kind, locationId
+    }
+}
+
+/// `POST /v1/api_keys`
+struct CreateAPIKeyRequest: RequestBody {
+    var name: String?
+    var scopes: [String]?
+    var channelId: String?
+    var locationId: String?
+    typealias Field = CodingKeys
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case name, scopes, channelId, locationId
+    }
+}

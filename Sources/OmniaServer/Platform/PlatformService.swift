@@ -1,0 +1,191 @@
+import Foundation
+import OmniaCore
+import SQLKit
+
+/// Who performs an action, for the audit log: an API key id, or `cli` for the command-line tool.
+struct Actor: Sendable {
+    let id: String
+    let requestID: String?
+
+    static let cli = Actor(id: "cli", requestID: nil)
+}
+
+/// Tenants, locations, channels and API keys: validation, storage, events and audit in one place,
+/// shared by the API and the CLI. Methods taking `sql` run inside the caller's transaction.
+struct PlatformService: Sendable {
+    let services: AppServices
+
+    // MARK: Tenants
+
+    /// Creates a tenant and its first admin key (printed once by the CLI).
+    func createTenant(name: String?, currency: String?, timezone: String?, country: String?) async throws -> (TenantResponse, CreatedAPIKey) {
+        var validator = Validator()
+        let name = validator.text(name, field: "name", maxLength: 120)
+        let currency = validator.currency(currency, field: "currency")
+        let timezone = validator.timeZone(timezone, field: "timezone")
+        let country = validator.country(country, field: "country", required: false)
+        guard validator.isValid, let name, let currency, let timezone else { throw Problem.validation(validator.errors) }
+        let id = services.ids.make(.tenant)
+        let now = services.nowMilliseconds
+        return try await services.database.transaction { sql in
+            try await sql.raw("""
+                INSERT INTO tenants (id, name, default_currency, timezone, country, created_at)
+                VALUES (\(bind: id), \(bind: name), \(bind: currency.code), \(bind: timezone), \(bind: country), \(bind: now))
+                """).run()
+            let tenant = TenantResponse(id: id, name: name, defaultCurrency: currency.code, timezone: timezone, country: country,
+                                        createdAt: Timestamp.text(now))
+            try await services.events.append(on: sql, tenantID: id, type: "tenant.created", data: tenant, requestID: nil)
+            let key = try await insertAPIKey(on: sql, tenantID: id, name: "Admin key", scopes: [.admin], channelID: nil, locationID: nil, actor: .cli)
+            return (tenant, key)
+        }
+    }
+
+    func fetchTenant(_ id: String) async throws -> TenantResponse? {
+        try await services.database.read { sql in
+            try await sql.raw("SELECT * FROM tenants WHERE id = \(bind: id)").row(TenantRow.self)?.response
+        }
+    }
+
+    func findTenant(named name: String) async throws -> TenantResponse? {
+        try await services.database.read { sql in
+            try await sql.raw("SELECT * FROM tenants WHERE name = \(bind: name) ORDER BY id LIMIT 1").row(TenantRow.self)?.response
+        }
+    }
+
+    // MARK: Locations
+
+    func createLocation(on sql: any SQLDatabase, tenantID: String, tenantTimeZone: String, _ request: CreateLocationRequest, actor: Actor) async throws -> LocationResponse {
+        var validator = Validator()
+        let code = validator.code(request.code, field: "code")
+        let name = validator.text(request.name, field: "name", maxLength: 120)
+        let kind = validator.oneOf(request.kind, LocationKind.self, field: "kind")
+        let line1 = validator.text(request.addressLine1, field: "address_line1", required: false)
+        let line2 = validator.text(request.addressLine2, field: "address_line2", required: false)
+        let city = validator.text(request.city, field: "city", required: false, maxLength: 100)
+        let postcode = validator.text(request.postcode, field: "postcode", required: false, maxLength: 20)
+        let region = validator.text(request.region, field: "region", required: false, maxLength: 100)
+        let country = validator.country(request.country, field: "country")
+        let timezone = request.timezone == nil ? tenantTimeZone : validator.timeZone(request.timezone, field: "timezone")
+        guard validator.isValid, let code, let name, let kind, let country, let timezone else { throw Problem.validation(validator.errors) }
+
+        let location = LocationResponse(
+            id: services.ids.make(.location), code: code, name: name, kind: kind.rawValue, addressLine1: line1, addressLine2: line2,
+            city: city, postcode: postcode, region: region, country: country, timezone: timezone, createdAt: Timestamp.text(services.nowMilliseconds)
+        )
+        do {
+            try await sql.raw("""
+                INSERT INTO locations (tenant_id, id, code, name, kind, address_line1, address_line2, city, postcode, region, country, timezone, created_at)
+                VALUES (\(bind: tenantID), \(bind: location.id), \(bind: code), \(bind: name), \(bind: kind.rawValue), \(bind: line1), \(bind: line2),
+                        \(bind: city), \(bind: postcode), \(bind: region), \(bind: country), \(bind: timezone), \(bind: services.nowMilliseconds))
+                """).run()
+        } catch where isUniqueViolation(error) {
+            throw PlatformError.codeTaken(kind: "location", code: code)
+        }
+        try await services.events.append(on: sql, tenantID: tenantID, type: "location.created", data: location, requestID: actor.requestID)
+        try await services.audit.record(on: sql, tenantID: tenantID, actor: actor.id, action: "location.create", targetType: "location",
+                                        targetID: location.id, details: ["code": .string(code)], requestID: actor.requestID)
+        return location
+    }
+
+    // MARK: Channels
+
+    func createChannel(on sql: any SQLDatabase, tenantID: String, _ request: CreateChannelRequest, actor: Actor) async throws -> ChannelResponse {
+        var validator = Validator()
+        let code = validator.code(request.code, field: "code")
+        let name = validator.text(request.name, field: "name", maxLength: 120)
+        let kind = validator.oneOf(request.kind, ChannelKind.self, field: "kind")
+        if let locationID = request.locationId, try await !exists(on: sql, table: "locations", tenantID: tenantID, id: locationID) {
+            validator.fail("location_id", "unknown_location", "location_id does not name a location of this tenant")
+        }
+        guard validator.isValid, let code, let name, let kind else { throw Problem.validation(validator.errors) }
+
+        let channel = ChannelResponse(id: services.ids.make(.channel), code: code, name: name, kind: kind.rawValue,
+                                      locationId: request.locationId, createdAt: Timestamp.text(services.nowMilliseconds))
+        do {
+            try await sql.raw("""
+                INSERT INTO channels (tenant_id, id, code, name, kind, location_id, created_at)
+                VALUES (\(bind: tenantID), \(bind: channel.id), \(bind: code), \(bind: name), \(bind: kind.rawValue),
+                        \(bind: request.locationId), \(bind: services.nowMilliseconds))
+                """).run()
+        } catch where isUniqueViolation(error) {
+            throw PlatformError.codeTaken(kind: "channel", code: code)
+        }
+        try await services.events.append(on: sql, tenantID: tenantID, type: "channel.created", data: channel, requestID: actor.requestID)
+        try await services.audit.record(on: sql, tenantID: tenantID, actor: actor.id, action: "channel.create", targetType: "channel",
+                                        targetID: channel.id, details: ["code": .string(code)], requestID: actor.requestID)
+        return channel
+    }
+
+    /// Finds a channel by its id or its code (the CLI accepts either).
+    func resolveChannel(on sql: any SQLDatabase, tenantID: String, _ reference: String) async throws -> ChannelRow? {
+        try await sql.raw("""
+            SELECT * FROM channels WHERE tenant_id = \(bind: tenantID) AND (id = \(bind: reference) OR code = \(bind: reference))
+            """).row(ChannelRow.self)
+    }
+
+    // MARK: API keys
+
+    func createAPIKey(on sql: any SQLDatabase, tenantID: String, _ request: CreateAPIKeyRequest, actor: Actor) async throws -> CreatedAPIKey {
+        var validator = Validator()
+        let name = validator.text(request.name, field: "name", maxLength: 120)
+        var scopes: [Scope] = []
+        if let requested = request.scopes, !requested.isEmpty {
+            for (index, text) in requested.enumerated() {
+                if let scope = validator.oneOf(text, Scope.self, field: "scopes[\(index)]") { scopes.append(scope) }
+            }
+        } else {
+            validator.fail("scopes", "required", "scopes must list at least one scope")
+        }
+        if let channelID = request.channelId, try await !exists(on: sql, table: "channels", tenantID: tenantID, id: channelID) {
+            validator.fail("channel_id", "unknown_channel", "channel_id does not name a channel of this tenant")
+        }
+        if let locationID = request.locationId, try await !exists(on: sql, table: "locations", tenantID: tenantID, id: locationID) {
+            validator.fail("location_id", "unknown_location", "location_id does not name a location of this tenant")
+        }
+        guard validator.isValid, let name else { throw Problem.validation(validator.errors) }
+        return try await insertAPIKey(on: sql, tenantID: tenantID, name: name, scopes: Set(scopes), channelID: request.channelId,
+                                      locationID: request.locationId, actor: actor)
+    }
+
+    private func insertAPIKey(on sql: any SQLDatabase, tenantID: String, name: String, scopes: Set<Scope>, channelID: String?,
+                              locationID: String?, actor: Actor) async throws -> CreatedAPIKey {
+        let token = APIKeyToken.generate(tenantID: tenantID)
+        let id = services.ids.make(.apiKey)
+        let now = services.nowMilliseconds
+        let scopeText = scopes.sorted().map(\.rawValue)
+        try await sql.raw("""
+            INSERT INTO api_keys (tenant_id, id, name, key_hash, key_hint, scopes, channel_id, location_id, created_at)
+            VALUES (\(bind: tenantID), \(bind: id), \(bind: name), \(bind: token.hash), \(bind: token.hint),
+                    \(bind: scopeText.joined(separator: " ")), \(bind: channelID), \(bind: locationID), \(bind: now))
+            """).run()
+        let key = CreatedAPIKey(id: id, name: name, key: token.text, scopes: scopeText, channelId: channelID, locationId: locationID,
+                                createdAt: Timestamp.text(now))
+        let listed = APIKeyResponse(id: id, name: name, hint: token.hint, scopes: scopeText, channelId: channelID, locationId: locationID,
+                                    createdAt: key.createdAt, revokedAt: nil)
+        try await services.events.append(on: sql, tenantID: tenantID, type: "api_key.created", data: listed, requestID: actor.requestID)
+        try await services.audit.record(on: sql, tenantID: tenantID, actor: actor.id, action: "api_key.create", targetType: "api_key",
+                                        targetID: id, details: ["scopes": .array(scopeText.map(JSONValue.string))], requestID: actor.requestID)
+        return key
+    }
+
+    /// Revokes a key for good; returns it as listed after revocation.
+    func revokeAPIKey(on sql: any SQLDatabase, tenantID: String, keyID: String, actor: Actor) async throws -> APIKeyResponse {
+        guard let row = try await sql.raw("SELECT * FROM api_keys WHERE tenant_id = \(bind: tenantID) AND id = \(bind: keyID)").row(APIKeyRow.self) else {
+            throw Problem.notFound("API key")
+        }
+        guard row.revokedAt == nil else { throw PlatformError.keyAlreadyRevoked }
+        let now = services.nowMilliseconds
+        try await sql.raw("UPDATE api_keys SET revoked_at = \(bind: now) WHERE tenant_id = \(bind: tenantID) AND id = \(bind: keyID)").run()
+        let revoked = APIKeyResponse(id: row.id, name: row.name, hint: row.keyHint, scopes: row.scopes.split(separator: " ").map(String.init),
+                                     channelId: row.channelId, locationId: row.locationId, createdAt: Timestamp.text(row.createdAt),
+                                     revokedAt: Timestamp.text(now))
+        try await services.events.append(on: sql, tenantID: tenantID, type: "api_key.revoked", data: revoked, requestID: actor.requestID)
+        try await services.audit.record(on: sql, tenantID: tenantID, actor: actor.id, action: "api_key.revoke", targetType: "api_key",
+                                        targetID: keyID, requestID: actor.requestID)
+        return revoked
+    }
+
+    private func exists(on sql: any SQLDatabase, table: String, tenantID: String, id: String) async throws -> Bool {
+        try await sql.raw("SELECT 1 AS found FROM \(unsafeRaw: table) WHERE tenant_id = \(bind: tenantID) AND id = \(bind: id)").first() != nil
+    }
+}

@@ -1,0 +1,81 @@
+import Logging
+import PostgresKit
+import PostgresNIO
+import SQLKit
+import Synchronization
+
+/// The scale-out store: a pooled PostgreSQL client shared by every request of this process;
+/// several `omnia serve` processes may share one PostgreSQL. The pool runs from `init` until `shutdown`,
+/// so the CLI, the server and the tests use it the same way.
+public final class PostgresStore: Database {
+    public let dialect = SQLDialectKind.postgres
+    private let client: PostgresClient
+    private let leased = Atomic<Int>(0)
+    private let maximumConnections: Int
+    private let poolTask: Task<Void, Never>
+
+    public init(url: String, maximumConnections: Int = 20, logger: Logger) throws {
+        let configuration: SQLPostgresConfiguration
+        do {
+            configuration = try SQLPostgresConfiguration(url: url)
+        } catch {
+            throw ConfigurationError(setting: "database", reason: "not a valid postgres:// URL (\(error))")
+        }
+        let core = configuration.coreConfiguration
+        guard let host = core.host else {
+            throw ConfigurationError(setting: "database", reason: "a postgres URL needs a host")
+        }
+        let tls: PostgresClient.Configuration.TLS =
+            switch (core.tls.isEnforced, core.tls.isAllowed, core.tls.sslContext) {
+            case (true, _, let context?): .require(context.configuration)
+            case (false, true, let context?): .prefer(context.configuration)
+            default: .disable
+            }
+        var clientConfiguration = PostgresClient.Configuration(
+            host: host, port: core.port ?? 5432, username: core.username,
+            password: core.password, database: core.database, tls: tls
+        )
+        clientConfiguration.options.maximumConnections = maximumConnections
+        clientConfiguration.options.connectTimeout = .seconds(5)
+        self.maximumConnections = maximumConnections
+        let client = PostgresClient(configuration: clientConfiguration, backgroundLogger: logger)
+        self.client = client
+        self.poolTask = Task { await client.run() }
+    }
+
+    private func withConnection<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
+        leased.add(1, ordering: .relaxed)
+        defer { leased.subtract(1, ordering: .relaxed) }
+        return try await client.withConnection(body)
+    }
+
+    public func read<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
+        try await withConnection { connection in
+            try await body(connection.sql(queryLogLevel: nil))
+        }
+    }
+
+    public func transaction<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
+        try await withConnection { connection in
+            let sql = connection.sql(queryLogLevel: nil)
+            try await sql.raw("BEGIN").run()
+            do {
+                let result = try await body(sql)
+                try await sql.raw("COMMIT").run()
+                return result
+            } catch {
+                try? await sql.raw("ROLLBACK").run()
+                throw error
+            }
+        }
+    }
+
+    public var poolStatistics: PoolStatistics {
+        PoolStatistics(inUse: leased.load(ordering: .relaxed), capacity: maximumConnections)
+    }
+
+    public func shutdown() async {
+        poolTask.cancel()
+        await poolTask.value
+    }
+}

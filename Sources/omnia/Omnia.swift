@@ -1,0 +1,18 @@
+import ArgumentParser
+import OmniaCore
+
+/// `omnia`: the server and its operator tools. Each subcommand parses flags and calls the library.
+@main
+struct Omnia: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "omnia",
+        abstract: "Omnia — one customer across every channel: the API server and its tools.",
+        version: OmniaVersion.current,
+        subcommands: [Serve.self, Migrate.self, TenantCommand.self, KeyCommand.self, Bench.self, Version.self]
+    )
+}
+
+struct Version: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Print the version.")
+    func run() { print("omnia \(OmniaVersion.current)") }
+}
