@@ -3,13 +3,13 @@ import Logging
 
 /// Opens the store a `DatabaseURL` names and brings its schema up to date.
 public enum DatabaseFactory {
-    public static func open(_ url: DatabaseURL, postgresPoolSize: Int = 20, logger: Logger) async throws -> any Database {
+    public static func open(_ url: DatabaseURL, postgresPoolSize: Int = 20, postgresSearchPath: String? = nil, logger: Logger) async throws -> any Database {
         let database: any Database
         switch url {
         case .sqlite(let path):
             database = try await SQLiteStore.open(path: path, logger: logger)
         case .postgres(let text):
-            database = try PostgresStore(url: text, maximumConnections: postgresPoolSize, logger: logger)
+            database = try PostgresStore(url: text, maximumConnections: postgresPoolSize, searchPath: postgresSearchPath, logger: logger)
         }
         do {
             try await Migrator(database: database, logger: logger).migrate()

@@ -14,7 +14,8 @@ public final class PostgresStore: Database {
     private let maximumConnections: Int
     private let poolTask: Task<Void, Never>
 
-    public init(url: String, maximumConnections: Int = 20, logger: Logger) throws {
+    /// `searchPath` puts every connection in one schema (tests isolate themselves this way).
+    public init(url: String, maximumConnections: Int = 20, searchPath: String? = nil, logger: Logger) throws {
         let configuration: SQLPostgresConfiguration
         do {
             configuration = try SQLPostgresConfiguration(url: url)
@@ -37,6 +38,7 @@ public final class PostgresStore: Database {
         )
         clientConfiguration.options.maximumConnections = maximumConnections
         clientConfiguration.options.connectTimeout = .seconds(5)
+        if let searchPath { clientConfiguration.options.additionalStartupParameters = [("search_path", searchPath)] }
         self.maximumConnections = maximumConnections
         let client = PostgresClient(configuration: clientConfiguration, backgroundLogger: logger)
         self.client = client

@@ -47,12 +47,14 @@ struct WebhookWorker: Service {
         let tenantId: String
         let id: String
         let type: String
+        let createdAt: Int64
     }
 
     private struct EndpointFilter: Decodable {
         let tenantId: String
         let id: String
         let eventTypes: String
+        let createdAt: Int64
     }
 
     func dispatch() async throws -> Int {
@@ -60,19 +62,21 @@ struct WebhookWorker: Service {
         let dialect = services.database.dialect
         return try await services.database.transaction { sql in
             let events = try await sql.raw("""
-                SELECT tenant_id, id, type FROM events WHERE dispatched = 0
+                SELECT tenant_id, id, type, created_at FROM events WHERE dispatched = 0
                 ORDER BY created_at LIMIT \(literal: Self.dispatchBatch)\(unsafeRaw: dialect.skipLockedClause)
                 """).rows(PendingEvent.self)
             guard !events.isEmpty else { return 0 }
             let tenants = Array(Set(events.map(\.tenantId)))
             let endpoints = try await sql.raw("""
-                SELECT tenant_id, id, event_types FROM webhook_endpoints
+                SELECT tenant_id, id, event_types, created_at FROM webhook_endpoints
                 WHERE deleted_at IS NULL AND tenant_id IN \(SQLBind.group(tenants))
                 """).rows(EndpointFilter.self)
             let byTenant = Dictionary(grouping: endpoints, by: \.tenantId)
             var deliveries: [SQLExpression] = []
             for event in events {
-                for endpoint in byTenant[event.tenantId] ?? [] where EventTypeFilter.matches(endpoint.eventTypes.split(separator: " "), event.type) {
+                // An endpoint receives what happens from its creation on, not the tenant's history.
+                for endpoint in byTenant[event.tenantId] ?? []
+                where event.createdAt >= endpoint.createdAt && EventTypeFilter.matches(endpoint.eventTypes.split(separator: " "), event.type) {
                     let row: [any Encodable & Sendable] = [
                         event.tenantId, services.ids.make(.webhookDelivery), endpoint.id, event.id, event.type, "pending", 0, now, now,
                     ]

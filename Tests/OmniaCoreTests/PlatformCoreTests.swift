@@ -1,0 +1,118 @@
+import Foundation
+@testable import OmniaCore
+import Testing
+
+@Suite("IDs")
+struct IDGeneratorTests {
+    @Test("IDs carry their prefix, 26 base-32 characters, and sort in creation order")
+    func shapeAndOrder() {
+        let generator = IDGenerator()
+        let ids = (0..<2000).map { _ in generator.make(.channel) }
+        #expect(ids.allSatisfy { IDGenerator.isWellFormed($0, prefix: .channel) })
+        #expect(ids == ids.sorted(), "monotonic within a millisecond")
+        #expect(Set(ids).count == ids.count)
+        #expect(!IDGenerator.isWellFormed(ids[0], prefix: .location))
+        #expect(!IDGenerator.isWellFormed("chn_" + String(repeating: "u", count: 26), prefix: .channel), "u is not in the alphabet")
+    }
+
+    @Test("the time part follows the injected clock")
+    func clock() {
+        let early = IDGenerator(now: { Date(timeIntervalSince1970: 1_000_000) }, random: { 0 }).make(.event)
+        let late = IDGenerator(now: { Date(timeIntervalSince1970: 2_000_000) }, random: { 0 }).make(.event)
+        #expect(early < late)
+        #expect(early == "evt_0000xsnjg00000000000000000")
+    }
+}
+
+@Suite("JSON syntax check")
+struct JSONSyntaxTests {
+    @Test("valid documents pass", arguments: ["{}", "[]", " {\"a\": [1, -2.5e3, true, false, null, \"x\\u00e9\\n\"]} ", "\"s\"", "0"])
+    func valid(text: String) {
+        #expect(JSONSyntax.check(Array(text.utf8)) == nil)
+    }
+
+    @Test("errors report line and column")
+    func positions() throws {
+        let failure = try #require(JSONSyntax.check(Array("{\n  \"a\": 1,\n  \"b\" 2\n}".utf8)))
+        #expect(failure.line == 3)
+        #expect(failure.column == 7)
+        #expect(failure.reason.contains("':'"))
+        #expect(JSONSyntax.check(Array("{\"a\": 01}".utf8)) != nil)
+        #expect(JSONSyntax.check(Array("{\"a\": 1,}".utf8)) != nil)
+        #expect(JSONSyntax.check(Array("{\"a\": \"unterminated}".utf8))?.reason == "unterminated string")
+        #expect(JSONSyntax.check(Array("{} x".utf8))?.column == 4)
+        #expect(JSONSyntax.check(Array("".utf8)) != nil)
+    }
+
+    @Test("nesting is bounded so hostile input cannot exhaust the stack")
+    func depth() {
+        let deep = String(repeating: "[", count: 10_000) + String(repeating: "]", count: 10_000)
+        #expect(JSONSyntax.check(Array(deep.utf8))?.reason.contains("nesting") == true)
+        let fine = String(repeating: "[", count: 60) + String(repeating: "]", count: 60)
+        #expect(JSONSyntax.check(Array(fine.utf8)) == nil)
+    }
+
+    @Test("random byte strings never crash the checker")
+    func fuzz() {
+        var generator = SystemRandomNumberGenerator()
+        let alphabet = Array("{}[],:\"\\ 0123456789.eE+-truefalsnl\n\tabc".utf8)
+        for _ in 0..<5_000 {
+            let length = Int.random(in: 0..<40, using: &generator)
+            let bytes = (0..<length).map { _ in alphabet.randomElement(using: &generator)! }
+            _ = JSONSyntax.check(bytes)
+        }
+    }
+}
+
+@Suite("Validation")
+struct ValidationTests {
+    @Test("currencies are ISO 4217 codes with their minor units")
+    func currencies() {
+        #expect(Currency(code: "EUR")?.minorUnitDigits == 2)
+        #expect(Currency(code: "JPY")?.minorUnitDigits == 0)
+        #expect(Currency(code: "KWD")?.minorUnitDigits == 3)
+        #expect(Currency(code: "eur") == nil)
+        #expect(Currency(code: "XXX") == nil)
+        var validator = Validator()
+        validator.currency("EURO", field: "currency")
+        #expect(validator.errors.first?.code == "unknown_currency")
+    }
+
+    @Test("amounts are non-negative integers under a ceiling")
+    func amounts() {
+        var validator = Validator()
+        #expect(validator.amount(3995, field: "amount") == 3995)
+        validator.amount(-1, field: "a")
+        validator.amount(Int64.max, field: "b")
+        #expect(validator.errors.map(\.code) == ["negative_amount", "amount_too_large"])
+    }
+
+    @Test("text is trimmed, bounded and free of control characters")
+    func text() {
+        var validator = Validator()
+        #expect(validator.text("  Madrid ", field: "city") == "Madrid")
+        validator.text("   ", field: "name")
+        validator.text(String(repeating: "x", count: 11), field: "short", maxLength: 10)
+        validator.text("a\u{0000}b", field: "nul")
+        #expect(validator.errors.map(\.code) == ["required", "too_long", "invalid_characters"])
+    }
+
+    @Test("countries and time zones are checked against ISO and IANA")
+    func places() {
+        var validator = Validator()
+        #expect(validator.country("ES", field: "country") == "ES")
+        #expect(validator.timeZone("Europe/Madrid", field: "tz") == "Europe/Madrid")
+        validator.country("es", field: "c1")
+        validator.country("XX", field: "c2")
+        validator.timeZone("Madrid", field: "tz2")
+        #expect(validator.errors.map(\.field) == ["c1", "c2", "tz2"])
+    }
+
+    @Test("admin implies every scope; others only their own")
+    func scopes() {
+        #expect(Set([Scope.admin]).permits(anyOf: [.pos]))
+        #expect(Set([Scope.pos]).permits(anyOf: [.pos, .ecommerce]))
+        #expect(!Set([Scope.pos]).permits(anyOf: [.admin]))
+        #expect(!Set([Scope.analyticsRead]).permits(anyOf: [.pos]))
+    }
+}

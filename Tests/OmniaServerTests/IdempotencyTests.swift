@@ -1,0 +1,129 @@
+import Foundation
+import HTTPTypes
+import HummingbirdTesting
+@testable import OmniaServer
+import Testing
+import SQLKit
+
+@Suite("Idempotency-Key")
+struct IdempotencyTests {
+    private let body: [String: any Sendable] = ["code": "web", "name": "Web shop", "kind": "web"]
+
+    @Test("a retry with the same key and body returns the stored response and creates nothing", arguments: TestBackend.available)
+    func replay(backend: TestBackend) async throws {
+        try await TestApp.run(backend) { app, client in
+            let first = try await client.call(.post, "/v1/channels", key: app.adminKey, json: body, headers: [.idempotencyKey: "till-1-sale-77"])
+            #expect(first.status == .created)
+            #expect(first.headers[.idempotentReplayed] == nil)
+            let events = try await app.count("events")
+            let retry = try await client.call(.post, "/v1/channels", key: app.adminKey, json: body, headers: [.idempotencyKey: "till-1-sale-77"])
+            #expect(retry.status == .created)
+            #expect(retry.headers[.idempotentReplayed] == "true")
+            #expect(retry.text == first.text)
+            #expect(try await app.count("channels") == 1)
+            #expect(try await app.count("events") == events)
+        }
+    }
+
+    @Test("the same key with another body is a 409 idempotency_key_reused", arguments: TestBackend.available)
+    func reused(backend: TestBackend) async throws {
+        try await TestApp.run(backend) { app, client in
+            _ = try await client.call(.post, "/v1/channels", key: app.adminKey, json: body, headers: [.idempotencyKey: "k1"])
+            var other = body
+            other["code"] = "app"
+            let conflict = try await client.call(.post, "/v1/channels", key: app.adminKey, json: other, headers: [.idempotencyKey: "k1"])
+            #expect(conflict.status == .conflict)
+            #expect(conflict.problemCode == "idempotency_key_reused")
+            // The same key on another path is another request too.
+            let otherPath = try await client.call(.post, "/v1/locations", key: app.adminKey, json: body, headers: [.idempotencyKey: "k1"])
+            #expect(otherPath.problemCode == "idempotency_key_reused")
+            #expect(try await app.count("channels") == 1)
+        }
+    }
+
+    @Test("a retry while the first request is in flight is a 409 idempotency_key_in_use", arguments: TestBackend.available)
+    func inFlight(backend: TestBackend) async throws {
+        try await TestApp.run(backend) { app, client in
+            // Claim the key as a request still running would, with the hash of the same request.
+            let request = try await client.call(.post, "/v1/channels", key: app.adminKey, json: body, headers: [.idempotencyKey: "probe"])
+            #expect(request.status == .created)
+            let hash = try await app.services.database.read { sql in
+                try await sql.raw("SELECT request_hash FROM idempotency_keys WHERE idempotency_key = 'probe'").first(decodingColumn: "request_hash", as: String.self)
+            }
+            _ = try await app.services.idempotency.claim(tenantID: app.tenantID, key: "running", requestHash: try #require(hash), now: app.services.nowMilliseconds)
+            var second = body
+            second["code"] = "web"
+            let duplicate = try await client.call(.post, "/v1/channels", key: app.adminKey, json: second, headers: [.idempotencyKey: "running"])
+            #expect(duplicate.status == .conflict)
+            #expect(duplicate.problemCode == "idempotency_key_in_use")
+            #expect(duplicate.headers[.retryAfter] == "1")
+        }
+    }
+
+    @Test("a rejected request releases its key so a corrected retry can use it", arguments: TestBackend.available)
+    func failureReleases(backend: TestBackend) async throws {
+        try await TestApp.run(backend) { app, client in
+            // Same body both times; the first fails because the location does not exist yet.
+            let bad = try await client.call(.post, "/v1/channels", key: app.adminKey,
+                                            json: ["code": "s1", "name": "Store", "kind": "store", "location_id": "loc_01m84262mqg2xt5dz0s43d6wfs"],
+                                            headers: [.idempotencyKey: "k-fail"])
+            #expect(bad.status == .badRequest)
+            #expect(try await app.count("idempotency_keys") == 0)
+            let good = try await client.call(.post, "/v1/channels", key: app.adminKey, json: body, headers: [.idempotencyKey: "k-fail"])
+            #expect(good.status == .created)
+        }
+    }
+
+    @Test("keys are scoped per tenant", arguments: TestBackend.available)
+    func perTenant(backend: TestBackend) async throws {
+        try await TestApp.run(backend) { app, client in
+            let other = try await app.otherTenant()
+            let mine = try await client.call(.post, "/v1/channels", key: app.adminKey, json: body, headers: [.idempotencyKey: "shared"])
+            let theirs = try await client.call(.post, "/v1/channels", key: other.key, json: body, headers: [.idempotencyKey: "shared"])
+            #expect(mine.status == .created)
+            #expect(theirs.status == .created)
+            #expect(theirs.headers[.idempotentReplayed] == nil)
+            #expect(mine.object["id"] as? String != theirs.object["id"] as? String)
+        }
+    }
+
+    @Test("an invalid key is a 400", arguments: [TestBackend.sqlite])
+    func invalidKey(backend: TestBackend) async throws {
+        try await TestApp.run(backend) { app, client in
+            let response = try await client.call(.post, "/v1/channels", key: app.adminKey, json: body,
+                                                 headers: [.idempotencyKey: String(repeating: "k", count: 256)])
+            #expect(response.problemCode == "invalid_idempotency_key")
+        }
+    }
+
+    @Test("twenty concurrent duplicates create exactly one channel", arguments: TestBackend.available)
+    func concurrentDuplicates(backend: TestBackend) async throws {
+        try await TestApp.run(backend) { app, client in
+            let statuses = try await withThrowingTaskGroup(of: (Int, String?).self) { group in
+                for _ in 0..<20 {
+                    group.addTask {
+                        let response = try await client.call(.post, "/v1/channels", key: app.adminKey, json: body, headers: [.idempotencyKey: "burst"])
+                        return (Int(response.status.code), response.problemCode)
+                    }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            #expect(try await app.count("channels") == 1)
+            #expect(statuses.allSatisfy { $0.0 == 201 || ($0.0 == 409 && $0.1 == "idempotency_key_in_use") }, "\(statuses)")
+            #expect(statuses.contains { $0.0 == 201 })
+        }
+    }
+
+    @Test("the housekeeping job forgets keys past their retention", arguments: TestBackend.available)
+    func purge(backend: TestBackend) async throws {
+        try await TestApp.run(backend) { app, client in
+            _ = try await client.call(.post, "/v1/channels", key: app.adminKey, json: body, headers: [.idempotencyKey: "old"])
+            #expect(try await app.count("idempotency_keys") == 1)
+            try await HousekeepingService(services: app.services).runOnce()
+            #expect(try await app.count("idempotency_keys") == 1, "a fresh key is kept")
+            let purged = try await app.services.idempotency.purge(olderThan: app.services.nowMilliseconds + 1)
+            #expect(purged == 1)
+            #expect(try await app.count("idempotency_keys") == 0)
+        }
+    }
+}

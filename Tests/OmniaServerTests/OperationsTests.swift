@@ -1,0 +1,72 @@
+import Foundation
+import HTTPTypes
+import HummingbirdTesting
+import Metrics
+@testable import OmniaServer
+import Prometheus
+import Testing
+import SQLKit
+
+@Suite("Operations")
+struct OperationsTests {
+    @Test("health, readiness, the contract and the index answer without a key", arguments: TestBackend.available)
+    func probes(backend: TestBackend) async throws {
+        try await TestApp.run(backend) { _, client in
+            #expect(try await client.call(.get, "/healthz", key: nil).object["status"] as? String == "ok")
+            let ready = try await client.call(.get, "/readyz", key: nil)
+            #expect(ready.status == .ok)
+            #expect(ready.object["database"] as? String == backend.rawValue)
+            let contract = try await client.call(.get, "/openapi.yaml", key: nil)
+            #expect(contract.status == .ok)
+            #expect(contract.text.hasPrefix("openapi: 3.1"))
+            #expect(try await client.call(.get, "/", key: nil).object["api"] as? String == "/v1")
+        }
+    }
+
+    @Test("metrics count requests by route and status and report the pool", arguments: [TestBackend.sqlite])
+    func metrics(backend: TestBackend) async throws {
+        try await TestApp.run(backend) { app, client in
+            _ = try await client.call(.get, "/v1/channels", key: app.adminKey)
+            let text = try await client.call(.get, "/metrics", key: nil).text
+            #expect(text.contains("omnia_db_connections_max"))
+            #expect(text.contains("hb_requests{"), "\(text.prefix(400))")
+            #expect(text.contains("http_server_request_duration"), "latency histogram")
+            #expect(text.contains("/v1/channels"), "requests are labelled by route")
+        }
+    }
+
+    @Test("admin actions are in the audit log with actor and request id", arguments: TestBackend.available)
+    func auditLog(backend: TestBackend) async throws {
+        try await TestApp.run(backend) { app, client in
+            _ = try await client.call(.post, "/v1/channels", key: app.adminKey, json: ["code": "web", "name": "Web", "kind": "web"],
+                                      headers: [.xRequestID: "audit-1"])
+            let log = try await client.call(.get, "/v1/audit_log", key: app.adminKey)
+            let entry = try #require(log.list.first { $0["action"] as? String == "channel.create" })
+            #expect(entry["request_id"] as? String == "audit-1")
+            #expect((entry["actor"] as? String)?.hasPrefix("key_") == true)
+            #expect(log.list.contains { $0["action"] as? String == "api_key.create" && $0["actor"] as? String == "cli" })
+        }
+    }
+
+    @Test("migrating twice applies nothing the second time", arguments: TestBackend.available)
+    func migrations(backend: TestBackend) async throws {
+        try await backend.withDatabase { database in
+            let again = try await Migrator(database: database, logger: TestBackend.logger).migrate()
+            #expect(again.isEmpty)
+            let versions = try await database.read { sql in
+                try await sql.raw("SELECT version FROM schema_migrations ORDER BY version").all(decodingColumn: "version", as: Int.self)
+            }
+            #expect(versions == Migrator.all.map(\.version))
+        }
+    }
+}
+
+/// Hummingbird's metrics middleware reports through the process-wide MetricsSystem; the tests
+/// bootstrap it once, as `omnia serve` does.
+enum MetricsTestBootstrap {
+    static let registry: PrometheusCollectorRegistry = {
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        return registry
+    }()
+}
