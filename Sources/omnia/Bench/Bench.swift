@@ -1,2 +1,169 @@
 import ArgumentParser
-struct Bench: AsyncParsableCommand { func run() async throws {} }
+import Foundation
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import OmniaCore
+import OmniaServer
+
+/// `omnia bench`: starts `omnia serve` on loopback (or targets `--url`), drives it with N concurrent
+/// keep-alive clients for a duration, prints p50/p95/p99/max and throughput, and writes JSON.
+struct Bench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Measure the server: latency percentiles and throughput per scenario (use a release build).",
+        discussion: "Scenarios: \(BenchScenario.allCases.map(\.rawValue).joined(separator: ", ")), or all."
+    )
+
+    @Option(help: "Scenario to run, or 'all'.") var scenario = "all"
+    @Option(help: "Concurrent keep-alive connections.") var connections = 32
+    @Option(help: "Seconds to measure each scenario (after a 1 s warm-up).") var duration = 10.0
+    @Option(help: "Database for the server: sqlite:PATH (default: a new temporary file) or postgres://…") var database: String?
+    @Option(help: "Benchmark an already running server at this base URL instead of starting one.") var url: String?
+    @Option(help: "Admin API key for --url.") var key: String?
+    @Option(help: "Folder for the JSON results.") var output = "bench-results"
+
+    func run() async throws {
+        try await runReportingErrors {
+            let scenarios: [BenchScenario] = scenario == "all" ? BenchScenario.allCases : try [parseScenario()]
+            guard connections > 0, duration > 0 else { throw ConfigurationError(setting: "connections/duration", reason: "must be positive") }
+            let temporary = FileManager.default.temporaryDirectory.appendingPathComponent("omnia-bench-\(UUID().uuidString)")
+            try FileManager.default.createDirectory(at: temporary, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(at: temporary) }
+            let databaseURL = try database.map(DatabaseURL.init(parsing:)) ?? .sqlite(path: temporary.appendingPathComponent("bench.sqlite").path)
+
+            print(BenchResult.header)
+            var results: [BenchResult] = []
+            for scenario in scenarios {
+                let result = try await run(scenario, database: databaseURL, temporary: temporary)
+                print(result.row)
+                results.append(result)
+            }
+            try write(results)
+        }
+    }
+
+    private func parseScenario() throws -> BenchScenario {
+        guard let parsed = BenchScenario(rawValue: scenario) else {
+            throw ConfigurationError(setting: "scenario", reason: "'\(scenario)' is not one of \(BenchScenario.allCases.map(\.rawValue).joined(separator: ", ")), all")
+        }
+        return parsed
+    }
+
+    private func run(_ scenario: BenchScenario, database: DatabaseURL, temporary: URL) async throws -> BenchResult {
+        let label = database.description.hasPrefix("postgres") ? "postgres" : "sqlite"
+        if scenario == .startup {
+            return try await StartupMeasurement.run(databaseLabel: label, folder: temporary)
+        }
+        if let url {
+            guard let key, let components = URLComponents(string: url), let host = components.host, let port = components.port else {
+                throw ConfigurationError(setting: "url", reason: "give --url http://HOST:PORT and --key")
+            }
+            return try await drive(scenario, host: host, port: port, key: key, databaseLabel: "external")
+        }
+        // A fresh tenant per run, created directly in the database before the server starts.
+        let (_, admin) = try await DatabaseFactory.with(database, logger: commandLogger()) { store in
+            try await OperatorTools(services: AppServices(config: AppConfig(), database: store, logger: commandLogger()))
+                .createTenant(name: "Bench \(UUID().uuidString.prefix(8))", currency: "EUR", timezone: "Europe/Madrid", country: "ES")
+        }
+        let server = try ServerProcess(arguments: ["--database", databaseDescriptionForChild(database), "--rate-limit", "0", "--log-level", "error"])
+        defer { server.stop() }
+        let port = try await server.port()
+        return try await drive(scenario, host: "127.0.0.1", port: port, key: admin.key, databaseLabel: label)
+    }
+
+    private func databaseDescriptionForChild(_ url: DatabaseURL) -> String {
+        switch url {
+        case .sqlite(let path): "sqlite:\(path)"
+        case .postgres(let text): text
+        }
+    }
+
+    private func drive(_ scenario: BenchScenario, host: String, port: Int, key: String, databaseLabel: String) async throws -> BenchResult {
+        let group = MultiThreadedEventLoopGroup.singleton
+        var connectionsList: [LoadConnection] = []
+        for _ in 0..<connections {
+            connectionsList.append(try await LoadConnection.connect(host: host, port: port, group: group))
+        }
+        let pool = connectionsList
+        defer { Task { for connection in pool { await connection.close() } } }
+        let runID = UUID().uuidString.prefix(8).lowercased()
+        let auth = [("Authorization", "Bearer \(key)"), ("Content-Type", "application/json")]
+
+        // Warm up, then measure; each connection sends one request at a time.
+        for (phase, seconds) in [(0, 1.0), (1, duration)] {
+            let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
+            let outcomes = try await withThrowingTaskGroup(of: ([UInt64], Int).self) { tasks in
+                for (index, connection) in pool.enumerated() {
+                    tasks.addTask {
+                        var latencies: [UInt64] = []
+                        latencies.reserveCapacity(100_000)
+                        var errors = 0
+                        var sequence = 0
+                        while ContinuousClock.now < deadline {
+                            sequence += 1
+                            let request = scenario.request(runID: "\(runID)-\(phase)-\(index)-\(sequence)")
+                            let start = DispatchTime.now().uptimeNanoseconds
+                            let (status, _) = try await connection.send(method: request.method, path: request.path, headers: auth + request.headers,
+                                                                        body: request.body)
+                            latencies.append(DispatchTime.now().uptimeNanoseconds - start)
+                            if status != scenario.expectedStatus { errors += 1 }
+                        }
+                        return (latencies, errors)
+                    }
+                }
+                return try await tasks.reduce(into: [([UInt64], Int)]()) { $0.append($1) }
+            }
+            if phase == 1 {
+                return BenchResult(scenario: scenario.rawValue, database: databaseLabel, connections: connections, duration: duration,
+                                   latenciesNanoseconds: outcomes.flatMap(\.0), errors: outcomes.map(\.1).reduce(0, +),
+                                   target: scenario.target(databaseLabel))
+            }
+        }
+        throw BenchError("unreachable")
+    }
+
+    private func write(_ results: [BenchResult]) throws {
+        try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        let stamp = ISO8601DateFormatter().string(from: Date()).replacingOccurrences(of: ":", with: "")
+        let path = "\(output)/bench-\(stamp).json"
+        try encoder.encode(results).write(to: URL(fileURLWithPath: path))
+        print("results written to \(path)")
+    }
+}
+
+/// What each scenario sends and what it must reach (from the issues).
+enum BenchScenario: String, CaseIterable, Sendable {
+    case channelsList = "channels.list"
+    case locationsCreate = "locations.create"
+    case startup
+
+    struct Request: Sendable {
+        let method: HTTPMethod
+        let path: String
+        let headers: [(String, String)]
+        let body: [UInt8]?
+    }
+
+    func request(runID: String) -> Request {
+        switch self {
+        case .channelsList, .startup:
+            return Request(method: .GET, path: "/v1/channels", headers: [], body: nil)
+        case .locationsCreate:
+            let body = "{\"code\":\"b-\(runID)\",\"name\":\"Bench store\",\"kind\":\"store\",\"country\":\"ES\",\"city\":\"Madrid\"}"
+            return Request(method: .POST, path: "/v1/locations", headers: [("Idempotency-Key", "bench-\(runID)")], body: Array(body.utf8))
+        }
+    }
+
+    var expectedStatus: Int { self == .locationsCreate ? 201 : 200 }
+
+    func target(_ database: String) -> String {
+        switch self {
+        case .channelsList: ">= 10000/s, p99 <= 5 ms (sqlite, 32 conns)"
+        case .locationsCreate: database == "postgres" ? ">= 1000/s (postgres)" : ">= 2000/s (sqlite)"
+        case .startup: "ready <= 1000 ms, idle RSS <= 100 MB"
+        }
+    }
+}

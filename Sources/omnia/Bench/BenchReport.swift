@@ -1,0 +1,61 @@
+import Foundation
+
+/// Latencies and outcome of one scenario run, printed as a table row and written as JSON.
+struct BenchResult: Codable, Sendable {
+    let scenario: String
+    let database: String
+    let connections: Int
+    let durationSeconds: Double
+    let requests: Int
+    let errors: Int
+    let throughputPerSecond: Double
+    let p50Ms: Double
+    let p95Ms: Double
+    let p99Ms: Double
+    let maxMs: Double
+    let target: String
+    let date: String
+
+    enum CodingKeys: String, CodingKey {
+        case scenario, database, connections, requests, errors, target, date
+        case durationSeconds = "duration_seconds"
+        case throughputPerSecond = "throughput_per_second"
+        case p50Ms = "p50_ms"
+        case p95Ms = "p95_ms"
+        case p99Ms = "p99_ms"
+        case maxMs = "max_ms"
+    }
+
+    init(scenario: String, database: String, connections: Int, duration: Double, latenciesNanoseconds: [UInt64], errors: Int, target: String) {
+        let sorted = latenciesNanoseconds.sorted()
+        func percentile(_ fraction: Double) -> Double {
+            guard !sorted.isEmpty else { return 0 }
+            let index = min(sorted.count - 1, Int((Double(sorted.count) * fraction).rounded(.up)) - 1)
+            return Double(sorted[max(0, index)]) / 1_000_000
+        }
+        self.scenario = scenario
+        self.database = database
+        self.connections = connections
+        self.durationSeconds = duration
+        self.requests = sorted.count
+        self.errors = errors
+        self.throughputPerSecond = duration > 0 ? Double(sorted.count) / duration : 0
+        self.p50Ms = percentile(0.50)
+        self.p95Ms = percentile(0.95)
+        self.p99Ms = percentile(0.99)
+        self.maxMs = Double(sorted.last ?? 0) / 1_000_000
+        self.target = target
+        self.date = ISO8601DateFormatter().string(from: Date())
+    }
+
+    static let header = String(format: "%-22@ %-9@ %5@ %9@ %7@ %10@ %8@ %8@ %8@ %8@  %@",
+                               "scenario" as NSString, "database" as NSString, "conns" as NSString, "requests" as NSString, "errors" as NSString,
+                               "req/s" as NSString, "p50 ms" as NSString, "p95 ms" as NSString, "p99 ms" as NSString, "max ms" as NSString,
+                               "target" as NSString)
+
+    var row: String {
+        String(format: "%-22@ %-9@ %5d %9d %7d %10.0f %8.2f %8.2f %8.2f %8.2f  %@",
+               scenario as NSString, database as NSString, connections, requests, errors, throughputPerSecond, p50Ms, p95Ms, p99Ms, maxMs,
+               target as NSString)
+    }
+}
