@@ -79,6 +79,14 @@ struct EventsAndWebhooksTests {
 
             app.webhooks.status.withLock { $0 = 204 }
             let deliveryID = try #require(delivery["id"] as? String)
+            // While a worker holds the delivery, a replay would send it twice: refused.
+            let leaseEnd = app.services.nowMilliseconds + 60_000
+            try await app.services.database.transaction { sql in
+                try await sql.raw("UPDATE webhook_deliveries SET status = 'sending', next_attempt_at = \(bind: leaseEnd)").run()
+            }
+            let busy = try await client.call(.post, "/v1/webhook_endpoints/\(endpointID)/deliveries/\(deliveryID)/replay", key: app.adminKey)
+            #expect(busy.status == .conflict)
+            #expect(busy.problemCode == "delivery_in_progress")
             let replay = try await client.call(.post, "/v1/webhook_endpoints/\(endpointID)/deliveries/\(deliveryID)/replay", key: app.adminKey)
             #expect(replay.status == .accepted)
             try await worker.runOnce()

@@ -50,7 +50,11 @@ struct IdempotencyTests {
             let hash = try await app.services.database.read { sql in
                 try await sql.raw("SELECT request_hash FROM idempotency_keys WHERE idempotency_key = 'probe'").first(decodingColumn: "request_hash", as: String.self)
             }
-            _ = try await app.services.idempotency.claim(tenantID: app.tenantID, key: "running", requestHash: try #require(hash), now: app.services.nowMilliseconds)
+            let keyID = try await app.services.database.read { sql in
+                try await sql.raw("SELECT api_key_id FROM idempotency_keys WHERE idempotency_key = 'probe'").first(decodingColumn: "api_key_id", as: String.self)
+            }
+            _ = try await app.services.idempotency.claim(tenantID: app.tenantID, apiKeyID: try #require(keyID), key: "running",
+                                                         requestHash: try #require(hash), now: app.services.nowMilliseconds)
             var second = body
             second["code"] = "web"
             let duplicate = try await client.call(.post, "/v1/channels", key: app.adminKey, json: second, headers: [.idempotencyKey: "running"])
@@ -84,6 +88,23 @@ struct IdempotencyTests {
             #expect(theirs.status == .created)
             #expect(theirs.headers[.idempotentReplayed] == nil)
             #expect(mine.object["id"] as? String != theirs.object["id"] as? String)
+        }
+    }
+
+    @Test("another key of the same tenant cannot replay a stored response (it may hold a secret)", arguments: TestBackend.available)
+    func perAPIKey(backend: TestBackend) async throws {
+        try await TestApp.run(backend) { app, client in
+            let secondAdmin = try await app.key(scopes: ["admin"])
+            let request: [String: any Sendable] = ["name": "Till", "scopes": ["pos"]]
+            let created = try await client.call(.post, "/v1/api_keys", key: app.adminKey, json: request, headers: [.idempotencyKey: "new-till"])
+            let other = try await client.call(.post, "/v1/api_keys", key: secondAdmin, json: request, headers: [.idempotencyKey: "new-till"])
+            #expect(other.status == .created)
+            #expect(other.headers[.idempotentReplayed] == nil)
+            #expect(other.object["key"] as? String != created.object["key"] as? String)
+            let pos = try await app.key(scopes: ["pos"])
+            let sneaky = try await client.call(.post, "/v1/api_keys", key: pos, json: request, headers: [.idempotencyKey: "new-till"])
+            #expect(sneaky.status == .forbidden)
+            #expect(!sneaky.text.contains(created.object["key"] as? String ?? "-"))
         }
     }
 

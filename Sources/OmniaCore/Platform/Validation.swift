@@ -39,7 +39,8 @@ public struct Validator: Sendable {
             if required { fail(field, "required", "\(field) must not be empty") }
             return nil
         }
-        if trimmed.count > maxLength {
+        // Unicode scalars, as JSON Schema's maxLength counts them, so the contract and the server agree.
+        if trimmed.unicodeScalars.count > maxLength {
             fail(field, "too_long", "\(field) must be at most \(maxLength) characters")
             return nil
         }

@@ -36,7 +36,7 @@ public enum OmniaApplication {
 
     /// The HTTP server plus the background workers, shut down gracefully on SIGINT/SIGTERM.
     public static func buildApplication(
-        _ services: AppServices, onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
+        _ services: AppServices, onServerRunning: @escaping @Sendable (any NIOCore.Channel) async -> Void = { _ in }
     ) throws -> some ApplicationProtocol {
         var workers: [any Service] = []
         if services.config.runWorkers {

@@ -60,7 +60,7 @@ public enum DemoSeed {
                 _ = try await platform.revokeAPIKey(on: sql, tenantID: tenantID, keyID: keyID, actor: .cli)
             }
             let key = try await platform.createAPIKey(on: sql, tenantID: tenantID, CreateAPIKeyRequest(name: keyName, scopes: ["admin"]), actor: .cli)
-            return Result(tenantID: tenantID, adminKey: key.key)
+            return Result(tenantID: tenantID, adminKey: key.secret)
         }
     }
 }

@@ -12,19 +12,6 @@ import SQLKit
 struct EventController {
     let services: AppServices
 
-    struct EventRow: Decodable, Sendable {
-        let id: String
-        let type: String
-        let data: String
-        let requestId: String?
-        let createdAt: Int64
-
-        var response: EventResponse {
-            let payload = (try? JSONCoding.decoder.decode(JSONValue.self, from: Data(data.utf8))) ?? .null
-            return EventResponse(id: id, type: type, data: payload, requestId: requestId, createdAt: Timestamp.text(createdAt))
-        }
-    }
-
     func addRoutes(to routes: Routes) {
         routes.get("events", scopes: [.admin, .analyticsRead]) { request, _, caller in
             let page = try PageRequest(request)
@@ -35,15 +22,15 @@ struct EventController {
                 }
                 filter = "type = \(bind: type)"
             }
-            let rows = try await services.database.page(EventRow.self, from: "events", tenantID: caller.tenantID, page: page, filter: filter)
-            return try JSONResponse.make(page.page(rows.map(\.response), id: \.id))
+            let rows = try await services.database.page(Event.self, from: "events", tenantID: caller.tenantID, page: page, filter: filter)
+            return try JSONResponse.make(page.page(rows, id: \.id))
         }
         routes.get("events/:id", scopes: [.admin, .analyticsRead]) { request, context, caller in
             let id = try request.id("id", .event, context: context, what: "event")
-            guard let row = try await services.database.fetch(EventRow.self, from: "events", tenantID: caller.tenantID, id: id) else {
+            guard let row = try await services.database.fetch(Event.self, from: "events", tenantID: caller.tenantID, id: id) else {
                 throw Problem.notFound("event")
             }
-            return try JSONResponse.make(row.response)
+            return try JSONResponse.make(row)
         }
     }
 }

@@ -22,13 +22,13 @@ struct EventLog: Sendable {
     }
 }
 
-/// An event as the API returns it.
-struct EventResponse: Codable, Sendable {
+/// An event as stored and as the API returns it.
+struct Event: Codable, Sendable {
     let id: String
     let type: String
-    let data: JSONValue
+    let data: StoredJSON
     let requestId: String?
-    let createdAt: String
+    let createdAt: StoredTime
 }
 
 /// Epoch milliseconds ↔ RFC 3339 text with milliseconds, the API's time format.

@@ -9,11 +9,13 @@ import Synchronization
 /// effect, so the stored response and the effect commit together or not at all.
 final class IdempotencyClaim: Sendable {
     let tenantID: String
+    let apiKeyID: String
     let key: String
     private let completedFlag = Atomic<Bool>(false)
 
-    init(tenantID: String, key: String) {
+    init(tenantID: String, apiKeyID: String, key: String) {
         self.tenantID = tenantID
+        self.apiKeyID = apiKeyID
         self.key = key
     }
 
@@ -24,13 +26,15 @@ final class IdempotencyClaim: Sendable {
         let text = String(decoding: body, as: UTF8.self)
         try await sql.raw("""
             UPDATE idempotency_keys SET state = 'completed', response_status = \(bind: status), response_body = \(bind: text)
-            WHERE tenant_id = \(bind: tenantID) AND idempotency_key = \(bind: key)
+            WHERE tenant_id = \(bind: tenantID) AND api_key_id = \(bind: apiKeyID) AND idempotency_key = \(bind: key)
             """).run()
         completedFlag.store(true, ordering: .releasing)
     }
 }
 
 /// Stores `Idempotency-Key`s: claim before the effect, complete with it, replay after it.
+/// Keys belong to one API key: a stored response may hold a secret shown once (a new API key,
+/// a webhook secret), so no other key of the tenant may replay it.
 struct IdempotencyStore: Sendable {
     let database: any Database
     /// A claim older than this with no completion is taken to belong to a crashed request.
@@ -43,18 +47,19 @@ struct IdempotencyStore: Sendable {
         case inFlight
     }
 
-    func claim(tenantID: String, key: String, requestHash: String, now: Int64) async throws -> ClaimOutcome {
+    func claim(tenantID: String, apiKeyID: String, key: String, requestHash: String, now: Int64) async throws -> ClaimOutcome {
         try await database.transaction { sql in
+            let claim = IdempotencyClaim(tenantID: tenantID, apiKeyID: apiKeyID, key: key)
             let inserted = try await sql.raw("""
-                INSERT INTO idempotency_keys (tenant_id, idempotency_key, request_hash, state, created_at, locked_at)
-                VALUES (\(bind: tenantID), \(bind: key), \(bind: requestHash), 'in_progress', \(bind: now), \(bind: now))
-                ON CONFLICT (tenant_id, idempotency_key) DO NOTHING
+                INSERT INTO idempotency_keys (tenant_id, api_key_id, idempotency_key, request_hash, state, created_at, locked_at)
+                VALUES (\(bind: tenantID), \(bind: apiKeyID), \(bind: key), \(bind: requestHash), 'in_progress', \(bind: now), \(bind: now))
+                ON CONFLICT (tenant_id, api_key_id, idempotency_key) DO NOTHING
                 RETURNING idempotency_key
                 """).first()
-            if inserted != nil { return .claimed(IdempotencyClaim(tenantID: tenantID, key: key)) }
+            if inserted != nil { return .claimed(claim) }
             guard let row = try await sql.raw("""
                 SELECT request_hash, state, response_status, response_body, locked_at FROM idempotency_keys
-                WHERE tenant_id = \(bind: tenantID) AND idempotency_key = \(bind: key)
+                WHERE tenant_id = \(bind: tenantID) AND api_key_id = \(bind: apiKeyID) AND idempotency_key = \(bind: key)
                 """).first(decoding: Row.self)
             else {
                 return .inFlight
@@ -66,9 +71,9 @@ struct IdempotencyStore: Sendable {
             guard now - row.locked_at > Self.abandonAfterMilliseconds else { return .inFlight }
             try await sql.raw("""
                 UPDATE idempotency_keys SET locked_at = \(bind: now)
-                WHERE tenant_id = \(bind: tenantID) AND idempotency_key = \(bind: key)
+                WHERE tenant_id = \(bind: tenantID) AND api_key_id = \(bind: apiKeyID) AND idempotency_key = \(bind: key)
                 """).run()
-            return .claimed(IdempotencyClaim(tenantID: tenantID, key: key))
+            return .claimed(claim)
         }
     }
 
@@ -77,7 +82,8 @@ struct IdempotencyStore: Sendable {
         try await database.transaction { sql in
             try await sql.raw("""
                 DELETE FROM idempotency_keys
-                WHERE tenant_id = \(bind: claim.tenantID) AND idempotency_key = \(bind: claim.key) AND state = 'in_progress'
+                WHERE tenant_id = \(bind: claim.tenantID) AND api_key_id = \(bind: claim.apiKeyID)
+                  AND idempotency_key = \(bind: claim.key) AND state = 'in_progress'
                 """).run()
         }
     }
@@ -125,7 +131,7 @@ struct IdempotencyMiddleware: RouterMiddleware {
         let requestHash = hasher.finalize().map { String(format: "%02x", $0) }.joined()
 
         let timestamp = Int64(now().timeIntervalSince1970 * 1000)
-        switch try await store.claim(tenantID: caller.tenantID, key: key, requestHash: requestHash, now: timestamp) {
+        switch try await store.claim(tenantID: caller.tenantID, apiKeyID: caller.keyID, key: key, requestHash: requestHash, now: timestamp) {
         case .replay(let status, let body):
             let isProblem = status >= 400
             return Response(

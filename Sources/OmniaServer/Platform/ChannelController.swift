@@ -14,15 +14,15 @@ struct ChannelController {
     func addRoutes(to routes: Routes) {
         routes.get("channels", scopes: Set(Scope.allCases)) { request, _, caller in
             let page = try PageRequest(request)
-            let rows = try await services.database.page(ChannelRow.self, from: "channels", tenantID: caller.tenantID, page: page)
-            return try JSONResponse.make(page.page(rows.map(\.response), id: \.id))
+            let rows = try await services.database.page(Channel.self, from: "channels", tenantID: caller.tenantID, page: page)
+            return try JSONResponse.make(page.page(rows, id: \.id))
         }
         routes.get("channels/:id", scopes: Set(Scope.allCases)) { request, context, caller in
             let id = try request.id("id", .channel, context: context, what: "channel")
-            guard let row = try await services.database.fetch(ChannelRow.self, from: "channels", tenantID: caller.tenantID, id: id) else {
+            guard let row = try await services.database.fetch(Channel.self, from: "channels", tenantID: caller.tenantID, id: id) else {
                 throw Problem.notFound("channel")
             }
-            return try JSONResponse.make(row.response)
+            return try JSONResponse.make(row)
         }
         routes.post("channels", scopes: [.admin]) { request, context, caller in
             let body = try await request.decode(CreateChannelRequest.self, maxBytes: services.config.maxBodyBytes)

@@ -14,15 +14,15 @@ struct LocationController {
     func addRoutes(to routes: Routes) {
         routes.get("locations", scopes: Set(Scope.allCases)) { request, _, caller in
             let page = try PageRequest(request)
-            let rows = try await services.database.page(LocationRow.self, from: "locations", tenantID: caller.tenantID, page: page)
-            return try JSONResponse.make(page.page(rows.map(\.response), id: \.id))
+            let rows = try await services.database.page(Location.self, from: "locations", tenantID: caller.tenantID, page: page)
+            return try JSONResponse.make(page.page(rows, id: \.id))
         }
         routes.get("locations/:id", scopes: Set(Scope.allCases)) { request, context, caller in
             let id = try request.id("id", .location, context: context, what: "location")
-            guard let row = try await services.database.fetch(LocationRow.self, from: "locations", tenantID: caller.tenantID, id: id) else {
+            guard let row = try await services.database.fetch(Location.self, from: "locations", tenantID: caller.tenantID, id: id) else {
                 throw Problem.notFound("location")
             }
-            return try JSONResponse.make(row.response)
+            return try JSONResponse.make(row)
         }
         routes.post("locations", scopes: [.admin]) { request, context, caller in
             let body = try await request.decode(CreateLocationRequest.self, maxBytes: services.config.maxBodyBytes)

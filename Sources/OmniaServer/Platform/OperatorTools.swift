@@ -10,7 +10,7 @@ public struct OperatorTools: Sendable {
         self.services = services
     }
 
-    public func createTenant(name: String, currency: String, timezone: String, country: String?) async throws -> (TenantResponse, CreatedAPIKey) {
+    public func createTenant(name: String, currency: String, timezone: String, country: String?) async throws -> (Tenant, CreatedAPIKey) {
         try await services.platform.createTenant(name: name, currency: currency, timezone: timezone, country: country)
     }
 
@@ -28,7 +28,7 @@ public struct OperatorTools: Sendable {
             }
             let request = CreateAPIKeyRequest(name: name ?? "Key for \(scopes.joined(separator: ", "))", scopes: scopes,
                                               channelId: channelID, locationId: location)
-            return try await platform.createAPIKey(on: sql, tenantID: tenantID, request, actor: .cli)
+            return try await platform.createAPIKey(on: sql, tenantID: tenantID, request, actor: .cli).created
         }
     }
 

@@ -18,7 +18,7 @@ struct PlatformService: Sendable {
     // MARK: Tenants
 
     /// Creates a tenant and its first admin key (printed once by the CLI).
-    func createTenant(name: String?, currency: String?, timezone: String?, country: String?) async throws -> (TenantResponse, CreatedAPIKey) {
+    func createTenant(name: String?, currency: String?, timezone: String?, country: String?) async throws -> (Tenant, CreatedAPIKey) {
         var validator = Validator()
         let name = validator.text(name, field: "name", maxLength: 120)
         let currency = validator.currency(currency, field: "currency")
@@ -32,29 +32,29 @@ struct PlatformService: Sendable {
                 INSERT INTO tenants (id, name, default_currency, timezone, country, created_at)
                 VALUES (\(bind: id), \(bind: name), \(bind: currency.code), \(bind: timezone), \(bind: country), \(bind: now))
                 """).run()
-            let tenant = TenantResponse(id: id, name: name, defaultCurrency: currency.code, timezone: timezone, country: country,
-                                        createdAt: Timestamp.text(now))
+            let tenant = Tenant(id: id, name: name, defaultCurrency: currency.code, timezone: timezone, country: country,
+                                createdAt: StoredTime(milliseconds: now))
             try await services.events.append(on: sql, tenantID: id, type: "tenant.created", data: tenant, requestID: nil)
             let key = try await insertAPIKey(on: sql, tenantID: id, name: "Admin key", scopes: [.admin], channelID: nil, locationID: nil, actor: .cli)
-            return (tenant, key)
+            return (tenant, key.created)
         }
     }
 
-    func fetchTenant(_ id: String) async throws -> TenantResponse? {
+    func fetchTenant(_ id: String) async throws -> Tenant? {
         try await services.database.read { sql in
-            try await sql.raw("SELECT * FROM tenants WHERE id = \(bind: id)").row(TenantRow.self)?.response
+            try await sql.raw("SELECT * FROM tenants WHERE id = \(bind: id)").row(Tenant.self)
         }
     }
 
-    func findTenant(named name: String) async throws -> TenantResponse? {
+    func findTenant(named name: String) async throws -> Tenant? {
         try await services.database.read { sql in
-            try await sql.raw("SELECT * FROM tenants WHERE name = \(bind: name) ORDER BY id LIMIT 1").row(TenantRow.self)?.response
+            try await sql.raw("SELECT * FROM tenants WHERE name = \(bind: name) ORDER BY id LIMIT 1").row(Tenant.self)
         }
     }
 
     // MARK: Locations
 
-    func createLocation(on sql: any SQLDatabase, tenantID: String, tenantTimeZone: String, _ request: CreateLocationRequest, actor: Actor) async throws -> LocationResponse {
+    func createLocation(on sql: any SQLDatabase, tenantID: String, tenantTimeZone: String, _ request: CreateLocationRequest, actor: Actor) async throws -> Location {
         var validator = Validator()
         let code = validator.code(request.code, field: "code")
         let name = validator.text(request.name, field: "name", maxLength: 120)
@@ -68,15 +68,16 @@ struct PlatformService: Sendable {
         let timezone = request.timezone == nil ? tenantTimeZone : validator.timeZone(request.timezone, field: "timezone")
         guard validator.isValid, let code, let name, let kind, let country, let timezone else { throw Problem.validation(validator.errors) }
 
-        let location = LocationResponse(
+        let now = services.nowMilliseconds
+        let location = Location(
             id: services.ids.make(.location), code: code, name: name, kind: kind.rawValue, addressLine1: line1, addressLine2: line2,
-            city: city, postcode: postcode, region: region, country: country, timezone: timezone, createdAt: Timestamp.text(services.nowMilliseconds)
+            city: city, postcode: postcode, region: region, country: country, timezone: timezone, createdAt: StoredTime(milliseconds: now)
         )
         do {
             try await sql.raw("""
                 INSERT INTO locations (tenant_id, id, code, name, kind, address_line1, address_line2, city, postcode, region, country, timezone, created_at)
                 VALUES (\(bind: tenantID), \(bind: location.id), \(bind: code), \(bind: name), \(bind: kind.rawValue), \(bind: line1), \(bind: line2),
-                        \(bind: city), \(bind: postcode), \(bind: region), \(bind: country), \(bind: timezone), \(bind: services.nowMilliseconds))
+                        \(bind: city), \(bind: postcode), \(bind: region), \(bind: country), \(bind: timezone), \(bind: now))
                 """).run()
         } catch where isUniqueViolation(error) {
             throw PlatformError.codeTaken(kind: "location", code: code)
@@ -89,7 +90,7 @@ struct PlatformService: Sendable {
 
     // MARK: Channels
 
-    func createChannel(on sql: any SQLDatabase, tenantID: String, _ request: CreateChannelRequest, actor: Actor) async throws -> ChannelResponse {
+    func createChannel(on sql: any SQLDatabase, tenantID: String, _ request: CreateChannelRequest, actor: Actor) async throws -> Channel {
         var validator = Validator()
         let code = validator.code(request.code, field: "code")
         let name = validator.text(request.name, field: "name", maxLength: 120)
@@ -99,13 +100,14 @@ struct PlatformService: Sendable {
         }
         guard validator.isValid, let code, let name, let kind else { throw Problem.validation(validator.errors) }
 
-        let channel = ChannelResponse(id: services.ids.make(.channel), code: code, name: name, kind: kind.rawValue,
-                                      locationId: request.locationId, createdAt: Timestamp.text(services.nowMilliseconds))
+        let now = services.nowMilliseconds
+        let channel = Channel(id: services.ids.make(.channel), code: code, name: name, kind: kind.rawValue,
+                              locationId: request.locationId, createdAt: StoredTime(milliseconds: now))
         do {
             try await sql.raw("""
                 INSERT INTO channels (tenant_id, id, code, name, kind, location_id, created_at)
                 VALUES (\(bind: tenantID), \(bind: channel.id), \(bind: code), \(bind: name), \(bind: kind.rawValue),
-                        \(bind: request.locationId), \(bind: services.nowMilliseconds))
+                        \(bind: request.locationId), \(bind: now))
                 """).run()
         } catch where isUniqueViolation(error) {
             throw PlatformError.codeTaken(kind: "channel", code: code)
@@ -117,15 +119,15 @@ struct PlatformService: Sendable {
     }
 
     /// Finds a channel by its id or its code (the CLI accepts either).
-    func resolveChannel(on sql: any SQLDatabase, tenantID: String, _ reference: String) async throws -> ChannelRow? {
+    func resolveChannel(on sql: any SQLDatabase, tenantID: String, _ reference: String) async throws -> Channel? {
         try await sql.raw("""
             SELECT * FROM channels WHERE tenant_id = \(bind: tenantID) AND (id = \(bind: reference) OR code = \(bind: reference))
-            """).row(ChannelRow.self)
+            """).row(Channel.self)
     }
 
     // MARK: API keys
 
-    func createAPIKey(on sql: any SQLDatabase, tenantID: String, _ request: CreateAPIKeyRequest, actor: Actor) async throws -> CreatedAPIKey {
+    func createAPIKey(on sql: any SQLDatabase, tenantID: String, _ request: CreateAPIKeyRequest, actor: Actor) async throws -> Revealed<APIKey> {
         var validator = Validator()
         let name = validator.text(request.name, field: "name", maxLength: 120)
         var scopes: [Scope] = []
@@ -148,37 +150,33 @@ struct PlatformService: Sendable {
     }
 
     private func insertAPIKey(on sql: any SQLDatabase, tenantID: String, name: String, scopes: Set<Scope>, channelID: String?,
-                              locationID: String?, actor: Actor) async throws -> CreatedAPIKey {
+                              locationID: String?, actor: Actor) async throws -> Revealed<APIKey> {
         let token = APIKeyToken.generate(tenantID: tenantID)
         let id = services.ids.make(.apiKey)
         let now = services.nowMilliseconds
-        let scopeText = scopes.sorted().map(\.rawValue)
+        let key = APIKey(id: id, name: name, hint: token.hint, scopes: StoredWords(scopes.sorted().map(\.rawValue)), channelId: channelID,
+                         locationId: locationID, createdAt: StoredTime(milliseconds: now), revokedAt: nil)
         try await sql.raw("""
-            INSERT INTO api_keys (tenant_id, id, name, key_hash, key_hint, scopes, channel_id, location_id, created_at)
+            INSERT INTO api_keys (tenant_id, id, name, key_hash, hint, scopes, channel_id, location_id, created_at)
             VALUES (\(bind: tenantID), \(bind: id), \(bind: name), \(bind: token.hash), \(bind: token.hint),
-                    \(bind: scopeText.joined(separator: " ")), \(bind: channelID), \(bind: locationID), \(bind: now))
+                    \(bind: key.scopes.stored), \(bind: channelID), \(bind: locationID), \(bind: now))
             """).run()
-        let key = CreatedAPIKey(id: id, name: name, key: token.text, scopes: scopeText, channelId: channelID, locationId: locationID,
-                                createdAt: Timestamp.text(now))
-        let listed = APIKeyResponse(id: id, name: name, hint: token.hint, scopes: scopeText, channelId: channelID, locationId: locationID,
-                                    createdAt: key.createdAt, revokedAt: nil)
-        try await services.events.append(on: sql, tenantID: tenantID, type: "api_key.created", data: listed, requestID: actor.requestID)
+        try await services.events.append(on: sql, tenantID: tenantID, type: "api_key.created", data: key, requestID: actor.requestID)
         try await services.audit.record(on: sql, tenantID: tenantID, actor: actor.id, action: "api_key.create", targetType: "api_key",
-                                        targetID: id, details: ["scopes": .array(scopeText.map(JSONValue.string))], requestID: actor.requestID)
-        return key
+                                        targetID: id, details: ["scopes": .array(key.scopes.words.map(JSONValue.string))], requestID: actor.requestID)
+        return Revealed(model: key, name: "key", secret: token.text)
     }
 
     /// Revokes a key for good; returns it as listed after revocation.
-    func revokeAPIKey(on sql: any SQLDatabase, tenantID: String, keyID: String, actor: Actor) async throws -> APIKeyResponse {
-        guard let row = try await sql.raw("SELECT * FROM api_keys WHERE tenant_id = \(bind: tenantID) AND id = \(bind: keyID)").row(APIKeyRow.self) else {
+    func revokeAPIKey(on sql: any SQLDatabase, tenantID: String, keyID: String, actor: Actor) async throws -> APIKey {
+        guard let key = try await sql.raw("SELECT * FROM api_keys WHERE tenant_id = \(bind: tenantID) AND id = \(bind: keyID)").row(APIKey.self) else {
             throw Problem.notFound("API key")
         }
-        guard row.revokedAt == nil else { throw PlatformError.keyAlreadyRevoked }
+        guard key.revokedAt == nil else { throw PlatformError.keyAlreadyRevoked }
         let now = services.nowMilliseconds
         try await sql.raw("UPDATE api_keys SET revoked_at = \(bind: now) WHERE tenant_id = \(bind: tenantID) AND id = \(bind: keyID)").run()
-        let revoked = APIKeyResponse(id: row.id, name: row.name, hint: row.keyHint, scopes: row.scopes.split(separator: " ").map(String.init),
-                                     channelId: row.channelId, locationId: row.locationId, createdAt: Timestamp.text(row.createdAt),
-                                     revokedAt: Timestamp.text(now))
+        let revoked = APIKey(id: key.id, name: key.name, hint: key.hint, scopes: key.scopes, channelId: key.channelId, locationId: key.locationId,
+                             createdAt: key.createdAt, revokedAt: StoredTime(milliseconds: now))
         try await services.events.append(on: sql, tenantID: tenantID, type: "api_key.revoked", data: revoked, requestID: actor.requestID)
         try await services.audit.record(on: sql, tenantID: tenantID, actor: actor.id, action: "api_key.revoke", targetType: "api_key",
                                         targetID: keyID, requestID: actor.requestID)

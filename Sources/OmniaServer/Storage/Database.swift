@@ -25,6 +25,21 @@ public protocol Database: Sendable {
     func shutdown() async
 }
 
+extension SQLDatabase {
+    /// Runs `body` between `begin` and COMMIT on this one connection, rolling back if it throws.
+    func inTransaction<T: Sendable>(begin: SQLQueryString = "BEGIN", _ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
+        try await raw(begin).run()
+        do {
+            let result = try await body(self)
+            try await raw("COMMIT").run()
+            return result
+        } catch {
+            try? await raw("ROLLBACK").run()
+            throw error
+        }
+    }
+}
+
 /// A snapshot of a connection pool for `/metrics`.
 public struct PoolStatistics: Sendable {
     public var inUse: Int

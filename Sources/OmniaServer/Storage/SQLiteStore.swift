@@ -13,8 +13,9 @@ public final class SQLiteStore: Database {
     private let writer: SQLiteConnection
     private let readers: [SQLiteConnection]
     private let writerTurn = AsyncSemaphore(permits: 1)
+    /// One permit per idle reader, so a read always finds a connection of its own in `idleReaders`.
     private let readerTurns: AsyncSemaphore
-    private let nextReader = Atomic<Int>(0)
+    private let idleReaders: Mutex<[SQLiteConnection]>
     private let threadPool: NIOThreadPool
 
     /// Opens (creating if needed) the database file at `path`; `:memory:` keeps it in memory on one connection.
@@ -46,6 +47,7 @@ public final class SQLiteStore: Database {
         self.writer = writer
         self.readers = readers
         self.readerTurns = AsyncSemaphore(permits: max(1, readers.count))
+        self.idleReaders = Mutex(readers)
         self.threadPool = threadPool
     }
 
@@ -66,24 +68,16 @@ public final class SQLiteStore: Database {
             return try await writerTurn.withPermit { try await body(writer.sql(queryLogLevel: nil)) }
         }
         return try await readerTurns.withPermit {
-            let index = nextReader.wrappingAdd(1, ordering: .relaxed).oldValue
-            return try await body(readers[abs(index % readers.count)].sql(queryLogLevel: nil))
+            let reader = idleReaders.withLock { $0.removeLast() }
+            defer { idleReaders.withLock { $0.append(reader) } }
+            return try await body(reader.sql(queryLogLevel: nil))
         }
     }
 
     public func transaction<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
         try await writerTurn.withPermit {
-            let sql = writer.sql(queryLogLevel: nil)
             // IMMEDIATE takes the write lock at BEGIN, so no transaction fails half-way on a lock upgrade.
-            try await sql.raw("BEGIN IMMEDIATE").run()
-            do {
-                let result = try await body(sql)
-                try await sql.raw("COMMIT").run()
-                return result
-            } catch {
-                try? await sql.raw("ROLLBACK").run()
-                throw error
-            }
+            try await writer.sql(queryLogLevel: nil).inTransaction(begin: "BEGIN IMMEDIATE", body)
         }
     }
 

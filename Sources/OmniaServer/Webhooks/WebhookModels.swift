@@ -12,64 +12,30 @@ struct CreateWebhookEndpointRequest: RequestBody {
     }
 }
 
-/// A webhook endpoint as listed. The signing secret is shown only when the endpoint is created.
-struct WebhookEndpointResponse: Codable, Sendable {
+/// A webhook endpoint as stored and listed. Its signing secret is read only by the delivery worker
+/// and shown once, at creation.
+struct WebhookEndpoint: Codable, Sendable {
     let id: String
     let url: String
     let description: String?
-    let eventTypes: [String]
-    let createdAt: String
-    var secret: String?
-}
-
-struct WebhookEndpointRow: Decodable, Sendable {
-    let id: String
-    let url: String
-    let description: String?
-    let secret: String
-    let eventTypes: String
-    let createdAt: Int64
-    let deletedAt: Int64?
-
-    var response: WebhookEndpointResponse {
-        WebhookEndpointResponse(id: id, url: url, description: description, eventTypes: eventTypes.split(separator: " ").map(String.init),
-                                createdAt: Timestamp.text(createdAt), secret: nil)
-    }
+    let eventTypes: StoredWords
+    let createdAt: StoredTime
+    let deletedAt: StoredTime?
 }
 
 /// One event's delivery to one endpoint, with its attempts so far.
-struct WebhookDeliveryResponse: Codable, Sendable {
+struct WebhookDelivery: Codable, Sendable {
     let id: String
     let endpointId: String
     let eventId: String
     let eventType: String
     let status: String
     let attempts: Int
-    let nextAttemptAt: String?
-    let lastAttemptAt: String?
+    let nextAttemptAt: StoredTime?
+    let lastAttemptAt: StoredTime?
     let lastResponseStatus: Int?
     let lastError: String?
-    let createdAt: String
-}
-
-struct WebhookDeliveryRow: Decodable, Sendable {
-    let id: String
-    let endpointId: String
-    let eventId: String
-    let eventType: String
-    let status: String
-    let attempts: Int
-    let nextAttemptAt: Int64?
-    let lastAttemptAt: Int64?
-    let lastResponseStatus: Int?
-    let lastError: String?
-    let createdAt: Int64
-
-    var response: WebhookDeliveryResponse {
-        WebhookDeliveryResponse(id: id, endpointId: endpointId, eventId: eventId, eventType: eventType, status: status, attempts: attempts,
-                                nextAttemptAt: nextAttemptAt.map(Timestamp.text), lastAttemptAt: lastAttemptAt.map(Timestamp.text),
-                                lastResponseStatus: lastResponseStatus, lastError: lastError, createdAt: Timestamp.text(createdAt))
-    }
+    let createdAt: StoredTime
 }
 
 /// Which event types an endpoint wants: exact types, `prefix.*`, or `*` for all.

@@ -123,13 +123,13 @@ struct WebhookWorker: Service {
                 FROM webhook_deliveries d
                 JOIN webhook_endpoints w ON w.tenant_id = d.tenant_id AND w.id = d.endpoint_id
                 JOIN events e ON e.tenant_id = d.tenant_id AND e.id = d.event_id
-                WHERE d.status = 'pending' AND d.next_attempt_at <= \(bind: now)
+                WHERE d.status IN ('pending', 'sending') AND d.next_attempt_at <= \(bind: now)
                 ORDER BY d.next_attempt_at LIMIT \(literal: Self.deliveryBatch)\(unsafeRaw: lock)
                 """).rows(DueDelivery.self)
-            // Lease the rows so no other worker takes them while this one sends.
+            // Lease the rows ('sending' until the lease ends) so no other worker, and no manual replay, takes them meanwhile.
             for (tenant, group) in Dictionary(grouping: rows, by: \.tenantId) {
                 try await sql.raw("""
-                    UPDATE webhook_deliveries SET next_attempt_at = \(bind: now + Self.claimLeaseMilliseconds)
+                    UPDATE webhook_deliveries SET status = 'sending', next_attempt_at = \(bind: now + Self.claimLeaseMilliseconds)
                     WHERE tenant_id = \(bind: tenant) AND id IN \(SQLBind.group(group.map(\.id)))
                     """).run()
             }
@@ -145,7 +145,9 @@ struct WebhookWorker: Service {
     }
 
     private func attempt(_ delivery: DueDelivery) async {
-        let body = Data("{\"data\":\(delivery.data),\"timestamp\":\"\(Timestamp.text(delivery.eventCreatedAt))\",\"type\":\"\(delivery.eventType)\"}".utf8)
+        // The stored event data is already JSON; only the envelope's strings need encoding.
+        let type = String(decoding: (try? JSONEncoder().encode(delivery.eventType)) ?? Data("\"\"".utf8), as: UTF8.self)
+        let body = Data("{\"data\":\(delivery.data),\"timestamp\":\"\(Timestamp.text(delivery.eventCreatedAt))\",\"type\":\(type)}".utf8)
         let sentAt = services.nowMilliseconds
         let timestamp = sentAt / 1000
         let headers = [

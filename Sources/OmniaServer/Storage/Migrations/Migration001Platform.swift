@@ -52,7 +52,7 @@ enum Migration001Platform {
                 id TEXT NOT NULL,
                 name TEXT NOT NULL,
                 key_hash TEXT NOT NULL,
-                key_hint TEXT NOT NULL,
+                hint TEXT NOT NULL,
                 scopes TEXT NOT NULL,
                 channel_id TEXT,
                 location_id TEXT,
@@ -64,6 +64,7 @@ enum Migration001Platform {
             """
             CREATE TABLE idempotency_keys (
                 tenant_id TEXT NOT NULL,
+                api_key_id TEXT NOT NULL,
                 idempotency_key TEXT NOT NULL,
                 request_hash TEXT NOT NULL,
                 state TEXT NOT NULL,
@@ -71,7 +72,7 @@ enum Migration001Platform {
                 response_body TEXT,
                 created_at BIGINT NOT NULL,
                 locked_at BIGINT NOT NULL,
-                PRIMARY KEY (tenant_id, idempotency_key))
+                PRIMARY KEY (tenant_id, api_key_id, idempotency_key))
             """,
             "CREATE INDEX idempotency_keys_by_age ON idempotency_keys (created_at)",
             """
@@ -116,7 +117,7 @@ enum Migration001Platform {
                 PRIMARY KEY (tenant_id, id))
             """,
             "CREATE UNIQUE INDEX webhook_deliveries_once ON webhook_deliveries (tenant_id, endpoint_id, event_id)",
-            "CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at) WHERE status = 'pending'",
+            "CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at) WHERE status IN ('pending', 'sending')",
             """
             CREATE TABLE audit_log (
                 tenant_id TEXT NOT NULL,

@@ -1,0 +1,85 @@
+import Foundation
+import OmniaCore
+
+// Values read in their storage form and written in their API form, so one model type serves as
+// both the decoded row and the response body.
+
+/// A time stored as epoch milliseconds (BIGINT) and shown as RFC 3339 text with milliseconds.
+struct StoredTime: Codable, Sendable, Hashable {
+    let milliseconds: Int64
+
+    init(milliseconds: Int64) {
+        self.milliseconds = milliseconds
+    }
+
+    init(from decoder: any Decoder) throws {
+        milliseconds = try decoder.singleValueContainer().decode(Int64.self)
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(Timestamp.text(milliseconds))
+    }
+}
+
+/// A JSON document stored as text and shown as JSON.
+struct StoredJSON: Codable, Sendable {
+    let value: JSONValue
+
+    init(_ value: JSONValue) {
+        self.value = value
+    }
+
+    init(from decoder: any Decoder) throws {
+        let text = try decoder.singleValueContainer().decode(String.self)
+        value = (try? JSONCoding.decoder.decode(JSONValue.self, from: Data(text.utf8))) ?? .null
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        try value.encode(to: encoder)
+    }
+}
+
+/// A list of words stored as one space-separated text column and shown as an array.
+struct StoredWords: Codable, Sendable {
+    let words: [String]
+
+    init(_ words: [String]) {
+        self.words = words
+    }
+
+    init(from decoder: any Decoder) throws {
+        words = try decoder.singleValueContainer().decode(String.self).split(separator: " ").map(String.init)
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        try words.encode(to: encoder)
+    }
+
+    var stored: String { words.joined(separator: " ") }
+}
+
+/// A model plus a secret shown once, at creation (an API key's `key`, a webhook endpoint's `secret`).
+struct Revealed<Model: Encodable & Sendable>: Encodable, Sendable {
+    let model: Model
+    let name: String
+    let secret: String
+
+    func encode(to encoder: any Encoder) throws {
+        try model.encode(to: encoder)
+        var container = encoder.container(keyedBy: AnyKey.self)
+        try container.encode(secret, forKey: AnyKey(stringValue: name))
+    }
+
+    private struct AnyKey: CodingKey {
+        let stringValue: String
+        init(stringValue: String) { self.stringValue = stringValue }
+        var intValue: Int? { nil }
+        init?(intValue: Int) { nil }
+    }
+}
+
+extension Revealed where Model == APIKey {
+    /// What the command line prints.
+    var created: CreatedAPIKey { CreatedAPIKey(id: model.id, key: secret, scopes: model.scopes.words) }
+}
