@@ -13,7 +13,7 @@ struct EventLog: Sendable {
     func append(on sql: any SQLDatabase, tenantID: String, type: String, data: some Encodable, requestID: String?) async throws -> String {
         let id = ids.make(.event)
         let payload = String(decoding: try JSONCoding.encoder.encode(data), as: UTF8.self)
-        let createdAt = Int64(now().timeIntervalSince1970 * 1000)
+        let createdAt = Timestamp.milliseconds(now())
         try await sql.raw("""
             INSERT INTO events (tenant_id, id, type, data, request_id, created_at, dispatched)
             VALUES (\(bind: tenantID), \(bind: id), \(bind: type), \(bind: payload), \(bind: requestID), \(bind: createdAt), 0)

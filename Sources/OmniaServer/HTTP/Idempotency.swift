@@ -130,7 +130,7 @@ struct IdempotencyMiddleware: RouterMiddleware {
         hasher.update(data: Data(body.readableBytesView))
         let requestHash = hasher.finalize().map { String(format: "%02x", $0) }.joined()
 
-        let timestamp = Int64(now().timeIntervalSince1970 * 1000)
+        let timestamp = Timestamp.milliseconds(now())
         switch try await store.claim(tenantID: caller.tenantID, apiKeyID: caller.keyID, key: key, requestHash: requestHash, now: timestamp) {
         case .replay(let status, let body):
             let isProblem = status >= 400

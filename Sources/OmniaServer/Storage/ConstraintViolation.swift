@@ -1,11 +1,10 @@
 import PostgresNIO
-import SQLiteNIO
 
 /// Whether a driver error is a unique-constraint violation, in either dialect — the race a
 /// check-then-insert can lose on PostgreSQL, turned into a 409 by the caller.
 func isUniqueViolation(_ error: any Error) -> Bool {
-    if let error = error as? SQLiteError {
-        return error.reason == .constraintUniqueFailed || error.reason == .constraintPrimaryKeyFailed
+    if let error = error as? SQLiteStatementError {
+        return error.isUniqueViolation
     }
     if let error = error as? PSQLError {
         return error.serverInfo?[.sqlState] == "23505"

@@ -48,7 +48,7 @@ public struct Migrator: Sendable {
                 for statement in migration.sql(dialect) {
                     try await sql.raw(SQLQueryString(statement)).run()
                 }
-                let now = Int64(Date().timeIntervalSince1970 * 1000)
+                let now = Timestamp.milliseconds(Date())
                 try await sql.raw("""
                     INSERT INTO schema_migrations (version, name, applied_at)
                     VALUES (\(bind: migration.version), \(bind: migration.name), \(bind: now))

@@ -1,8 +1,8 @@
 import Foundation
 import Logging
+import NIOCore
 import NIOPosix
 import SQLKit
-import SQLiteKit
 import Synchronization
 
 /// The embedded store: one SQLite file in WAL mode. Writes go through a single writer connection,
@@ -10,74 +10,73 @@ import Synchronization
 /// parallel on their own connections and see the last committed write (WAL snapshot per statement).
 public final class SQLiteStore: Database {
     public let dialect = SQLDialectKind.sqlite
-    private let writer: SQLiteConnection
-    private let readers: [SQLiteConnection]
+    private let writer: SQLiteConnectionHandle
+    private let readers: [SQLiteConnectionHandle]
     private let writerTurn = AsyncSemaphore(permits: 1)
     /// One permit per idle reader, so a read always finds a connection of its own in `idleReaders`.
     private let readerTurns: AsyncSemaphore
-    private let idleReaders: Mutex<[SQLiteConnection]>
-    private let threadPool: NIOThreadPool
+    private let idleReaders: Mutex<[SQLiteConnectionHandle]>
+    private let logger: Logger
+    private let eventLoop: any EventLoop
 
     /// Opens (creating if needed) the database file at `path`; `:memory:` keeps it in memory on one connection.
     public static func open(path: String, readerCount: Int = 4, logger: Logger) async throws -> SQLiteStore {
-        // SQLite calls block a thread, so they get their own pool rather than NIO's shared singleton.
-        let threadPool = NIOThreadPool(numberOfThreads: readerCount + 1)
-        threadPool.start()
-        let eventLoop = MultiThreadedEventLoopGroup.singleton.any()
-        let storage: SQLiteConnection.Storage = path == ":memory:" ? .memory : .file(path: path)
         do {
-            let writer = try await SQLiteConnection.open(storage: storage, threadPool: threadPool, logger: logger, on: eventLoop)
-            try await configure(writer, isWriter: true, inMemory: path == ":memory:")
-            var readers: [SQLiteConnection] = []
-            if path != ":memory:" {
+            let inMemory = path == ":memory:"
+            let writer = try SQLiteConnectionHandle(path: path)
+            try configure(writer, isWriter: true, inMemory: inMemory)
+            var readers: [SQLiteConnectionHandle] = []
+            if !inMemory {
                 for _ in 0..<readerCount {
-                    let reader = try await SQLiteConnection.open(storage: storage, threadPool: threadPool, logger: logger, on: eventLoop)
-                    try await configure(reader, isWriter: false, inMemory: false)
+                    let reader = try SQLiteConnectionHandle(path: path)
+                    try configure(reader, isWriter: false, inMemory: false)
                     readers.append(reader)
                 }
             }
-            return SQLiteStore(writer: writer, readers: readers, threadPool: threadPool)
+            return SQLiteStore(writer: writer, readers: readers, logger: logger)
         } catch {
-            try? await threadPool.shutdownGracefully()
             throw DatabaseOpenError(database: "sqlite:\(path)", reason: "\(error)")
         }
     }
 
-    private init(writer: SQLiteConnection, readers: [SQLiteConnection], threadPool: NIOThreadPool) {
+    private init(writer: SQLiteConnectionHandle, readers: [SQLiteConnectionHandle], logger: Logger) {
         self.writer = writer
         self.readers = readers
         self.readerTurns = AsyncSemaphore(permits: max(1, readers.count))
         self.idleReaders = Mutex(readers)
-        self.threadPool = threadPool
+        self.logger = logger
+        self.eventLoop = MultiThreadedEventLoopGroup.singleton.any()
     }
 
-    private static func configure(_ connection: SQLiteConnection, isWriter: Bool, inMemory: Bool) async throws {
-        let sql = connection.sql(queryLogLevel: nil)
-        if isWriter && !inMemory {
-            try await sql.raw("PRAGMA journal_mode = WAL").run()
-        }
+    private static func configure(_ connection: SQLiteConnectionHandle, isWriter: Bool, inMemory: Bool) throws {
+        func run(_ sql: String) throws { try connection.execute(sql, []) { _, _ in } }
+        if isWriter && !inMemory { try run("PRAGMA journal_mode = WAL") }
         // NORMAL is durable across application crashes in WAL mode; only an OS crash can lose the
         // last transactions, which is the usual trade for an embedded store.
-        try await sql.raw("PRAGMA synchronous = NORMAL").run()
-        try await sql.raw("PRAGMA busy_timeout = 5000").run()
-        try await sql.raw("PRAGMA foreign_keys = ON").run()
+        try run("PRAGMA synchronous = NORMAL")
+        try run("PRAGMA busy_timeout = 5000")
+        try run("PRAGMA foreign_keys = ON")
+    }
+
+    private func sql(_ handle: SQLiteConnectionHandle) -> any SQLDatabase {
+        SQLiteHandleDatabase(handle: handle, logger: logger, eventLoop: eventLoop)
     }
 
     public func read<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
         guard !readers.isEmpty else {
-            return try await writerTurn.withPermit { try await body(writer.sql(queryLogLevel: nil)) }
+            return try await writerTurn.withPermit { try await body(sql(writer)) }
         }
         return try await readerTurns.withPermit {
             let reader = idleReaders.withLock { $0.removeLast() }
             defer { idleReaders.withLock { $0.append(reader) } }
-            return try await body(reader.sql(queryLogLevel: nil))
+            return try await body(sql(reader))
         }
     }
 
     public func transaction<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
         try await writerTurn.withPermit {
             // IMMEDIATE takes the write lock at BEGIN, so no transaction fails half-way on a lock upgrade.
-            try await writer.sql(queryLogLevel: nil).inTransaction(begin: "BEGIN IMMEDIATE", body)
+            try await sql(writer).inTransaction(begin: "BEGIN IMMEDIATE", body)
         }
     }
 
@@ -86,9 +85,10 @@ public final class SQLiteStore: Database {
     }
 
     public func shutdown() async {
-        try? await writer.close()
-        for reader in readers { try? await reader.close() }
-        try? await threadPool.shutdownGracefully()
+        try? await writerTurn.withPermit {
+            writer.close()
+            for reader in readers { reader.close() }
+        }
     }
 }
 

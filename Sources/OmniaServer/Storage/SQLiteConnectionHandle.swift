@@ -1,0 +1,198 @@
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+import SQLKit
+import SQLiteKit
+import SQLiteNIO
+import VaporCSQLite
+
+/// One SQLite connection driven synchronously on the calling task, with its prepared statements cached.
+///
+/// Why not SQLiteNIO's connection: it hands every statement to a thread pool and back, which costs
+/// far more than the statement itself (an indexed read or insert in WAL mode takes microseconds).
+/// Running inline blocks a concurrency thread only for that time. This uses the SQLite library
+/// vendored by SQLiteNIO, so the process has one SQLite and its file locks stay coherent.
+///
+/// Not thread-safe by itself: `SQLiteStore` lends a handle to one task at a time.
+final class SQLiteConnectionHandle: @unchecked Sendable {
+    private var database: OpaquePointer?
+    private var statements: [String: OpaquePointer] = [:]
+    /// Dynamic SQL (IN lists of varying length) would grow the cache without bound.
+    private static let statementCacheLimit = 256
+
+    init(path: String) throws {
+        let flags = SQLITE_OPEN_CREATE | SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX | SQLITE_OPEN_URI | SQLITE_OPEN_EXRESCODE
+        let status = sqlite_nio_sqlite3_open_v2(path, &database, flags, nil)
+        guard status == SQLITE_OK, database != nil else {
+            let message = database.map { String(cString: sqlite_nio_sqlite3_errmsg($0)) } ?? "out of memory"
+            sqlite_nio_sqlite3_close_v2(database)
+            database = nil
+            throw SQLiteStatementError(code: status, message: message, sql: "open \(path)")
+        }
+    }
+
+    deinit { close() }
+
+    func close() {
+        for statement in statements.values { sqlite_nio_sqlite3_finalize(statement) }
+        statements.removeAll()
+        if let database { sqlite_nio_sqlite3_close_v2(database) }
+        database = nil
+    }
+
+    /// Runs `sql` with `binds`, calling `onRow` with the column names and values of each result row.
+    func execute(_ sql: String, _ binds: [SQLiteData], onRow: (_ columns: [String], _ values: [SQLiteData]) throws -> Void) throws {
+        guard let database else { throw SQLiteStatementError(code: SQLITE_MISUSE, message: "connection is closed", sql: sql) }
+        let statement = try prepared(sql, database)
+        defer {
+            sqlite_nio_sqlite3_reset(statement)
+            sqlite_nio_sqlite3_clear_bindings(statement)
+        }
+        for (offset, value) in binds.enumerated() {
+            let index = Int32(offset + 1)
+            let status: Int32
+            switch value {
+            case .integer(let integer): status = sqlite_nio_sqlite3_bind_int64(statement, index, Int64(integer))
+            case .float(let double): status = sqlite_nio_sqlite3_bind_double(statement, index, double)
+            case .text(let text): status = sqlite_nio_sqlite3_bind_text64(statement, index, text, UInt64(text.utf8.count), transient, UInt8(SQLITE_UTF8))
+            case .blob(let buffer):
+                status = buffer.withUnsafeReadableBytes {
+                    sqlite_nio_sqlite3_bind_blob64(statement, index, $0.baseAddress, UInt64($0.count), transient)
+                }
+            case .null: status = sqlite_nio_sqlite3_bind_null(statement, index)
+            }
+            guard status == SQLITE_OK else { throw error(status, sql) }
+        }
+        var columns: [String]?
+        while true {
+            let status = sqlite_nio_sqlite3_step(statement)
+            if status == SQLITE_DONE { return }
+            guard status == SQLITE_ROW else { throw error(status, sql) }
+            let count = sqlite_nio_sqlite3_column_count(statement)
+            if columns == nil {
+                columns = (0..<count).map { String(cString: sqlite_nio_sqlite3_column_name(statement, $0)) }
+            }
+            var values: [SQLiteData] = []
+            values.reserveCapacity(Int(count))
+            for column in 0..<count {
+                switch sqlite_nio_sqlite3_column_type(statement, column) {
+                case SQLITE_INTEGER: values.append(.integer(Int(sqlite_nio_sqlite3_column_int64(statement, column))))
+                case SQLITE_FLOAT: values.append(.float(sqlite_nio_sqlite3_column_double(statement, column)))
+                case SQLITE_TEXT:
+                    let bytes = Int(sqlite_nio_sqlite3_column_bytes(statement, column))
+                    let text = sqlite_nio_sqlite3_column_text(statement, column).map {
+                        String(decoding: UnsafeBufferPointer(start: $0, count: bytes), as: UTF8.self)
+                    }
+                    values.append(.text(text ?? ""))
+                case SQLITE_BLOB:
+                    let bytes = Int(sqlite_nio_sqlite3_column_bytes(statement, column))
+                    var buffer = ByteBufferAllocator().buffer(capacity: bytes)
+                    if let pointer = sqlite_nio_sqlite3_column_blob(statement, column) {
+                        buffer.writeBytes(UnsafeRawBufferPointer(start: pointer, count: bytes))
+                    }
+                    values.append(.blob(buffer))
+                default: values.append(.null)
+                }
+            }
+            try onRow(columns ?? [], values)
+        }
+    }
+
+    private func prepared(_ sql: String, _ database: OpaquePointer) throws -> OpaquePointer {
+        if let statement = statements[sql] { return statement }
+        var statement: OpaquePointer?
+        let status = sqlite_nio_sqlite3_prepare_v3(database, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &statement, nil)
+        guard status == SQLITE_OK, let statement else { throw error(status, sql) }
+        if statements.count >= Self.statementCacheLimit {
+            for cached in statements.values { sqlite_nio_sqlite3_finalize(cached) }
+            statements.removeAll()
+        }
+        statements[sql] = statement
+        return statement
+    }
+
+    private func error(_ status: Int32, _ sql: String) -> SQLiteStatementError {
+        let message = database.map { String(cString: sqlite_nio_sqlite3_errmsg($0)) } ?? "closed"
+        return SQLiteStatementError(code: database.map { sqlite_nio_sqlite3_extended_errcode($0) } ?? status, message: message, sql: sql)
+    }
+
+    private var transient: sqlite3_destructor_type { unsafeBitCast(-1, to: sqlite3_destructor_type.self) }
+}
+
+/// A failed SQLite call with its extended result code.
+struct SQLiteStatementError: Error, CustomStringConvertible {
+    let code: Int32
+    let message: String
+    let sql: String
+
+    var description: String { "SQLite error \(code): \(message)" }
+
+    /// SQLITE_CONSTRAINT_UNIQUE or SQLITE_CONSTRAINT_PRIMARYKEY.
+    var isUniqueViolation: Bool { code == 2067 || code == 1555 }
+}
+
+/// The SQLKit face of a handle: capability code runs the same SQL on it as on PostgreSQL.
+struct SQLiteHandleDatabase: SQLDatabase {
+    let handle: SQLiteConnectionHandle
+    let logger: Logger
+    let eventLoop: any EventLoop
+    var version: (any SQLDatabaseReportedVersion)? { nil }
+    var dialect: any SQLDialect { SQLiteDialect() }
+    var queryLogLevel: Logger.Level? { nil }
+
+    func execute(sql query: any SQLExpression, _ onRow: @escaping @Sendable (any SQLRow) -> Void) -> EventLoopFuture<Void> {
+        do {
+            try run(query, onRow)
+            return eventLoop.makeSucceededVoidFuture()
+        } catch {
+            return eventLoop.makeFailedFuture(error)
+        }
+    }
+
+    func execute(sql query: any SQLExpression, _ onRow: @escaping @Sendable (any SQLRow) -> Void) async throws {
+        try run(query, onRow)
+    }
+
+    private func run(_ query: any SQLExpression, _ onRow: @escaping @Sendable (any SQLRow) -> Void) throws {
+        let (sql, binds) = serialize(query)
+        let encoder = SQLiteDataEncoder()
+        let values = try binds.map { try encoder.encode($0) }
+        try handle.execute(sql, values) { columns, values in
+            onRow(SQLiteValuesRow(columns: columns, values: values))
+        }
+    }
+}
+
+/// One result row: column names and their values, decoded on demand.
+struct SQLiteValuesRow: SQLRow {
+    let columns: [String]
+    let values: [SQLiteData]
+
+    var allColumns: [String] { columns }
+
+    func contains(column: String) -> Bool { columns.contains(column) }
+
+    private func value(_ column: String) throws -> SQLiteData {
+        guard let index = columns.firstIndex(of: column) else {
+            throw DecodingError.keyNotFound(SQLiteColumnKey(stringValue: column), .init(codingPath: [], debugDescription: "no column \(column)"))
+        }
+        return values[index]
+    }
+
+    func decodeNil(column: String) throws -> Bool {
+        if case .null = try value(column) { return true }
+        return false
+    }
+
+    func decode<D: Decodable>(column: String, as: D.Type) throws -> D {
+        try SQLiteDataDecoder().decode(D.self, from: value(column))
+    }
+
+    private struct SQLiteColumnKey: CodingKey {
+        let stringValue: String
+        init(stringValue: String) { self.stringValue = stringValue }
+        var intValue: Int? { nil }
+        init?(intValue: Int) { nil }
+    }
+}
