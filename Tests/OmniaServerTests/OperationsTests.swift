@@ -70,3 +70,19 @@ enum MetricsTestBootstrap {
         return registry
     }()
 }
+
+@Suite("Timestamps")
+struct TimestampTests {
+    @Test("API times are RFC 3339 UTC with milliseconds, matching Foundation's formatter")
+    func format() {
+        #expect(Timestamp.text(0) == "1970-01-01T00:00:00.000Z")
+        #expect(Timestamp.text(951_782_400_000) == "2000-02-29T00:00:00.000Z")
+        #expect(Timestamp.text(-1) == "1969-12-31T23:59:59.999Z")
+        let style = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<2_000 {
+            let milliseconds = Int64.random(in: 0...4_102_444_800_000, using: &generator)
+            #expect(Timestamp.text(milliseconds) == style.format(Date(timeIntervalSince1970: Double(milliseconds) / 1000)))
+        }
+    }
+}

@@ -128,7 +128,7 @@ struct IdempotencyMiddleware: RouterMiddleware {
         hasher.update(data: Data(request.method.rawValue.utf8))
         hasher.update(data: Data(" \(request.uri.path)\n".utf8))
         hasher.update(data: Data(body.readableBytesView))
-        let requestHash = hasher.finalize().map { String(format: "%02x", $0) }.joined()
+        let requestHash = hasher.finalize().hexString
 
         let timestamp = Timestamp.milliseconds(now())
         switch try await store.claim(tenantID: caller.tenantID, apiKeyID: caller.keyID, key: key, requestHash: requestHash, now: timestamp) {

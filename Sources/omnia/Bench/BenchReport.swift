@@ -48,14 +48,20 @@ struct BenchResult: Codable, Sendable {
         self.date = ISO8601DateFormatter().string(from: Date())
     }
 
-    static let header = String(format: "%-22@ %-9@ %5@ %9@ %7@ %10@ %8@ %8@ %8@ %8@  %@",
-                               "scenario" as NSString, "database" as NSString, "conns" as NSString, "requests" as NSString, "errors" as NSString,
-                               "req/s" as NSString, "p50 ms" as NSString, "p95 ms" as NSString, "p99 ms" as NSString, "max ms" as NSString,
-                               "target" as NSString)
+    static let header = columns(["scenario", "database", "conns", "requests", "errors", "req/s", "p50 ms", "p95 ms", "p99 ms", "max ms", "target"])
 
     var row: String {
-        String(format: "%-22@ %-9@ %5d %9d %7d %10.0f %8.2f %8.2f %8.2f %8.2f  %@",
-               scenario as NSString, database as NSString, connections, requests, errors, throughputPerSecond, p50Ms, p95Ms, p99Ms, maxMs,
-               target as NSString)
+        Self.columns([scenario, database, String(connections), String(requests), String(errors), String(format: "%.0f", throughputPerSecond),
+                      String(format: "%.2f", p50Ms), String(format: "%.2f", p95Ms), String(format: "%.2f", p99Ms), String(format: "%.2f", maxMs),
+                      target])
+    }
+
+    private static let widths = [17, 9, 6, 9, 7, 8, 8, 8, 8, 8]
+
+    /// Pads each cell to its column (the last is free text).
+    private static func columns(_ cells: [String]) -> String {
+        cells.enumerated().map { index, cell in
+            index < widths.count ? cell.padding(toLength: max(widths[index], cell.count + 1), withPad: " ", startingAt: 0) : cell
+        }.joined()
     }
 }
