@@ -34,10 +34,12 @@ let package = Package(
             name: "OmniaCore",
             swiftSettings: strictSettings
         ),
+        .target(name: "OmniaSQLiteOptions"),
         .target(
             name: "OmniaServer",
             dependencies: [
                 "OmniaCore",
+                "OmniaSQLiteOptions",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "SQLKit", package: "sql-kit"),
                 .product(name: "SQLiteKit", package: "sqlite-kit"),
@@ -88,6 +90,7 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "NIOFoundationEssentialsCompat", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ],
             swiftSettings: strictSettings
         ),

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import NIOCore
 import NIOPosix
+import OmniaSQLiteOptions
 import SQLKit
 import SQLiteKit
 import SQLiteNIO
@@ -29,6 +30,12 @@ final class SQLiteConnectionHandle: @unchecked Sendable {
             sqlite_nio_sqlite3_close_v2(database)
             database = nil
             throw SQLiteStatementError(code: status, message: message, sql: "open \(path)")
+        }
+        // Without it, statements filtering on a bound value are re-planned at every run (seen with
+        // SQLite 3.53), which costs more than the statement.
+        let planStatus = omnia_sqlite_enable_stable_query_plans(UnsafeMutableRawPointer(database))
+        guard planStatus == SQLITE_OK else {
+            throw SQLiteStatementError(code: planStatus, message: "cannot enable stable query plans", sql: "open \(path)")
         }
     }
 
@@ -97,6 +104,12 @@ final class SQLiteConnectionHandle: @unchecked Sendable {
             }
             try onRow(columns ?? [], values)
         }
+    }
+
+    /// How often each cached statement was recompiled — a statement that recompiles on every run
+    /// loses what the cache is for (tests watch this).
+    var recompilations: [String: Int32] {
+        statements.mapValues { sqlite_nio_sqlite3_stmt_status($0, SQLITE_STMTSTATUS_REPREPARE, 0) }
     }
 
     private func prepared(_ sql: String, _ database: OpaquePointer) throws -> OpaquePointer {

@@ -72,7 +72,7 @@ struct WebhookWorker: Service {
                 WHERE deleted_at IS NULL AND tenant_id IN \(SQLBind.group(tenants))
                 """).rows(EndpointFilter.self)
             let byTenant = Dictionary(grouping: endpoints, by: \.tenantId)
-            var deliveries: [SQLExpression] = []
+            var deliveries: [any SQLExpression] = []
             for event in events {
                 // An endpoint receives what happens from its creation on, not the tenant's history.
                 for endpoint in byTenant[event.tenantId] ?? []
