@@ -22,4 +22,34 @@ struct SQLiteHandleTests {
         #expect(handle.recompilations.values.allSatisfy { $0 == 0 }, "\(handle.recompilations)")
         handle.close()
     }
+
+    @Test("in a group commit a failing transaction rolls back alone and the others commit")
+    func groupCommitIsolation() async throws {
+        try await TestBackend.sqlite.withDatabase { database in
+            struct Refused: Error {}
+            let outcomes = await withTaskGroup(of: (Int, Bool).self) { group in
+                for index in 0..<60 {
+                    group.addTask {
+                        do {
+                            try await database.transaction { sql in
+                                try await sql.raw("INSERT INTO tenants (id, name, default_currency, timezone, created_at) VALUES (\(bind: "ten_\(index)"), 'T', 'EUR', 'UTC', 0)").run()
+                                if index % 3 == 0 { throw Refused() }
+                            }
+                            return (index, true)
+                        } catch {
+                            return (index, false)
+                        }
+                    }
+                }
+                return await group.reduce(into: [Int: Bool]()) { $0[$1.0] = $1.1 }
+            }
+            let stored = Set(try await database.read { sql in
+                try await sql.raw("SELECT id FROM tenants").all(decodingColumn: "id", as: String.self)
+            })
+            for index in 0..<60 {
+                #expect(outcomes[index] == (index % 3 != 0))
+                #expect(stored.contains("ten_\(index)") == (index % 3 != 0), "transaction \(index)")
+            }
+        }
+    }
 }

@@ -13,10 +13,10 @@ public protocol Database: Sendable {
     var dialect: SQLDialectKind { get }
 
     /// Runs `body` on a connection outside an explicit transaction (reads).
-    func read<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T
+    func read<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T
 
     /// Runs `body` inside one transaction: committed if it returns, rolled back if it throws.
-    func transaction<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T
+    func transaction<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T
 
     /// Connections currently lent out, and the most there can be — reported in `/metrics`.
     var poolStatistics: PoolStatistics { get }

@@ -6,13 +6,13 @@ import SQLKit
 import Synchronization
 
 /// The embedded store: one SQLite file in WAL mode. Writes go through a single writer connection,
-/// taken in turn, so concurrent writers queue instead of failing with `SQLITE_BUSY`; reads run in
+/// queued and group-committed, so concurrent writers never fail with `SQLITE_BUSY`; reads run in
 /// parallel on their own connections and see the last committed write (WAL snapshot per statement).
 public final class SQLiteStore: Database {
     public let dialect = SQLDialectKind.sqlite
     private let writer: SQLiteConnectionHandle
     private let readers: [SQLiteConnectionHandle]
-    private let writerTurn = AsyncSemaphore(permits: 1)
+    private let writes: SQLiteWriteQueue
     /// One permit per idle reader, so a read always finds a connection of its own in `idleReaders`.
     private let readerTurns: AsyncSemaphore
     private let idleReaders: Mutex<[SQLiteConnectionHandle]>
@@ -44,8 +44,10 @@ public final class SQLiteStore: Database {
         self.readers = readers
         self.readerTurns = AsyncSemaphore(permits: max(1, readers.count))
         self.idleReaders = Mutex(readers)
+        let eventLoop = MultiThreadedEventLoopGroup.singleton.any()
         self.logger = logger
-        self.eventLoop = MultiThreadedEventLoopGroup.singleton.any()
+        self.eventLoop = eventLoop
+        self.writes = SQLiteWriteQueue { SQLiteHandleDatabase(handle: writer, logger: logger, eventLoop: eventLoop) }
     }
 
     private static func configure(_ connection: SQLiteConnectionHandle, isWriter: Bool, inMemory: Bool) throws {
@@ -62,9 +64,10 @@ public final class SQLiteStore: Database {
         SQLiteHandleDatabase(handle: handle, logger: logger, eventLoop: eventLoop)
     }
 
-    public func read<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
+    public func read<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
         guard !readers.isEmpty else {
-            return try await writerTurn.withPermit { try await body(sql(writer)) }
+            // In memory there is only the writer's connection.
+            return try await writes.submit(body)
         }
         return try await readerTurns.withPermit {
             let reader = idleReaders.withLock { $0.removeLast() }
@@ -73,22 +76,19 @@ public final class SQLiteStore: Database {
         }
     }
 
-    public func transaction<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
-        try await writerTurn.withPermit {
-            // IMMEDIATE takes the write lock at BEGIN, so no transaction fails half-way on a lock upgrade.
-            try await sql(writer).inTransaction(begin: "BEGIN IMMEDIATE", body)
-        }
+    public func transaction<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
+        try await writes.submit(body)
     }
 
     public var poolStatistics: PoolStatistics {
-        PoolStatistics(inUse: writerTurn.inUse + (readers.isEmpty ? 0 : readerTurns.inUse), capacity: 1 + readers.count)
+        PoolStatistics(inUse: readers.isEmpty ? 0 : readerTurns.inUse, capacity: 1 + readers.count)
     }
 
     public func shutdown() async {
-        try? await writerTurn.withPermit {
-            writer.close()
-            for reader in readers { reader.close() }
-        }
+        // An empty write queued after every write already submitted: once it is done, none is cut off.
+        try? await writes.submit { _ in }
+        writer.close()
+        for reader in readers { reader.close() }
     }
 }
 

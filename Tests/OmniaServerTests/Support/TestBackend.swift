@@ -59,7 +59,7 @@ enum TestBackend: String, CaseIterable, CustomTestStringConvertible, Sendable {
     }
 
     /// Runs `body` on a throwaway connection to the test server's default schema.
-    static func admin(_ url: String, _ body: @Sendable (any SQLDatabase) async throws -> Void) async throws {
+    static func admin(_ url: String, _ body: @escaping @Sendable (any SQLDatabase) async throws -> Void) async throws {
         let store = try PostgresStore(url: url, maximumConnections: 1, logger: logger)
         do {
             try await store.read(body)
