@@ -116,3 +116,47 @@ struct ValidationTests {
         #expect(!Set([Scope.analyticsRead]).permits(anyOf: [.pos]))
     }
 }
+
+@Suite("JSON writer")
+struct JSONWriterTests {
+    struct Sample: Encodable {
+        let id: String
+        let addressLine1: String?
+        let someURLValue: Int
+        let nested: [Inner]
+        let missing: String?
+        let ratio: Double
+        let flag: Bool
+    }
+
+    struct Inner: Encodable {
+        let createdAt: String
+    }
+
+    @Test("keys are snake_case in declaration order, nil is omitted, strings are escaped")
+    func shape() throws {
+        let value = Sample(id: "a\"b\\c\n\u{01}/é", addressLine1: "Gran Vía", someURLValue: 7, nested: [Inner(createdAt: "x")],
+                           missing: nil, ratio: 0.25, flag: true)
+        let text = String(decoding: try JSONWriter.encode(value), as: UTF8.self)
+        #expect(text == #"{"id":"a\"b\\c\n\u0001/é","address_line1":"Gran Vía","some_url_value":7,"nested":[{"created_at":"x"}],"ratio":0.25,"flag":true}"#)
+    }
+
+    @Test("output parses back to what Foundation's encoder produces")
+    func matchesFoundation() throws {
+        let value = Sample(id: "x", addressLine1: nil, someURLValue: -3, nested: [], missing: "m", ratio: 1e-7, flag: false)
+        let foundation = JSONEncoder()
+        foundation.keyEncodingStrategy = .convertToSnakeCase
+        let ours = try JSONSerialization.jsonObject(with: Data(JSONWriter.encode(value))) as? NSDictionary
+        let theirs = try JSONSerialization.jsonObject(with: foundation.encode(value)) as? NSDictionary
+        #expect(ours == theirs)
+        #expect(snakeCase("someURLValue") == "some_url_value")
+        #expect(snakeCase("addressLine1") == "address_line1")
+        #expect(snakeCase("p50Ms") == "p50_ms")
+    }
+
+    @Test("non-finite numbers are refused")
+    func nonFinite() {
+        struct Bad: Encodable { let value = Double.nan }
+        #expect(throws: EncodingError.self) { try JSONWriter.encode(Bad()) }
+    }
+}

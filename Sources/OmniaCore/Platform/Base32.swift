@@ -12,8 +12,10 @@ public enum CrockfordBase32 {
         }
     }
 
-    /// Whether every character of `text` belongs to the alphabet.
+    /// Whether every character of `text` belongs to the alphabet (checked on every authenticated request).
     public static func isValid(_ text: Substring) -> Bool {
-        text.utf8.allSatisfy { alphabet.contains($0) }
+        text.utf8.allSatisfy { members[Int($0)] }
     }
+
+    private static let members: [Bool] = (0..<256).map { alphabet.contains(UInt8($0)) }
 }

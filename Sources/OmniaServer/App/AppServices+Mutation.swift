@@ -13,7 +13,7 @@ extension AppServices {
         let claim = context.idempotencyClaim
         let data = try await database.transaction { sql in
             let value = try await body(sql)
-            let data = try JSONCoding.encoder.encode(value)
+            let data = try JSONCoding.encode(value)
             if let claim { try await claim.complete(on: sql, status: Int(status.code), body: data) }
             return data
         }

@@ -14,7 +14,8 @@ public enum DemoSeed {
         public let adminKey: String
     }
 
-    public static func run(_ services: AppServices) async throws -> Result {
+    /// Seeds the demo under `tenantName` (the benchmark seeds copies under other names).
+    public static func run(_ services: AppServices, tenantName: String = DemoSeed.tenantName) async throws -> Result {
         let platform = services.platform
         let tenantID: String
         if let existing = try await platform.findTenant(named: tenantName) {

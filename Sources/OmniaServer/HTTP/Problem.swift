@@ -66,19 +66,16 @@ extension Problem {
     }
 
     func response(instance: String?, requestID: String?) -> Response {
-        let data = (try? JSONCoding.encoder.encode(body(instance: instance, requestID: requestID))) ?? Data()
+        let data = (try? JSONCoding.encode(body(instance: instance, requestID: requestID))) ?? Data()
         var fields = headers
         fields[.contentType] = Problem.contentType
         return Response(status: status, headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
 }
 
-/// Encoders shared by the API so every response has the same shape.
+/// The API's one JSON encoding, so every response, stored event and replayed answer has the same shape.
 enum JSONCoding {
-    static let encoder: JSONEncoder = {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        encoder.keyEncodingStrategy = .convertToSnakeCase
-        return encoder
-    }()
+    static func encode(_ value: some Encodable) throws -> Data {
+        Data(try JSONWriter.encode(value))
+    }
 }

@@ -9,21 +9,7 @@ protocol RequestBody: Decodable, Sendable {
 }
 
 extension RequestBody {
-    static var acceptedFields: Set<String> { Set(Field.allCases.map { snakeCased($0.stringValue) }) }
-}
-
-/// `addressLine1` → `address_line1`, the same rule as `JSONEncoder.KeyEncodingStrategy.convertToSnakeCase`.
-func snakeCased(_ name: String) -> String {
-    var result = ""
-    for character in name {
-        if character.isUppercase {
-            if !result.isEmpty { result.append("_") }
-            result.append(contentsOf: character.lowercased())
-        } else {
-            result.append(character)
-        }
-    }
-    return result
+    static var acceptedFields: Set<String> { Set(Field.allCases.map { snakeCase($0.stringValue) }) }
 }
 
 extension Request {
@@ -73,7 +59,7 @@ private func fieldError(for error: DecodingError) -> FieldError {
             if let index = key.intValue {
                 text += "[\(index)]"
             } else {
-                text += (text.isEmpty ? "" : ".") + snakeCased(key.stringValue)
+                text += (text.isEmpty ? "" : ".") + snakeCase(key.stringValue)
             }
         }
     }

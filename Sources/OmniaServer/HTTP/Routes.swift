@@ -33,7 +33,7 @@ struct Routes: Sendable {
 /// Builds JSON responses with the API's one encoder.
 enum JSONResponse {
     static func make(_ value: some Encodable, status: HTTPResponse.Status = .ok) throws -> Response {
-        try make(data: JSONCoding.encoder.encode(value), status: status)
+        try make(data: JSONCoding.encode(value), status: status)
     }
 
     static func make(data: Data, status: HTTPResponse.Status = .ok) -> Response {

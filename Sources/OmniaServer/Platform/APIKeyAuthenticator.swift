@@ -23,12 +23,13 @@ final class APIKeyAuthenticator: Sendable {
     }
 
     /// The caller for a presented token, or nil when the token is unknown or revoked.
+    /// The cache is keyed by the token itself, so a hit costs no hashing; it lives only in memory.
     func authenticate(_ token: APIKeyToken) async throws -> Caller? {
-        let hash = token.hash
         let now = ContinuousClock.now
-        if cacheTTL > .zero, let entry = cache.withLock({ $0[hash] }), entry.expires > now {
+        if cacheTTL > .zero, let entry = cache.withLock({ $0[token.text] }), entry.expires > now {
             return entry.caller
         }
+        let hash = token.hash
         let row = try await database.read { sql in
             try await sql.raw("""
                 SELECT k.id, k.scopes, k.channel_id, k.location_id, t.default_currency, t.timezone
@@ -46,7 +47,7 @@ final class APIKeyAuthenticator: Sendable {
         if cacheTTL > .zero {
             cache.withLock { cache in
                 if cache.count >= Self.cacheLimit { cache.removeAll(keepingCapacity: true) }
-                cache[hash] = Entry(caller: caller, expires: now + cacheTTL)
+                cache[token.text] = Entry(caller: caller, expires: now + cacheTTL)
             }
         }
         return caller

@@ -3,12 +3,12 @@ import SQLKit
 extension SQLQueryFetcher {
     /// The first row decoded into `T`, whose properties are the camel-cased column names.
     func row<T: Decodable>(_: T.Type) async throws -> T? {
-        try await first(decoding: T.self, keyDecodingStrategy: .convertFromSnakeCase)
+        try await first().map { try RowDecoder.decode(T.self, from: $0) }
     }
 
     /// Every row decoded into `T`, whose properties are the camel-cased column names.
     func rows<T: Decodable>(_: T.Type) async throws -> [T] {
-        try await all(decoding: T.self, keyDecodingStrategy: .convertFromSnakeCase)
+        try await all().map { try RowDecoder.decode(T.self, from: $0) }
     }
 }
 

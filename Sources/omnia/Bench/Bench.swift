@@ -6,6 +6,7 @@ import NIOHTTP1
 import NIOPosix
 import OmniaCore
 import OmniaServer
+import Synchronization
 
 /// `omnia bench`: starts `omnia serve` on loopback (or targets `--url`), drives it with N concurrent
 /// keep-alive clients for a duration, prints p50/p95/p99/max and throughput, and writes JSON.
@@ -61,15 +62,15 @@ struct Bench: AsyncParsableCommand {
             }
             return try await drive(scenario, host: host, port: port, key: key, databaseLabel: "external")
         }
-        // A fresh tenant per run, created directly in the database before the server starts.
-        let (_, admin) = try await DatabaseFactory.with(database, logger: commandLogger()) { store in
-            try await OperatorTools(services: AppServices(config: AppConfig(), database: store, logger: commandLogger()))
-                .createTenant(name: "Bench \(UUID().uuidString.prefix(8))", currency: "EUR", timezone: "Europe/Madrid", country: "ES")
+        // A fresh tenant per run with the demo's locations and channels, created before the server starts.
+        let admin = try await DatabaseFactory.with(database, logger: commandLogger()) { store in
+            try await DemoSeed.run(AppServices(config: AppConfig(), database: store, logger: commandLogger()),
+                                   tenantName: "Bench \(UUID().uuidString.prefix(8))").adminKey
         }
         let server = try ServerProcess(arguments: ["--database", databaseDescriptionForChild(database), "--rate-limit", "0", "--log-level", "error"])
         defer { server.stop() }
         let port = try await server.port()
-        return try await drive(scenario, host: "127.0.0.1", port: port, key: admin.key, databaseLabel: label)
+        return try await drive(scenario, host: "127.0.0.1", port: port, key: admin, databaseLabel: label)
     }
 
     private func databaseDescriptionForChild(_ url: DatabaseURL) -> String {
@@ -90,26 +91,18 @@ struct Bench: AsyncParsableCommand {
         let runID = UUID().uuidString.prefix(8).lowercased()
         let auth = [("Authorization", "Bearer \(key)"), ("Content-Type", "application/json")]
 
-        // Warm up, then measure; each connection sends one request at a time.
+        // Warm up, then measure; each connection keeps exactly one request in flight.
+        let counter = Counter()
         for (phase, seconds) in [(0, 1.0), (1, duration)] {
-            let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
+            let deadline = DispatchTime.now().uptimeNanoseconds + UInt64(seconds * 1e9)
             let outcomes = try await withThrowingTaskGroup(of: ([UInt64], Int).self) { tasks in
-                for (index, connection) in pool.enumerated() {
+                for connection in pool {
                     tasks.addTask {
-                        var latencies: [UInt64] = []
-                        latencies.reserveCapacity(100_000)
-                        var errors = 0
-                        var sequence = 0
-                        while ContinuousClock.now < deadline {
-                            sequence += 1
-                            let request = scenario.request(runID: "\(runID)-\(phase)-\(index)-\(sequence)")
-                            let start = DispatchTime.now().uptimeNanoseconds
-                            let (status, _) = try await connection.send(method: request.method, path: request.path, headers: auth + request.headers,
-                                                                        body: request.body)
-                            latencies.append(DispatchTime.now().uptimeNanoseconds - start)
-                            if status != scenario.expectedStatus { errors += 1 }
+                        try await connection.drive(until: deadline, expectedStatus: scenario.expectedStatus) {
+                            var request = scenario.request(runID: "\(runID)-\(phase)-\(counter.next())")
+                            request = LoadRequest(method: request.method, path: request.path, headers: auth + request.headers, body: request.body)
+                            return request
                         }
-                        return (latencies, errors)
                     }
                 }
                 return try await tasks.reduce(into: [([UInt64], Int)]()) { $0.append($1) }
@@ -134,26 +127,25 @@ struct Bench: AsyncParsableCommand {
     }
 }
 
+/// Numbers requests across connections so every write is unique.
+final class Counter: Sendable {
+    private let value = Atomic<Int>(0)
+    func next() -> Int { value.wrappingAdd(1, ordering: .relaxed).newValue }
+}
+
 /// What each scenario sends and what it must reach (from the issues).
 enum BenchScenario: String, CaseIterable, Sendable {
     case channelsList = "channels.list"
     case locationsCreate = "locations.create"
     case startup
 
-    struct Request: Sendable {
-        let method: HTTPMethod
-        let path: String
-        let headers: [(String, String)]
-        let body: [UInt8]?
-    }
-
-    func request(runID: String) -> Request {
+    func request(runID: String) -> LoadRequest {
         switch self {
         case .channelsList, .startup:
-            return Request(method: .GET, path: "/v1/channels", headers: [], body: nil)
+            return LoadRequest(method: .GET, path: "/v1/channels", headers: [], body: nil)
         case .locationsCreate:
             let body = "{\"code\":\"b-\(runID)\",\"name\":\"Bench store\",\"kind\":\"store\",\"country\":\"ES\",\"city\":\"Madrid\"}"
-            return Request(method: .POST, path: "/v1/locations", headers: [("Idempotency-Key", "bench-\(runID)")], body: Array(body.utf8))
+            return LoadRequest(method: .POST, path: "/v1/locations", headers: [("Idempotency-Key", "bench-\(runID)")], body: Array(body.utf8))
         }
     }
 

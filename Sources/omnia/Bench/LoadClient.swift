@@ -3,8 +3,9 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 
-/// One keep-alive HTTP/1.1 connection that sends a request and waits for its response — the
-/// smallest client that measures the server rather than itself.
+/// One keep-alive HTTP/1.1 connection driven entirely on its event loop: when a response ends it
+/// records the latency and sends the next request at once, like wrk, so the load generator spends
+/// as little as possible of the CPU the server under test also needs.
 final class LoadConnection: @unchecked Sendable {
     private let channel: any Channel
     private let handler: ResponseHandler
@@ -28,19 +29,23 @@ final class LoadConnection: @unchecked Sendable {
         return LoadConnection(channel: channel, handler: handler)
     }
 
-    /// Sends one request; returns the status code and body.
+    /// Sends one request and waits for its response (set-up and probes, not measurement).
     func send(method: HTTPMethod, path: String, headers: [(String, String)], body: [UInt8]?) async throws -> (status: Int, body: ByteBuffer) {
         let promise = channel.eventLoop.makePromise(of: (Int, ByteBuffer).self)
-        var head = HTTPRequestHead(version: .http1_1, method: method, uri: path)
-        head.headers.add(name: "Host", value: "127.0.0.1")
-        for (name, value) in headers { head.headers.add(name: name, value: value) }
-        if let body { head.headers.add(name: "Content-Length", value: String(body.count)) }
-        let bodyBuffer = body.map { channel.allocator.buffer(bytes: $0) }
-        channel.eventLoop.execute { [channel, handler] in
-            handler.pending = promise
-            channel.write(HTTPClientRequestPart.head(head), promise: nil)
-            if let bodyBuffer { channel.write(HTTPClientRequestPart.body(.byteBuffer(bodyBuffer)), promise: nil) }
-            channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
+        let request = LoadRequest(method: method, path: path, headers: headers, body: body)
+        channel.eventLoop.execute { [handler, channel] in
+            handler.single = promise
+            handler.write(request, on: channel)
+        }
+        return try await promise.futureResult.get()
+    }
+
+    /// Sends requests back to back until `deadline`; returns each latency in nanoseconds and the
+    /// number of responses whose status was not `expectedStatus`.
+    func drive(until deadline: UInt64, expectedStatus: Int, next: @escaping @Sendable () -> LoadRequest) async throws -> (latencies: [UInt64], errors: Int) {
+        let promise = channel.eventLoop.makePromise(of: ([UInt64], Int).self)
+        channel.eventLoop.execute { [handler, channel] in
+            handler.startLoop(on: channel, deadline: deadline, expectedStatus: expectedStatus, next: next, done: promise)
         }
         return try await promise.futureResult.get()
     }
@@ -49,11 +54,38 @@ final class LoadConnection: @unchecked Sendable {
         try? await channel.close()
     }
 
+    /// Everything below runs on the connection's event loop only.
     private final class ResponseHandler: ChannelInboundHandler, @unchecked Sendable {
         typealias InboundIn = HTTPClientResponsePart
-        var pending: EventLoopPromise<(Int, ByteBuffer)>?
+        var single: EventLoopPromise<(Int, ByteBuffer)>?
+        private var loop: (deadline: UInt64, expected: Int, next: @Sendable () -> LoadRequest, done: EventLoopPromise<([UInt64], Int)>)?
+        private var latencies: [UInt64] = []
+        private var errors = 0
+        private var sentAt: UInt64 = 0
         private var status = 0
         private var body = ByteBuffer()
+        private weak var channel: (any Channel)?
+
+        func write(_ request: LoadRequest, on channel: any Channel) {
+            var head = HTTPRequestHead(version: .http1_1, method: request.method, uri: request.path)
+            head.headers.add(name: "Host", value: "127.0.0.1")
+            for (name, value) in request.headers { head.headers.add(name: name, value: value) }
+            if let bytes = request.body { head.headers.add(name: "Content-Length", value: String(bytes.count)) }
+            sentAt = DispatchTime.now().uptimeNanoseconds
+            channel.write(HTTPClientRequestPart.head(head), promise: nil)
+            if let bytes = request.body { channel.write(HTTPClientRequestPart.body(.byteBuffer(channel.allocator.buffer(bytes: bytes))), promise: nil) }
+            channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
+        }
+
+        func startLoop(on channel: any Channel, deadline: UInt64, expectedStatus: Int, next: @escaping @Sendable () -> LoadRequest,
+                       done: EventLoopPromise<([UInt64], Int)>) {
+            self.channel = channel
+            latencies = []
+            latencies.reserveCapacity(200_000)
+            errors = 0
+            loop = (deadline, expectedStatus, next, done)
+            write(next(), on: channel)
+        }
 
         func channelRead(context: ChannelHandlerContext, data: NIOAny) {
             switch unwrapInboundIn(data) {
@@ -63,21 +95,45 @@ final class LoadConnection: @unchecked Sendable {
             case .body(var part):
                 body.writeBuffer(&part)
             case .end:
-                let promise = pending
-                pending = nil
-                promise?.succeed((status, body))
+                let now = DispatchTime.now().uptimeNanoseconds
+                if let single {
+                    self.single = nil
+                    single.succeed((status, body))
+                } else if let loop {
+                    latencies.append(now - sentAt)
+                    if status != loop.expected { errors += 1 }
+                    if now < loop.deadline {
+                        write(loop.next(), on: context.channel)
+                    } else {
+                        self.loop = nil
+                        loop.done.succeed((latencies, errors))
+                    }
+                }
             }
         }
 
         func errorCaught(context: ChannelHandlerContext, error: any Error) {
-            pending?.fail(error)
-            pending = nil
+            fail(error)
             context.close(promise: nil)
         }
 
         func channelInactive(context: ChannelHandlerContext) {
-            pending?.fail(ChannelError.ioOnClosedChannel)
-            pending = nil
+            fail(ChannelError.ioOnClosedChannel)
+        }
+
+        private func fail(_ error: any Error) {
+            single?.fail(error)
+            single = nil
+            loop?.done.fail(error)
+            loop = nil
         }
     }
+}
+
+/// One request of a scenario.
+struct LoadRequest: Sendable {
+    let method: HTTPMethod
+    let path: String
+    let headers: [(String, String)]
+    let body: [UInt8]?
 }
