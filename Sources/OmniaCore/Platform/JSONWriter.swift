@@ -45,6 +45,12 @@ public enum JSONWriter {
 
     final class Slot {
         var node: Node?
+
+        static func leaf(_ node: Node) -> Slot {
+            let slot = Slot()
+            slot.node = node
+            return slot
+        }
     }
 
     // MARK: Writing
@@ -191,6 +197,15 @@ private struct KeyedNodeContainer<Key: CodingKey>: KeyedEncodingContainerProtoco
         set(try node(for: value, codingPath: codingPath + [key]), key)
     }
 
+    // Typed overloads, which synthesized `encode(to:)` calls directly: no dynamic cast per value.
+    mutating func encode(_ value: String, forKey key: Key) throws { set(.leaf(.string(value)), key) }
+    mutating func encode(_ value: Bool, forKey key: Key) throws { set(.leaf(.bool(value)), key) }
+    mutating func encode(_ value: Int, forKey key: Key) throws { set(.leaf(.number(String(value))), key) }
+    mutating func encode(_ value: Int64, forKey key: Key) throws { set(.leaf(.number(String(value))), key) }
+    mutating func encode(_ value: Double, forKey key: Key) throws {
+        set(.leaf(try JSONWriter.number(value, codingPath: codingPath + [key])), key)
+    }
+
     mutating func nestedContainer<NestedKey: CodingKey>(keyedBy _: NestedKey.Type, forKey key: Key) -> KeyedEncodingContainer<NestedKey> {
         let nested = JSONWriter.ObjectBox()
         let slot = JSONWriter.Slot()
@@ -235,6 +250,8 @@ private struct UnkeyedNodeContainer: UnkeyedEncodingContainer {
         box.elements.append(try node(for: value, codingPath: codingPath))
     }
 
+    mutating func encode(_ value: String) throws { box.elements.append(.leaf(.string(value))) }
+
     mutating func nestedContainer<NestedKey: CodingKey>(keyedBy _: NestedKey.Type) -> KeyedEncodingContainer<NestedKey> {
         let nested = JSONWriter.ObjectBox()
         let slot = JSONWriter.Slot()
@@ -263,6 +280,9 @@ private struct SingleNodeContainer: SingleValueEncodingContainer {
     let codingPath: [any CodingKey]
 
     mutating func encodeNil() throws { slot.node = .null }
+    mutating func encode(_ value: String) throws { slot.node = .string(value) }
+    mutating func encode(_ value: Bool) throws { slot.node = .bool(value) }
+    mutating func encode(_ value: Int64) throws { slot.node = .number(String(value)) }
 
     mutating func encode<T: Encodable>(_ value: T) throws {
         slot.node = try node(for: value, codingPath: codingPath).node

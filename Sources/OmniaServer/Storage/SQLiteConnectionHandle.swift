@@ -199,7 +199,20 @@ struct SQLiteValuesRow: SQLRow {
     }
 
     func decode<D: Decodable>(column: String, as: D.Type) throws -> D {
-        try SQLiteDataDecoder().decode(D.self, from: value(column))
+        let data = try value(column)
+        // Direct paths for what models hold; SQLiteDataDecoder builds a generic decoder per value.
+        switch data {
+        case .text(let text):
+            if let value = text as? D { return value }
+            if let type = D.self as? any StoredFromText.Type, let value = type.init(storedText: text) as? D { return value }
+        case .integer(let integer):
+            if let value = Int64(integer) as? D { return value }
+            if let value = integer as? D { return value }
+            if let type = D.self as? any StoredFromInteger.Type, let value = type.init(storedInteger: Int64(integer)) as? D { return value }
+        default:
+            break
+        }
+        return try SQLiteDataDecoder().decode(D.self, from: data)
     }
 
     private struct SQLiteColumnKey: CodingKey {

@@ -4,12 +4,26 @@ import OmniaCore
 // Values read in their storage form and written in their API form, so one model type serves as
 // both the decoded row and the response body.
 
+/// A value stored as an integer column, built without a generic decoder on the SQLite fast path.
+protocol StoredFromInteger {
+    init(storedInteger: Int64)
+}
+
+/// A value stored as a text column, built without a generic decoder on the SQLite fast path.
+protocol StoredFromText {
+    init(storedText: String)
+}
+
 /// A time stored as epoch milliseconds (BIGINT) and shown as RFC 3339 text with milliseconds.
-struct StoredTime: Codable, Sendable, Hashable {
+struct StoredTime: Codable, Sendable, Hashable, StoredFromInteger {
     let milliseconds: Int64
 
     init(milliseconds: Int64) {
         self.milliseconds = milliseconds
+    }
+
+    init(storedInteger: Int64) {
+        self.milliseconds = storedInteger
     }
 
     init(from decoder: any Decoder) throws {
@@ -23,16 +37,19 @@ struct StoredTime: Codable, Sendable, Hashable {
 }
 
 /// A JSON document stored as text and shown as JSON.
-struct StoredJSON: Codable, Sendable {
+struct StoredJSON: Codable, Sendable, StoredFromText {
     let value: JSONValue
 
     init(_ value: JSONValue) {
         self.value = value
     }
 
+    init(storedText: String) {
+        value = (try? JSONCoding.decoder.decode(JSONValue.self, from: Data(storedText.utf8))) ?? .null
+    }
+
     init(from decoder: any Decoder) throws {
-        let text = try decoder.singleValueContainer().decode(String.self)
-        value = (try? JSONCoding.decoder.decode(JSONValue.self, from: Data(text.utf8))) ?? .null
+        self.init(storedText: try decoder.singleValueContainer().decode(String.self))
     }
 
     func encode(to encoder: any Encoder) throws {
@@ -41,15 +58,19 @@ struct StoredJSON: Codable, Sendable {
 }
 
 /// A list of words stored as one space-separated text column and shown as an array.
-struct StoredWords: Codable, Sendable {
+struct StoredWords: Codable, Sendable, StoredFromText {
     let words: [String]
 
     init(_ words: [String]) {
         self.words = words
     }
 
+    init(storedText: String) {
+        words = storedText.split(separator: " ").map(String.init)
+    }
+
     init(from decoder: any Decoder) throws {
-        words = try decoder.singleValueContainer().decode(String.self).split(separator: " ").map(String.init)
+        self.init(storedText: try decoder.singleValueContainer().decode(String.self))
     }
 
     func encode(to encoder: any Encoder) throws {
