@@ -42,6 +42,12 @@ struct AuthTests {
             let after = try await client.call(.get, "/v1/channels", key: key)
             #expect(after.status == .unauthorized, "revocation bypasses the key cache")
             #expect(try await client.call(.delete, "/v1/api_keys/\(keyID)", key: app.adminKey).problemCode == "already_revoked")
+
+            let adminID = try #require(try await client.call(.get, "/v1/api_keys", key: app.adminKey).list.first { $0["name"] as? String == "Admin key" }?["id"] as? String)
+            let selfRevoke = try await client.call(.delete, "/v1/api_keys/\(adminID)", key: app.adminKey)
+            #expect(selfRevoke.status == .conflict)
+            #expect(selfRevoke.problemCode == "cannot_revoke_own_key")
+            #expect(try await client.call(.get, "/v1/channels", key: app.adminKey).status == .ok)
         }
     }
 

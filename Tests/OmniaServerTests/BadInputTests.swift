@@ -118,10 +118,18 @@ struct BadInputTests {
             let inCode = try await client.call(.post, "/v1/channels", key: app.adminKey, json: ["code": "x'; DROP TABLE x; --", "name": hostile, "kind": "web"])
             #expect(inCode.status == .badRequest)
             let inQuery = try await client.call(.get, "/v1/channels?starting_after=%27%20OR%201%3D1--", key: app.adminKey)
-            #expect(inQuery.status == .ok)
-            #expect(inQuery.list.isEmpty)
+            #expect(inQuery.status == .badRequest, "a cursor is an id, checked before any SQL")
             let inEventType = try await client.call(.get, "/v1/events?type=%27%20OR%201%3D1--", key: app.adminKey)
             #expect(inEventType.status == .badRequest)
+            // PostgreSQL refuses NUL bytes in text: they must be rejected before any SQL, not become a 500.
+            let nulCursor = try await client.call(.get, "/v1/api_keys?starting_after=chn_%00x", key: app.adminKey)
+            #expect(nulCursor.status == .badRequest)
+            #expect(nulCursor.problemCode == "validation_failed")
+            let nulReference = try await client.call(.post, "/v1/channels", key: app.adminKey,
+                                                     json: ["code": "nul", "name": "N", "kind": "store", "location_id": "loc_\u{0000}"])
+            #expect(nulReference.status == .badRequest)
+            let nulKey = try await client.call(.post, "/v1/api_keys", key: app.adminKey, json: ["name": "N", "scopes": ["pos"], "channel_id": "\u{0000}"])
+            #expect(nulKey.status == .badRequest)
         }
     }
 

@@ -8,6 +8,7 @@ struct PageRequest: Sendable {
     static let maximumLimit = 100
     let limit: Int
     let startingAfter: String?
+    private static let cursorCharacters = Set("abcdefghijklmnopqrstuvwxyz0123456789_".utf8)
 
     init(limit: Int = PageRequest.defaultLimit, startingAfter: String? = nil) {
         self.limit = limit
@@ -26,7 +27,8 @@ struct PageRequest: Sendable {
             }
         }
         let cursor = query["starting_after"].map(String.init)
-        if let cursor, cursor.isEmpty || cursor.utf8.count > 64 {
+        // IDs are lower-case base-32 with a prefix; anything else (a NUL byte, say) never reaches SQL.
+        if let cursor, !(1...64).contains(cursor.utf8.count) || !cursor.utf8.allSatisfy(Self.cursorCharacters.contains) {
             errors.append(FieldError(field: "starting_after", code: "invalid_cursor", detail: "starting_after must be an id from a previous page"))
         }
         guard errors.isEmpty else { throw Problem.validation(errors) }

@@ -35,6 +35,8 @@ struct APIKeyController {
         }
         routes.delete("api_keys/:id", scopes: [.admin]) { request, context, caller in
             let id = try request.id("id", .apiKey, context: context, what: "API key")
+            // Rotation is: create the new key, then revoke the old one with it — never lock yourself out.
+            guard id != caller.keyID else { throw PlatformError.cannotRevokeOwnKey }
             let actor = Actor(id: caller.keyID, requestID: context.requestID)
             let response = try await services.mutation(context, status: .ok) { sql in
                 try await services.platform.revokeAPIKey(on: sql, tenantID: caller.tenantID, keyID: id, actor: actor)

@@ -6,6 +6,7 @@ enum PlatformError: ProblemConvertible {
     case codeTaken(kind: String, code: String)
     case tenantNotFound(String)
     case keyAlreadyRevoked
+    case cannotRevokeOwnKey
 
     var problem: Problem {
         switch self {
@@ -16,6 +17,9 @@ enum PlatformError: ProblemConvertible {
             Problem(.notFound, code: "not_found", detail: "no tenant \(id)")
         case .keyAlreadyRevoked:
             Problem(.conflict, code: "already_revoked", detail: "this API key is already revoked")
+        case .cannotRevokeOwnKey:
+            Problem(.conflict, code: "cannot_revoke_own_key",
+                    detail: "a key cannot revoke itself; revoke it with another admin key (create the replacement first)")
         }
     }
 }

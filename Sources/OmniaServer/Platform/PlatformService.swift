@@ -95,7 +95,7 @@ struct PlatformService: Sendable {
         let code = validator.code(request.code, field: "code")
         let name = validator.text(request.name, field: "name", maxLength: 120)
         let kind = validator.oneOf(request.kind, ChannelKind.self, field: "kind")
-        if let locationID = request.locationId, try await !exists(on: sql, table: "locations", tenantID: tenantID, id: locationID) {
+        if let locationID = request.locationId, try await !exists(on: sql, table: "locations", prefix: .location, tenantID: tenantID, id: locationID) {
             validator.fail("location_id", "unknown_location", "location_id does not name a location of this tenant")
         }
         guard validator.isValid, let code, let name, let kind else { throw Problem.validation(validator.errors) }
@@ -138,10 +138,10 @@ struct PlatformService: Sendable {
         } else {
             validator.fail("scopes", "required", "scopes must list at least one scope")
         }
-        if let channelID = request.channelId, try await !exists(on: sql, table: "channels", tenantID: tenantID, id: channelID) {
+        if let channelID = request.channelId, try await !exists(on: sql, table: "channels", prefix: .channel, tenantID: tenantID, id: channelID) {
             validator.fail("channel_id", "unknown_channel", "channel_id does not name a channel of this tenant")
         }
-        if let locationID = request.locationId, try await !exists(on: sql, table: "locations", tenantID: tenantID, id: locationID) {
+        if let locationID = request.locationId, try await !exists(on: sql, table: "locations", prefix: .location, tenantID: tenantID, id: locationID) {
             validator.fail("location_id", "unknown_location", "location_id does not name a location of this tenant")
         }
         guard validator.isValid, let name else { throw Problem.validation(validator.errors) }
@@ -183,7 +183,9 @@ struct PlatformService: Sendable {
         return revoked
     }
 
-    private func exists(on sql: any SQLDatabase, table: String, tenantID: String, id: String) async throws -> Bool {
-        try await sql.raw("SELECT 1 AS found FROM \(unsafeRaw: table) WHERE tenant_id = \(bind: tenantID) AND id = \(bind: id)").first() != nil
+    /// Whether `id` names a row of this tenant; a malformed id cannot, and is not sent to SQL.
+    private func exists(on sql: any SQLDatabase, table: String, prefix: IDPrefix, tenantID: String, id: String) async throws -> Bool {
+        guard IDGenerator.isWellFormed(id, prefix: prefix) else { return false }
+        return try await sql.raw("SELECT 1 AS found FROM \(unsafeRaw: table) WHERE tenant_id = \(bind: tenantID) AND id = \(bind: id)").first() != nil
     }
 }

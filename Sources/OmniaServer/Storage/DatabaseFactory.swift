@@ -36,7 +36,8 @@ public enum DatabaseFactory {
     /// One line for a driver error, without the driver's debug dump.
     static func describe(_ error: any Error) -> String {
         let text = String(describing: error)
-        if text.contains("connectionRefused") || text.contains("Connection refused") || text.contains("connect(descriptor") {
+        if text.contains("connectionRefused") || text.contains("Connection refused") || text.contains("connect(descriptor")
+            || text.contains("CircuitBreaker") || text.contains("connectionCreation") {
             return "connection refused (is the server running and the URL right?)"
         }
         if text.contains("PSQLError") {
