@@ -142,6 +142,12 @@ struct EventsAndWebhooksTests {
             try await WebhookWorker(services: app.services).runOnce()
             #expect(app.webhooks.sent.withLock { $0.isEmpty })
             #expect(try await client.call(.get, "/v1/webhook_endpoints/\(endpointID)", key: app.adminKey).status == .notFound)
+            for url in ["https://hooks.example/x?token=a1", "http://10.0.0.7:8080/omnia", "https://Shop.Example.com/h/%20"] {
+                #expect(WebhookURL.isValid(url), "\(url)")
+            }
+            for url in ["http://a*b", "https://user:pw@hooks.example/", "https://hooks.example/a b", "https://hooks.example/#f", "ftp://x"] {
+                #expect(!WebhookURL.isValid(url), "\(url)")
+            }
             let invalid = try await client.call(.post, "/v1/webhook_endpoints", key: app.adminKey, json: ["url": "ftp://x", "event_types": ["Bad Type"]])
             #expect(invalid.status == .badRequest)
             #expect(Set((invalid.object["errors"] as? [[String: Any]])?.compactMap { $0["field"] as? String } ?? []) == ["url", "event_types[0]"])

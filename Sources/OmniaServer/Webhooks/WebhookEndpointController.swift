@@ -111,8 +111,8 @@ struct WebhookEndpointController {
     private func create(on sql: any SQLDatabase, tenantID: String, _ request: CreateWebhookEndpointRequest, actor: Actor) async throws -> Revealed<WebhookEndpoint> {
         var validator = Validator()
         let url = validator.text(request.url, field: "url", maxLength: 2048)
-        if let url, URL(string: url).map({ ["http", "https"].contains($0.scheme?.lowercased() ?? "") && $0.host?.isEmpty == false }) != true {
-            validator.fail("url", "invalid_url", "url must be an absolute http:// or https:// URL")
+        if let url, !WebhookURL.isValid(url) {
+            validator.fail("url", "invalid_url", "url must be an absolute http:// or https:// URL with a host name, without credentials or spaces")
         }
         let description = validator.text(request.description, field: "description", required: false, maxLength: 500)
         let types = request.eventTypes ?? ["*"]

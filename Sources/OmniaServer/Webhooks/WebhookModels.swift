@@ -38,6 +38,18 @@ struct WebhookDelivery: Codable, Sendable {
     let createdAt: StoredTime
 }
 
+/// What a webhook URL may be: http(s), a DNS name or IPv4 address, an optional port, path and query —
+/// no credentials, spaces or fragments. The contract (`openapi.yaml`) carries the same pattern.
+enum WebhookURL {
+    // A regex literal is checked when compiling, so no run-time failure path is needed.
+    nonisolated(unsafe) private static let regex =
+        #/^https?://[A-Za-z0-9]+(?:[.-][A-Za-z0-9]+)*(?::[0-9]{1,5})?(?:/[A-Za-z0-9._~%!$&'()*+,;=:@-]*)*(?:\?[A-Za-z0-9._~%!$&'()*+,;=:@/?-]*)?$/#
+
+    static func isValid(_ text: String) -> Bool {
+        text.utf8.count <= 2048 && text.wholeMatch(of: regex) != nil
+    }
+}
+
 /// Which event types an endpoint wants: exact types, `prefix.*`, or `*` for all.
 enum EventTypeFilter {
     static func matches(_ patterns: some Sequence<Substring>, _ type: String) -> Bool {
