@@ -35,22 +35,18 @@ public enum JSONWriter {
         case array(ArrayBox)
     }
 
+    /// Objects and arrays are boxes so a container handed out earlier can still add to them.
     final class ObjectBox {
-        var members: [([UInt8], Slot)] = []
+        var members: [([UInt8], Node)] = []
     }
 
     final class ArrayBox {
-        var elements: [Slot] = []
+        var elements: [Node] = []
     }
 
+    /// Where an encoder puts the one value it produces.
     final class Slot {
         var node: Node?
-
-        static func leaf(_ node: Node) -> Slot {
-            let slot = Slot()
-            slot.node = node
-            return slot
-        }
     }
 
     // MARK: Writing
@@ -64,8 +60,7 @@ public enum JSONWriter {
         case .object(let box):
             output.append(UInt8(ascii: "{"))
             var first = true
-            for (key, slot) in box.members {
-                guard let value = slot.node else { continue }
+            for (key, value) in box.members {
                 if !first { output.append(UInt8(ascii: ",")) }
                 first = false
                 output.append(UInt8(ascii: "\""))
@@ -76,9 +71,9 @@ public enum JSONWriter {
             output.append(UInt8(ascii: "}"))
         case .array(let box):
             output.append(UInt8(ascii: "["))
-            for (index, slot) in box.elements.enumerated() {
+            for (index, element) in box.elements.enumerated() {
                 if index > 0 { output.append(UInt8(ascii: ",")) }
-                try write(slot.node ?? .null, to: &output)
+                try write(element, to: &output)
             }
             output.append(UInt8(ascii: "]"))
         }
@@ -163,75 +158,70 @@ private struct NodeEncoder: Encoder {
     }
 }
 
-/// Turns a value into a node: primitives directly, anything else through its own `encode(to:)`.
-private func node(for value: some Encodable, codingPath: [any CodingKey]) throws -> JSONWriter.Slot {
-    let slot = JSONWriter.Slot()
+/// Turns a value into a node: primitives directly, anything else through its own `encode(to:)`
+/// (nil when it encoded nothing, which leaves the member out).
+private func node(for value: some Encodable, codingPath: [any CodingKey]) throws -> JSONWriter.Node? {
     switch value {
-    case let text as String: slot.node = .string(text)
-    case let flag as Bool: slot.node = .bool(flag)
-    case let integer as Int: slot.node = .number(String(integer))
-    case let integer as Int64: slot.node = .number(String(integer))
-    case let integer as Int32: slot.node = .number(String(integer))
-    case let integer as UInt64: slot.node = .number(String(integer))
-    case let double as Double: slot.node = try JSONWriter.number(double, codingPath: codingPath)
-    default: try value.encode(to: NodeEncoder(slot: slot, codingPath: codingPath))
+    case let text as String: return .string(text)
+    case let flag as Bool: return .bool(flag)
+    case let integer as Int: return .number(String(integer))
+    case let integer as Int64: return .number(String(integer))
+    case let integer as Int32: return .number(String(integer))
+    case let integer as UInt64: return .number(String(integer))
+    case let double as Double: return try JSONWriter.number(double, codingPath: codingPath)
+    default:
+        let slot = JSONWriter.Slot()
+        try value.encode(to: NodeEncoder(slot: slot, codingPath: codingPath))
+        return slot.node
     }
-    return slot
 }
 
 private struct KeyedNodeContainer<Key: CodingKey>: KeyedEncodingContainerProtocol {
     let box: JSONWriter.ObjectBox
     let codingPath: [any CodingKey]
 
-    private func set(_ slot: JSONWriter.Slot, _ key: Key) {
-        box.members.append((JSONWriter.key(key.stringValue), slot))
+    private func set(_ node: JSONWriter.Node?, _ key: Key) {
+        if let node { box.members.append((JSONWriter.key(key.stringValue), node)) }
     }
 
-    mutating func encodeNil(forKey key: Key) throws {
-        let slot = JSONWriter.Slot()
-        slot.node = .null
-        set(slot, key)
-    }
+    mutating func encodeNil(forKey key: Key) throws { set(.null, key) }
 
     mutating func encode<T: Encodable>(_ value: T, forKey key: Key) throws {
         set(try node(for: value, codingPath: codingPath + [key]), key)
     }
 
     // Typed overloads, which synthesized `encode(to:)` calls directly: no dynamic cast per value.
-    mutating func encode(_ value: String, forKey key: Key) throws { set(.leaf(.string(value)), key) }
-    mutating func encode(_ value: Bool, forKey key: Key) throws { set(.leaf(.bool(value)), key) }
-    mutating func encode(_ value: Int, forKey key: Key) throws { set(.leaf(.number(String(value))), key) }
-    mutating func encode(_ value: Int64, forKey key: Key) throws { set(.leaf(.number(String(value))), key) }
+    mutating func encode(_ value: String, forKey key: Key) throws { set(.string(value), key) }
+    mutating func encode(_ value: Bool, forKey key: Key) throws { set(.bool(value), key) }
+    mutating func encode(_ value: Int, forKey key: Key) throws { set(.number(String(value)), key) }
+    mutating func encode(_ value: Int64, forKey key: Key) throws { set(.number(String(value)), key) }
     mutating func encode(_ value: Double, forKey key: Key) throws {
-        set(.leaf(try JSONWriter.number(value, codingPath: codingPath + [key])), key)
+        set(try JSONWriter.number(value, codingPath: codingPath + [key]), key)
     }
 
     mutating func nestedContainer<NestedKey: CodingKey>(keyedBy _: NestedKey.Type, forKey key: Key) -> KeyedEncodingContainer<NestedKey> {
         let nested = JSONWriter.ObjectBox()
-        let slot = JSONWriter.Slot()
-        slot.node = .object(nested)
-        set(slot, key)
+        set(.object(nested), key)
         return KeyedEncodingContainer(KeyedNodeContainer<NestedKey>(box: nested, codingPath: codingPath + [key]))
     }
 
     mutating func nestedUnkeyedContainer(forKey key: Key) -> any UnkeyedEncodingContainer {
         let nested = JSONWriter.ArrayBox()
-        let slot = JSONWriter.Slot()
-        slot.node = .array(nested)
-        set(slot, key)
+        set(.array(nested), key)
         return UnkeyedNodeContainer(box: nested, codingPath: codingPath + [key])
     }
 
-    mutating func superEncoder() -> any Encoder {
-        let slot = JSONWriter.Slot()
-        box.members.append((Array("super".utf8), slot))
-        return NodeEncoder(slot: slot, codingPath: codingPath)
-    }
+    // Super-encoders write into an object of their own under the key (`super` by default).
+    mutating func superEncoder() -> any Encoder { superEncoder(named: "super") }
 
-    mutating func superEncoder(forKey key: Key) -> any Encoder {
+    mutating func superEncoder(forKey key: Key) -> any Encoder { superEncoder(named: key.stringValue) }
+
+    private func superEncoder(named name: String) -> any Encoder {
+        let nested = JSONWriter.ObjectBox()
+        box.members.append((JSONWriter.key(name), .object(nested)))
         let slot = JSONWriter.Slot()
-        set(slot, key)
-        return NodeEncoder(slot: slot, codingPath: codingPath + [key])
+        slot.node = .object(nested)
+        return NodeEncoder(slot: slot, codingPath: codingPath)
     }
 }
 
@@ -240,37 +230,31 @@ private struct UnkeyedNodeContainer: UnkeyedEncodingContainer {
     let codingPath: [any CodingKey]
     var count: Int { box.elements.count }
 
-    mutating func encodeNil() throws {
-        let slot = JSONWriter.Slot()
-        slot.node = .null
-        box.elements.append(slot)
-    }
+    mutating func encodeNil() throws { box.elements.append(.null) }
 
     mutating func encode<T: Encodable>(_ value: T) throws {
-        box.elements.append(try node(for: value, codingPath: codingPath))
+        box.elements.append(try node(for: value, codingPath: codingPath) ?? .null)
     }
 
-    mutating func encode(_ value: String) throws { box.elements.append(.leaf(.string(value))) }
+    mutating func encode(_ value: String) throws { box.elements.append(.string(value)) }
 
     mutating func nestedContainer<NestedKey: CodingKey>(keyedBy _: NestedKey.Type) -> KeyedEncodingContainer<NestedKey> {
         let nested = JSONWriter.ObjectBox()
-        let slot = JSONWriter.Slot()
-        slot.node = .object(nested)
-        box.elements.append(slot)
+        box.elements.append(.object(nested))
         return KeyedEncodingContainer(KeyedNodeContainer<NestedKey>(box: nested, codingPath: codingPath))
     }
 
     mutating func nestedUnkeyedContainer() -> any UnkeyedEncodingContainer {
         let nested = JSONWriter.ArrayBox()
-        let slot = JSONWriter.Slot()
-        slot.node = .array(nested)
-        box.elements.append(slot)
+        box.elements.append(.array(nested))
         return UnkeyedNodeContainer(box: nested, codingPath: codingPath)
     }
 
     mutating func superEncoder() -> any Encoder {
+        let nested = JSONWriter.ObjectBox()
+        box.elements.append(.object(nested))
         let slot = JSONWriter.Slot()
-        box.elements.append(slot)
+        slot.node = .object(nested)
         return NodeEncoder(slot: slot, codingPath: codingPath)
     }
 }
@@ -285,6 +269,6 @@ private struct SingleNodeContainer: SingleValueEncodingContainer {
     mutating func encode(_ value: Int64) throws { slot.node = .number(String(value)) }
 
     mutating func encode<T: Encodable>(_ value: T) throws {
-        slot.node = try node(for: value, codingPath: codingPath).node
+        slot.node = try node(for: value, codingPath: codingPath)
     }
 }

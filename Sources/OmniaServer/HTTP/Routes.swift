@@ -50,3 +50,25 @@ extension Request {
         return value
     }
 }
+
+extension Routes {
+    /// `GET /v1/{path}` (cursor-paginated, oldest first) and `GET /v1/{path}/{id}` over a tenant's
+    /// rows of `table`; another tenant's id, or a malformed one, is a 404.
+    func listAndFetch<Model: Decodable & Encodable & Sendable>(
+        _: Model.Type, path: String, table: String, prefix: IDPrefix, what: String, scopes: Set<Scope>, database: any Database,
+        id: @escaping @Sendable (Model) -> String
+    ) {
+        get(path, scopes: scopes) { request, _, caller in
+            let page = try PageRequest(request)
+            let rows = try await database.page(Model.self, from: table, tenantID: caller.tenantID, page: page)
+            return try JSONResponse.make(page.page(rows, id: id))
+        }
+        get("\(path)/:id", scopes: scopes) { request, context, caller in
+            let modelID = try request.id("id", prefix, context: context, what: what)
+            guard let row = try await database.fetch(Model.self, from: table, tenantID: caller.tenantID, id: modelID) else {
+                throw Problem.notFound(what)
+            }
+            return try JSONResponse.make(row)
+        }
+    }
+}

@@ -14,18 +14,8 @@ struct APIKeyController {
     let authenticator: APIKeyAuthenticator
 
     func addRoutes(to routes: Routes) {
-        routes.get("api_keys", scopes: [.admin]) { request, _, caller in
-            let page = try PageRequest(request)
-            let rows = try await services.database.page(APIKey.self, from: "api_keys", tenantID: caller.tenantID, page: page)
-            return try JSONResponse.make(page.page(rows, id: \.id))
-        }
-        routes.get("api_keys/:id", scopes: [.admin]) { request, context, caller in
-            let id = try request.id("id", .apiKey, context: context, what: "API key")
-            guard let row = try await services.database.fetch(APIKey.self, from: "api_keys", tenantID: caller.tenantID, id: id) else {
-                throw Problem.notFound("API key")
-            }
-            return try JSONResponse.make(row)
-        }
+        routes.listAndFetch(APIKey.self, path: "api_keys", table: "api_keys", prefix: .apiKey, what: "API key", scopes: [.admin],
+                             database: services.database, id: \.id)
         routes.post("api_keys", scopes: [.admin]) { request, context, caller in
             let body = try await request.decode(CreateAPIKeyRequest.self, maxBytes: services.config.maxBodyBytes)
             let actor = Actor(id: caller.keyID, requestID: context.requestID)
