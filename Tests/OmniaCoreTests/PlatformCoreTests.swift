@@ -160,3 +160,32 @@ struct JSONWriterTests {
         #expect(throws: EncodingError.self) { try JSONWriter.encode(Bad()) }
     }
 }
+
+@Suite("JSON object scan")
+struct JSONObjectScanTests {
+    @Test("top-level keys come out in order, escapes decoded, nested keys left out")
+    func topLevelKeys() {
+        let body = Array(#"{"code":"x","na\u006de":{"inner":1},"emoji\ud83d\ude00":[{"deep":2}],"tab\t":null}"#.utf8)
+        #expect(JSONSyntax.checkObject(body) == .object(keys: ["code", "name", "emoji😀", "tab\t"]))
+    }
+
+    @Test("a valid non-object and malformed text are told apart")
+    func notObjectOrMalformed() {
+        #expect(JSONSyntax.checkObject(Array("[1,2]".utf8)) == .notObject)
+        #expect(JSONSyntax.checkObject(Array("  \"text\" ".utf8)) == .notObject)
+        guard case .malformed(let failure) = JSONSyntax.checkObject(Array("{\"a\":1,}".utf8)) else {
+            Issue.record("expected a syntax failure")
+            return
+        }
+        #expect(failure.column == 8)
+    }
+
+    @Test("white space is trimmed by Unicode's definition, and untouched text is returned as is")
+    func trimming() {
+        #expect("  Moda\u{00A0}Iberia \n\t".trimmingWhitespace() == "Moda\u{00A0}Iberia")
+        #expect("\u{3000}x\u{2029}".trimmingWhitespace() == "x")
+        #expect("plain".trimmingWhitespace() == "plain")
+        #expect(" \n ".trimmingWhitespace() == "")
+        #expect("Bearer  key ".dropFirst(7).trimmingWhitespace() == "key")
+    }
+}

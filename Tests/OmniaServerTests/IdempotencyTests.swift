@@ -135,6 +135,30 @@ struct IdempotencyTests {
         }
     }
 
+    @Test("an abandoned claim is taken over by exactly one of several concurrent retries", arguments: TestBackend.available)
+    func abandonedClaimTakeover(backend: TestBackend) async throws {
+        try await TestApp.run(backend) { app, _ in
+            let store = app.services.idempotency
+            let start = app.services.nowMilliseconds
+            func claim(at now: Int64) async throws -> IdempotencyStore.ClaimOutcome {
+                try await store.claim(tenantID: app.tenantID, apiKeyID: "key_crashed", key: "k", requestHash: "h", now: now)
+            }
+            guard case .claimed = try await claim(at: start) else { Issue.record("the first claim must win"); return }
+            guard case .inFlight = try await claim(at: start + 1) else { Issue.record("a fresh claim is in flight"); return }
+            let later = start + IdempotencyStore.abandonAfterMilliseconds + 1
+            let outcomes = try await withThrowingTaskGroup(of: Bool.self) { group in
+                for _ in 0..<8 {
+                    group.addTask {
+                        if case .claimed = try await claim(at: later) { return true }
+                        return false
+                    }
+                }
+                return try await group.reduce(into: [Bool]()) { $0.append($1) }
+            }
+            #expect(outcomes.filter { $0 }.count == 1, "\(outcomes)")
+        }
+    }
+
     @Test("the housekeeping job forgets keys past their retention", arguments: TestBackend.available)
     func purge(backend: TestBackend) async throws {
         try await TestApp.run(backend) { app, client in

@@ -26,9 +26,37 @@ public enum JSONSyntax {
         }
     }
 
+    /// What a request body that must be one JSON object turned out to be.
+    public enum ObjectCheck: Equatable, Sendable {
+        /// A valid object, with its top-level keys in order (escapes decoded), for unknown-field checks.
+        case object(keys: [String])
+        /// Valid JSON, but not an object.
+        case notObject
+        case malformed(Failure)
+    }
+
+    /// Checks `bytes` like `check` and, when they hold an object, collects its top-level keys on the
+    /// way — so a request body is scanned once here and decoded once, not parsed twice.
+    public static func checkObject(_ bytes: [UInt8]) -> ObjectCheck {
+        var scanner = Scanner(bytes: bytes)
+        scanner.collectsTopLevelKeys = true
+        do throws(Failure) {
+            scanner.skipWhitespace()
+            let isObject = scanner.current == UInt8(ascii: "{")
+            try scanner.value(depth: 0)
+            scanner.skipWhitespace()
+            if scanner.index < bytes.count { throw scanner.failure("unexpected text after the JSON value") }
+            return isObject ? .object(keys: scanner.topLevelKeys) : .notObject
+        } catch {
+            return .malformed(error)
+        }
+    }
+
     private struct Scanner {
         let bytes: [UInt8]
         var index = 0
+        var collectsTopLevelKeys = false
+        var topLevelKeys: [String] = []
 
         func failure(_ reason: String) -> Failure {
             var line = 1
@@ -87,7 +115,9 @@ public enum JSONSyntax {
             while true {
                 skipWhitespace()
                 guard current == UInt8(ascii: "\"") else { throw failure("expected a string key") }
+                let keyStart = index + 1
                 try string()
+                if collectsTopLevelKeys && depth == 0 { topLevelKeys.append(Self.unescaped(bytes[keyStart..<index - 1])) }
                 skipWhitespace()
                 try expect(UInt8(ascii: ":"), "expected ':' after a key")
                 skipWhitespace()
@@ -148,6 +178,51 @@ public enum JSONSyntax {
                 }
             }
             throw failure("unterminated string")
+        }
+
+        /// The text of a string already checked by `string()`, escapes decoded.
+        static func unescaped(_ raw: ArraySlice<UInt8>) -> String {
+            guard raw.contains(UInt8(ascii: "\\")) else { return String(decoding: raw, as: UTF8.self) }
+            var scalars = String.UnicodeScalarView()
+            var utf8: [UInt8] = []
+            func flush() {
+                scalars.append(contentsOf: String(decoding: utf8, as: UTF8.self).unicodeScalars)
+                utf8.removeAll()
+            }
+            var index = raw.startIndex
+            var pendingHighSurrogate: UInt32?
+            while index < raw.endIndex {
+                let byte = raw[index]
+                guard byte == UInt8(ascii: "\\") else {
+                    utf8.append(byte)
+                    index += 1
+                    continue
+                }
+                flush()
+                let escaped = raw[index + 1]
+                index += 2
+                guard escaped == UInt8(ascii: "u") else {
+                    let simple: [UInt8: UInt8] = [
+                        UInt8(ascii: "b"): 0x08, UInt8(ascii: "f"): 0x0C, UInt8(ascii: "n"): 0x0A, UInt8(ascii: "r"): 0x0D, UInt8(ascii: "t"): 0x09,
+                    ]
+                    scalars.append(Unicode.Scalar(simple[escaped] ?? escaped))
+                    continue
+                }
+                let code = UInt32(String(decoding: raw[index..<index + 4], as: UTF8.self), radix: 16) ?? 0xFFFD
+                index += 4
+                if (0xD800...0xDBFF).contains(code) {
+                    pendingHighSurrogate = code
+                    continue
+                }
+                if let high = pendingHighSurrogate, (0xDC00...0xDFFF).contains(code) {
+                    scalars.append(Unicode.Scalar(0x10000 + ((high - 0xD800) << 10) + (code - 0xDC00)) ?? "\u{FFFD}")
+                } else {
+                    scalars.append(Unicode.Scalar(code) ?? "\u{FFFD}")
+                }
+                pendingHighSurrogate = nil
+            }
+            flush()
+            return String(scalars)
         }
 
         func isHexDigit(_ byte: UInt8) -> Bool {

@@ -34,7 +34,7 @@ public struct Validator: Sendable {
             if required { fail(field, "required", "\(field) is required") }
             return nil
         }
-        let trimmed = value.trimmingCharacters(in: .whitespacesAndNewlines)
+        let trimmed = value.trimmingWhitespace()
         if trimmed.isEmpty {
             if required { fail(field, "required", "\(field) must not be empty") }
             return nil

@@ -14,10 +14,10 @@ struct EventLog: Sendable {
         let id = ids.make(.event)
         let payload = String(decoding: try JSONCoding.encode(data), as: UTF8.self)
         let createdAt = Timestamp.milliseconds(now())
-        try await sql.raw("""
+        try await sql.runDeferrable("""
             INSERT INTO events (tenant_id, id, type, data, request_id, created_at, dispatched)
             VALUES (\(bind: tenantID), \(bind: id), \(bind: type), \(bind: payload), \(bind: requestID), \(bind: createdAt), 0)
-            """).run()
+            """)
         return id
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import OmniaCore
 
 /// Authenticates every `/v1` request by its bearer key and applies the key's rate limit.
 /// Missing or unknown keys get 401; scopes are checked per route by `Routes`.
@@ -14,7 +15,7 @@ struct AuthMiddleware: RouterMiddleware {
                           headers: [.wwwAuthenticate: "Bearer"])
         }
         guard header.count > 7, header.prefix(7).lowercased() == "bearer ",
-            let token = APIKeyToken(parsing: String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces)),
+            let token = APIKeyToken(parsing: header.dropFirst(7).trimmingWhitespace()),
             let caller = try await authenticator.authenticate(token)
         else {
             throw Problem(.unauthorized, code: "invalid_api_key", detail: "the API key is unknown or revoked",

@@ -24,10 +24,10 @@ final class IdempotencyClaim: Sendable {
     /// Records the response in the caller's transaction.
     func complete(on sql: any SQLDatabase, status: Int, body: Data) async throws {
         let text = String(decoding: body, as: UTF8.self)
-        try await sql.raw("""
+        try await sql.runDeferrable("""
             UPDATE idempotency_keys SET state = 'completed', response_status = \(bind: status), response_body = \(bind: text)
             WHERE tenant_id = \(bind: tenantID) AND api_key_id = \(bind: apiKeyID) AND idempotency_key = \(bind: key)
-            """).run()
+            """)
         completedFlag.store(true, ordering: .releasing)
     }
 }
@@ -47,8 +47,10 @@ struct IdempotencyStore: Sendable {
         case inFlight
     }
 
+    /// Each statement here is atomic on its own, so no transaction surrounds them: the usual first
+    /// claim is one `INSERT … ON CONFLICT DO NOTHING`, a single round trip on PostgreSQL.
     func claim(tenantID: String, apiKeyID: String, key: String, requestHash: String, now: Int64) async throws -> ClaimOutcome {
-        try await database.transaction { sql in
+        try await database.autocommit { sql in
             let claim = IdempotencyClaim(tenantID: tenantID, apiKeyID: apiKeyID, key: key)
             let inserted = try await sql.raw("""
                 INSERT INTO idempotency_keys (tenant_id, api_key_id, idempotency_key, request_hash, state, created_at, locked_at)
@@ -62,6 +64,7 @@ struct IdempotencyStore: Sendable {
                 WHERE tenant_id = \(bind: tenantID) AND api_key_id = \(bind: apiKeyID) AND idempotency_key = \(bind: key)
                 """).first(decoding: Row.self)
             else {
+                // Released by a failing first request since the INSERT; a retry will claim it.
                 return .inFlight
             }
             guard row.request_hash == requestHash else { return .reusedWithDifferentRequest }
@@ -69,17 +72,20 @@ struct IdempotencyStore: Sendable {
                 return .replay(status: status, body: row.response_body ?? "")
             }
             guard now - row.locked_at > Self.abandonAfterMilliseconds else { return .inFlight }
-            try await sql.raw("""
+            // Compare-and-set: of several retries taking over one abandoned claim, exactly one wins.
+            let takenOver = try await sql.raw("""
                 UPDATE idempotency_keys SET locked_at = \(bind: now)
                 WHERE tenant_id = \(bind: tenantID) AND api_key_id = \(bind: apiKeyID) AND idempotency_key = \(bind: key)
-                """).run()
-            return .claimed(claim)
+                  AND state = 'in_progress' AND locked_at = \(bind: row.locked_at)
+                RETURNING idempotency_key
+                """).first()
+            return takenOver != nil ? .claimed(claim) : .inFlight
         }
     }
 
     /// Gives the key back when the request produced no effect to remember.
     func release(_ claim: IdempotencyClaim) async throws {
-        try await database.transaction { sql in
+        try await database.autocommit { sql in
             try await sql.raw("""
                 DELETE FROM idempotency_keys
                 WHERE tenant_id = \(bind: claim.tenantID) AND api_key_id = \(bind: claim.apiKeyID)
@@ -91,7 +97,7 @@ struct IdempotencyStore: Sendable {
     /// Deletes keys older than `cutoff` (epoch ms); returns how many.
     @discardableResult
     func purge(olderThan cutoff: Int64) async throws -> Int {
-        try await database.transaction { sql in
+        try await database.autocommit { sql in
             try await sql.raw("DELETE FROM idempotency_keys WHERE created_at < \(bind: cutoff) RETURNING idempotency_key").all().count
         }
     }

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import OmniaCore
+import Synchronization
 
 /// A JSON request body. `Field` lists the accepted keys, so an unknown key is rejected by name
 /// instead of being silently ignored (a typo like `curency` must not fall back to a default).
@@ -9,15 +10,25 @@ protocol RequestBody: Decodable, Sendable {
 }
 
 extension RequestBody {
-    static var acceptedFields: Set<String> { Set(Field.allCases.map { snakeCase($0.stringValue) }) }
+    /// The body's JSON field names, worked out once per type (it is on the path of every POST).
+    static var acceptedFields: Set<String> {
+        acceptedFieldsByType.withLock { cache in
+            if let fields = cache[ObjectIdentifier(Self.self)] { return fields }
+            let fields = Set(Field.allCases.map { snakeCase($0.stringValue) })
+            cache[ObjectIdentifier(Self.self)] = fields
+            return fields
+        }
+    }
 }
+
+private let acceptedFieldsByType = Mutex<[ObjectIdentifier: Set<String>]>([:])
 
 extension Request {
     /// Reads, checks and decodes a JSON body: 415 for another content type, 413 past `maxBytes`,
     /// 400 with the line and column of malformed JSON, the name of each unknown field, or the path
     /// of each value of the wrong type.
     mutating func decode<Body: RequestBody>(_: Body.Type, maxBytes: Int) async throws -> Body {
-        let contentType = headers[.contentType]?.split(separator: ";").first?.trimmingCharacters(in: .whitespaces).lowercased()
+        let contentType = headers[.contentType]?.split(separator: ";").first?.trimmingWhitespace().lowercased()
         guard contentType == "application/json" else {
             throw Problem(.unsupportedMediaType, code: "unsupported_media_type",
                           detail: "send the body as application/json (got \(contentType ?? "no Content-Type"))")
@@ -33,15 +44,18 @@ func decodeJSONObject<Body: RequestBody>(_: Body.Type, from bytes: [UInt8]) thro
     guard String(validating: bytes, as: UTF8.self) != nil else {
         throw Problem(.badRequest, code: "invalid_utf8", detail: "the body is not valid UTF-8")
     }
-    if let failure = JSONSyntax.check(bytes) {
+    let keys: [String]
+    switch JSONSyntax.checkObject(bytes) {
+    case .malformed(let failure):
         throw Problem(.badRequest, code: "malformed_json",
                       detail: "malformed JSON at line \(failure.line), column \(failure.column): \(failure.reason)")
+    case .notObject:
+        throw Problem(.badRequest, code: "expected_object", detail: "the body must be a JSON object")
+    case .object(let topLevelKeys):
+        keys = topLevelKeys
     }
     let data = Data(bytes)
-    guard let object = try? JSONCoding.decoder.decode([String: JSONValue].self, from: data) else {
-        throw Problem(.badRequest, code: "expected_object", detail: "the body must be a JSON object")
-    }
-    let unknown = Set(object.keys).subtracting(Body.acceptedFields).sorted()
+    let unknown = Set(keys).subtracting(Body.acceptedFields).sorted()
     if !unknown.isEmpty {
         throw Problem(.badRequest, code: "unknown_field", detail: "unknown field\(unknown.count > 1 ? "s" : ""): \(unknown.joined(separator: ", "))",
                       errors: unknown.map { FieldError(field: $0, code: "unknown_field", detail: "\($0) is not a field of this request") })

@@ -73,15 +73,11 @@ struct PlatformService: Sendable {
             id: services.ids.make(.location), code: code, name: name, kind: kind.rawValue, addressLine1: line1, addressLine2: line2,
             city: city, postcode: postcode, region: region, country: country, timezone: timezone, createdAt: StoredTime(milliseconds: now)
         )
-        do {
-            try await sql.raw("""
-                INSERT INTO locations (tenant_id, id, code, name, kind, address_line1, address_line2, city, postcode, region, country, timezone, created_at)
-                VALUES (\(bind: tenantID), \(bind: location.id), \(bind: code), \(bind: name), \(bind: kind.rawValue), \(bind: line1), \(bind: line2),
-                        \(bind: city), \(bind: postcode), \(bind: region), \(bind: country), \(bind: timezone), \(bind: now))
-                """).run()
-        } catch where isUniqueViolation(error) {
-            throw PlatformError.codeTaken(kind: "location", code: code)
-        }
+        try await sql.runDeferrable("""
+            INSERT INTO locations (tenant_id, id, code, name, kind, address_line1, address_line2, city, postcode, region, country, timezone, created_at)
+            VALUES (\(bind: tenantID), \(bind: location.id), \(bind: code), \(bind: name), \(bind: kind.rawValue), \(bind: line1), \(bind: line2),
+                    \(bind: city), \(bind: postcode), \(bind: region), \(bind: country), \(bind: timezone), \(bind: now))
+            """, ifDuplicate: DuplicateRule(table: "locations", error: PlatformError.codeTaken(kind: "location", code: code)))
         try await services.events.append(on: sql, tenantID: tenantID, type: "location.created", data: location, requestID: actor.requestID)
         try await services.audit.record(on: sql, tenantID: tenantID, actor: actor.id, action: "location.create", targetType: "location",
                                         targetID: location.id, details: ["code": .string(code)], requestID: actor.requestID)
@@ -103,15 +99,11 @@ struct PlatformService: Sendable {
         let now = services.nowMilliseconds
         let channel = Channel(id: services.ids.make(.channel), code: code, name: name, kind: kind.rawValue,
                               locationId: request.locationId, createdAt: StoredTime(milliseconds: now))
-        do {
-            try await sql.raw("""
-                INSERT INTO channels (tenant_id, id, code, name, kind, location_id, created_at)
-                VALUES (\(bind: tenantID), \(bind: channel.id), \(bind: code), \(bind: name), \(bind: kind.rawValue),
-                        \(bind: request.locationId), \(bind: now))
-                """).run()
-        } catch where isUniqueViolation(error) {
-            throw PlatformError.codeTaken(kind: "channel", code: code)
-        }
+        try await sql.runDeferrable("""
+            INSERT INTO channels (tenant_id, id, code, name, kind, location_id, created_at)
+            VALUES (\(bind: tenantID), \(bind: channel.id), \(bind: code), \(bind: name), \(bind: kind.rawValue),
+                    \(bind: request.locationId), \(bind: now))
+            """, ifDuplicate: DuplicateRule(table: "channels", error: PlatformError.codeTaken(kind: "channel", code: code)))
         try await services.events.append(on: sql, tenantID: tenantID, type: "channel.created", data: channel, requestID: actor.requestID)
         try await services.audit.record(on: sql, tenantID: tenantID, actor: actor.id, action: "channel.create", targetType: "channel",
                                         targetID: channel.id, details: ["code": .string(code)], requestID: actor.requestID)

@@ -15,6 +15,11 @@ public protocol Database: Sendable {
     /// Runs `body` on a connection outside an explicit transaction (reads).
     func read<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T
 
+    /// Runs writes that need no transaction around them: each statement commits on its own, which is
+    /// enough when one statement does the whole write atomically (an `INSERT … ON CONFLICT`, a
+    /// compare-and-set `UPDATE`). On PostgreSQL this saves the BEGIN and COMMIT round trips.
+    func autocommit<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T
+
     /// Runs `body` inside one transaction: committed if it returns, rolled back if it throws.
     func transaction<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T
 

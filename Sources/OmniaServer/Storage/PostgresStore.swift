@@ -57,9 +57,21 @@ public final class PostgresStore: Database {
         }
     }
 
+    public func autocommit<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
+        try await read(body)
+    }
+
     public func transaction<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
         try await withConnection { connection in
-            try await connection.sql(queryLogLevel: nil).inTransaction(body)
+            let transaction = PostgresTransaction(base: connection.sql(queryLogLevel: nil))
+            do {
+                let result = try await body(transaction)
+                try await transaction.commit()
+                return result
+            } catch {
+                await transaction.rollback()
+                throw error
+            }
         }
     }
 

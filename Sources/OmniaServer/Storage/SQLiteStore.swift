@@ -76,6 +76,11 @@ public final class SQLiteStore: Database {
         }
     }
 
+    /// Writes go through the one writer whatever their shape; group commit makes the transaction cheap.
+    public func autocommit<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
+        try await writes.submit(body)
+    }
+
     public func transaction<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
         try await writes.submit(body)
     }

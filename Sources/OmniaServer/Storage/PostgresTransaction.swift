@@ -1,0 +1,97 @@
+import Logging
+import NIOCore
+import PostgresNIO
+import SQLKit
+import Synchronization
+
+/// One PostgreSQL transaction on one pooled connection, spending as few round trips as it can.
+///
+/// Every statement is a network round trip with its own parse and plan, and most mutations end with
+/// the same write-only statements (the new row, its event, its audit entry, the idempotent response).
+/// Those are held (`runDeferrable`) and sent at commit as one statement of data-modifying CTEs. BEGIN is
+/// sent only before the first statement that must run at once; a transaction made only of held writes
+/// is a single statement, atomic by itself, so it needs neither BEGIN nor COMMIT.
+///
+/// Statements keep their order: held writes go out before the next statement that must run at once,
+/// so later reads see them. Consecutive held writes must not touch each other's rows (an update of a
+/// row another one inserts): PostgreSQL runs the parts of one statement against one snapshot.
+final class PostgresTransaction: SQLDatabase, Sendable {
+    private struct State {
+        var begun = false
+        var held: [(query: SQLQueryString, ifDuplicate: DuplicateRule?)] = []
+    }
+
+    private let base: any SQLDatabase
+    private let state = Mutex(State())
+
+    init(base: any SQLDatabase) {
+        self.base = base
+    }
+
+    var logger: Logger { base.logger }
+    var eventLoop: any EventLoop { base.eventLoop }
+    var version: (any SQLDatabaseReportedVersion)? { base.version }
+    var dialect: any SQLDialect { base.dialect }
+    var queryLogLevel: Logger.Level? { base.queryLogLevel }
+
+    func execute(sql query: any SQLExpression, _ onRow: @escaping @Sendable (any SQLRow) -> ()) -> EventLoopFuture<Void> {
+        eventLoop.makeFutureWithTask { try await self.execute(sql: query, onRow) }
+    }
+
+    /// A statement that must run now: BEGIN first if this is the first, and the writes held so far
+    /// before it, so it sees them (statements keep their order; only consecutive held writes are joined).
+    func execute(sql query: any SQLExpression, _ onRow: @escaping @Sendable (any SQLRow) -> ()) async throws {
+        let (mustBegin, held) = state.withLock { state in
+            defer {
+                state.begun = true
+                state.held.removeAll()
+            }
+            return (!state.begun, state.held)
+        }
+        if mustBegin { try await base.raw("BEGIN").run() }
+        try await send(held)
+        try await base.execute(sql: query, onRow)
+    }
+
+    func hold(_ query: SQLQueryString, ifDuplicate: DuplicateRule?) {
+        state.withLock { $0.held.append((query, ifDuplicate)) }
+    }
+
+    /// Sends the held writes, then COMMIT if BEGIN was sent (a lone statement commits by itself).
+    func commit() async throws {
+        let (begun, held) = state.withLock { state in
+            defer { state.held.removeAll() }
+            return (state.begun, state.held)
+        }
+        try await send(held)
+        if begun { try await base.raw("COMMIT").run() }
+    }
+
+    /// Held writes as one statement: `WITH w0 AS (…), w1 AS (…) last`.
+    private func send(_ held: [(query: SQLQueryString, ifDuplicate: DuplicateRule?)]) async throws {
+        guard let last = held.last else { return }
+        var statement: SQLQueryString = ""
+        for (index, write) in held.dropLast().enumerated() {
+            statement += index == 0 ? "WITH " : ", "
+            statement += "\(unsafeRaw: "w\(index)") AS (\(write.query))"
+        }
+        statement += held.count > 1 ? " \(last.query)" : last.query
+        do {
+            try await base.raw(statement).run()
+        } catch {
+            throw Self.mapped(error, rules: held.compactMap(\.ifDuplicate))
+        }
+    }
+
+    func rollback() async {
+        if state.withLock({ $0.begun }) { try? await base.raw("ROLLBACK").run() }
+    }
+
+    /// A unique violation on a table a held insert named becomes that insert's error.
+    private static func mapped(_ error: any Error, rules: [DuplicateRule]) -> any Error {
+        guard isUniqueViolation(error), let table = (error as? PSQLError)?.serverInfo?[.tableName],
+            let rule = rules.first(where: { $0.table == table })
+        else { return error }
+        return rule.error
+    }
+}

@@ -1,0 +1,26 @@
+import SQLKit
+
+/// A unique-constraint violation a deferred insert may hit, and the error the caller wants instead.
+struct DuplicateRule: Sendable {
+    /// The table whose unique index the insert may collide with.
+    let table: String
+    let error: any Error & Sendable
+}
+
+extension SQLDatabase {
+    /// Runs a write that the rest of the transaction never reads back — the new row of a create, its
+    /// event, its audit entry, the remembered idempotent response. Inside a PostgreSQL transaction it
+    /// is held back and sent with the others as one statement at commit (see `PostgresTransaction`);
+    /// anywhere else it runs at once. A unique violation on `ifDuplicate.table` becomes its error.
+    func runDeferrable(_ query: SQLQueryString, ifDuplicate: DuplicateRule? = nil) async throws {
+        if let transaction = self as? PostgresTransaction {
+            transaction.hold(query, ifDuplicate: ifDuplicate)
+            return
+        }
+        do {
+            try await raw(query).run()
+        } catch where ifDuplicate != nil && isUniqueViolation(error) {
+            throw ifDuplicate!.error
+        }
+    }
+}
