@@ -189,3 +189,52 @@ struct JSONObjectScanTests {
         #expect("Bearer  key ".dropFirst(7).trimmingWhitespace() == "key")
     }
 }
+
+@Suite("JSON writer containers")
+struct JSONWriterContainerTests {
+    /// Uses containers the way hand-written `encode(to:)` implementations may: nested containers,
+    /// a wrapper adding members after its model, values that encode nothing, super-encoders.
+    struct Unusual: Encodable {
+        enum Keys: String, CodingKey { case outer, list, after, empty, parent }
+        struct Nothing: Encodable { func encode(to encoder: any Encoder) throws {} }
+
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: Keys.self)
+            var outer = container.nestedContainer(keyedBy: Keys.self, forKey: .outer)
+            try outer.encode(1, forKey: .after)
+            var list = container.nestedUnkeyedContainer(forKey: .list)
+            try list.encode("a")
+            try list.encode(Nothing())
+            var inner = list.nestedContainer(keyedBy: Keys.self)
+            try inner.encode(true, forKey: .after)
+            try container.encode(Nothing(), forKey: .empty)
+            try container.encode(2.5, forKey: .after)
+            try Nothing().encode(to: container.superEncoder(forKey: .parent))
+        }
+    }
+
+    struct Wrapped: Encodable {
+        let model: JSONWriterTests.Inner
+        func encode(to encoder: any Encoder) throws {
+            try model.encode(to: encoder)
+            var container = encoder.container(keyedBy: VerbatimCodingKey.self)
+            try container.encode("s3cret", forKey: VerbatimCodingKey(stringValue: "secret"))
+        }
+    }
+
+    @Test("containers close in the right places and empty values are left out")
+    func unusualContainers() throws {
+        let text = String(decoding: try JSONWriter.encode(Unusual()), as: UTF8.self)
+        #expect(text == #"{"outer":{"after":1},"list":["a",null,{"after":true}],"after":2.5}"#)
+        let wrapped = String(decoding: try JSONWriter.encode([Wrapped(model: .init(createdAt: "t"))]), as: UTF8.self)
+        #expect(wrapped == #"[{"created_at":"t","secret":"s3cret"}]"#)
+    }
+
+    @Test("free-form JSON keeps its member names and escapes them")
+    func verbatimKeys() throws {
+        let value = JSONValue.object(["someKey": .integer(1), "quo\"te": .array([.null, .number(0.5), .string("x")]), "a": .object([:])])
+        let text = String(decoding: try JSONWriter.encode(value), as: UTF8.self)
+        #expect(text == #"{"a":{},"quo\"te":[null,0.5,"x"],"someKey":1}"#)
+        #expect(String(decoding: try JSONWriter.encode(JSONValue.null), as: UTF8.self) == "null")
+    }
+}

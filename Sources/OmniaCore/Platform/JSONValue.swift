@@ -28,6 +28,14 @@ public enum JSONValue: Sendable, Hashable, Codable {
     }
 
     public func encode(to encoder: any Encoder) throws {
+        if case .object(let members) = self {
+            // Member names as given (not snake_cased), in a stable order.
+            var container = encoder.container(keyedBy: VerbatimCodingKey.self)
+            for (name, value) in members.sorted(by: { $0.key < $1.key }) {
+                try container.encode(value, forKey: VerbatimCodingKey(stringValue: name))
+            }
+            return
+        }
         var container = encoder.singleValueContainer()
         switch self {
         case .null: try container.encodeNil()
@@ -36,7 +44,7 @@ public enum JSONValue: Sendable, Hashable, Codable {
         case .integer(let value): try container.encode(value)
         case .string(let value): try container.encode(value)
         case .array(let value): try container.encode(value)
-        case .object(let value): try container.encode(value)
+        case .object: break
         }
     }
 }

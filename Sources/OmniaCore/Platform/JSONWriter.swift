@@ -4,85 +4,49 @@ import Synchronization
 /// rule), in the order a type encodes them (declaration order for synthesized `Encodable`), nil
 /// optionals omitted, no escaped slashes. It exists because Foundation's encoder converts every key
 /// of every object anew and builds boxed values, which made encoding the largest cost of a list.
+///
+/// It writes as it goes, with no tree of values in between: a container stays open until its owner
+/// writes to a container further out or the value that opened it is finished, which is how
+/// `Encodable` implementations use containers (one after another, never interleaved).
 public enum JSONWriter {
     public static func encode(_ value: some Encodable) throws -> [UInt8] {
-        let root = Slot()
-        try value.encode(to: NodeEncoder(slot: root, codingPath: []))
-        var output: [UInt8] = []
-        output.reserveCapacity(512)
-        try write(root.node ?? .null, to: &output)
-        return output
+        let output = JSONOutput()
+        try output.writeValue(value, codingPath: [])
+        if output.bytes.isEmpty { output.bytes.append(contentsOf: "null".utf8) }
+        return output.bytes
     }
 
-    /// Property name → JSON key, converted once per process.
-    private static let keys = Mutex<[String: [UInt8]]>([:])
+    /// Property name → JSON key, converted once per process; names without capitals are their own key.
+    private static let convertedKeys = Mutex<[String: [UInt8]]>([:])
 
-    static func key(_ name: String) -> [UInt8] {
-        if let cached = keys.withLock({ $0[name] }) { return cached }
-        let converted = Array(snakeCase(name).utf8)
-        keys.withLock { $0[name] = converted }
-        return converted
-    }
-
-    // MARK: Tree
-
-    indirect enum Node {
-        case null
-        case bool(Bool)
-        case number(String)
-        case string(String)
-        case object(ObjectBox)
-        case array(ArrayBox)
-    }
-
-    /// Objects and arrays are boxes so a container handed out earlier can still add to them.
-    final class ObjectBox {
-        var members: [([UInt8], Node)] = []
-    }
-
-    final class ArrayBox {
-        var elements: [Node] = []
-    }
-
-    /// Where an encoder puts the one value it produces.
-    final class Slot {
-        var node: Node?
-    }
-
-    // MARK: Writing
-
-    private static func write(_ node: Node, to output: inout [UInt8]) throws {
-        switch node {
-        case .null: output.append(contentsOf: [0x6E, 0x75, 0x6C, 0x6C])
-        case .bool(let value): output.append(contentsOf: value ? Array("true".utf8) : Array("false".utf8))
-        case .number(let text): output.append(contentsOf: text.utf8)
-        case .string(let text): writeString(text, to: &output)
-        case .object(let box):
-            output.append(UInt8(ascii: "{"))
-            var first = true
-            for (key, value) in box.members {
-                if !first { output.append(UInt8(ascii: ",")) }
-                first = false
-                output.append(UInt8(ascii: "\""))
-                output.append(contentsOf: key)
-                output.append(contentsOf: [UInt8(ascii: "\""), UInt8(ascii: ":")])
-                try write(value, to: &output)
-            }
-            output.append(UInt8(ascii: "}"))
-        case .array(let box):
-            output.append(UInt8(ascii: "["))
-            for (index, element) in box.elements.enumerated() {
-                if index > 0 { output.append(UInt8(ascii: ",")) }
-                try write(element, to: &output)
-            }
-            output.append(UInt8(ascii: "]"))
+    static func appendKey(_ name: String, verbatim: Bool, to output: inout [UInt8]) {
+        if verbatim {
+            appendString(name, to: &output)
+            return
         }
+        output.append(UInt8(ascii: "\""))
+        if !name.utf8.contains(where: { (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains($0) }) {
+            appendEscaped(name, to: &output)
+        } else if let cached = convertedKeys.withLock({ $0[name] }) {
+            output.append(contentsOf: cached)
+        } else {
+            var converted: [UInt8] = []
+            appendEscaped(snakeCase(name), to: &converted)
+            convertedKeys.withLock { $0[name] = converted }
+            output.append(contentsOf: converted)
+        }
+        output.append(UInt8(ascii: "\""))
     }
 
     private static let hex = Array("0123456789abcdef".utf8)
 
-    private static func writeString(_ text: String, to output: inout [UInt8]) {
+    static func appendString(_ text: String, to output: inout [UInt8]) {
         output.append(UInt8(ascii: "\""))
+        appendEscaped(text, to: &output)
+        output.append(UInt8(ascii: "\""))
+    }
+
+    private static func appendEscaped(_ text: String, to output: inout [UInt8]) {
         for byte in text.utf8 {
             switch byte {
             case UInt8(ascii: "\""): output.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\"")])
@@ -96,16 +60,24 @@ public enum JSONWriter {
             default: output.append(byte)
             }
         }
-        output.append(UInt8(ascii: "\""))
     }
 
-    static func number(_ value: Double, codingPath: [any CodingKey]) throws -> Node {
+    static func numberText(_ value: Double, codingPath: [any CodingKey]) throws -> String {
         guard value.isFinite else {
             throw EncodingError.invalidValue(value, .init(codingPath: codingPath, debugDescription: "JSON has no infinity or NaN"))
         }
-        if value == value.rounded(), abs(value) < 1e15 { return .number(String(Int64(value))) }
-        return .number("\(value)")
+        if value == value.rounded(), abs(value) < 1e15 { return String(Int64(value)) }
+        return "\(value)"
     }
+}
+
+/// A coding key whose text is written as given, not converted to snake_case: the member names of
+/// free-form JSON (`JSONValue` objects) belong to whoever wrote them.
+public struct VerbatimCodingKey: CodingKey, Sendable {
+    public let stringValue: String
+    public init(stringValue: String) { self.stringValue = stringValue }
+    public var intValue: Int? { nil }
+    public init?(intValue: Int) { nil }
 }
 
 /// `camelCaseName` → `camel_case_name`, the rule of Foundation's `convertToSnakeCase`: a run of
@@ -131,144 +103,249 @@ public func snakeCase(_ name: String) -> String {
 
 // MARK: - Encoder
 
-private struct NodeEncoder: Encoder {
-    let slot: JSONWriter.Slot
+/// The bytes written so far and the containers still open, innermost last.
+final class JSONOutput {
+    struct OpenContainer {
+        let isObject: Bool
+        var count = 0
+    }
+
+    /// What the next value written belongs to: a member whose key is written only once its value
+    /// writes something (so a value that encodes nothing leaves the member out), or an array element.
+    struct Pending {
+        let container: Int
+        let key: String?
+        let verbatimKey: Bool
+    }
+
+    var bytes: [UInt8] = []
+    var open: [OpenContainer] = []
+    var pending: Pending?
+
+    init() {
+        bytes.reserveCapacity(1024)
+    }
+
+    /// Called before the first byte of any value: writes the separator and key it is waiting for.
+    func beginValue() {
+        guard let pending else { return }
+        self.pending = nil
+        if open[pending.container].count > 0 { bytes.append(UInt8(ascii: ",")) }
+        open[pending.container].count += 1
+        if let key = pending.key {
+            JSONWriter.appendKey(key, verbatim: pending.verbatimKey, to: &bytes)
+            bytes.append(UInt8(ascii: ":"))
+        }
+    }
+
+    /// Closes containers opened inside `container` before writing to it again.
+    func closeContainers(above container: Int) {
+        while open.count > container + 1 {
+            bytes.append(open.removeLast().isObject ? UInt8(ascii: "}") : UInt8(ascii: "]"))
+        }
+    }
+
+    func openContainer(isObject: Bool) -> Int {
+        beginValue()
+        bytes.append(isObject ? UInt8(ascii: "{") : UInt8(ascii: "["))
+        open.append(OpenContainer(isObject: isObject))
+        return open.count - 1
+    }
+
+    func writeNull() {
+        beginValue()
+        bytes.append(contentsOf: [0x6E, 0x75, 0x6C, 0x6C])
+    }
+
+    func writeString(_ text: String) {
+        beginValue()
+        JSONWriter.appendString(text, to: &bytes)
+    }
+
+    func writeBool(_ value: Bool) {
+        beginValue()
+        bytes.append(contentsOf: value ? [0x74, 0x72, 0x75, 0x65] : [0x66, 0x61, 0x6C, 0x73, 0x65])
+    }
+
+    func writeNumber(_ text: String) {
+        beginValue()
+        bytes.append(contentsOf: text.utf8)
+    }
+
+    /// Primitives directly, anything else through its own `encode(to:)`; containers the value opened
+    /// are closed when it returns.
+    func writeValue(_ value: some Encodable, codingPath: @autoclosure () -> [any CodingKey]) throws {
+        switch value {
+        case let text as String: writeString(text)
+        case let flag as Bool: writeBool(flag)
+        case let integer as Int: writeNumber(String(integer))
+        case let integer as Int64: writeNumber(String(integer))
+        case let integer as Int32: writeNumber(String(integer))
+        case let integer as UInt64: writeNumber(String(integer))
+        case let double as Double: writeNumber(try JSONWriter.numberText(double, codingPath: codingPath()))
+        default:
+            let depth = open.count
+            try value.encode(to: StreamEncoder(output: self, depth: depth, codingPath: codingPath()))
+            closeContainers(above: depth - 1)
+            // A member the value announced inside itself but never wrote (an unused super-encoder) is dropped.
+            if let pending, pending.container >= depth { self.pending = nil }
+        }
+    }
+}
+
+private struct StreamEncoder: Encoder {
+    let output: JSONOutput
+    /// Index the container this encoder opens gets in `output.open`.
+    let depth: Int
     let codingPath: [any CodingKey]
     var userInfo: [CodingUserInfoKey: Any] { [:] }
 
+    /// The object this encoder already opened, if still open: a wrapper may add members after the model.
+    private var reusableObject: Int? {
+        output.open.count > depth && output.open[depth].isObject && output.pending == nil ? depth : nil
+    }
+
     func container<Key: CodingKey>(keyedBy _: Key.Type) -> KeyedEncodingContainer<Key> {
-        // Reuse an object already started here, so a wrapper may add members after the wrapped model.
-        if case .object(let box) = slot.node {
-            return KeyedEncodingContainer(KeyedNodeContainer<Key>(box: box, codingPath: codingPath))
-        }
-        let box = JSONWriter.ObjectBox()
-        slot.node = .object(box)
-        return KeyedEncodingContainer(KeyedNodeContainer<Key>(box: box, codingPath: codingPath))
+        let index = reusableObject ?? output.openContainer(isObject: true)
+        return KeyedEncodingContainer(KeyedStreamContainer<Key>(output: output, index: index, codingPath: codingPath))
     }
 
     func unkeyedContainer() -> any UnkeyedEncodingContainer {
-        if case .array(let box) = slot.node { return UnkeyedNodeContainer(box: box, codingPath: codingPath) }
-        let box = JSONWriter.ArrayBox()
-        slot.node = .array(box)
-        return UnkeyedNodeContainer(box: box, codingPath: codingPath)
+        UnkeyedStreamContainer(output: output, index: output.openContainer(isObject: false), codingPath: codingPath)
     }
 
     func singleValueContainer() -> any SingleValueEncodingContainer {
-        SingleNodeContainer(slot: slot, codingPath: codingPath)
+        SingleStreamContainer(output: output, codingPath: codingPath)
     }
 }
 
-/// Turns a value into a node: primitives directly, anything else through its own `encode(to:)`
-/// (nil when it encoded nothing, which leaves the member out).
-private func node(for value: some Encodable, codingPath: [any CodingKey]) throws -> JSONWriter.Node? {
-    switch value {
-    case let text as String: return .string(text)
-    case let flag as Bool: return .bool(flag)
-    case let integer as Int: return .number(String(integer))
-    case let integer as Int64: return .number(String(integer))
-    case let integer as Int32: return .number(String(integer))
-    case let integer as UInt64: return .number(String(integer))
-    case let double as Double: return try JSONWriter.number(double, codingPath: codingPath)
-    default:
-        let slot = JSONWriter.Slot()
-        try value.encode(to: NodeEncoder(slot: slot, codingPath: codingPath))
-        return slot.node
-    }
-}
-
-private struct KeyedNodeContainer<Key: CodingKey>: KeyedEncodingContainerProtocol {
-    let box: JSONWriter.ObjectBox
+private struct KeyedStreamContainer<Key: CodingKey>: KeyedEncodingContainerProtocol {
+    let output: JSONOutput
+    let index: Int
     let codingPath: [any CodingKey]
 
-    private func set(_ node: JSONWriter.Node?, _ key: Key) {
-        if let node { box.members.append((JSONWriter.key(key.stringValue), node)) }
+    /// Makes `key` the member the next value belongs to.
+    private func member(_ key: Key) {
+        output.closeContainers(above: index)
+        output.pending = .init(container: index, key: key.stringValue, verbatimKey: key is VerbatimCodingKey)
     }
 
-    mutating func encodeNil(forKey key: Key) throws { set(.null, key) }
+    mutating func encodeNil(forKey key: Key) throws {
+        member(key)
+        output.writeNull()
+    }
 
     mutating func encode<T: Encodable>(_ value: T, forKey key: Key) throws {
-        set(try node(for: value, codingPath: codingPath + [key]), key)
+        member(key)
+        try output.writeValue(value, codingPath: codingPath + [key])
+        output.pending = nil
     }
 
     // Typed overloads, which synthesized `encode(to:)` calls directly: no dynamic cast per value.
-    mutating func encode(_ value: String, forKey key: Key) throws { set(.string(value), key) }
-    mutating func encode(_ value: Bool, forKey key: Key) throws { set(.bool(value), key) }
-    mutating func encode(_ value: Int, forKey key: Key) throws { set(.number(String(value)), key) }
-    mutating func encode(_ value: Int64, forKey key: Key) throws { set(.number(String(value)), key) }
+    mutating func encode(_ value: String, forKey key: Key) throws {
+        member(key)
+        output.writeString(value)
+    }
+
+    mutating func encode(_ value: Bool, forKey key: Key) throws {
+        member(key)
+        output.writeBool(value)
+    }
+
+    mutating func encode(_ value: Int, forKey key: Key) throws {
+        member(key)
+        output.writeNumber(String(value))
+    }
+
+    mutating func encode(_ value: Int64, forKey key: Key) throws {
+        member(key)
+        output.writeNumber(String(value))
+    }
+
     mutating func encode(_ value: Double, forKey key: Key) throws {
-        set(try JSONWriter.number(value, codingPath: codingPath + [key]), key)
+        let text = try JSONWriter.numberText(value, codingPath: codingPath + [key])
+        member(key)
+        output.writeNumber(text)
     }
 
     mutating func nestedContainer<NestedKey: CodingKey>(keyedBy _: NestedKey.Type, forKey key: Key) -> KeyedEncodingContainer<NestedKey> {
-        let nested = JSONWriter.ObjectBox()
-        set(.object(nested), key)
-        return KeyedEncodingContainer(KeyedNodeContainer<NestedKey>(box: nested, codingPath: codingPath + [key]))
+        member(key)
+        return KeyedEncodingContainer(KeyedStreamContainer<NestedKey>(output: output, index: output.openContainer(isObject: true),
+                                                                      codingPath: codingPath + [key]))
     }
 
     mutating func nestedUnkeyedContainer(forKey key: Key) -> any UnkeyedEncodingContainer {
-        let nested = JSONWriter.ArrayBox()
-        set(.array(nested), key)
-        return UnkeyedNodeContainer(box: nested, codingPath: codingPath + [key])
+        member(key)
+        return UnkeyedStreamContainer(output: output, index: output.openContainer(isObject: false), codingPath: codingPath + [key])
     }
 
     // Super-encoders write into an object of their own under the key (`super` by default).
-    mutating func superEncoder() -> any Encoder { superEncoder(named: "super") }
+    mutating func superEncoder() -> any Encoder {
+        output.closeContainers(above: index)
+        output.pending = .init(container: index, key: "super", verbatimKey: true)
+        return StreamEncoder(output: output, depth: output.open.count, codingPath: codingPath)
+    }
 
-    mutating func superEncoder(forKey key: Key) -> any Encoder { superEncoder(named: key.stringValue) }
-
-    private func superEncoder(named name: String) -> any Encoder {
-        let nested = JSONWriter.ObjectBox()
-        box.members.append((JSONWriter.key(name), .object(nested)))
-        let slot = JSONWriter.Slot()
-        slot.node = .object(nested)
-        return NodeEncoder(slot: slot, codingPath: codingPath)
+    mutating func superEncoder(forKey key: Key) -> any Encoder {
+        member(key)
+        return StreamEncoder(output: output, depth: output.open.count, codingPath: codingPath + [key])
     }
 }
 
-private struct UnkeyedNodeContainer: UnkeyedEncodingContainer {
-    let box: JSONWriter.ArrayBox
+private struct UnkeyedStreamContainer: UnkeyedEncodingContainer {
+    let output: JSONOutput
+    let index: Int
     let codingPath: [any CodingKey]
-    var count: Int { box.elements.count }
+    var count: Int { output.open.count > index ? output.open[index].count : 0 }
 
-    mutating func encodeNil() throws { box.elements.append(.null) }
-
-    mutating func encode<T: Encodable>(_ value: T) throws {
-        box.elements.append(try node(for: value, codingPath: codingPath) ?? .null)
+    private func element() {
+        output.closeContainers(above: index)
+        output.pending = .init(container: index, key: nil, verbatimKey: false)
     }
 
-    mutating func encode(_ value: String) throws { box.elements.append(.string(value)) }
+    mutating func encodeNil() throws {
+        element()
+        output.writeNull()
+    }
+
+    mutating func encode<T: Encodable>(_ value: T) throws {
+        element()
+        try output.writeValue(value, codingPath: codingPath)
+        // An element that wrote nothing is still an element: null.
+        if output.pending != nil { output.writeNull() }
+    }
+
+    mutating func encode(_ value: String) throws {
+        element()
+        output.writeString(value)
+    }
 
     mutating func nestedContainer<NestedKey: CodingKey>(keyedBy _: NestedKey.Type) -> KeyedEncodingContainer<NestedKey> {
-        let nested = JSONWriter.ObjectBox()
-        box.elements.append(.object(nested))
-        return KeyedEncodingContainer(KeyedNodeContainer<NestedKey>(box: nested, codingPath: codingPath))
+        element()
+        return KeyedEncodingContainer(KeyedStreamContainer<NestedKey>(output: output, index: output.openContainer(isObject: true), codingPath: codingPath))
     }
 
     mutating func nestedUnkeyedContainer() -> any UnkeyedEncodingContainer {
-        let nested = JSONWriter.ArrayBox()
-        box.elements.append(.array(nested))
-        return UnkeyedNodeContainer(box: nested, codingPath: codingPath)
+        element()
+        return UnkeyedStreamContainer(output: output, index: output.openContainer(isObject: false), codingPath: codingPath)
     }
 
     mutating func superEncoder() -> any Encoder {
-        let nested = JSONWriter.ObjectBox()
-        box.elements.append(.object(nested))
-        let slot = JSONWriter.Slot()
-        slot.node = .object(nested)
-        return NodeEncoder(slot: slot, codingPath: codingPath)
+        element()
+        return StreamEncoder(output: output, depth: output.open.count, codingPath: codingPath)
     }
 }
 
-private struct SingleNodeContainer: SingleValueEncodingContainer {
-    let slot: JSONWriter.Slot
+private struct SingleStreamContainer: SingleValueEncodingContainer {
+    let output: JSONOutput
     let codingPath: [any CodingKey]
 
-    mutating func encodeNil() throws { slot.node = .null }
-    mutating func encode(_ value: String) throws { slot.node = .string(value) }
-    mutating func encode(_ value: Bool) throws { slot.node = .bool(value) }
-    mutating func encode(_ value: Int64) throws { slot.node = .number(String(value)) }
+    mutating func encodeNil() throws { output.writeNull() }
+    mutating func encode(_ value: String) throws { output.writeString(value) }
+    mutating func encode(_ value: Bool) throws { output.writeBool(value) }
+    mutating func encode(_ value: Int64) throws { output.writeNumber(String(value)) }
 
     mutating func encode<T: Encodable>(_ value: T) throws {
-        slot.node = try node(for: value, codingPath: codingPath)
+        try output.writeValue(value, codingPath: codingPath)
     }
 }

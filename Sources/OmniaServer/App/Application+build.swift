@@ -11,7 +11,7 @@ public enum OmniaApplication {
         let router = Router(context: OmniaRequestContext.self)
         router.add(middleware: RequestIDMiddleware(ids: services.ids))
         router.add(middleware: AccessLogMiddleware())
-        router.add(middleware: MetricsMiddleware())
+        router.add(middleware: RequestMetricsMiddleware())
         router.add(middleware: ProblemMiddleware(routes: services.routeTable))
         router.add(middleware: BodyLimitMiddleware(maxBodyBytes: services.config.maxBodyBytes))
 
