@@ -90,3 +90,20 @@ struct TimestampTests {
         }
     }
 }
+
+@Suite("Configuration")
+struct ConfigurationTests {
+    @Test("environment settings are applied, and a bad value names its setting")
+    func environment() throws {
+        let config = try AppConfig.fromEnvironment(["OMNIA_IO_THREADS": "3", "OMNIA_POSTGRES_POOL_SIZE": "7"])
+        #expect(config.ioThreads == 3)
+        #expect(config.postgresPoolSize == 7)
+        #expect(AppConfig().ioThreads >= 1)
+        #expect(throws: ConfigurationError.self) { try AppConfig.fromEnvironment(["OMNIA_IO_THREADS": "0"]) }
+        do {
+            _ = try AppConfig.fromEnvironment(["OMNIA_IO_THREADS": "many"])
+        } catch let error as ConfigurationError {
+            #expect(error.setting == "OMNIA_IO_THREADS")
+        }
+    }
+}

@@ -23,6 +23,10 @@ public struct AppConfig: Sendable {
     /// Run the webhook delivery and housekeeping workers in this process.
     public var runWorkers = true
     public var webhookPollInterval = Duration.milliseconds(500)
+    /// Threads that read and write sockets. Handlers run on Swift's task pool (one thread per core),
+    /// so half the cores leaves CPU to the handlers: on 2 cores, 1 I/O thread served `GET /v1/channels`
+    /// about 4 % faster with a lower p99 than 2.
+    public var ioThreads = max(1, ProcessInfo.processInfo.activeProcessorCount / 2)
 
     public init() {}
 
@@ -41,6 +45,7 @@ public struct AppConfig: Sendable {
         }
         if let value = environment["OMNIA_POSTGRES_POOL_SIZE"] { config.postgresPoolSize = try integer(value, "OMNIA_POSTGRES_POOL_SIZE", 1...500) }
         if let value = environment["OMNIA_WORKERS"] { config.runWorkers = try boolean(value, "OMNIA_WORKERS") }
+        if let value = environment["OMNIA_IO_THREADS"] { config.ioThreads = try integer(value, "OMNIA_IO_THREADS", 1...256) }
         return config
     }
 

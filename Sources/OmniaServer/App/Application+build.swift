@@ -1,6 +1,8 @@
 import Foundation
 import Hummingbird
 import NIOCore
+import NIOPosix
+import Synchronization
 import Logging
 import ServiceLifecycle
 
@@ -48,9 +50,22 @@ public enum OmniaApplication {
             configuration: .init(address: .hostname(services.config.host, port: services.config.port), serverName: "Omnia"),
             services: workers,
             onServerRunning: onServerRunning,
+            eventLoopGroupProvider: .shared(ioThreadGroup(threads: services.config.ioThreads)),
             logger: services.logger
         )
     }
+
+    /// One event-loop group per thread count for the life of the process (tests start many servers).
+    static func ioThreadGroup(threads: Int) -> MultiThreadedEventLoopGroup {
+        ioThreadGroups.withLock { groups in
+            if let group = groups[threads] { return group }
+            let group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
+            groups[threads] = group
+            return group
+        }
+    }
+
+    private static let ioThreadGroups = Mutex<[Int: MultiThreadedEventLoopGroup]>([:])
 
     /// The API contract served at `/openapi.yaml`, loaded once at start so a missing file fails at start.
     static func openAPIDocument() throws -> ByteBuffer {

@@ -73,6 +73,10 @@ struct Bench: AsyncParsableCommand {
         return try await drive(scenario, host: "127.0.0.1", port: port, key: admin, databaseLabel: label)
     }
 
+    /// One I/O thread for all connections, like `wrk -t1`: on a small machine a second busy client
+    /// thread would take CPU from the server under test and add context switches to every request.
+    private static let loadGroup = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+
     private func databaseDescriptionForChild(_ url: DatabaseURL) -> String {
         switch url {
         case .sqlite(let path): "sqlite:\(path)"
@@ -81,7 +85,7 @@ struct Bench: AsyncParsableCommand {
     }
 
     private func drive(_ scenario: BenchScenario, host: String, port: Int, key: String, databaseLabel: String) async throws -> BenchResult {
-        let group = MultiThreadedEventLoopGroup.singleton
+        let group = Self.loadGroup
         var connectionsList: [LoadConnection] = []
         for _ in 0..<connections {
             connectionsList.append(try await LoadConnection.connect(host: host, port: port, group: group))
