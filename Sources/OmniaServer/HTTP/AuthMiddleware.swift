@@ -14,9 +14,8 @@ struct AuthMiddleware: RouterMiddleware {
             throw Problem(.unauthorized, code: "unauthenticated", detail: "send an API key as 'Authorization: Bearer <key>'",
                           headers: [.wwwAuthenticate: "Bearer"])
         }
-        guard header.count > 7, header.prefix(7).lowercased() == "bearer ",
-            let token = APIKeyToken(parsing: header.dropFirst(7).trimmingWhitespace()),
-            let caller = try await authenticator.authenticate(token)
+        guard header.utf8.count > 7, header.utf8.prefix(7).elementsEqual("bearer ".utf8, by: { (0x41...0x5A).contains($0) ? $0 | 0x20 == $1 : $0 == $1 }),
+            let caller = try await authenticator.authenticate(presented: header.dropFirst(7).trimmingWhitespace())
         else {
             throw Problem(.unauthorized, code: "invalid_api_key", detail: "the API key is unknown or revoked",
                           headers: [.wwwAuthenticate: "Bearer error=\"invalid_token\""])

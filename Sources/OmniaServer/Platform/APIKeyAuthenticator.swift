@@ -22,13 +22,15 @@ final class APIKeyAuthenticator: Sendable {
         self.cacheTTL = cacheTTL
     }
 
-    /// The caller for a presented token, or nil when the token is unknown or revoked.
-    /// The cache is keyed by the token itself, so a hit costs no hashing; it lives only in memory.
-    func authenticate(_ token: APIKeyToken) async throws -> Caller? {
+    /// The caller for a presented token, or nil when the token is malformed, unknown or revoked.
+    /// The cache is keyed by the token text itself, so a hit costs no parsing and no hashing; it
+    /// lives only in memory.
+    func authenticate(presented text: String) async throws -> Caller? {
         let now = ContinuousClock.now
-        if cacheTTL > .zero, let entry = cache.withLock({ $0[token.text] }), entry.expires > now {
+        if cacheTTL > .zero, let entry = cache.withLock({ $0[text] }), entry.expires > now {
             return entry.caller
         }
+        guard let token = APIKeyToken(parsing: text) else { return nil }
         let hash = token.hash
         let row = try await database.read { sql in
             try await sql.raw("""
