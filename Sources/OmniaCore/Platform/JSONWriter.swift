@@ -47,6 +47,11 @@ public enum JSONWriter {
     }
 
     private static func appendEscaped(_ text: String, to output: inout [UInt8]) {
+        // Most text needs no escaping: copy it whole.
+        if !text.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
+            output.append(contentsOf: text.utf8)
+            return
+        }
         for byte in text.utf8 {
             switch byte {
             case UInt8(ascii: "\""): output.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\"")])
@@ -174,16 +179,24 @@ final class JSONOutput {
 
     /// Primitives directly, anything else through its own `encode(to:)`; containers the value opened
     /// are closed when it returns.
-    func writeValue(_ value: some Encodable, codingPath: @autoclosure () -> [any CodingKey]) throws {
-        switch value {
-        case let text as String: writeString(text)
-        case let flag as Bool: writeBool(flag)
-        case let integer as Int: writeNumber(String(integer))
-        case let integer as Int64: writeNumber(String(integer))
-        case let integer as Int32: writeNumber(String(integer))
-        case let integer as UInt64: writeNumber(String(integer))
-        case let double as Double: writeNumber(try JSONWriter.numberText(double, codingPath: codingPath()))
-        default:
+    /// Primitives are recognised by comparing metatypes, which is a pointer comparison; `as?` casts
+    /// cost a runtime lookup each, and every model and array passes this switch on its way.
+    func writeValue<Value: Encodable>(_ value: Value, codingPath: @autoclosure () -> [any CodingKey]) throws {
+        if Value.self == String.self {
+            writeString(unsafeBitCast(value, to: String.self))
+        } else if Value.self == Bool.self {
+            writeBool(unsafeBitCast(value, to: Bool.self))
+        } else if Value.self == Int.self {
+            writeNumber(String(unsafeBitCast(value, to: Int.self)))
+        } else if Value.self == Int64.self {
+            writeNumber(String(unsafeBitCast(value, to: Int64.self)))
+        } else if Value.self == Int32.self {
+            writeNumber(String(unsafeBitCast(value, to: Int32.self)))
+        } else if Value.self == UInt64.self {
+            writeNumber(String(unsafeBitCast(value, to: UInt64.self)))
+        } else if Value.self == Double.self {
+            writeNumber(try JSONWriter.numberText(unsafeBitCast(value, to: Double.self), codingPath: codingPath()))
+        } else {
             let depth = open.count
             try value.encode(to: StreamEncoder(output: self, depth: depth, codingPath: codingPath()))
             closeContainers(above: depth - 1)

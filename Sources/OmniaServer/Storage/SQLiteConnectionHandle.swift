@@ -202,12 +202,13 @@ struct SQLiteValuesRow: SQLRow {
         let data = try value(column)
         // Direct paths for what models hold; SQLiteDataDecoder builds a generic decoder per value.
         switch data {
+        // Primitives by metatype comparison, a pointer compare; an `as?` cast is a runtime lookup.
         case .text(let text):
-            if let value = text as? D { return value }
+            if D.self == String.self { return unsafeBitCast(text, to: D.self) }
             if let type = D.self as? any StoredFromText.Type, let value = type.init(storedText: text) as? D { return value }
         case .integer(let integer):
-            if let value = Int64(integer) as? D { return value }
-            if let value = integer as? D { return value }
+            if D.self == Int64.self { return unsafeBitCast(Int64(integer), to: D.self) }
+            if D.self == Int.self { return unsafeBitCast(integer, to: D.self) }
             if let type = D.self as? any StoredFromInteger.Type, let value = type.init(storedInteger: Int64(integer)) as? D { return value }
         default:
             break
