@@ -25,7 +25,7 @@ public enum JSONWriter {
             return
         }
         output.append(UInt8(ascii: "\""))
-        if !name.utf8.contains(where: { (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains($0) }) {
+        if !name.hasCapitalLetters {
             appendEscaped(name, to: &output)
         } else if let cached = convertedKeys.withLock({ $0[name] }) {
             output.append(contentsOf: cached)
@@ -48,10 +48,12 @@ public enum JSONWriter {
 
     private static func appendEscaped(_ text: String, to output: inout [UInt8]) {
         // Most text needs no escaping: copy it whole.
-        if !text.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
-            output.append(contentsOf: text.utf8)
-            return
+        let copiedWhole = text.utf8.withContiguousStorageIfAvailable { utf8 -> Bool in
+            for byte in utf8 where byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") { return false }
+            output.append(contentsOf: utf8)
+            return true
         }
+        if copiedWhole == true { return }
         for byte in text.utf8 {
             switch byte {
             case UInt8(ascii: "\""): output.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\"")])
@@ -73,6 +75,14 @@ public enum JSONWriter {
         }
         if value == value.rounded(), abs(value) < 1e15 { return String(Int64(value)) }
         return "\(value)"
+    }
+}
+
+extension String {
+    /// Whether an ASCII capital occurs: names without one are their own snake_case form.
+    public var hasCapitalLetters: Bool {
+        utf8.withContiguousStorageIfAvailable { utf8 in utf8.contains { (0x41...0x5A).contains($0) } }
+            ?? utf8.contains { (0x41...0x5A).contains($0) }
     }
 }
 
@@ -123,9 +133,11 @@ final class JSONOutput {
         let verbatimKey: Bool
     }
 
-    var bytes: [UInt8] = []
-    var open: [OpenContainer] = []
-    var pending: Pending?
+    // Only ever touched by the one encoding that owns this output, one call at a time, so the
+    // runtime's exclusivity bookkeeping on every access (a thread-local lookup) buys nothing here.
+    @exclusivity(unchecked) var bytes: [UInt8] = []
+    @exclusivity(unchecked) var open: [OpenContainer] = []
+    @exclusivity(unchecked) var pending: Pending?
 
     init() {
         bytes.reserveCapacity(1024)

@@ -17,7 +17,7 @@ struct RowDecoder {
     fileprivate static func column(for key: some CodingKey) -> String {
         let name = key.stringValue
         // A name without capitals is its own column name; only the others need the shared table.
-        if !name.utf8.contains(where: { (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains($0) }) { return name }
+        if !name.hasCapitalLetters { return name }
         if let cached = columnNames.withLock({ $0[name] }) { return cached }
         let column = snakeCase(name)
         columnNames.withLock { $0[name] = column }
