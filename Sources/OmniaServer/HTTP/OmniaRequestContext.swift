@@ -23,8 +23,9 @@ public struct OmniaRequestContext: RequestContext {
     }
 }
 
-/// The tenant and key behind a request.
-public struct Caller: Sendable {
+/// The tenant and key behind a request. A class, because the request context is copied through
+/// every middleware: one reference to retain instead of seven fields.
+public final class Caller: Sendable {
     public let tenantID: String
     public let keyID: String
     public let scopes: Set<Scope>
@@ -33,4 +34,15 @@ public struct Caller: Sendable {
     public let locationID: String?
     public let tenantCurrency: String
     public let tenantTimeZone: String
+
+    init(tenantID: String, keyID: String, scopes: Set<Scope>, channelID: String?, locationID: String?,
+         tenantCurrency: String, tenantTimeZone: String) {
+        self.tenantID = tenantID
+        self.keyID = keyID
+        self.scopes = scopes
+        self.channelID = channelID
+        self.locationID = locationID
+        self.tenantCurrency = tenantCurrency
+        self.tenantTimeZone = tenantTimeZone
+    }
 }
