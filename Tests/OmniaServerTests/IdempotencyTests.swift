@@ -78,6 +78,26 @@ struct IdempotencyTests {
         }
     }
 
+    @Test("a conflict found only at commit releases the key too", arguments: TestBackend.available)
+    func commitConflictReleases(backend: TestBackend) async throws {
+        try await TestApp.run(backend) { app, client in
+            let store: [String: any Sendable] = ["code": "mad-2", "name": "Madrid 2", "kind": "store", "country": "ES"]
+            #expect(try await client.call(.post, "/v1/locations", key: app.adminKey, json: store).status == .created)
+            let before = try await app.count("locations")
+            // On PostgreSQL the insert is held until commit, where the duplicate code surfaces.
+            let taken = try await client.call(.post, "/v1/locations", key: app.adminKey, json: store, headers: [.idempotencyKey: "k-dup"])
+            #expect(taken.status == .conflict)
+            #expect(taken.problemCode == "code_taken")
+            let again = try await client.call(.post, "/v1/locations", key: app.adminKey, json: store, headers: [.idempotencyKey: "k-dup"])
+            #expect(again.problemCode == "code_taken", "the retry runs again instead of finding the key in use")
+            var corrected = store
+            corrected["code"] = "mad-3"
+            let fixed = try await client.call(.post, "/v1/locations", key: app.adminKey, json: corrected, headers: [.idempotencyKey: "k-dup"])
+            #expect(fixed.status == .created)
+            #expect(try await app.count("locations") == before + 1)
+        }
+    }
+
     @Test("keys are scoped per tenant", arguments: TestBackend.available)
     func perTenant(backend: TestBackend) async throws {
         try await TestApp.run(backend) { app, client in

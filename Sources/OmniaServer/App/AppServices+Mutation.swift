@@ -17,6 +17,7 @@ extension AppServices {
             if let claim { try await claim.complete(on: sql, status: Int(status.code), body: data) }
             return data
         }
+        claim?.committed()
         return JSONResponse.make(data: data, status: status)
     }
 }

@@ -19,15 +19,22 @@ final class IdempotencyClaim: Sendable {
         self.key = key
     }
 
+    /// True once the effect and its remembered response have committed.
     var isCompleted: Bool { completedFlag.load(ordering: .acquiring) }
 
-    /// Records the response in the caller's transaction.
+    /// Records the response in the caller's transaction (on PostgreSQL it goes out with the
+    /// transaction's other held writes, at commit).
     func complete(on sql: any SQLDatabase, status: Int, body: Data) async throws {
         let text = String(decoding: body, as: UTF8.self)
         try await sql.runDeferrable("""
             UPDATE idempotency_keys SET state = 'completed', response_status = \(bind: status), response_body = \(bind: text)
             WHERE tenant_id = \(bind: tenantID) AND api_key_id = \(bind: apiKeyID) AND idempotency_key = \(bind: key)
             """)
+    }
+
+    /// Called after the transaction that completed the claim has committed. Until then the claim
+    /// counts as unfinished, so a commit that fails (a duplicate found only at commit) releases the key.
+    func committed() {
         completedFlag.store(true, ordering: .releasing)
     }
 }
