@@ -80,3 +80,37 @@ struct IdentifierTests {
         #expect((try? spain.normalize(" Device-AB12 ", as: .deviceID)) == "Device-AB12")
     }
 }
+
+@Suite("String similarity")
+struct StringSimilarityTests {
+    @Test("Jaro and Jaro–Winkler match the published reference values")
+    func jaroWinklerReference() {
+        // Values from Winkler (1990) and the usual textbook pairs.
+        #expect(abs(StringSimilarity.jaro("MARTHA", "MARHTA") - 0.9444) < 0.0001)
+        #expect(abs(StringSimilarity.jaroWinkler("MARTHA", "MARHTA") - 0.9611) < 0.0001)
+        #expect(abs(StringSimilarity.jaro("DWAYNE", "DUANE") - 0.8222) < 0.0001)
+        #expect(abs(StringSimilarity.jaroWinkler("DWAYNE", "DUANE") - 0.84) < 0.0001)
+        #expect(abs(StringSimilarity.jaroWinkler("DIXON", "DICKSONX") - 0.8133) < 0.0001)
+        #expect(StringSimilarity.jaroWinkler("garcia", "garcia") == 1)
+        #expect(StringSimilarity.jaroWinkler("", "") == 1)
+        #expect(StringSimilarity.jaroWinkler("abc", "") == 0)
+        #expect(StringSimilarity.jaro("abc", "xyz") == 0)
+    }
+
+    @Test("Levenshtein distance and its 0…1 similarity")
+    func levenshtein() {
+        #expect(StringSimilarity.levenshtein("kitten", "sitting") == 3)
+        #expect(StringSimilarity.levenshtein("", "abc") == 3)
+        #expect(StringSimilarity.levenshtein("28013", "28013") == 0)
+        #expect(abs(StringSimilarity.normalizedLevenshtein("28013", "28031") - 0.6) < 1e-9)
+        #expect(StringSimilarity.normalizedLevenshtein("", "") == 1)
+    }
+
+    @Test("match keys ignore case, accents, punctuation and spacing")
+    func matchKeys() {
+        #expect(StringSimilarity.matchKey("  María-José  MUÑOZ ") == "maria jose munoz")
+        #expect(StringSimilarity.matchKey("C/ Gran Vía, 28") == "c gran via 28")
+        #expect(StringSimilarity.matchKey("O'Brien") == "o brien")
+        #expect(StringSimilarity.matchKey("François") == StringSimilarity.matchKey("francois"))
+    }
+}
