@@ -88,15 +88,8 @@ struct Revealed<Model: Encodable & Sendable>: Encodable, Sendable {
 
     func encode(to encoder: any Encoder) throws {
         try model.encode(to: encoder)
-        var container = encoder.container(keyedBy: AnyKey.self)
-        try container.encode(secret, forKey: AnyKey(stringValue: name))
-    }
-
-    private struct AnyKey: CodingKey {
-        let stringValue: String
-        init(stringValue: String) { self.stringValue = stringValue }
-        var intValue: Int? { nil }
-        init?(intValue: Int) { nil }
+        var container = encoder.container(keyedBy: VerbatimCodingKey.self)
+        try container.encode(secret, forKey: VerbatimCodingKey(stringValue: name))
     }
 }
 
