@@ -146,7 +146,7 @@ struct WebhookWorker: Service {
 
     private func attempt(_ delivery: DueDelivery) async {
         // The stored event data is already JSON; only the envelope's strings need encoding.
-        let type = String(decoding: (try? JSONEncoder().encode(delivery.eventType)) ?? Data("\"\"".utf8), as: UTF8.self)
+        let type = String(decoding: (try? JSONCoding.encode(delivery.eventType)) ?? Data("\"\"".utf8), as: UTF8.self)
         let body = Data("{\"data\":\(delivery.data),\"timestamp\":\"\(Timestamp.text(delivery.eventCreatedAt))\",\"type\":\(type)}".utf8)
         let sentAt = services.nowMilliseconds
         let timestamp = sentAt / 1000
