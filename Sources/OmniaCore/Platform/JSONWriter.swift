@@ -1,5 +1,3 @@
-import Synchronization
-
 /// A compact JSON encoder for API responses: keys in snake_case (Foundation's `convertToSnakeCase`
 /// rule), in the order a type encodes them (declaration order for synthesized `Encodable`), nil
 /// optionals omitted, no escaped slashes. It exists because Foundation's encoder converts every key
@@ -16,26 +14,9 @@ public enum JSONWriter {
         return output.bytes
     }
 
-    /// Property name → JSON key, converted once per process; names without capitals are their own key.
-    private static let convertedKeys = Mutex<[String: [UInt8]]>([:])
-
+    /// A member name: as given when `verbatim`, else the property name in snake_case.
     static func appendKey(_ name: String, verbatim: Bool, to output: inout [UInt8]) {
-        if verbatim {
-            appendString(name, to: &output)
-            return
-        }
-        output.append(UInt8(ascii: "\""))
-        if !name.hasCapitalLetters {
-            appendEscaped(name, to: &output)
-        } else if let cached = convertedKeys.withLock({ $0[name] }) {
-            output.append(contentsOf: cached)
-        } else {
-            var converted: [UInt8] = []
-            appendEscaped(snakeCase(name), to: &converted)
-            convertedKeys.withLock { $0[name] = converted }
-            output.append(contentsOf: converted)
-        }
-        output.append(UInt8(ascii: "\""))
+        appendString(verbatim ? name : cachedSnakeCase(name), to: &output)
     }
 
     private static let hex = Array("0123456789abcdef".utf8)
@@ -78,14 +59,6 @@ public enum JSONWriter {
     }
 }
 
-extension String {
-    /// Whether an ASCII capital occurs: names without one are their own snake_case form.
-    public var hasCapitalLetters: Bool {
-        utf8.withContiguousStorageIfAvailable { utf8 in utf8.contains { (0x41...0x5A).contains($0) } }
-            ?? utf8.contains { (0x41...0x5A).contains($0) }
-    }
-}
-
 /// A coding key whose text is written as given, not converted to snake_case: the member names of
 /// free-form JSON (`JSONValue` objects) belong to whoever wrote them.
 public struct VerbatimCodingKey: CodingKey, Sendable {
@@ -93,27 +66,6 @@ public struct VerbatimCodingKey: CodingKey, Sendable {
     public init(stringValue: String) { self.stringValue = stringValue }
     public var intValue: Int? { nil }
     public init?(intValue: Int) { nil }
-}
-
-/// `camelCaseName` → `camel_case_name`, the rule of Foundation's `convertToSnakeCase`: a run of
-/// capitals is one word (`someURLValue` → `some_url_value`).
-public func snakeCase(_ name: String) -> String {
-    let characters = Array(name)
-    var words: [String] = []
-    var current = ""
-    for (index, character) in characters.enumerated() {
-        if character.isUppercase, !current.isEmpty {
-            let previousIsLower = characters[index - 1].isLowercase || characters[index - 1].isNumber
-            let nextIsLower = index + 1 < characters.count && characters[index + 1].isLowercase
-            if previousIsLower || nextIsLower {
-                words.append(current)
-                current = ""
-            }
-        }
-        current.append(character)
-    }
-    if !current.isEmpty { words.append(current) }
-    return words.map { $0.lowercased() }.joined(separator: "_")
 }
 
 // MARK: - Encoder

@@ -1,6 +1,5 @@
 import OmniaCore
 import SQLKit
-import Synchronization
 
 /// Decodes a row into a model whose properties are the camel-cased column names. It does what
 /// SQLKit's `SQLRowDecoder` with `.convertFromSnakeCase` does, but converts each property name
@@ -11,17 +10,9 @@ struct RowDecoder {
         try T(from: RowDecoding(row: row))
     }
 
-    /// Property name → column name, shared by every decoder.
-    fileprivate static let columnNames = Mutex<[String: String]>([:])
-
+    /// Column name of a property (snake_case, converted once per process).
     fileprivate static func column(for key: some CodingKey) -> String {
-        let name = key.stringValue
-        // A name without capitals is its own column name; only the others need the shared table.
-        if !name.hasCapitalLetters { return name }
-        if let cached = columnNames.withLock({ $0[name] }) { return cached }
-        let column = snakeCase(name)
-        columnNames.withLock { $0[name] = column }
-        return column
+        cachedSnakeCase(key.stringValue)
     }
 }
 
