@@ -80,13 +80,12 @@ public struct IdentifierNormalization: Sendable, Equatable {
     /// The canonical form of `value` as an identifier of `kind`: two spellings of the same
     /// identifier normalize to the same text, which is what makes one value belong to one customer.
     public func normalize(_ value: String, as kind: IdentifierKind) throws(IdentifierError) -> String {
-        let trimmed = value.trimmingWhitespace()
-        guard !trimmed.isEmpty else { throw IdentifierError("empty", "the identifier is empty") }
-        guard trimmed.unicodeScalars.count <= Self.maximumLength else {
-            throw IdentifierError("too_long", "an identifier has at most \(Self.maximumLength) characters")
-        }
-        guard !trimmed.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
-            throw IdentifierError("invalid_characters", "an identifier must not contain control characters")
+        let trimmed: String
+        switch FreeText.check(value, maxLength: Self.maximumLength) {
+        case .success(let text): trimmed = text
+        case .failure(.empty): throw IdentifierError("empty", "the identifier is empty")
+        case .failure(.tooLong): throw IdentifierError("too_long", "an identifier has at most \(Self.maximumLength) characters")
+        case .failure(.controlCharacters): throw IdentifierError("invalid_characters", "an identifier must not contain control characters")
         }
         switch kind {
         case .email: return try email(trimmed)

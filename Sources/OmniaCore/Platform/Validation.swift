@@ -15,6 +15,25 @@ public struct FieldError: Sendable, Equatable, Codable {
     }
 }
 
+/// The rules every free-text value follows, whether a request field or a customer identifier:
+/// trimmed of white space, not empty, at most `maxLength` Unicode scalars (as JSON Schema's
+/// `maxLength` counts them, so the contract and the server agree), no control characters.
+public enum FreeText {
+    public enum Problem: Error, Sendable {
+        case empty
+        case tooLong
+        case controlCharacters
+    }
+
+    public static func check(_ value: String, maxLength: Int) -> Result<String, Problem> {
+        let trimmed = value.trimmingWhitespace()
+        if trimmed.isEmpty { return .failure(.empty) }
+        if trimmed.unicodeScalars.count > maxLength { return .failure(.tooLong) }
+        if trimmed.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) { return .failure(.controlCharacters) }
+        return .success(trimmed)
+    }
+}
+
 /// Collects every field error of a request so a client learns all of them at once.
 public struct Validator: Sendable {
     public private(set) var errors: [FieldError] = []
@@ -34,21 +53,17 @@ public struct Validator: Sendable {
             if required { fail(field, "required", "\(field) is required") }
             return nil
         }
-        let trimmed = value.trimmingWhitespace()
-        if trimmed.isEmpty {
+        switch FreeText.check(value, maxLength: maxLength) {
+        case .success(let text):
+            return text
+        case .failure(.empty):
             if required { fail(field, "required", "\(field) must not be empty") }
-            return nil
-        }
-        // Unicode scalars, as JSON Schema's maxLength counts them, so the contract and the server agree.
-        if trimmed.unicodeScalars.count > maxLength {
+        case .failure(.tooLong):
             fail(field, "too_long", "\(field) must be at most \(maxLength) characters")
-            return nil
-        }
-        if trimmed.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
+        case .failure(.controlCharacters):
             fail(field, "invalid_characters", "\(field) must not contain control characters")
-            return nil
         }
-        return trimmed
+        return nil
     }
 
     /// A code-like identifier: lower-case letters, digits, `-`, `_` and `.`, 1…64 characters.
