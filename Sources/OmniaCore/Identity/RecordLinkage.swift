@@ -89,27 +89,54 @@ public enum RecordLinkage {
 
     // MARK: Comparing
 
+    /// A record with its comparison forms worked out once — names and address as match keys, the
+    /// email in lower case — since blocking and comparing read them for every pair it is part of.
+    struct Keyed {
+        let record: Record
+        let first: String?
+        let last: String?
+        let address: String?
+        let email: String?
+
+        init(_ record: Record) {
+            self.record = record
+            first = record.firstName.map(StringSimilarity.matchKey)
+            last = record.lastName.map(StringSimilarity.matchKey)
+            address = record.address.map(StringSimilarity.matchKey)
+            email = record.email?.lowercased()
+        }
+    }
+
     /// Compares every field of two records. First and last names are also compared crossed, so a
     /// record with the two swapped still agrees on both.
     public static func compare(_ a: Record, _ b: Record) -> [Level] {
+        compare(Keyed(a), Keyed(b))
+    }
+
+    static func compare(_ a: Keyed, _ b: Keyed) -> [Level] {
         var levels = [Level](repeating: .missing, count: Field.allCases.count)
-        let straight = (names(a.firstName, b.firstName), names(a.lastName, b.lastName))
-        let crossed = (names(a.firstName, b.lastName), names(a.lastName, b.firstName))
+        let straight = (keyedNames(a.first, b.first), keyedNames(a.last, b.last))
+        let crossed = (keyedNames(a.first, b.last), keyedNames(a.last, b.first))
         let useCrossed = crossed.0.rawValue + crossed.1.rawValue > straight.0.rawValue + straight.1.rawValue
             && crossed.0 != .missing && crossed.1 != .missing
         levels[Field.firstName.rawValue] = useCrossed ? crossed.0 : straight.0
         levels[Field.lastName.rawValue] = useCrossed ? crossed.1 : straight.1
-        levels[Field.birthDate.rawValue] = codes(a.birthDate, b.birthDate)
-        levels[Field.address.rawValue] = names(a.address, b.address)
-        levels[Field.postcode.rawValue] = codes(a.postcode, b.postcode)
-        levels[Field.phone.rawValue] = codes(a.phone, b.phone)
-        levels[Field.email.rawValue] = codes(a.email?.lowercased(), b.email?.lowercased())
+        levels[Field.birthDate.rawValue] = codes(a.record.birthDate, b.record.birthDate)
+        levels[Field.address.rawValue] = keyedNames(a.address, b.address)
+        levels[Field.postcode.rawValue] = codes(a.record.postcode, b.record.postcode)
+        levels[Field.phone.rawValue] = codes(a.record.phone, b.record.phone)
+        levels[Field.email.rawValue] = codes(a.email, b.email)
         return levels
     }
 
     /// Names and addresses: Jaro–Winkler on match keys.
     static func names(_ a: String?, _ b: String?) -> Level {
-        guard let a = a.map(StringSimilarity.matchKey), let b = b.map(StringSimilarity.matchKey), !a.isEmpty, !b.isEmpty else { return .missing }
+        keyedNames(a.map(StringSimilarity.matchKey), b.map(StringSimilarity.matchKey))
+    }
+
+    /// `names` on values already turned into match keys.
+    private static func keyedNames(_ a: String?, _ b: String?) -> Level {
+        guard let a, let b, !a.isEmpty, !b.isEmpty else { return .missing }
         if a == b { return .same }
         return StringSimilarity.jaroWinkler(a, b) >= 0.88 ? .similar : .different
     }
@@ -127,13 +154,17 @@ public enum RecordLinkage {
     /// that share at least one blocking key. Comparing every pair is quadratic; people who are the
     /// same nearly always share one of these.
     public static func candidatePairs(_ left: [Record], _ right: [Record]? = nil) -> [(Int, Int)] {
-        func keys(_ record: Record) -> [String] {
+        candidatePairs(left.map(Keyed.init), right.map { $0.map(Keyed.init) })
+    }
+
+    static func candidatePairs(_ left: [Keyed], _ right: [Keyed]?) -> [(Int, Int)] {
+        func keys(_ keyed: Keyed) -> [String] {
             var keys: [String] = []
-            let last = record.lastName.map(StringSimilarity.matchKey) ?? ""
-            let first = record.firstName.map(StringSimilarity.matchKey) ?? ""
-            if let phone = record.phone { keys.append("p:" + phone) }
-            if let email = record.email?.lowercased() { keys.append("e:" + email) }
-            if let postcode = record.postcode {
+            let last = keyed.last ?? ""
+            let first = keyed.first ?? ""
+            if let phone = keyed.record.phone { keys.append("p:" + phone) }
+            if let email = keyed.email { keys.append("e:" + email) }
+            if let postcode = keyed.record.postcode {
                 for name in [last, first] where !name.isEmpty { keys.append("z:\(postcode):\(name.prefix(2))") }
             }
             // Wide on purpose: the same surname start with the same first-name initial catches people
@@ -141,20 +172,20 @@ public enum RecordLinkage {
             for (family, given) in [(last, first), (first, last)] where family.count >= 3 && !given.isEmpty {
                 keys.append("n:\(family.prefix(4)):\(given.prefix(1))")
             }
-            if let birth = record.birthDate {
+            if let birth = keyed.record.birthDate {
                 for name in [last, first] where !name.isEmpty { keys.append("b:\(birth):\(name.prefix(1))") }
             }
             return keys
         }
         var index: [String: [Int]] = [:]
         let targets = right ?? left
-        for (position, record) in targets.enumerated() {
-            for key in keys(record) { index[key, default: []].append(position) }
+        for (position, keyed) in targets.enumerated() {
+            for key in keys(keyed) { index[key, default: []].append(position) }
         }
         var seen = Set<Int64>()
         var pairs: [(Int, Int)] = []
-        for (position, record) in left.enumerated() {
-            for key in keys(record) {
+        for (position, keyed) in left.enumerated() {
+            for key in keys(keyed) {
                 for other in index[key] ?? [] {
                     if right == nil && other <= position { continue }
                     let code = Int64(position) << 32 | Int64(other)
@@ -203,8 +234,11 @@ public enum RecordLinkage {
 
     /// Links `left` to `right` (or deduplicates `left`): blocks, compares, learns, scores.
     public static func link(_ left: [Record], _ right: [Record]? = nil) -> (model: Model, pairs: [Pair]) {
-        let targets = right ?? left
-        var pairs = candidatePairs(left, right).map { Pair(left: $0.0, right: $0.1, levels: compare(left[$0.0], targets[$0.1])) }
+        let keyedLeft = left.map(Keyed.init), keyedRight = right.map { $0.map(Keyed.init) }
+        let targets = keyedRight ?? keyedLeft
+        var pairs = candidatePairs(keyedLeft, keyedRight).map {
+            Pair(left: $0.0, right: $0.1, levels: compare(keyedLeft[$0.0], targets[$0.1]))
+        }
         let model = fit(&pairs)
         return (model, pairs)
     }
