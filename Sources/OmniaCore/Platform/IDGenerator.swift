@@ -12,6 +12,8 @@ public enum IDPrefix: String, Sendable, CaseIterable {
     case webhookDelivery = "whd"
     case auditEntry = "aud"
     case request = "req"
+    case customer = "cus"
+    case customerMerge = "mrg"
 }
 
 /// Makes prefixed, time-sortable IDs: `prefix_` + 10 characters of milliseconds since the epoch

@@ -34,5 +34,6 @@ public struct AppServices: Sendable {
     var audit: AuditLog { AuditLog(ids: ids, now: now) }
     var idempotency: IdempotencyStore { IdempotencyStore(database: database) }
     var platform: PlatformService { PlatformService(services: self) }
+    var identity: IdentityService { IdentityService(services: self) }
     var nowMilliseconds: Int64 { Timestamp.milliseconds(now()) }
 }

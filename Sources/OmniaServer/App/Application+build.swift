@@ -33,6 +33,8 @@ public enum OmniaApplication {
         EventController(services: services).addRoutes(to: routes)
         WebhookEndpointController(services: services).addRoutes(to: routes)
         AuditLogController(services: services).addRoutes(to: routes)
+        CustomerController(services: services).addRoutes(to: routes)
+        IdentityController(services: services, authenticator: authenticator).addRoutes(to: routes)
         return router
     }
 

@@ -34,9 +34,11 @@ public final class Caller: Sendable {
     public let locationID: String?
     public let tenantCurrency: String
     public let tenantTimeZone: String
+    /// The tenant's identifier rules, read with the key (and cached with it).
+    public let identityPolicy: IdentityPolicy
 
     init(tenantID: String, keyID: String, scopes: Set<Scope>, channelID: String?, locationID: String?,
-         tenantCurrency: String, tenantTimeZone: String) {
+         tenantCurrency: String, tenantTimeZone: String, identityPolicy: IdentityPolicy) {
         self.tenantID = tenantID
         self.keyID = keyID
         self.scopes = scopes
@@ -44,5 +46,6 @@ public final class Caller: Sendable {
         self.locationID = locationID
         self.tenantCurrency = tenantCurrency
         self.tenantTimeZone = tenantTimeZone
+        self.identityPolicy = identityPolicy
     }
 }

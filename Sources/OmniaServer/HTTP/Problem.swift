@@ -12,14 +12,18 @@ public struct Problem: Error, Sendable {
     public var errors: [FieldError]
     /// Extra headers, e.g. `Retry-After` on 429 or `Allow` on 405.
     public var headers: HTTPFields
+    /// RFC 9457 extension members a client acts on, e.g. the `customer_ids` of a refused merge.
+    public var extensions: [String: JSONValue]
 
-    public init(_ status: HTTPResponse.Status, code: String, detail: String, errors: [FieldError] = [], headers: HTTPFields = [:]) {
+    public init(_ status: HTTPResponse.Status, code: String, detail: String, errors: [FieldError] = [], headers: HTTPFields = [:],
+                extensions: [String: JSONValue] = [:]) {
         self.status = status
         self.code = code
         self.title = status.reasonPhrase
         self.detail = detail
         self.errors = errors
         self.headers = headers
+        self.extensions = extensions
     }
 
     /// 400 with one entry per invalid field.
@@ -44,7 +48,7 @@ extension Problem: ProblemConvertible {
 }
 
 /// The JSON body of a problem response.
-struct ProblemBody: Codable {
+struct ProblemBody: Encodable {
     let type: String
     let title: String
     let status: Int
@@ -53,6 +57,24 @@ struct ProblemBody: Codable {
     let instance: String?
     let requestId: String?
     let errors: [FieldError]?
+    let extensions: [String: JSONValue]
+
+    enum CodingKeys: String, CodingKey {
+        case type, title, status, code, detail, instance, requestId, errors
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(type, forKey: .type)
+        try container.encode(title, forKey: .title)
+        try container.encode(status, forKey: .status)
+        try container.encode(code, forKey: .code)
+        try container.encode(detail, forKey: .detail)
+        try container.encodeIfPresent(instance, forKey: .instance)
+        try container.encodeIfPresent(requestId, forKey: .requestId)
+        try container.encodeIfPresent(errors, forKey: .errors)
+        if !extensions.isEmpty { try JSONValue.object(extensions).encode(to: encoder) }
+    }
 }
 
 extension Problem {
@@ -61,7 +83,7 @@ extension Problem {
     func body(instance: String?, requestID: String?) -> ProblemBody {
         ProblemBody(
             type: "urn:omnia:problem:\(code)", title: title, status: status.code, code: code, detail: detail,
-            instance: instance, requestId: requestID, errors: errors.isEmpty ? nil : errors
+            instance: instance, requestId: requestID, errors: errors.isEmpty ? nil : errors, extensions: extensions
         )
     }
 

@@ -34,7 +34,7 @@ final class APIKeyAuthenticator: Sendable {
         let hash = token.hash
         let row = try await database.read { sql in
             try await sql.raw("""
-                SELECT k.id, k.scopes, k.channel_id, k.location_id, t.default_currency, t.timezone
+                SELECT k.id, k.scopes, k.channel_id, k.location_id, t.default_currency, t.timezone, t.country, t.identity_policy
                 FROM api_keys k JOIN tenants t ON t.id = k.tenant_id
                 WHERE k.tenant_id = \(bind: token.tenantID) AND k.key_hash = \(bind: hash) AND k.revoked_at IS NULL
                 """).first(decoding: KeyRow.self)
@@ -44,7 +44,8 @@ final class APIKeyAuthenticator: Sendable {
             tenantID: token.tenantID, keyID: row.id,
             scopes: Set(row.scopes.split(separator: " ").compactMap { Scope(rawValue: String($0)) }),
             channelID: row.channelId, locationID: row.locationId,
-            tenantCurrency: row.defaultCurrency, tenantTimeZone: row.timezone
+            tenantCurrency: row.defaultCurrency, tenantTimeZone: row.timezone,
+            identityPolicy: IdentityPolicy.stored(row.identityPolicy, tenantCountry: row.country)
         )
         if cacheTTL > .zero {
             cache.withLock { cache in
@@ -53,6 +54,13 @@ final class APIKeyAuthenticator: Sendable {
             }
         }
         return caller
+    }
+
+    /// Forgets every cached key of a tenant at once (after its identity policy changed).
+    func invalidate(tenantID: String) {
+        cache.withLock { cache in
+            cache = cache.filter { $0.value.caller.tenantID != tenantID }
+        }
     }
 
     /// Forgets a key at once (after revocation).
@@ -69,9 +77,12 @@ final class APIKeyAuthenticator: Sendable {
         let locationId: String?
         let defaultCurrency: String
         let timezone: String
+        let country: String?
+        let identityPolicy: String?
 
         enum CodingKeys: String, CodingKey {
-            case id, scopes, timezone
+            case id, scopes, timezone, country
+            case identityPolicy = "identity_policy"
             case channelId = "channel_id"
             case locationId = "location_id"
             case defaultCurrency = "default_currency"

@@ -14,6 +14,7 @@ public struct Migrator: Sendable {
     /// Every migration, in order. Append only: a released migration never changes.
     static let all: [Migration] = [
         Migration001Platform.migration,
+        Migration002Identity.migration,
     ]
 
     let database: any Database

@@ -1,0 +1,324 @@
+import Foundation
+import OmniaCore
+import SQLKit
+
+/// Customers and identity resolution: create, update, identify, merge and unmerge, with events and
+/// audit written in the caller's transaction. Shared by the API and the command-line imports.
+struct IdentityService: Sendable {
+    let services: AppServices
+
+    private var dialect: SQLDialectKind { services.database.dialect }
+
+    // MARK: Reads
+
+    /// The customer `id` resolves to, with `merged_into` set when `id` itself was merged away.
+    func customer(on sql: any SQLDatabase, tenantID: String, id: String) async throws -> Customer? {
+        let store = CustomerStore(tenantID: tenantID)
+        guard let root = try await store.resolvedRow(on: sql, id: id) else { return nil }
+        return try await store.views(on: sql, [root], redirectedFrom: id).first
+    }
+
+    func page(on sql: any SQLDatabase, tenantID: String, query: String?, policy: IdentityPolicy, page: PageRequest) async throws -> [Customer] {
+        let store = CustomerStore(tenantID: tenantID)
+        let rows = try await store.page(on: sql, query: query, defaultCountry: policy.defaultCountry, page: page)
+        return try await store.views(on: sql, rows)
+    }
+
+    // MARK: Create and update
+
+    func create(on sql: any SQLDatabase, tenantID: String, policy: IdentityPolicy, _ request: CreateCustomerRequest, actor: Actor) async throws -> Customer {
+        var validator = Validator()
+        let profile = CustomerValidation.profile(request.profile, now: services.now(), into: &validator)
+        let identifiers = CustomerValidation.identifiers(request.identifiers, field: "identifiers", policy: policy, into: &validator)
+        try await checkChannel(on: sql, tenantID: tenantID, request.channelId, into: &validator)
+        guard validator.isValid else { throw Problem.validation(validator.errors) }
+
+        let store = CustomerStore(tenantID: tenantID)
+        try await store.lockIdentifiers(on: sql, dialect: dialect, identifiers)
+        if let taken = try await store.matches(on: sql, identifiers).first {
+            throw IdentityError.identifierTaken(taken.identifier, customerID: taken.canonicalID, field: field(of: taken.identifier, in: identifiers, "identifiers"))
+        }
+        let customer = try await insertCustomer(on: sql, store: store, profile: profile, identifiers: identifiers, channelID: request.channelId)
+        try await services.events.append(on: sql, tenantID: tenantID, type: "customer.created", data: customer, requestID: actor.requestID)
+        return customer
+    }
+
+    func update(on sql: any SQLDatabase, tenantID: String, policy: IdentityPolicy, id: String, _ request: UpdateCustomerRequest, actor: Actor) async throws -> Customer {
+        let store = CustomerStore(tenantID: tenantID)
+        guard let root = try await store.resolvedRow(on: sql, id: id) else { throw Problem.notFound("customer") }
+        var validator = Validator()
+        var profile = root.profile
+        for (column, path) in CustomerProfile.textFields {
+            switch request.textFields[column] ?? .unchanged {
+            case .unchanged: break
+            case .clear: profile[keyPath: path] = nil
+            case .set(let value): profile[keyPath: path] = CustomerValidation.text(value, column: column, field: column, now: services.now(), into: &validator)
+            }
+        }
+        if let attributes = request.attributes {
+            _ = CustomerValidation.attributes(attributes.filter { $0.value != .null }, field: "attributes", into: &validator)
+            profile = profile.applying(CustomerProfile(attributes: attributes))
+            _ = CustomerValidation.attributes(profile.attributes, field: "attributes", into: &validator)
+        }
+        let added = CustomerValidation.identifiers(request.addIdentifiers, field: "add_identifiers", policy: policy, into: &validator)
+        let removed = CustomerValidation.identifiers(request.removeIdentifiers, field: "remove_identifiers", policy: policy, into: &validator)
+        try await checkChannel(on: sql, tenantID: tenantID, request.channelId, into: &validator)
+        guard validator.isValid else { throw Problem.validation(validator.errors) }
+
+        try await store.lockIdentifiers(on: sql, dialect: dialect, added + removed)
+        let matches = try await store.matches(on: sql, added + removed)
+        for identifier in added {
+            if let match = matches.first(where: { $0.identifier == identifier }), match.canonicalID != root.id {
+                throw IdentityError.identifierTaken(identifier, customerID: match.canonicalID, field: field(of: identifier, in: added, "add_identifiers"))
+            }
+        }
+        for (index, identifier) in removed.enumerated() where !matches.contains(where: { $0.identifier == identifier && $0.canonicalID == root.id }) {
+            validator.fail("remove_identifiers[\(index)]", "not_held", "customer \(root.id) does not hold \(identifier.kind) '\(identifier.value)'")
+        }
+        guard validator.isValid else { throw Problem.validation(validator.errors) }
+
+        let now = services.nowMilliseconds
+        let known = Set(matches.map(\.identifier))
+        try await store.attach(on: sql, added.filter { !known.contains($0) }, to: root.id, channelID: request.channelId, now: now)
+        if !removed.isEmpty {
+            var query: SQLQueryString = "DELETE FROM customer_identifiers WHERE tenant_id = \(bind: tenantID) AND ("
+            for (index, identifier) in removed.enumerated() {
+                query += "\(unsafeRaw: index == 0 ? "" : " OR ")(kind = \(bind: identifier.kind) AND value = \(bind: identifier.value))"
+            }
+            try await sql.raw(query + ")").run()
+        }
+        try await store.updateProfile(on: sql, id: root.id, profile: profile, now: now)
+        guard let customer = try await self.customer(on: sql, tenantID: tenantID, id: root.id) else { throw Problem.notFound("customer") }
+        try await services.events.append(on: sql, tenantID: tenantID, type: "customer.updated", data: customer, requestID: actor.requestID)
+        return customer
+    }
+
+    // MARK: Identify
+
+    /// Finds the customer behind a set of identifiers — creating one when none is known, attaching
+    /// the unknown identifiers, and merging the customers they lead to when the policy allows.
+    func identify(on sql: any SQLDatabase, tenantID: String, policy: IdentityPolicy, _ request: IdentifyRequest, actor: Actor) async throws -> IdentifyResult {
+        var validator = Validator()
+        let identifiers = CustomerValidation.identifiers(request.identifiers, field: "identifiers", policy: policy, into: &validator)
+        if request.identifiers?.isEmpty ?? true { validator.fail("identifiers", "required", "identify needs at least one identifier") }
+        let traits = CustomerValidation.profile(request.traits, field: "traits.", now: services.now(), into: &validator)
+        try await checkChannel(on: sql, tenantID: tenantID, request.channelId, into: &validator)
+        guard validator.isValid else { throw Problem.validation(validator.errors) }
+
+        let store = CustomerStore(tenantID: tenantID)
+        try await store.lockIdentifiers(on: sql, dialect: dialect, identifiers)
+        let matches = try await store.matches(on: sql, identifiers)
+        switch IdentityResolution.resolve(identifiers, matches: matches, policy: policy) {
+        case .create(let identifiers):
+            let customer = try await insertCustomer(on: sql, store: store, profile: CustomerProfile.empty.applying(traits), identifiers: identifiers,
+                                                    channelID: request.channelId)
+            try await services.events.append(on: sql, tenantID: tenantID, type: "customer.created", data: customer, requestID: actor.requestID)
+            return IdentifyResult(customer: customer, created: true, attached: identifiers, merged: [])
+        case .attach(let customerID, let newIdentifiers):
+            let customer = try await attach(on: sql, store: store, customerID: customerID, newIdentifiers: newIdentifiers, traits: traits,
+                                            channelID: request.channelId, merged: false, actor: actor)
+            return IdentifyResult(customer: customer, created: false, attached: newIdentifiers, merged: [])
+        case .merge(let survivorID, let mergedIDs, let linking, let newIdentifiers):
+            try await store.lockRoots(on: sql, dialect: dialect, [survivorID] + mergedIDs)
+            let reason = "identify: shared " + Set(linking.map(\.kind)).sorted().joined(separator: ", ")
+            for mergedID in mergedIDs {
+                try await merge(on: sql, store: store, survivorID: survivorID, mergedID: mergedID, reason: reason, identifiers: linking,
+                                channelID: request.channelId, actor: actor)
+            }
+            let customer = try await attach(on: sql, store: store, customerID: survivorID, newIdentifiers: newIdentifiers, traits: traits,
+                                            channelID: request.channelId, merged: true, actor: actor)
+            return IdentifyResult(customer: customer, created: false, attached: newIdentifiers, merged: mergedIDs)
+        case .forbidden(let customerIDs, let weak):
+            throw IdentityError.mergeForbidden(customerIDs: customerIDs, weakIdentifiers: weak)
+        }
+    }
+
+    /// Attaches new identifiers and applies traits to an existing customer; writes nothing when
+    /// nothing changes (the common case of a returning customer), so a repeat identify is a read.
+    private func attach(on sql: any SQLDatabase, store: CustomerStore, customerID: String, newIdentifiers: [NormalizedIdentifier],
+                        traits: CustomerProfile, channelID: String?, merged: Bool, actor: Actor) async throws -> Customer {
+        guard let root = try await store.row(on: sql, id: customerID) else { throw IdentityRaceLost() }
+        let profile = root.profile.applying(traits)
+        let now = services.nowMilliseconds
+        try await store.attach(on: sql, newIdentifiers, to: customerID, channelID: channelID, now: now)
+        let profileChanged = profile != root.profile
+        if profileChanged { try await store.updateProfile(on: sql, id: customerID, profile: profile, now: now) }
+        guard var customer = try await store.views(on: sql, [root]).first else { throw IdentityRaceLost() }
+        if profileChanged {
+            customer = Customer(id: customer.id, profile: profile, identifiers: customer.identifiers, mergedIds: customer.mergedIds,
+                                mergedInto: nil, createdAt: customer.createdAt, updatedAt: StoredTime(milliseconds: now))
+        }
+        if profileChanged || !newIdentifiers.isEmpty || merged {
+            try await services.events.append(on: sql, tenantID: store.tenantID, type: "customer.updated", data: customer, requestID: actor.requestID)
+        }
+        return customer
+    }
+
+    // MARK: Merge and unmerge
+
+    /// Merges `mergedID` (and everything already merged into it) into `survivorID` (both roots,
+    /// locked by the caller). Nothing is rewritten but `canonical_id`; the survivor's empty profile
+    /// fields are filled from the merged customer, and the record says which, for unmerge.
+    private func merge(on sql: any SQLDatabase, store: CustomerStore, survivorID: String, mergedID: String, reason: String,
+                       identifiers: [NormalizedIdentifier], channelID: String?, actor: Actor) async throws {
+        guard let survivor = try await store.row(on: sql, id: survivorID), let merged = try await store.row(on: sql, id: mergedID) else {
+            throw IdentityRaceLost()
+        }
+        let tenantID = store.tenantID
+        let now = services.nowMilliseconds
+        try await sql.raw("""
+            UPDATE customers SET canonical_id = \(bind: survivorID) WHERE tenant_id = \(bind: tenantID) AND canonical_id = \(bind: mergedID)
+            """).run()
+        try await sql.raw("""
+            UPDATE customers SET merged_into = \(bind: survivorID), updated_at = \(bind: now) WHERE tenant_id = \(bind: tenantID) AND id = \(bind: mergedID)
+            """).run()
+
+        var profile = survivor.profile
+        var filled: [String: JSONValue] = [:]
+        for (column, path) in CustomerProfile.textFields where profile[keyPath: path] == nil {
+            if let value = merged.profile[keyPath: path] {
+                profile[keyPath: path] = value
+                filled[column] = .string(value)
+            }
+        }
+        var filledAttributes: [String: JSONValue] = [:]
+        for (name, value) in merged.profile.attributes where profile.attributes[name] == nil {
+            profile.attributes[name] = value
+            filledAttributes[name] = value
+        }
+        if !filledAttributes.isEmpty { filled["attributes"] = .object(filledAttributes) }
+        if !filled.isEmpty { try await store.updateProfile(on: sql, id: survivorID, profile: profile, now: now) }
+
+        let record = CustomerMerge(
+            id: services.ids.make(.customerMerge), survivorId: survivorID, mergedId: mergedID, reason: reason,
+            identifiers: StoredJSON(.array(identifiers.map { .object(["kind": .string($0.kind), "value": .string($0.value)]) })),
+            filledFields: StoredJSON(.object(filled)), actor: actor.id, channelId: channelID, requestId: actor.requestID,
+            createdAt: StoredTime(milliseconds: now), unmergedAt: nil, unmergedBy: nil)
+        try await sql.runDeferrable("""
+            INSERT INTO customer_merges (tenant_id, id, survivor_id, merged_id, reason, identifiers, filled_fields, actor, channel_id, request_id, created_at)
+            VALUES (\(bind: tenantID), \(bind: record.id), \(bind: survivorID), \(bind: mergedID), \(bind: reason),
+                    \(bind: Self.text(record.identifiers.value)), \(bind: Self.text(record.filledFields.value)), \(bind: actor.id),
+                    \(bind: channelID), \(bind: actor.requestID), \(bind: now))
+            """)
+        try await services.events.append(on: sql, tenantID: tenantID, type: "customer.merged", data: record, requestID: actor.requestID)
+        try await services.audit.record(on: sql, tenantID: tenantID, actor: actor.id, action: "customer.merge", targetType: "customer",
+                                        targetID: survivorID, details: ["merged_id": .string(mergedID), "merge_id": .string(record.id),
+                                                                        "reason": .string(reason)], requestID: actor.requestID)
+    }
+
+    /// Merges the customer `otherID` resolves to into the one `id` resolves to, on an agent's decision.
+    func mergeManually(on sql: any SQLDatabase, tenantID: String, id: String, _ request: MergeCustomersRequest, actor: Actor) async throws -> Customer {
+        var validator = Validator()
+        let reason = validator.text(request.reason, field: "reason", required: false, maxLength: 500)
+        if request.customerId == nil { validator.fail("customer_id", "required", "customer_id is required") }
+        guard validator.isValid, let otherID = request.customerId else { throw Problem.validation(validator.errors) }
+        let store = CustomerStore(tenantID: tenantID)
+        guard let survivor = try await store.resolvedRow(on: sql, id: id) else { throw Problem.notFound("customer") }
+        guard IDGenerator.isWellFormed(otherID, prefix: .customer), let merged = try await store.resolvedRow(on: sql, id: otherID) else {
+            throw Problem.validation([FieldError(field: "customer_id", code: "unknown_customer", detail: "customer_id does not name a customer of this tenant")])
+        }
+        guard survivor.id != merged.id else { throw IdentityError.alreadyOneCustomer(survivor.id) }
+        try await store.lockRoots(on: sql, dialect: dialect, [survivor.id, merged.id])
+        try await merge(on: sql, store: store, survivorID: survivor.id, mergedID: merged.id, reason: "manual: " + (reason ?? "merged by an agent"),
+                        identifiers: [], channelID: nil, actor: actor)
+        guard let customer = try await self.customer(on: sql, tenantID: tenantID, id: survivor.id) else { throw IdentityRaceLost() }
+        return customer
+    }
+
+    /// Undoes the merge that absorbed `id`: it and every customer merged into it since resolve to it
+    /// again, with their identifiers and history; fields the merge filled on the survivor are cleared
+    /// if nobody has changed them since.
+    func unmerge(on sql: any SQLDatabase, tenantID: String, id: String, actor: Actor) async throws -> Customer {
+        let store = CustomerStore(tenantID: tenantID)
+        guard let row = try await store.row(on: sql, id: id) else { throw Problem.notFound("customer") }
+        guard row.mergedInto != nil else { throw IdentityError.notMerged(id) }
+        try await store.lockRoots(on: sql, dialect: dialect, [row.canonicalId])
+        guard let record = try await sql.raw("""
+            SELECT * FROM customer_merges WHERE tenant_id = \(bind: tenantID) AND merged_id = \(bind: id) AND unmerged_at IS NULL
+            ORDER BY id DESC LIMIT 1
+            """).row(CustomerMerge.self) else { throw IdentityError.notMerged(id) }
+
+        // The part of the survivor's cluster that hangs below `id` in the merge tree goes back to `id`.
+        let members = try await sql.raw("""
+            SELECT id, merged_into FROM customers WHERE tenant_id = \(bind: tenantID) AND canonical_id = \(bind: row.canonicalId)
+            """).all().map { (id: try $0.decode(column: "id", as: String.self), parent: try $0.decode(column: "merged_into", as: String?.self)) }
+        let parents = Dictionary(members.map { ($0.id, $0.parent) }, uniquingKeysWith: { first, _ in first })
+        let subtree = members.map(\.id).filter { member in
+            var current: String? = member
+            for _ in 0...members.count {
+                guard let node = current else { return false }
+                if node == id { return true }
+                current = parents[node] ?? nil
+            }
+            return false
+        }
+        let now = services.nowMilliseconds
+        try await sql.raw("""
+            UPDATE customers SET canonical_id = \(bind: id) WHERE tenant_id = \(bind: tenantID) AND id IN (\(binds: subtree))
+            """).run()
+        try await sql.raw("""
+            UPDATE customers SET merged_into = NULL, updated_at = \(bind: now) WHERE tenant_id = \(bind: tenantID) AND id = \(bind: id)
+            """).run()
+        if case .object(let filled) = record.filledFields.value, !filled.isEmpty, let survivor = try await store.row(on: sql, id: record.survivorId) {
+            var profile = survivor.profile
+            for (column, path) in CustomerProfile.textFields where filled[column] != nil && filled[column] == profile[keyPath: path].map(JSONValue.string) {
+                profile[keyPath: path] = nil
+            }
+            if case .object(let attributes)? = filled["attributes"] {
+                for (name, value) in attributes where profile.attributes[name] == value { profile.attributes[name] = nil }
+            }
+            if profile != survivor.profile { try await store.updateProfile(on: sql, id: survivor.id, profile: profile, now: now) }
+        }
+        try await sql.raw("""
+            UPDATE customer_merges SET unmerged_at = \(bind: now), unmerged_by = \(bind: actor.id)
+            WHERE tenant_id = \(bind: tenantID) AND id = \(bind: record.id)
+            """).run()
+        guard let customer = try await self.customer(on: sql, tenantID: tenantID, id: id) else { throw IdentityRaceLost() }
+        let data: JSONValue = .object(["merge_id": .string(record.id), "survivor_id": .string(record.survivorId), "restored_id": .string(id),
+                                       "restored_ids": .array(subtree.sorted().map(JSONValue.string))])
+        try await services.events.append(on: sql, tenantID: tenantID, type: "customer.unmerged", data: data, requestID: actor.requestID)
+        try await services.audit.record(on: sql, tenantID: tenantID, actor: actor.id, action: "customer.unmerge", targetType: "customer",
+                                        targetID: id, details: ["merge_id": .string(record.id), "survivor_id": .string(record.survivorId)],
+                                        requestID: actor.requestID)
+        return customer
+    }
+
+    /// The merges a customer took part in (as survivor or as merged), newest first.
+    func merges(on sql: any SQLDatabase, tenantID: String, id: String) async throws -> [CustomerMerge] {
+        try await sql.raw("""
+            SELECT * FROM customer_merges WHERE tenant_id = \(bind: tenantID) AND (survivor_id = \(bind: id) OR merged_id = \(bind: id))
+            ORDER BY id DESC LIMIT 100
+            """).rows(CustomerMerge.self)
+    }
+
+    // MARK: Helpers
+
+    private func insertCustomer(on sql: any SQLDatabase, store: CustomerStore, profile: CustomerProfile, identifiers: [NormalizedIdentifier],
+                                channelID: String?) async throws -> Customer {
+        let id = services.ids.make(.customer)
+        let now = services.nowMilliseconds
+        try await store.insert(on: sql, id: id, profile: profile, now: now)
+        try await store.attach(on: sql, identifiers, to: id, channelID: channelID, now: now)
+        let created = StoredTime(milliseconds: now)
+        return Customer(id: id, profile: profile,
+                        identifiers: identifiers.map { CustomerIdentifier(kind: $0.kind, value: $0.value, channelId: channelID, createdAt: created) },
+                        mergedIds: [], mergedInto: nil, createdAt: created, updatedAt: created)
+    }
+
+    private func checkChannel(on sql: any SQLDatabase, tenantID: String, _ channelID: String?, into validator: inout Validator) async throws {
+        guard let channelID else { return }
+        var known = false
+        if IDGenerator.isWellFormed(channelID, prefix: .channel) {
+            known = try await sql.raw("SELECT 1 AS found FROM channels WHERE tenant_id = \(bind: tenantID) AND id = \(bind: channelID)").first() != nil
+        }
+        if !known { validator.fail("channel_id", "unknown_channel", "channel_id does not name a channel of this tenant") }
+    }
+
+    private func field(of identifier: NormalizedIdentifier, in list: [NormalizedIdentifier], _ name: String) -> String {
+        list.firstIndex(of: identifier).map { "\(name)[\($0)]" } ?? name
+    }
+
+    private static func text(_ value: JSONValue) -> String {
+        String(decoding: (try? JSONCoding.encode(value)) ?? Data("null".utf8), as: UTF8.self)
+    }
+}
