@@ -33,5 +33,9 @@ enum IdentityError: ProblemConvertible {
 }
 
 /// A concurrent writer changed the customers this transaction was about to merge; the transaction
-/// is rolled back and run again on fresh data.
-struct IdentityRaceLost: RetryableConflict {}
+/// is rolled back and run again on fresh data. Only if that keeps happening does the client see it.
+struct IdentityRaceLost: RetryableConflict, ProblemConvertible {
+    var problem: Problem {
+        Problem(.conflict, code: "concurrent_update", detail: "these customers were changed by another request at the same time; retry")
+    }
+}

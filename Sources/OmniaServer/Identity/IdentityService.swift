@@ -120,6 +120,10 @@ struct IdentityService: Sendable {
             return IdentifyResult(customer: customer, created: false, attached: newIdentifiers, merged: [])
         case .merge(let survivorID, let mergedIDs, let linking, let newIdentifiers):
             try await store.lockRoots(on: sql, dialect: dialect, [survivorID] + mergedIDs)
+            // The roots are still roots, but an unmerge may have moved an identifier's holder to another cluster meanwhile.
+            if dialect == .postgres, try await store.matches(on: sql, identifiers).map(\.canonicalID).sorted() != matches.map(\.canonicalID).sorted() {
+                throw IdentityRaceLost()
+            }
             let reason = "identify: shared " + Set(linking.map(\.kind)).sorted().joined(separator: ", ")
             for mergedID in mergedIDs {
                 try await merge(on: sql, store: store, survivorID: survivorID, mergedID: mergedID, reason: reason, identifiers: linking,
@@ -233,6 +237,8 @@ struct IdentityService: Sendable {
         guard let row = try await store.row(on: sql, id: id) else { throw Problem.notFound("customer") }
         guard row.mergedInto != nil else { throw IdentityError.notMerged(id) }
         try await store.lockRoots(on: sql, dialect: dialect, [row.canonicalId])
+        // A concurrent unmerge may have moved `id` to another cluster between the read and the lock.
+        guard try await store.row(on: sql, id: id)?.canonicalId == row.canonicalId else { throw IdentityRaceLost() }
         guard let record = try await sql.raw("""
             SELECT * FROM customer_merges WHERE tenant_id = \(bind: tenantID) AND merged_id = \(bind: id) AND unmerged_at IS NULL
             ORDER BY id DESC LIMIT 1
@@ -252,6 +258,7 @@ struct IdentityService: Sendable {
             }
             return false
         }
+        guard !subtree.isEmpty else { throw IdentityRaceLost() }
         let now = services.nowMilliseconds
         try await sql.raw("""
             UPDATE customers SET canonical_id = \(bind: id) WHERE tenant_id = \(bind: tenantID) AND id IN (\(binds: subtree))
