@@ -73,7 +73,8 @@ enum CustomerValidation {
     /// `YYYY-MM-DD`, a real calendar day from 1900 up to today.
     static func birthDate(_ value: String, field: String, now: Date, into validator: inout Validator) -> String? {
         let parts = value.split(separator: "-", omittingEmptySubsequences: false)
-        guard value.utf8.count == 10, parts.count == 3, let year = Int(parts[0]), let month = Int(parts[1]), let day = Int(parts[2]),
+        guard value.utf8.count == 10, parts.count == 3, parts.allSatisfy({ $0.allSatisfy { $0.isASCII && $0.isNumber } }),
+            let year = Int(parts[0]), let month = Int(parts[1]), let day = Int(parts[2]),
             parts[0].count == 4, parts[1].count == 2, parts[2].count == 2, (1...12).contains(month)
         else {
             validator.fail(field, "invalid_date", "\(field) must be a date as YYYY-MM-DD")

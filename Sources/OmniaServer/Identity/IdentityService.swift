@@ -80,13 +80,7 @@ struct IdentityService: Sendable {
         let now = services.nowMilliseconds
         let known = Set(matches.map(\.identifier))
         try await store.attach(on: sql, added.filter { !known.contains($0) }, to: root.id, channelID: request.channelId, now: now)
-        if !removed.isEmpty {
-            var query: SQLQueryString = "DELETE FROM customer_identifiers WHERE tenant_id = \(bind: tenantID) AND ("
-            for (index, identifier) in removed.enumerated() {
-                query += "\(unsafeRaw: index == 0 ? "" : " OR ")(kind = \(bind: identifier.kind) AND value = \(bind: identifier.value))"
-            }
-            try await sql.raw(query + ")").run()
-        }
+        try await store.detach(on: sql, removed)
         try await store.updateProfile(on: sql, id: root.id, profile: profile, now: now)
         guard let customer = try await self.customer(on: sql, tenantID: tenantID, id: root.id) else { throw Problem.notFound("customer") }
         try await services.events.append(on: sql, tenantID: tenantID, type: "customer.updated", data: customer, requestID: actor.requestID)
@@ -98,13 +92,7 @@ struct IdentityService: Sendable {
     /// Finds the customer behind a set of identifiers — creating one when none is known, attaching
     /// the unknown identifiers, and merging the customers they lead to when the policy allows.
     func identify(on sql: any SQLDatabase, tenantID: String, policy: IdentityPolicy, _ request: IdentifyRequest, actor: Actor) async throws -> IdentifyResult {
-        var validator = Validator()
-        let identifiers = CustomerValidation.identifiers(request.identifiers, field: "identifiers", policy: policy, into: &validator)
-        if request.identifiers?.isEmpty ?? true { validator.fail("identifiers", "required", "identify needs at least one identifier") }
-        let traits = CustomerValidation.profile(request.traits, field: "traits.", now: services.now(), into: &validator)
-        try await checkChannel(on: sql, tenantID: tenantID, request.channelId, into: &validator)
-        guard validator.isValid else { throw Problem.validation(validator.errors) }
-
+        let (identifiers, traits) = try await validate(request, on: sql, tenantID: tenantID, policy: policy)
         let store = CustomerStore(tenantID: tenantID)
         try await store.lockIdentifiers(on: sql, dialect: dialect, identifiers)
         let matches = try await store.matches(on: sql, identifiers)
@@ -135,6 +123,17 @@ struct IdentityService: Sendable {
         case .forbidden(let customerIDs, let weak):
             throw IdentityError.mergeForbidden(customerIDs: customerIDs, weakIdentifiers: weak)
         }
+    }
+
+    private func validate(_ request: IdentifyRequest, on sql: any SQLDatabase, tenantID: String,
+                          policy: IdentityPolicy) async throws -> (identifiers: [NormalizedIdentifier], traits: CustomerProfile) {
+        var validator = Validator()
+        let identifiers = CustomerValidation.identifiers(request.identifiers, field: "identifiers", policy: policy, into: &validator)
+        if request.identifiers?.isEmpty ?? true { validator.fail("identifiers", "required", "identify needs at least one identifier") }
+        let traits = CustomerValidation.profile(request.traits, field: "traits.", now: services.now(), into: &validator)
+        try await checkChannel(on: sql, tenantID: tenantID, request.channelId, into: &validator)
+        guard validator.isValid else { throw Problem.validation(validator.errors) }
+        return (identifiers, traits)
     }
 
     /// Attaches new identifiers and applies traits to an existing customer; writes nothing when
