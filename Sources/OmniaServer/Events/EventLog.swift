@@ -12,7 +12,7 @@ struct EventLog: Sendable {
     @discardableResult
     func append(on sql: any SQLDatabase, tenantID: String, type: String, data: some Encodable, requestID: String?) async throws -> String {
         let id = ids.make(.event)
-        let payload = String(decoding: try JSONCoding.encode(data), as: UTF8.self)
+        let payload = try JSONCoding.text(data)
         let createdAt = Timestamp.milliseconds(now())
         try await sql.runDeferrable("""
             INSERT INTO events (tenant_id, id, type, data, request_id, created_at, dispatched)

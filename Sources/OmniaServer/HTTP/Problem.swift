@@ -100,4 +100,9 @@ enum JSONCoding {
     static func encode(_ value: some Encodable) throws -> Data {
         Data(try JSONWriter.encode(value))
     }
+
+    /// The encoding as text, for a JSON column.
+    static func text(_ value: some Encodable) throws -> String {
+        String(decoding: try JSONWriter.encode(value), as: UTF8.self)
+    }
 }

@@ -111,7 +111,7 @@ struct CustomerProfile: Codable, Sendable, Equatable {
 
     var lastNameKey: String? { lastName.map(CustomerSearch.fold) }
 
-    var attributesText: String { String(decoding: (try? JSONCoding.encode(JSONValue.object(attributes))) ?? .init("{}".utf8), as: UTF8.self) }
+    var attributesText: String { get throws { try JSONCoding.text(JSONValue.object(attributes)) } }
 }
 
 /// An identifier as shown on a customer.

@@ -137,7 +137,7 @@ struct CustomerStore: Sendable {
                                    city, postcode, region, country, attributes, name_key, last_name_key, created_at, updated_at)
             VALUES (\(bind: tenantID), \(bind: id), \(bind: id), \(bind: profile.firstName), \(bind: profile.lastName), \(bind: profile.birthDate),
                     \(bind: profile.language), \(bind: profile.addressLine1), \(bind: profile.addressLine2), \(bind: profile.city),
-                    \(bind: profile.postcode), \(bind: profile.region), \(bind: profile.country), \(bind: profile.attributesText),
+                    \(bind: profile.postcode), \(bind: profile.region), \(bind: profile.country), \(bind: try profile.attributesText),
                     \(bind: profile.nameKey), \(bind: profile.lastNameKey), \(bind: now), \(bind: now))
             """)
     }
@@ -147,7 +147,7 @@ struct CustomerStore: Sendable {
             UPDATE customers SET first_name = \(bind: profile.firstName), last_name = \(bind: profile.lastName),
                 birth_date = \(bind: profile.birthDate), language = \(bind: profile.language), address_line1 = \(bind: profile.addressLine1),
                 address_line2 = \(bind: profile.addressLine2), city = \(bind: profile.city), postcode = \(bind: profile.postcode),
-                region = \(bind: profile.region), country = \(bind: profile.country), attributes = \(bind: profile.attributesText),
+                region = \(bind: profile.region), country = \(bind: profile.country), attributes = \(bind: try profile.attributesText),
                 name_key = \(bind: profile.nameKey), last_name_key = \(bind: profile.lastNameKey), updated_at = \(bind: now)
             WHERE tenant_id = \(bind: tenantID) AND id = \(bind: id)
             """).run()

@@ -37,7 +37,7 @@ extension IdentityService {
         }
         for problem in policy.problems() { validator.fail(problem.field, problem.code, problem.detail) }
         guard validator.isValid else { throw Problem.validation(validator.errors) }
-        let text = String(decoding: try JSONCoding.encode(policy), as: UTF8.self)
+        let text = try JSONCoding.text(policy)
         try await sql.raw("UPDATE tenants SET identity_policy = \(bind: text) WHERE id = \(bind: tenantID)").run()
         try await services.events.append(on: sql, tenantID: tenantID, type: "identity_policy.updated", data: policy, requestID: actor.requestID)
         try await services.audit.record(on: sql, tenantID: tenantID, actor: actor.id, action: "identity_policy.update", targetType: "tenant",

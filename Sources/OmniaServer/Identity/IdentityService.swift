@@ -56,7 +56,6 @@ struct IdentityService: Sendable {
             }
         }
         if let attributes = request.attributes {
-            _ = CustomerValidation.attributes(attributes.filter { $0.value != .null }, field: "attributes", into: &validator)
             profile = profile.applying(CustomerProfile(attributes: attributes))
             _ = CustomerValidation.attributes(profile.attributes, field: "attributes", into: &validator)
         }
@@ -200,7 +199,7 @@ struct IdentityService: Sendable {
         try await sql.runDeferrable("""
             INSERT INTO customer_merges (tenant_id, id, survivor_id, merged_id, reason, identifiers, filled_fields, actor, channel_id, request_id, created_at)
             VALUES (\(bind: tenantID), \(bind: record.id), \(bind: survivorID), \(bind: mergedID), \(bind: reason),
-                    \(bind: Self.text(record.identifiers.value)), \(bind: Self.text(record.filledFields.value)), \(bind: actor.id),
+                    \(bind: try JSONCoding.text(record.identifiers)), \(bind: try JSONCoding.text(record.filledFields)), \(bind: actor.id),
                     \(bind: channelID), \(bind: actor.requestID), \(bind: now))
             """)
         try await services.events.append(on: sql, tenantID: tenantID, type: "customer.merged", data: record, requestID: actor.requestID)
@@ -313,18 +312,10 @@ struct IdentityService: Sendable {
 
     private func checkChannel(on sql: any SQLDatabase, tenantID: String, _ channelID: String?, into validator: inout Validator) async throws {
         guard let channelID else { return }
-        var known = false
-        if IDGenerator.isWellFormed(channelID, prefix: .channel) {
-            known = try await sql.raw("SELECT 1 AS found FROM channels WHERE tenant_id = \(bind: tenantID) AND id = \(bind: channelID)").first() != nil
-        }
-        if !known { validator.fail("channel_id", "unknown_channel", "channel_id does not name a channel of this tenant") }
+        if try await !services.platform.exists(on: sql, table: "channels", prefix: .channel, tenantID: tenantID, id: channelID) { validator.fail("channel_id", "unknown_channel", "channel_id does not name a channel of this tenant") }
     }
 
     private func field(of identifier: NormalizedIdentifier, in list: [NormalizedIdentifier], _ name: String) -> String {
         list.firstIndex(of: identifier).map { "\(name)[\($0)]" } ?? name
-    }
-
-    private static func text(_ value: JSONValue) -> String {
-        String(decoding: (try? JSONCoding.encode(value)) ?? Data("null".utf8), as: UTF8.self)
     }
 }

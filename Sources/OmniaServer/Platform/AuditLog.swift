@@ -10,7 +10,7 @@ struct AuditLog: Sendable {
     /// `actor` is the API key id, or `cli` for the command-line tool.
     func record(on sql: any SQLDatabase, tenantID: String, actor: String, action: String, targetType: String,
                 targetID: String, details: [String: JSONValue] = [:], requestID: String?) async throws {
-        let detailText = String(decoding: try JSONCoding.encode(details), as: UTF8.self)
+        let detailText = try JSONCoding.text(details)
         try await sql.runDeferrable("""
             INSERT INTO audit_log (tenant_id, id, actor, action, target_type, target_id, details, request_id, created_at)
             VALUES (\(bind: tenantID), \(bind: ids.make(.auditEntry)), \(bind: actor), \(bind: action), \(bind: targetType),

@@ -176,7 +176,7 @@ struct PlatformService: Sendable {
     }
 
     /// Whether `id` names a row of this tenant; a malformed id cannot, and is not sent to SQL.
-    private func exists(on sql: any SQLDatabase, table: String, prefix: IDPrefix, tenantID: String, id: String) async throws -> Bool {
+    func exists(on sql: any SQLDatabase, table: String, prefix: IDPrefix, tenantID: String, id: String) async throws -> Bool {
         guard IDGenerator.isWellFormed(id, prefix: prefix) else { return false }
         return try await sql.raw("SELECT 1 AS found FROM \(unsafeRaw: table) WHERE tenant_id = \(bind: tenantID) AND id = \(bind: id)").first() != nil
     }
