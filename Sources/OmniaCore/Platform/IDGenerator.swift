@@ -14,6 +14,7 @@ public enum IDPrefix: String, Sendable, CaseIterable {
     case request = "req"
     case customer = "cus"
     case customerMerge = "mrg"
+    case transaction = "txn"
 }
 
 /// Makes prefixed, time-sortable IDs: `prefix_` + 10 characters of milliseconds since the epoch

@@ -35,5 +35,6 @@ public struct AppServices: Sendable {
     var idempotency: IdempotencyStore { IdempotencyStore(database: database) }
     var platform: PlatformService { PlatformService(services: self) }
     var identity: IdentityService { IdentityService(services: self) }
+    var transactions: TransactionService { TransactionService(services: self) }
     var nowMilliseconds: Int64 { Timestamp.milliseconds(now()) }
 }

@@ -35,6 +35,7 @@ public enum OmniaApplication {
         AuditLogController(services: services).addRoutes(to: routes)
         CustomerController(services: services).addRoutes(to: routes)
         IdentityController(services: services, authenticator: authenticator).addRoutes(to: routes)
+        TransactionController(services: services).addRoutes(to: routes)
         return router
     }
 

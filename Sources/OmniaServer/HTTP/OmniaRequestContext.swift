@@ -34,11 +34,13 @@ public final class Caller: Sendable {
     public let locationID: String?
     public let tenantCurrency: String
     public let tenantTimeZone: String
+    /// The currencies the tenant takes payment in: its default currency and any others it accepts.
+    public let acceptedCurrencies: Set<String>
     /// The tenant's identifier rules, read with the key (and cached with it).
     public let identityPolicy: IdentityPolicy
 
     init(tenantID: String, keyID: String, scopes: Set<Scope>, channelID: String?, locationID: String?,
-         tenantCurrency: String, tenantTimeZone: String, identityPolicy: IdentityPolicy) {
+         tenantCurrency: String, tenantTimeZone: String, acceptedCurrencies: Set<String>, identityPolicy: IdentityPolicy) {
         self.tenantID = tenantID
         self.keyID = keyID
         self.scopes = scopes
@@ -46,6 +48,7 @@ public final class Caller: Sendable {
         self.locationID = locationID
         self.tenantCurrency = tenantCurrency
         self.tenantTimeZone = tenantTimeZone
+        self.acceptedCurrencies = acceptedCurrencies
         self.identityPolicy = identityPolicy
     }
 }

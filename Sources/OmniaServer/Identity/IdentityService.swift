@@ -92,18 +92,26 @@ struct IdentityService: Sendable {
     /// the unknown identifiers, and merging the customers they lead to when the policy allows.
     func identify(on sql: any SQLDatabase, tenantID: String, policy: IdentityPolicy, _ request: IdentifyRequest, actor: Actor) async throws -> IdentifyResult {
         let (identifiers, traits) = try await validate(request, on: sql, tenantID: tenantID, policy: policy)
+        return try await identify(on: sql, tenantID: tenantID, policy: policy, identifiers: identifiers, traits: traits,
+                                  channelID: request.channelId, actor: actor)
+    }
+
+    /// Identify with identifiers already normalized (and a channel already checked): shared with
+    /// sales that name their customer by identifiers, and with receipt claims.
+    func identify(on sql: any SQLDatabase, tenantID: String, policy: IdentityPolicy, identifiers: [NormalizedIdentifier], traits: CustomerProfile,
+                  channelID: String?, actor: Actor) async throws -> IdentifyResult {
         let store = CustomerStore(tenantID: tenantID)
         try await store.lockIdentifiers(on: sql, dialect: dialect, identifiers)
         let matches = try await store.matches(on: sql, identifiers)
         switch IdentityResolution.resolve(identifiers, matches: matches, policy: policy) {
         case .create(let identifiers):
             let customer = try await insertCustomer(on: sql, store: store, profile: CustomerProfile.empty.applying(traits), identifiers: identifiers,
-                                                    channelID: request.channelId)
+                                                    channelID: channelID)
             try await services.events.append(on: sql, tenantID: tenantID, type: "customer.created", data: customer, requestID: actor.requestID)
             return IdentifyResult(customer: customer, created: true, attached: identifiers, merged: [])
         case .attach(let customerID, let newIdentifiers):
             let customer = try await attach(on: sql, store: store, customerID: customerID, newIdentifiers: newIdentifiers, traits: traits,
-                                            channelID: request.channelId, merged: false, actor: actor)
+                                            channelID: channelID, merged: false, actor: actor)
             return IdentifyResult(customer: customer, created: false, attached: newIdentifiers, merged: [])
         case .merge(let survivorID, let mergedIDs, let linking, let newIdentifiers):
             try await store.lockRoots(on: sql, dialect: dialect, [survivorID] + mergedIDs)
@@ -114,10 +122,10 @@ struct IdentityService: Sendable {
             let reason = "identify: shared " + Set(linking.map(\.kind)).sorted().joined(separator: ", ")
             for mergedID in mergedIDs {
                 try await merge(on: sql, store: store, survivorID: survivorID, mergedID: mergedID, reason: reason, identifiers: linking,
-                                channelID: request.channelId, actor: actor)
+                                channelID: channelID, actor: actor)
             }
             let customer = try await attach(on: sql, store: store, customerID: survivorID, newIdentifiers: newIdentifiers, traits: traits,
-                                            channelID: request.channelId, merged: true, actor: actor)
+                                            channelID: channelID, merged: true, actor: actor)
             return IdentifyResult(customer: customer, created: false, attached: newIdentifiers, merged: mergedIDs)
         case .forbidden(let customerIDs, let weak):
             throw IdentityError.mergeForbidden(customerIDs: customerIDs, weakIdentifiers: weak)

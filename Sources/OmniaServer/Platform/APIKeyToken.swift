@@ -2,9 +2,8 @@ import Crypto
 import Foundation
 import OmniaCore
 
-/// The secret a client presents: `omk_<tenant>_<secret>`. The tenant part routes the lookup to one
-/// tenant's rows (so even the key index leads with `tenant_id`); the 160-bit secret part is what
-/// makes it unguessable. Only a SHA-256 hash of the whole token is stored.
+/// The secret a client presents: `omk_<tenant>_<secret>` (see `TenantScopedToken`). Only a SHA-256
+/// hash of the whole token is stored.
 struct APIKeyToken: Sendable {
     static let prefix = "omk_"
     let tenantID: String
@@ -12,23 +11,13 @@ struct APIKeyToken: Sendable {
 
     /// A fresh token for `tenantID` (`ten_…`).
     static func generate(tenantID: String) -> APIKeyToken {
-        var secret: [UInt8] = []
-        for _ in 0..<4 {
-            // 40 bits from each draw of the system CSPRNG, 160 bits in all.
-            CrockfordBase32.append(UInt64.random(in: .min ... .max) >> 24, bitCount: 40, to: &secret)
-        }
-        let tenantSuffix = tenantID.dropFirst(IDPrefix.tenant.rawValue.count + 1)
-        return APIKeyToken(tenantID: tenantID, text: "\(prefix)\(tenantSuffix)_\(String(decoding: secret, as: UTF8.self))")
+        APIKeyToken(tenantID: tenantID, text: TenantScopedToken.generate(prefix: prefix, tenantID: tenantID))
     }
 
     /// Parses a presented token; nil when it cannot be one of ours.
     init?(parsing text: String) {
-        guard text.hasPrefix(Self.prefix), text.utf8.count == Self.prefix.utf8.count + 26 + 1 + 32 else { return nil }
-        let parts = text.dropFirst(Self.prefix.count).split(separator: "_")
-        guard parts.count == 2, parts[0].count == 26, parts[1].count == 32,
-            CrockfordBase32.isValid(parts[0]), CrockfordBase32.isValid(parts[1])
-        else { return nil }
-        self.tenantID = "\(IDPrefix.tenant.rawValue)_\(parts[0])"
+        guard let tenantID = TenantScopedToken.tenantID(of: text, prefix: Self.prefix) else { return nil }
+        self.tenantID = tenantID
         self.text = text
     }
 

@@ -15,6 +15,7 @@ public struct Migrator: Sendable {
     static let all: [Migration] = [
         Migration001Platform.migration,
         Migration002Identity.migration,
+        Migration003Transactions.migration,
     ]
 
     let database: any Database

@@ -6,8 +6,8 @@ import Testing
 /// The storage contract every capability relies on, on both dialects: deferred writes keep their
 /// order with the statements around them, commit or roll back with the transaction, and a unique
 /// violation in a deferred insert becomes the caller's error.
-@Suite("Transactions")
-struct TransactionTests {
+@Suite("Database transactions")
+struct DatabaseTransactionTests {
     struct Duplicate: Error, Equatable {}
 
     private static func insertTenant(_ sql: any SQLDatabase, _ id: String, deferred: Bool = true) async throws {

@@ -1,0 +1,112 @@
+import OmniaCore
+import SQLKit
+
+/// What one or more transactions add to a customer's aggregates, summed per row of each stats
+/// table: a statement may touch a row only once (PostgreSQL refuses an upsert that hits the same
+/// row twice, and held writes of one transaction are sent as one statement).
+struct CustomerStatsDelta: Sendable {
+    struct ChannelFigures: Sendable {
+        var orders: Int64 = 0
+        var returns: Int64 = 0
+        var salesAmount: Int64 = 0
+        var returnedAmount: Int64 = 0
+        var firstPurchaseAt: Int64?
+        var lastPurchaseAt: Int64?
+    }
+
+    private(set) var channels: [String: ChannelFigures] = [:]
+    private(set) var categories: [String: (quantity: Int64, lines: Int64)] = [:]
+    private(set) var locations: [String: (orders: Int64, lastVisitAt: Int64)] = [:]
+
+    /// Adds a sale's figures, or takes a return's away.
+    mutating func add(_ row: TransactionRow, lines: [TransactionLine]) {
+        let isSale = row.kind == TransactionKind.sale.rawValue
+        let key = "\(row.channelId) \(row.currency)"
+        var figures = channels[key, default: ChannelFigures()]
+        if isSale {
+            figures.orders += 1
+            figures.salesAmount += row.total
+            figures.firstPurchaseAt = min(figures.firstPurchaseAt ?? row.occurredAt, row.occurredAt)
+            figures.lastPurchaseAt = max(figures.lastPurchaseAt ?? row.occurredAt, row.occurredAt)
+        } else {
+            figures.returns += 1
+            figures.returnedAmount += row.total
+        }
+        channels[key] = figures
+        for line in lines {
+            guard let category = line.category else { continue }
+            let entry = categories[category, default: (0, 0)]
+            categories[category] = isSale ? (entry.quantity + line.quantity, entry.lines + 1) : (entry.quantity - line.quantity, entry.lines)
+        }
+        if isSale, let locationID = row.locationId {
+            let entry = locations[locationID, default: (0, row.occurredAt)]
+            locations[locationID] = (entry.orders + 1, max(entry.lastVisitAt, row.occurredAt))
+        }
+    }
+}
+
+/// The per-customer aggregates behind the customer 360, kept current as sales, returns and claims
+/// land — one upsert per table, in the same database transaction — so reading a customer costs a
+/// few index reads however many transactions they have. Rows are keyed by the customer the
+/// transaction was recorded for; reads sum a merged customer's whole cluster.
+struct CustomerStatsStore: Sendable {
+    let tenantID: String
+    let dialect: SQLDialectKind
+
+    func record(on sql: any SQLDatabase, _ delta: CustomerStatsDelta, customerID: String) async throws {
+        let (least, greatest) = dialect == .postgres ? ("LEAST", "GREATEST") : ("min", "max")
+        if !delta.channels.isEmpty {
+            var query: SQLQueryString = """
+                INSERT INTO customer_channel_stats (tenant_id, customer_id, channel_id, currency, orders, returns, sales_amount, returned_amount,
+                    first_purchase_at, last_purchase_at) VALUES
+                """
+            for (index, (key, figures)) in delta.channels.sorted(by: { $0.key < $1.key }).enumerated() {
+                let parts = key.split(separator: " ")
+                query += """
+                    \(unsafeRaw: index == 0 ? " " : ", ")(\(bind: tenantID), \(bind: customerID), \(bind: String(parts[0])), \(bind: String(parts[1])), \
+                    \(bind: figures.orders), \(bind: figures.returns), \(bind: figures.salesAmount), \(bind: figures.returnedAmount), \
+                    \(bind: figures.firstPurchaseAt), \(bind: figures.lastPurchaseAt))
+                    """
+            }
+            query += """
+                 ON CONFLICT (tenant_id, customer_id, channel_id, currency) DO UPDATE SET
+                    orders = customer_channel_stats.orders + excluded.orders,
+                    returns = customer_channel_stats.returns + excluded.returns,
+                    sales_amount = customer_channel_stats.sales_amount + excluded.sales_amount,
+                    returned_amount = customer_channel_stats.returned_amount + excluded.returned_amount,
+                    first_purchase_at = \(unsafeRaw: least)(COALESCE(customer_channel_stats.first_purchase_at, excluded.first_purchase_at),
+                        COALESCE(excluded.first_purchase_at, customer_channel_stats.first_purchase_at)),
+                    last_purchase_at = \(unsafeRaw: greatest)(COALESCE(customer_channel_stats.last_purchase_at, excluded.last_purchase_at),
+                        COALESCE(excluded.last_purchase_at, customer_channel_stats.last_purchase_at))
+                """
+            try await sql.runDeferrable(query)
+        }
+        if !delta.categories.isEmpty {
+            var query: SQLQueryString = "INSERT INTO customer_category_stats (tenant_id, customer_id, category, quantity, lines) VALUES"
+            for (index, (category, figures)) in delta.categories.sorted(by: { $0.key < $1.key }).enumerated() {
+                query += """
+                    \(unsafeRaw: index == 0 ? " " : ", ")(\(bind: tenantID), \(bind: customerID), \(bind: category), \(bind: figures.quantity), \(bind: figures.lines))
+                    """
+            }
+            query += """
+                 ON CONFLICT (tenant_id, customer_id, category) DO UPDATE SET
+                quantity = customer_category_stats.quantity + excluded.quantity, lines = customer_category_stats.lines + excluded.lines
+                """
+            try await sql.runDeferrable(query)
+        }
+        if !delta.locations.isEmpty {
+            var query: SQLQueryString = "INSERT INTO customer_location_stats (tenant_id, customer_id, location_id, orders, last_visit_at) VALUES"
+            for (index, (locationID, figures)) in delta.locations.sorted(by: { $0.key < $1.key }).enumerated() {
+                query += """
+                    \(unsafeRaw: index == 0 ? " " : ", ")(\(bind: tenantID), \(bind: customerID), \(bind: locationID), \(bind: figures.orders), \(bind: figures.lastVisitAt))
+                    """
+            }
+            query += """
+                 ON CONFLICT (tenant_id, customer_id, location_id) DO UPDATE SET
+                orders = customer_location_stats.orders + excluded.orders,
+                last_visit_at = \(unsafeRaw: greatest)(customer_location_stats.last_visit_at, excluded.last_visit_at)
+                """
+            try await sql.runDeferrable(query)
+        }
+    }
+}

@@ -1,0 +1,63 @@
+import OmniaCore
+import SQLKit
+
+extension TransactionService {
+    /// Gives an anonymous sale — and its returns, anonymous too — to a customer who presents its
+    /// claim code in any channel. Claiming again for the same customer answers the same; a code
+    /// another customer claimed is a 409.
+    func claim(on sql: any SQLDatabase, caller: Caller, _ request: ClaimReceiptRequest, actor: Actor) async throws -> ClaimResult {
+        var validator = Validator()
+        var code: String?
+        if let text = request.claimCode {
+            code = ClaimCode.normalize(text)
+            if code == nil { validator.fail("claim_code", "invalid_claim_code", "a claim code is 12 letters and digits, as printed: K7QM-4XZP-9RTA") }
+        } else {
+            validator.fail("claim_code", "required", "claim_code is required")
+        }
+        let identifiers = CustomerValidation.identifiers(request.identifiers, field: "identifiers", policy: caller.identityPolicy, into: &validator)
+        switch (request.customerId, request.identifiers?.isEmpty ?? true) {
+        case (nil, true): validator.fail("customer_id", "required", "name the customer by customer_id or by identifiers")
+        case (.some, false): validator.fail("customer_id", "ambiguous_customer", "give customer_id or identifiers, not both")
+        default: break
+        }
+        if let channelID = request.channelId,
+            try await !services.platform.exists(on: sql, table: "channels", prefix: .channel, tenantID: caller.tenantID, id: channelID) {
+            validator.fail("channel_id", "unknown_channel", "channel_id does not name a channel of this tenant")
+        }
+        guard validator.isValid, let code else { throw Problem.validation(validator.errors) }
+
+        let customers = CustomerStore(tenantID: caller.tenantID)
+        let customerID: String
+        if let id = request.customerId {
+            guard IDGenerator.isWellFormed(id, prefix: .customer), let root = try await customers.resolvedRow(on: sql, id: id) else {
+                throw Problem.validation([FieldError(field: "customer_id", code: "unknown_customer", detail: "customer_id does not name a customer of this tenant")])
+            }
+            customerID = root.id
+        } else {
+            customerID = try await services.identity.identify(on: sql, tenantID: caller.tenantID, policy: caller.identityPolicy, identifiers: identifiers,
+                                                              traits: .empty, channelID: request.channelId, actor: actor).customer.id
+        }
+
+        let store = TransactionStore(tenantID: caller.tenantID)
+        let now = services.nowMilliseconds
+        guard let sale = try await store.claim(on: sql, claimCode: code, customerID: customerID, now: now) else {
+            guard let claimed = try await store.row(on: sql, claimCode: code) else { throw TransactionError.claimCodeNotFound }
+            var owner: String?
+            if let holder = claimed.customerId { owner = try await customers.resolvedRow(on: sql, id: holder)?.id }
+            guard owner == customerID else { throw TransactionError.alreadyClaimed(transactionID: claimed.id) }
+            let returns = try await sql.raw("""
+                SELECT * FROM transactions WHERE tenant_id = \(bind: caller.tenantID) AND original_id = \(bind: claimed.id) ORDER BY id
+                """).rows(TransactionRow.self)
+            let views = try await store.views(on: sql, [claimed] + returns)
+            return ClaimResult(customerId: customerID, transaction: views[0], returns: Array(views.dropFirst()))
+        }
+        let returns = try await store.claimReturns(on: sql, saleID: sale.id, customerID: customerID, now: now)
+        let views = try await store.views(on: sql, [sale] + returns)
+        var delta = CustomerStatsDelta()
+        for (row, view) in zip([sale] + returns, views) { delta.add(row, lines: view.lines) }
+        try await CustomerStatsStore(tenantID: caller.tenantID, dialect: services.database.dialect).record(on: sql, delta, customerID: customerID)
+        let result = ClaimResult(customerId: customerID, transaction: views[0], returns: Array(views.dropFirst()))
+        try await services.events.append(on: sql, tenantID: caller.tenantID, type: "receipt.claimed", data: result, requestID: actor.requestID)
+        return result
+    }
+}

@@ -1,0 +1,60 @@
+import Hummingbird
+import OmniaCore
+
+/// Sales and returns from every channel, and claiming anonymous receipts.
+///
+/// | route | scope |
+/// | --- | --- |
+/// | `POST /v1/transactions` (201 recorded, 200 a retry of the same external id) | pos, ecommerce, service |
+/// | `GET /v1/transactions/{id}` | pos, ecommerce, service, analytics:read |
+/// | `GET /v1/customers/{id}/transactions` (newest first, `?channel_id=`) | pos, ecommerce, service, analytics:read |
+/// | `POST /v1/receipts/claim` | pos, ecommerce, service |
+struct TransactionController {
+    let services: AppServices
+
+    func addRoutes(to routes: Routes) {
+        let transactions = TransactionService(services: services)
+        routes.post("transactions", scopes: CustomerController.writeScopes) { request, context, caller in
+            let body = try await request.decode(RecordTransactionRequest.self, maxBytes: services.config.maxBodyBytes)
+            let actor = Actor(id: caller.keyID, requestID: context.requestID)
+            return try await services.mutation(context, status: { $0.created ? .created : .ok }) { sql in
+                try await transactions.record(on: sql, caller: caller, body, actor: actor)
+            }
+        }
+        routes.get("transactions/:id", scopes: CustomerController.readScopes) { request, context, caller in
+            let id = try request.id("id", .transaction, context: context, what: "transaction")
+            let transaction = try await services.database.read { sql in
+                let store = TransactionStore(tenantID: caller.tenantID)
+                return try await store.row(on: sql, id: id).asyncMap { try await store.views(on: sql, [$0])[0] }
+            }
+            guard let transaction else { throw Problem.notFound("transaction") }
+            return try JSONResponse.make(transaction)
+        }
+        routes.get("customers/:id/transactions", scopes: CustomerController.readScopes) { request, context, caller in
+            let id = try request.id("id", .customer, context: context, what: "customer")
+            let page = try PageRequest(request)
+            let channelID = request.uri.queryParameters["channel_id"].map(String.init)
+            let transactions = try await services.database.read { sql in
+                guard let root = try await CustomerStore(tenantID: caller.tenantID).resolvedRow(on: sql, id: id) else { throw Problem.notFound("customer") }
+                let store = TransactionStore(tenantID: caller.tenantID)
+                return try await store.views(on: sql, store.page(on: sql, customerID: root.id, channelID: channelID, page: page))
+            }
+            return try JSONResponse.make(page.page(transactions, id: \.id))
+        }
+        routes.post("receipts/claim", scopes: CustomerController.writeScopes) { request, context, caller in
+            let body = try await request.decode(ClaimReceiptRequest.self, maxBytes: services.config.maxBodyBytes)
+            let actor = Actor(id: caller.keyID, requestID: context.requestID)
+            return try await services.mutation(context, status: .ok) { sql in
+                try await transactions.claim(on: sql, caller: caller, body, actor: actor)
+            }
+        }
+    }
+}
+
+extension Optional {
+    /// `map` with an asynchronous transform.
+    func asyncMap<T>(_ transform: (Wrapped) async throws -> T) async rethrows -> T? {
+        guard let self else { return nil }
+        return try await transform(self)
+    }
+}

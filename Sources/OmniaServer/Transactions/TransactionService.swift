@@ -1,0 +1,239 @@
+import Foundation
+import OmniaCore
+import SQLKit
+
+/// A sale or return as recorded: `created` is false when a till's retry found it already recorded.
+struct RecordedTransaction: Encodable, Sendable {
+    let transaction: SalesTransaction
+    let created: Bool
+
+    func encode(to encoder: any Encoder) throws { try transaction.encode(to: encoder) }
+}
+
+/// Sales, returns and receipt claims from every channel: validation, customer resolution, the
+/// conditional writes that keep returns within what was sold, the 360 aggregates, and the
+/// `transaction.recorded` / `receipt.issued` events — all in the caller's transaction.
+struct TransactionService: Sendable {
+    let services: AppServices
+
+    private var dialect: SQLDialectKind { services.database.dialect }
+
+    /// Records a sale or return. A channel's retry of an external id with the same content returns
+    /// the stored transaction (`created` false); with other content it is a 409.
+    func record(on sql: any SQLDatabase, caller: Caller, _ request: RecordTransactionRequest, actor: Actor) async throws -> RecordedTransaction {
+        let now = services.nowMilliseconds
+        let draft = try TransactionValidation.draft(request, now: now, accepted: caller.acceptedCurrencies, policy: caller.identityPolicy)
+        let tenantID = caller.tenantID
+        let store = TransactionStore(tenantID: tenantID)
+        let (channelID, locationID) = try await place(of: draft, on: sql, caller: caller)
+        let contentHash = try draft.contentHash(channelID: channelID)
+        if let existing = try await store.existing(on: sql, channelID: channelID, externalID: draft.externalID) {
+            guard existing.contentHash == contentHash else {
+                throw TransactionError.externalIDTaken(externalID: draft.externalID, transactionID: existing.id)
+            }
+            return RecordedTransaction(transaction: try await store.views(on: sql, [existing])[0], created: false)
+        }
+        let customerID = try await customer(of: draft, on: sql, caller: caller, channelID: channelID, actor: actor)
+
+        let (row, lines) = switch draft.kind {
+        case .sale: try sale(draft, channelID: channelID, locationID: locationID, customerID: customerID, contentHash: contentHash, tenantID: tenantID)
+        case .return: try await takeBack(draft, on: sql, store: store, channelID: channelID, locationID: locationID, customerID: customerID,
+                                         contentHash: contentHash, tenantID: tenantID)
+        }
+        try await store.insert(on: sql, row, lines: lines)
+        if let owner = row.customerId {
+            var delta = CustomerStatsDelta()
+            delta.add(row, lines: lines)
+            try await CustomerStatsStore(tenantID: tenantID, dialect: dialect).record(on: sql, delta, customerID: owner)
+        }
+        let transaction = SalesTransaction(row: row, lines: lines)
+        try await services.events.append(on: sql, tenantID: tenantID, type: "transaction.recorded", data: transaction, requestID: actor.requestID)
+        try await services.events.append(on: sql, tenantID: tenantID, type: "receipt.issued", data: ReceiptIssued(transaction), requestID: actor.requestID)
+        return RecordedTransaction(transaction: transaction, created: true)
+    }
+
+    // MARK: Sales
+
+    private func sale(_ draft: TransactionDraft, channelID: String, locationID: String?, customerID: String?, contentHash: String,
+                      tenantID: String) throws -> (TransactionRow, [TransactionLine]) {
+        let totals = draft.lines.map { $0.total ?? 0 }
+        let subtotal = totals.reduce(0, +)
+        let discountTotal = draft.discounts.map(\.amount).reduce(0, +)
+        guard discountTotal <= subtotal else { throw TransactionError.discountsExceedSubtotal(discounts: discountTotal, subtotal: subtotal) }
+        let shares = TransactionMath.allocate(discountTotal, over: totals)
+        let lines = draft.lines.enumerated().map { index, line in
+            TransactionLine(lineNumber: index + 1, sku: line.sku ?? "", name: line.name, category: line.category, quantity: line.quantity,
+                            unitPrice: line.unitPrice ?? 0, discount: line.discount, total: totals[index], netTotal: totals[index] - shares[index],
+                            returnedQuantity: 0, originalLine: nil, reason: line.reason)
+        }
+        let taxTotal = draft.taxes.map(\.amount).reduce(0, +)
+        let total = subtotal - discountTotal + (draft.taxesIncluded ? 0 : taxTotal)
+        try checkTotals(draft, total: total)
+        let row = try makeRow(draft, channelID: channelID, locationID: locationID, customerID: customerID, originalID: nil,
+                              currency: draft.currency ?? "", subtotal: subtotal, discountTotal: discountTotal, taxes: draft.taxes,
+                              total: total, claimCode: customerID == nil ? ClaimCode.generate() : nil, contentHash: contentHash, tenantID: tenantID)
+        return (row, lines)
+    }
+
+    // MARK: Returns
+
+    /// A return: each line takes units back from a line of the original sale (in any channel) with a
+    /// conditional write, and refunds its share of that line's net amount and of the sale's taxes.
+    private func takeBack(_ draft: TransactionDraft, on sql: any SQLDatabase, store: TransactionStore, channelID: String, locationID: String?,
+                          customerID: String?, contentHash: String, tenantID: String) async throws -> (TransactionRow, [TransactionLine]) {
+        let original = try await originalSale(of: draft, on: sql, store: store, channelID: channelID)
+        var validator = Validator()
+        if let currency = draft.currency, currency != original.currency {
+            validator.fail("currency", "currency_mismatch", "a return is in the currency of its sale, \(original.currency)")
+        }
+        if draft.occurredAt < original.occurredAt {
+            validator.fail("occurred_at", "before_original", "a return cannot happen before the sale it takes back")
+        }
+        let soldLines = try await store.lines(on: sql, of: [original.id])[original.id] ?? []
+        var pairs: [(TransactionDraft.Line, TransactionLine)] = []
+        for (index, line) in draft.lines.enumerated() {
+            guard let number = line.originalLine, let sold = soldLines.first(where: { $0.lineNumber == number }) else {
+                validator.fail("lines[\(index)].original_line", "unknown_line", "the sale \(original.id) has no line \(line.originalLine ?? 0)")
+                continue
+            }
+            if let sku = line.sku, sku != sold.sku {
+                validator.fail("lines[\(index)].sku", "sku_mismatch", "line \(number) of the sale is \(sold.sku), not \(sku)")
+            }
+            pairs.append((line, sold))
+        }
+        guard validator.isValid else { throw Problem.validation(validator.errors) }
+
+        var lines: [TransactionLine] = []
+        var overReturns: [FieldError] = []
+        for (index, (line, sold)) in pairs.enumerated() {
+            guard let returnedNow = try await store.takeBack(on: sql, saleID: original.id, lineNumber: sold.lineNumber, quantity: line.quantity) else {
+                let remaining = try await store.lines(on: sql, of: [original.id])[original.id]?.first { $0.lineNumber == sold.lineNumber }
+                let left = remaining.map { $0.quantity - $0.returnedQuantity } ?? 0
+                overReturns.append(FieldError(field: "lines[\(index)].quantity", code: "over_return",
+                                              detail: "line \(sold.lineNumber) of \(original.id) sold \(sold.quantity); only \(left) can still be returned"))
+                continue
+            }
+            let refund = TransactionMath.refund(net: sold.netTotal, sold: sold.quantity, alreadyReturned: returnedNow - line.quantity, quantity: line.quantity)
+            lines.append(TransactionLine(lineNumber: index + 1, sku: sold.sku, name: sold.name, category: sold.category, quantity: line.quantity,
+                                         unitPrice: sold.unitPrice, discount: line.quantity * sold.unitPrice - refund, total: refund, netTotal: refund,
+                                         returnedQuantity: 0, originalLine: sold.lineNumber, reason: line.reason))
+        }
+        guard overReturns.isEmpty else { throw TransactionError.overReturn(overReturns) }
+
+        let subtotal = lines.map(\.total).reduce(0, +)
+        let soldNet = original.subtotal - original.discountTotal
+        let originalTaxes = (try? JSONCoding.decoder.decode([TaxAmount].self, from: Data(original.taxes.utf8))) ?? []
+        let taxes = originalTaxes.map { tax in
+            TaxAmount(name: tax.name, rate: tax.rate, amount: soldNet == 0 ? 0 : soldNet.dividingFullWidth(tax.amount.multipliedFullWidth(by: subtotal)).quotient)
+        }
+        let taxesIncluded = original.taxesIncluded != 0
+        let total = subtotal + (taxesIncluded ? 0 : taxes.map(\.amount).reduce(0, +))
+        try checkTotals(draft, total: total)
+        let row = try makeRow(draft, channelID: channelID, locationID: locationID, customerID: customerID ?? original.customerId,
+                              originalID: original.id, currency: original.currency, subtotal: subtotal, discountTotal: 0, taxes: taxes,
+                              taxesIncluded: taxesIncluded, total: total, claimCode: nil, contentHash: contentHash, tenantID: tenantID)
+        return (row, lines)
+    }
+
+    private func originalSale(of draft: TransactionDraft, on sql: any SQLDatabase, store: TransactionStore, channelID: String) async throws -> TransactionRow {
+        var found: TransactionRow?
+        if let id = draft.originalID {
+            found = IDGenerator.isWellFormed(id, prefix: .transaction) ? try await store.row(on: sql, id: id) : nil
+        } else if let externalID = draft.originalExternalID {
+            var saleChannel: String? = channelID
+            if let reference = draft.originalChannel { saleChannel = try await resolveChannel(reference, on: sql, tenantID: store.tenantID)?.id }
+            if let saleChannel { found = try await store.existing(on: sql, channelID: saleChannel, externalID: externalID) }
+        }
+        guard let found else {
+            throw Problem.validation([FieldError(field: "original", code: "unknown_original", detail: "no transaction of this tenant matches original")])
+        }
+        guard found.kind == TransactionKind.sale.rawValue else {
+            throw Problem.validation([FieldError(field: "original", code: "original_not_sale", detail: "\(found.id) is a return; a return takes back a sale")])
+        }
+        return found
+    }
+
+    // MARK: Shared steps
+
+    private func checkTotals(_ draft: TransactionDraft, total: Int64) throws {
+        if let stated = draft.statedTotal, stated != total { throw TransactionError.totalMismatch(stated: stated, computed: total) }
+        if let tenders = draft.tenders {
+            let tendered = tenders.map(\.amount).reduce(0, +)
+            if tendered != total { throw TransactionError.tendersMismatch(tendered: tendered, total: total) }
+        }
+    }
+
+    private func makeRow(_ draft: TransactionDraft, channelID: String, locationID: String?, customerID: String?, originalID: String?,
+                         currency: String, subtotal: Int64, discountTotal: Int64, taxes: [TaxAmount], taxesIncluded: Bool? = nil,
+                         total: Int64, claimCode: String?, contentHash: String, tenantID: String) throws -> TransactionRow {
+        TransactionRow(
+            id: services.ids.make(.transaction), kind: draft.kind.rawValue, channelId: channelID, locationId: locationID,
+            externalId: draft.externalID, customerId: customerID, originalId: originalID, occurredAt: draft.occurredAt, currency: currency,
+            subtotal: subtotal, discountTotal: discountTotal, taxTotal: taxes.map(\.amount).reduce(0, +),
+            taxesIncluded: (taxesIncluded ?? draft.taxesIncluded) ? 1 : 0, total: total, discounts: try JSONCoding.text(draft.discounts),
+            taxes: try JSONCoding.text(taxes), tenders: try JSONCoding.text(draft.tenders ?? []), claimCode: claimCode, claimedAt: nil,
+            receiptToken: ReceiptToken.generate(tenantID: tenantID), contentHash: contentHash, createdAt: services.nowMilliseconds)
+    }
+
+    /// The channel (and location) a transaction is recorded in. A key bound to a channel or location
+    /// stamps it; naming another one is refused rather than silently overridden.
+    private func place(of draft: TransactionDraft, on sql: any SQLDatabase, caller: Caller) async throws -> (channelID: String, locationID: String?) {
+        var validator = Validator()
+        var channel: (id: String, locationID: String?)?
+        if let reference = draft.channel {
+            channel = try await resolveChannel(reference, on: sql, tenantID: caller.tenantID)
+            if channel == nil { validator.fail("channel", "unknown_channel", "channel does not name a channel (by code or id) of this tenant") }
+        }
+        if let bound = caller.channelID {
+            if let channel, channel.id != bound {
+                validator.fail("channel", "channel_mismatch", "this key records transactions for channel \(bound) only")
+            }
+            if channel == nil && draft.channel == nil { channel = try await resolveChannel(bound, on: sql, tenantID: caller.tenantID) }
+        } else if draft.channel == nil {
+            validator.fail("channel", "required", "channel is required (its code or id)")
+        }
+        var locationID = channel?.locationID
+        if let reference = draft.location {
+            locationID = try await resolveLocation(reference, on: sql, tenantID: caller.tenantID)
+            if locationID == nil { validator.fail("location", "unknown_location", "location does not name a location (by code or id) of this tenant") }
+        }
+        if let bound = caller.locationID {
+            if draft.location != nil, let locationID, locationID != bound {
+                validator.fail("location", "location_mismatch", "this key records transactions for location \(bound) only")
+            }
+            locationID = bound
+        }
+        guard validator.isValid, let channel else { throw Problem.validation(validator.errors) }
+        return (channel.id, locationID)
+    }
+
+    /// A channel by id or code: one index probe either way (chosen by the reference's shape).
+    private func resolveChannel(_ reference: String, on sql: any SQLDatabase, tenantID: String) async throws -> (id: String, locationID: String?)? {
+        let column = IDGenerator.isWellFormed(reference, prefix: .channel) ? "id" : "code"
+        guard let row = try await sql.raw("""
+            SELECT id, location_id FROM channels WHERE tenant_id = \(bind: tenantID) AND \(unsafeRaw: column) = \(bind: reference)
+            """).first() else { return nil }
+        return (try row.decode(column: "id", as: String.self), try row.decode(column: "location_id", as: String?.self))
+    }
+
+    private func resolveLocation(_ reference: String, on sql: any SQLDatabase, tenantID: String) async throws -> String? {
+        let column = IDGenerator.isWellFormed(reference, prefix: .location) ? "id" : "code"
+        return try await sql.raw("""
+            SELECT id FROM locations WHERE tenant_id = \(bind: tenantID) AND \(unsafeRaw: column) = \(bind: reference)
+            """).first(decodingColumn: "id", as: String.self)
+    }
+
+    /// The customer a transaction lands on: the one named by id (as it resolves after merges), or
+    /// the one its identifiers identify (created when new), or nobody for an anonymous sale.
+    private func customer(of draft: TransactionDraft, on sql: any SQLDatabase, caller: Caller, channelID: String, actor: Actor) async throws -> String? {
+        if let id = draft.customerID {
+            guard let root = try await CustomerStore(tenantID: caller.tenantID).resolvedRow(on: sql, id: id) else {
+                throw Problem.validation([FieldError(field: "customer.id", code: "unknown_customer", detail: "customer.id does not name a customer of this tenant")])
+            }
+            return root.id
+        }
+        guard !draft.identifiers.isEmpty else { return nil }
+        return try await services.identity.identify(on: sql, tenantID: caller.tenantID, policy: caller.identityPolicy, identifiers: draft.identifiers,
+                                                    traits: .empty, channelID: channelID, actor: actor).customer.id
+    }
+}

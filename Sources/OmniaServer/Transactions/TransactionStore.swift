@@ -1,0 +1,119 @@
+import OmniaCore
+import SQLKit
+
+/// The SQL of sales and returns. A transaction and all its lines are written in two statements and
+/// read back in two, whatever the number of lines.
+struct TransactionStore: Sendable {
+    let tenantID: String
+
+    /// The transaction a channel already recorded under `externalID`, if any.
+    func existing(on sql: any SQLDatabase, channelID: String, externalID: String) async throws -> TransactionRow? {
+        try await sql.raw("""
+            SELECT * FROM transactions WHERE tenant_id = \(bind: tenantID) AND channel_id = \(bind: channelID) AND external_id = \(bind: externalID)
+            """).row(TransactionRow.self)
+    }
+
+    func row(on sql: any SQLDatabase, id: String) async throws -> TransactionRow? {
+        try await sql.raw("SELECT * FROM transactions WHERE tenant_id = \(bind: tenantID) AND id = \(bind: id)").row(TransactionRow.self)
+    }
+
+    func row(on sql: any SQLDatabase, claimCode: String) async throws -> TransactionRow? {
+        try await sql.raw("SELECT * FROM transactions WHERE tenant_id = \(bind: tenantID) AND claim_code = \(bind: claimCode)").row(TransactionRow.self)
+    }
+
+    func row(on sql: any SQLDatabase, receiptToken: String) async throws -> TransactionRow? {
+        try await sql.raw("SELECT * FROM transactions WHERE tenant_id = \(bind: tenantID) AND receipt_token = \(bind: receiptToken)").row(TransactionRow.self)
+    }
+
+    /// The lines of each transaction, in line order, in one query.
+    func lines(on sql: any SQLDatabase, of transactionIDs: [String]) async throws -> [String: [TransactionLine]] {
+        guard !transactionIDs.isEmpty else { return [:] }
+        let rows = try await sql.raw("""
+            SELECT * FROM transaction_lines WHERE tenant_id = \(bind: tenantID) AND transaction_id IN (\(binds: transactionIDs))
+            ORDER BY transaction_id, line_number
+            """).all()
+        var lines: [String: [TransactionLine]] = [:]
+        for row in rows {
+            lines[try row.decode(column: "transaction_id", as: String.self), default: []].append(try RowDecoder.decode(TransactionLine.self, from: row))
+        }
+        return lines
+    }
+
+    /// The API view of each row, lines included, in one more query.
+    func views(on sql: any SQLDatabase, _ rows: [TransactionRow]) async throws -> [SalesTransaction] {
+        let lines = try await self.lines(on: sql, of: rows.map(\.id))
+        return rows.map { SalesTransaction(row: $0, lines: lines[$0.id] ?? []) }
+    }
+
+    /// One page of a customer's transactions (the whole merged cluster), newest first, optionally of one channel.
+    func page(on sql: any SQLDatabase, customerID: String, channelID: String?, page: PageRequest) async throws -> [TransactionRow] {
+        var query: SQLQueryString = """
+            SELECT * FROM transactions WHERE tenant_id = \(bind: tenantID)
+            AND customer_id IN (SELECT id FROM customers WHERE tenant_id = \(bind: tenantID) AND canonical_id = \(bind: customerID))
+            """
+        if let channelID { query += " AND channel_id = \(bind: channelID)" }
+        if let cursor = page.startingAfter { query += " AND id < \(bind: cursor)" }
+        query += " ORDER BY id DESC LIMIT \(literal: page.limit + 1)"
+        return try await sql.raw(query).rows(TransactionRow.self)
+    }
+
+    // MARK: Writes
+
+    /// Writes the transaction and its lines. On PostgreSQL they are held to commit; another request
+    /// recording the same external id at the same instant makes this one run again and find it.
+    func insert(on sql: any SQLDatabase, _ row: TransactionRow, lines: [TransactionLine]) async throws {
+        try await sql.runDeferrable("""
+            INSERT INTO transactions (tenant_id, id, kind, channel_id, location_id, external_id, customer_id, original_id, occurred_at, currency,
+                subtotal, discount_total, tax_total, taxes_included, total, discounts, taxes, tenders, claim_code, claimed_at, receipt_token,
+                content_hash, created_at)
+            VALUES (\(bind: tenantID), \(bind: row.id), \(bind: row.kind), \(bind: row.channelId), \(bind: row.locationId), \(bind: row.externalId),
+                \(bind: row.customerId), \(bind: row.originalId), \(bind: row.occurredAt), \(bind: row.currency), \(bind: row.subtotal),
+                \(bind: row.discountTotal), \(bind: row.taxTotal), \(bind: row.taxesIncluded), \(bind: row.total), \(bind: row.discounts),
+                \(bind: row.taxes), \(bind: row.tenders), \(bind: row.claimCode), \(bind: row.claimedAt), \(bind: row.receiptToken),
+                \(bind: row.contentHash), \(bind: row.createdAt))
+            """, ifDuplicate: DuplicateRule(table: "transactions", error: TransactionRaceLost()))
+        var query: SQLQueryString = """
+            INSERT INTO transaction_lines (tenant_id, transaction_id, line_number, sku, name, category, quantity, unit_price, discount, total,
+                net_total, returned_quantity, original_line, reason) VALUES
+            """
+        for (index, line) in lines.enumerated() {
+            query += """
+                \(unsafeRaw: index == 0 ? " " : ", ")(\(bind: tenantID), \(bind: row.id), \(bind: line.lineNumber), \(bind: line.sku), \(bind: line.name), \
+                \(bind: line.category), \(bind: line.quantity), \(bind: line.unitPrice), \(bind: line.discount), \(bind: line.total), \
+                \(bind: line.netTotal), 0, \(bind: line.originalLine), \(bind: line.reason))
+                """
+        }
+        try await sql.runDeferrable(query)
+    }
+
+    /// Raises a sale line's returned quantity by `quantity` only if that stays within what was sold:
+    /// one conditional write, so concurrent returns of the same line can never return more than was
+    /// sold. Returns the returned quantity after the write, or nil when it would over-return.
+    func takeBack(on sql: any SQLDatabase, saleID: String, lineNumber: Int, quantity: Int64) async throws -> Int64? {
+        try await sql.raw("""
+            UPDATE transaction_lines SET returned_quantity = returned_quantity + \(bind: quantity)
+            WHERE tenant_id = \(bind: tenantID) AND transaction_id = \(bind: saleID) AND line_number = \(bind: lineNumber)
+            AND returned_quantity + \(bind: quantity) <= quantity
+            RETURNING returned_quantity
+            """).first(decodingColumn: "returned_quantity", as: Int64.self)
+    }
+
+    /// Gives an unclaimed anonymous sale to `customerID` — a conditional write, so of two people
+    /// claiming one code at the same instant exactly one gets it. Nil when it is not claimable.
+    func claim(on sql: any SQLDatabase, claimCode: String, customerID: String, now: Int64) async throws -> TransactionRow? {
+        try await sql.raw("""
+            UPDATE transactions SET customer_id = \(bind: customerID), claimed_at = \(bind: now)
+            WHERE tenant_id = \(bind: tenantID) AND claim_code = \(bind: claimCode) AND customer_id IS NULL
+            RETURNING *
+            """).row(TransactionRow.self)
+    }
+
+    /// Gives the anonymous returns of a just-claimed sale to the same customer.
+    func claimReturns(on sql: any SQLDatabase, saleID: String, customerID: String, now: Int64) async throws -> [TransactionRow] {
+        try await sql.raw("""
+            UPDATE transactions SET customer_id = \(bind: customerID), claimed_at = \(bind: now)
+            WHERE tenant_id = \(bind: tenantID) AND original_id = \(bind: saleID) AND customer_id IS NULL
+            RETURNING *
+            """).rows(TransactionRow.self)
+    }
+}
