@@ -36,6 +36,7 @@ public enum OmniaApplication {
         CustomerController(services: services).addRoutes(to: routes)
         IdentityController(services: services, authenticator: authenticator).addRoutes(to: routes)
         TransactionController(services: services).addRoutes(to: routes)
+        CustomerOverviewController(services: services).addRoutes(to: routes)
         return router
     }
 

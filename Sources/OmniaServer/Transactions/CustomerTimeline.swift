@@ -1,0 +1,98 @@
+import OmniaCore
+import SQLKit
+
+/// One entry of a customer's timeline: a sale or return in any channel, or a merge or unmerge of
+/// their record. Fields that do not apply to the type are omitted.
+struct TimelineItem: Encodable, Sendable {
+    let type: String
+    let id: String
+    let occurredAt: StoredTime
+    let channelId: String?
+    var locationId: String?
+    var externalId: String?
+    var currency: String?
+    var total: Int64?
+    var lineCount: Int?
+    var originalTransactionId: String?
+    /// The customer of the cluster the entry was recorded for (a merged-in customer's id for their history).
+    var customerId: String?
+    var survivorId: String?
+    var mergedId: String?
+    var reason: String?
+
+    /// The position of this entry, for `starting_after`: `<epoch ms>_<id>`.
+    var cursor: String { "\(occurredAt.milliseconds)_\(id)" }
+
+    static let types = ["sale", "return", "merge", "unmerge"]
+}
+
+/// What `GET /v1/customers/{id}/timeline` may filter on.
+struct TimelineQuery: Sendable {
+    var types: Set<String> = Set(TimelineItem.types)
+    var channelID: String?
+    /// Entries strictly older than this position (newest first).
+    var before: (milliseconds: Int64, id: String)?
+    var limit = PageRequest.defaultLimit
+}
+
+/// Reads a customer's timeline across their merged cluster, newest first: each source is read
+/// already sorted and cut at `limit + 1`, then the sources are merged.
+struct CustomerTimelineStore: Sendable {
+    let tenantID: String
+
+    func page(on sql: any SQLDatabase, customerID: String, _ query: TimelineQuery) async throws -> [TimelineItem] {
+        let cluster: SQLQueryString = "SELECT id FROM customers WHERE tenant_id = \(bind: tenantID) AND canonical_id = \(bind: customerID)"
+        var items: [TimelineItem] = []
+        let kinds = ["sale", "return"].filter(query.types.contains)
+        if !kinds.isEmpty {
+            var statement: SQLQueryString = """
+                SELECT t.id, t.kind, t.channel_id, t.location_id, t.external_id, t.customer_id, t.original_id, t.currency, t.total, t.occurred_at,
+                    (SELECT COUNT(*) FROM transaction_lines l WHERE l.tenant_id = t.tenant_id AND l.transaction_id = t.id) AS line_count
+                FROM transactions t WHERE t.tenant_id = \(bind: tenantID) AND t.customer_id IN (\(cluster)) AND t.kind IN (\(binds: kinds))
+                """
+            if let channelID = query.channelID { statement += " AND t.channel_id = \(bind: channelID)" }
+            if let before = query.before {
+                statement += """
+                     AND (t.occurred_at < \(bind: before.milliseconds) OR (t.occurred_at = \(bind: before.milliseconds) AND t.id < \(bind: before.id)))
+                    """
+            }
+            statement += " ORDER BY t.occurred_at DESC, t.id DESC LIMIT \(literal: query.limit + 1)"
+            for row in try await sql.raw(statement).all() {
+                var item = TimelineItem(type: try row.decode(column: "kind", as: String.self), id: try row.decode(column: "id", as: String.self),
+                                        occurredAt: StoredTime(milliseconds: try row.decode(column: "occurred_at", as: Int64.self)),
+                                        channelId: try row.decode(column: "channel_id", as: String.self))
+                item.locationId = try row.decode(column: "location_id", as: String?.self)
+                item.externalId = try row.decode(column: "external_id", as: String.self)
+                item.currency = try row.decode(column: "currency", as: String.self)
+                item.total = try row.decode(column: "total", as: Int64.self)
+                item.lineCount = try row.decode(column: "line_count", as: Int.self)
+                item.originalTransactionId = try row.decode(column: "original_id", as: String?.self)
+                item.customerId = try row.decode(column: "customer_id", as: String?.self)
+                items.append(item)
+            }
+        }
+        if query.types.contains("merge") || query.types.contains("unmerge") {
+            // A customer's merges are few; read them all and filter here.
+            let merges = try await sql.raw("""
+                SELECT * FROM customer_merges WHERE tenant_id = \(bind: tenantID)
+                AND (survivor_id IN (\(cluster)) OR merged_id IN (\(cluster)))
+                """).rows(CustomerMerge.self)
+            for merge in merges where query.channelID == nil || merge.channelId == query.channelID {
+                var entries = [("merge", merge.createdAt)]
+                if let unmergedAt = merge.unmergedAt { entries.append(("unmerge", unmergedAt)) }
+                for (type, time) in entries where query.types.contains(type) {
+                    var item = TimelineItem(type: type, id: merge.id, occurredAt: time, channelId: merge.channelId)
+                    item.survivorId = merge.survivorId
+                    item.mergedId = merge.mergedId
+                    item.reason = type == "merge" ? merge.reason : nil
+                    items.append(item)
+                }
+            }
+        }
+        items.sort { ($0.occurredAt.milliseconds, $0.id, $0.type) > ($1.occurredAt.milliseconds, $1.id, $1.type) }
+        if let before = query.before {
+            items.removeAll { ($0.occurredAt.milliseconds, $0.id) >= (before.milliseconds, before.id) }
+        }
+        return Array(items.prefix(query.limit + 1))
+    }
+}
