@@ -30,6 +30,11 @@ struct SalesTests {
             #expect(try await app.count("transactions") == 1)
             #expect(try await app.count("transaction_lines") == 2)
 
+            var byID = body
+            byID["channel"] = places.storeChannelID
+            let retryByID = try await client.call(.post, "/v1/transactions", key: app.adminKey, json: byID)
+            #expect(retryByID.status == .ok, "naming the channel by id is the same transaction: \(retryByID.text)")
+
             var changed = body
             changed["lines"] = ([["sku": "SKU-9", "quantity": 1, "unit_price": 100]] as [[String: any Sendable]])
             changed["tenders"] = nil
@@ -135,6 +140,35 @@ struct SalesTests {
             let byChannel = Dictionary(uniqueKeysWithValues: zip(channels, figures))
             #expect(byChannel[places.webChannelID] == [1, 0, 2900, 0])
             #expect(byChannel[places.storeChannelID] == [0, 2, 0, 2900], "returns count where they happen")
+        }
+    }
+
+    @Test("returning every unit, one at a time, refunds exactly what was paid, taxes included", arguments: TestBackend.available)
+    func returnsRefundTaxesExactly(backend: TestBackend) async throws {
+        try await TestApp.run(backend) { app, client in
+            _ = try await SalesFixtures.make(app, client)
+            let sale = try await client.call(.post, "/v1/transactions", key: app.adminKey, json: SalesFixtures.sale(
+                "US-1", lines: [("CAP", "accessories", 3, 1000)],
+                extra: ["taxes": [["name": "State tax", "rate": 725, "amount": 217] as [String: any Sendable]], "taxes_included": false]))
+            #expect(sale.object["total"] as? Int == 3217, "\(sale.text)")
+            var refunded = 0
+            var taxes = 0
+            for index in 0..<3 {
+                let back = try await client.call(.post, "/v1/transactions", key: app.adminKey, json: [
+                    "kind": "return", "external_id": "UR-\(index)", "channel": "web", "occurred_at": "2026-03-02T10:00:00Z",
+                    "original": ["channel": "store-madrid-01", "external_id": "US-1"], "lines": [["original_line": 1, "quantity": 1]],
+                ])
+                #expect(back.status == .created, "\(back.text)")
+                refunded += back.object["total"] as? Int ?? 0
+                taxes += back.object["tax_total"] as? Int ?? 0
+            }
+            #expect(taxes == 217)
+            #expect(refunded == 3217)
+            let wrongPlace = try await client.call(.post, "/v1/transactions", key: app.adminKey, json: [
+                "kind": "return", "external_id": "UR-9", "channel": "web", "occurred_at": "2026-03-02T10:00:00Z",
+                "original": ["channel": "store-atlantis", "external_id": "US-1"], "lines": [["original_line": 1, "quantity": 1]],
+            ])
+            #expect((wrongPlace.object["errors"] as? [[String: Any]])?.first?["field"] as? String == "original.channel")
         }
     }
 

@@ -18,6 +18,7 @@ public enum OmniaApplication {
         router.add(middleware: BodyLimitMiddleware(maxBodyBytes: services.config.maxBodyBytes))
 
         OperationsController(services: services, openAPI: try openAPIDocument()).addRoutes(to: router, table: services.routeTable)
+        ReceiptController(services: services).addRoutes(to: router, table: services.routeTable)
 
         let authenticator = APIKeyAuthenticator(database: services.database, cacheTTL: services.config.authCacheTTL)
         let rateLimiter = services.config.rateLimitPerSecond > 0
@@ -26,7 +27,7 @@ public enum OmniaApplication {
             .add(middleware: AuthMiddleware(authenticator: authenticator, rateLimiter: rateLimiter))
             .add(middleware: IdempotencyMiddleware(store: services.idempotency, maxBodyBytes: services.config.maxBodyBytes, now: services.now))
         let routes = Routes(group: v1, table: services.routeTable, basePath: "/v1")
-        TenantController(services: services).addRoutes(to: routes)
+        TenantController(services: services, authenticator: authenticator).addRoutes(to: routes)
         LocationController(services: services).addRoutes(to: routes)
         ChannelController(services: services).addRoutes(to: routes)
         APIKeyController(services: services, authenticator: authenticator).addRoutes(to: routes)

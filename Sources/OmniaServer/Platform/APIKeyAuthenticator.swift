@@ -34,7 +34,7 @@ final class APIKeyAuthenticator: Sendable {
         let hash = token.hash
         let row = try await database.read { sql in
             try await sql.raw("""
-                SELECT k.id, k.scopes, k.channel_id, k.location_id, t.default_currency, t.timezone, t.country, t.identity_policy, t.accepted_currencies
+                SELECT k.id, k.scopes, k.channel_id, k.location_id, t.default_currency, t.timezone, t.country, t.identity_policy, t.additional_currencies
                 FROM api_keys k JOIN tenants t ON t.id = k.tenant_id
                 WHERE k.tenant_id = \(bind: token.tenantID) AND k.key_hash = \(bind: hash) AND k.revoked_at IS NULL
                 """).first(decoding: KeyRow.self)
@@ -45,7 +45,7 @@ final class APIKeyAuthenticator: Sendable {
             scopes: Set(row.scopes.split(separator: " ").compactMap { Scope(rawValue: String($0)) }),
             channelID: row.channelId, locationID: row.locationId,
             tenantCurrency: row.defaultCurrency, tenantTimeZone: row.timezone,
-            acceptedCurrencies: Set([row.defaultCurrency] + (row.acceptedCurrencies?.split(separator: " ").map(String.init) ?? [])),
+            acceptedCurrencies: Set([row.defaultCurrency] + (row.additionalCurrencies?.split(separator: " ").map(String.init) ?? [])),
             identityPolicy: IdentityPolicy.stored(row.identityPolicy, tenantCountry: row.country)
         )
         if cacheTTL > .zero {
@@ -80,12 +80,12 @@ final class APIKeyAuthenticator: Sendable {
         let timezone: String
         let country: String?
         let identityPolicy: String?
-        let acceptedCurrencies: String?
+        let additionalCurrencies: String?
 
         enum CodingKeys: String, CodingKey {
             case id, scopes, timezone, country
             case identityPolicy = "identity_policy"
-            case acceptedCurrencies = "accepted_currencies"
+            case additionalCurrencies = "additional_currencies"
             case channelId = "channel_id"
             case locationId = "location_id"
             case defaultCurrency = "default_currency"

@@ -9,7 +9,27 @@ public struct Tenant: Codable, Sendable {
     public let defaultCurrency: String
     public let timezone: String
     public let country: String?
+    /// Currencies accepted besides `default_currency` (sales in others are refused).
+    let additionalCurrencies: StoredWords?
+    /// Printed on every receipt, e.g. "Returns within 30 days in any store or online".
+    let returnPolicy: String?
     let createdAt: StoredTime
+
+    enum CodingKeys: String, CodingKey {
+        case id, name, defaultCurrency, timezone, country, additionalCurrencies, returnPolicy, createdAt
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(id, forKey: .id)
+        try container.encode(name, forKey: .name)
+        try container.encode(defaultCurrency, forKey: .defaultCurrency)
+        try container.encode(timezone, forKey: .timezone)
+        try container.encodeIfPresent(country, forKey: .country)
+        try container.encode(additionalCurrencies ?? StoredWords([]), forKey: .additionalCurrencies)
+        try container.encodeIfPresent(returnPolicy, forKey: .returnPolicy)
+        try container.encode(createdAt, forKey: .createdAt)
+    }
 }
 
 /// A place where stock lives or customers shop.

@@ -41,3 +41,20 @@ struct CreateAPIKeyRequest: RequestBody {
         case name, scopes, channelId, locationId
     }
 }
+
+/// `PATCH /v1/tenant`
+struct UpdateTenantRequest: RequestBody {
+    var additionalCurrencies: [String]?
+    var returnPolicy: FieldPatch<String> = .unchanged
+
+    typealias Field = CodingKeys
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case additionalCurrencies, returnPolicy
+    }
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        additionalCurrencies = try container.decodeIfPresent([String].self, forKey: .additionalCurrencies)
+        returnPolicy = try container.patch(String.self, forKey: .returnPolicy)
+    }
+}

@@ -33,7 +33,7 @@ struct PlatformService: Sendable {
                 VALUES (\(bind: id), \(bind: name), \(bind: currency.code), \(bind: timezone), \(bind: country), \(bind: now))
                 """).run()
             let tenant = Tenant(id: id, name: name, defaultCurrency: currency.code, timezone: timezone, country: country,
-                                createdAt: StoredTime(milliseconds: now))
+                                additionalCurrencies: nil, returnPolicy: nil, createdAt: StoredTime(milliseconds: now))
             try await services.events.append(on: sql, tenantID: id, type: "tenant.created", data: tenant, requestID: nil)
             let key = try await insertAPIKey(on: sql, tenantID: id, name: "Admin key", scopes: [.admin], channelID: nil, locationID: nil, actor: .cli)
             return (tenant, key.created)
@@ -50,6 +50,42 @@ struct PlatformService: Sendable {
         try await services.database.read { sql in
             try await sql.raw("SELECT * FROM tenants WHERE name = \(bind: name) ORDER BY id LIMIT 1").row(Tenant.self)
         }
+    }
+
+    /// Changes what a tenant's admin may change of it: the currencies it accepts besides its
+    /// default, and the return policy printed on receipts (null clears it).
+    func updateTenant(on sql: any SQLDatabase, tenantID: String, _ request: UpdateTenantRequest, actor: Actor) async throws -> Tenant {
+        guard let tenant = try await sql.raw("SELECT * FROM tenants WHERE id = \(bind: tenantID)").row(Tenant.self) else {
+            throw PlatformError.tenantNotFound(tenantID)
+        }
+        var validator = Validator()
+        var additional = tenant.additionalCurrencies?.words ?? []
+        if let requested = request.additionalCurrencies {
+            additional = []
+            for (index, code) in requested.enumerated() {
+                guard let currency = validator.currency(code, field: "additional_currencies[\(index)]") else { continue }
+                if currency.code != tenant.defaultCurrency && !additional.contains(currency.code) { additional.append(currency.code) }
+            }
+            if requested.count > 20 { validator.fail("additional_currencies", "too_many", "at most 20 additional currencies") }
+        }
+        var policy = tenant.returnPolicy
+        switch request.returnPolicy {
+        case .unchanged: break
+        case .clear: policy = nil
+        case .set(let text): policy = validator.text(text, field: "return_policy", maxLength: 1_000)
+        }
+        guard validator.isValid else { throw Problem.validation(validator.errors) }
+        let words = StoredWords(additional.sorted())
+        try await sql.raw("""
+            UPDATE tenants SET additional_currencies = \(bind: words.stored), return_policy = \(bind: policy) WHERE id = \(bind: tenantID)
+            """).run()
+        let updated = Tenant(id: tenant.id, name: tenant.name, defaultCurrency: tenant.defaultCurrency, timezone: tenant.timezone,
+                             country: tenant.country, additionalCurrencies: words, returnPolicy: policy, createdAt: tenant.createdAt)
+        try await services.events.append(on: sql, tenantID: tenantID, type: "tenant.updated", data: updated, requestID: actor.requestID)
+        try await services.audit.record(on: sql, tenantID: tenantID, actor: actor.id, action: "tenant.update", targetType: "tenant",
+                                        targetID: tenantID, details: ["additional_currencies": .array(words.words.map(JSONValue.string))],
+                                        requestID: actor.requestID)
+        return updated
     }
 
     // MARK: Locations

@@ -46,7 +46,8 @@ extension TransactionService {
             if let holder = claimed.customerId { owner = try await customers.resolvedRow(on: sql, id: holder)?.id }
             guard owner == customerID else { throw TransactionError.alreadyClaimed(transactionID: claimed.id) }
             let returns = try await sql.raw("""
-                SELECT * FROM transactions WHERE tenant_id = \(bind: caller.tenantID) AND original_id = \(bind: claimed.id) ORDER BY id
+                SELECT * FROM transactions WHERE tenant_id = \(bind: caller.tenantID) AND original_id = \(bind: claimed.id)
+                AND customer_id = \(bind: claimed.customerId) ORDER BY id
                 """).rows(TransactionRow.self)
             let views = try await store.views(on: sql, [claimed] + returns)
             return ClaimResult(customerId: customerID, transaction: views[0], returns: Array(views.dropFirst()))

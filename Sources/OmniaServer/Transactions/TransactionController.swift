@@ -34,6 +34,9 @@ struct TransactionController {
             let id = try request.id("id", .customer, context: context, what: "customer")
             let page = try PageRequest(request)
             let channelID = request.uri.queryParameters["channel_id"].map(String.init)
+            if let channelID, !IDGenerator.isWellFormed(channelID, prefix: .channel) {
+                throw Problem.validation([FieldError(field: "channel_id", code: "unknown_channel", detail: "channel_id does not name a channel of this tenant")])
+            }
             let transactions = try await services.database.read { sql in
                 guard let root = try await CustomerStore(tenantID: caller.tenantID).resolvedRow(on: sql, id: id) else { throw Problem.notFound("customer") }
                 let store = TransactionStore(tenantID: caller.tenantID)

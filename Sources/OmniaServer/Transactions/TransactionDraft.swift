@@ -39,11 +39,16 @@ struct TransactionDraft: Encodable, Sendable {
 
     var isAnonymous: Bool { customerID == nil && identifiers.isEmpty }
 
-    /// Hex SHA-256 of the canonical form, with the channel as resolved (a code and an id name the same channel).
-    func contentHash(channelID: String) throws -> String {
-        var bytes = try JSONWriter.encode(self)
-        bytes.append(contentsOf: Array(channelID.utf8))
-        return SHA256.hash(data: bytes).hexString
+    /// Hex SHA-256 of the canonical form, with the channel and location as resolved rather than as
+    /// named: a retry that names the channel by id instead of code, or leaves it to a bound key,
+    /// is the same transaction.
+    func contentHash(channelID: String, locationID: String?) throws -> String {
+        let resolved = TransactionDraft(
+            kind: kind, externalID: externalID, channel: channelID, location: locationID, occurredAt: occurredAt, currency: currency,
+            customerID: customerID, identifiers: identifiers, originalID: originalID, originalChannel: originalChannel,
+            originalExternalID: originalExternalID, lines: lines, discounts: discounts, taxes: taxes, taxesIncluded: taxesIncluded,
+            tenders: tenders, statedTotal: statedTotal)
+        return SHA256.hash(data: try JSONWriter.encode(resolved)).hexString
     }
 }
 
@@ -76,7 +81,8 @@ enum TransactionValidation {
         let lines = self.lines(request.lines, kind: kind, into: &validator)
         let discounts = (request.discounts ?? []).enumerated().compactMap { index, input in discount(input, field: "discounts[\(index)]", into: &validator) }
         let taxes = (request.taxes ?? []).enumerated().compactMap { index, input in tax(input, field: "taxes[\(index)]", into: &validator) }
-        let tenders = request.tenders.map { $0.enumerated().compactMap { index, input in tender(input, field: "tenders[\(index)]", into: &validator) } }
+        // An empty list records no payment details, like an absent one; it does not claim a zero total.
+        let tenders = request.tenders.flatMap { $0.isEmpty ? nil : $0.enumerated().compactMap { index, input in tender(input, field: "tenders[\(index)]", into: &validator) } }
         if kind == .return && !discounts.isEmpty {
             validator.fail("discounts", "not_allowed_on_return", "a return refunds the sale's net amounts; it has no discounts of its own")
         }
@@ -179,8 +185,9 @@ enum TransactionValidation {
                 if !returned.insert(originalLine).inserted {
                     validator.fail("\(path).original_line", "duplicate_line", "line \(originalLine) is returned twice in this return; send one line with the total quantity")
                 }
-                for (value, name) in [(input.unitPrice, "unit_price"), (input.discount, "discount")] where value != nil {
-                    validator.fail("\(path).\(name)", "not_allowed_on_return", "a return line's amounts come from the sale line it returns")
+                for (present, name) in [(input.unitPrice != nil, "unit_price"), (input.discount != nil, "discount"), (input.name != nil, "name"),
+                                        (input.category != nil, "category")] where present {
+                    validator.fail("\(path).\(name)", "not_allowed_on_return", "a return line takes its amounts and description from the sale line it returns")
                 }
                 if let quantity {
                     lines.append(.init(sku: sku, name: nil, category: nil, quantity: quantity, unitPrice: nil, discount: 0, total: nil,

@@ -26,7 +26,7 @@ struct TransactionService: Sendable {
         let tenantID = caller.tenantID
         let store = TransactionStore(tenantID: tenantID)
         let (channelID, locationID) = try await place(of: draft, on: sql, caller: caller)
-        let contentHash = try draft.contentHash(channelID: channelID)
+        let contentHash = try draft.contentHash(channelID: channelID, locationID: locationID)
         if let existing = try await store.existing(on: sql, channelID: channelID, externalID: draft.externalID) {
             guard existing.contentHash == contentHash else {
                 throw TransactionError.externalIDTaken(externalID: draft.externalID, transactionID: existing.id)
@@ -121,10 +121,14 @@ struct TransactionService: Sendable {
         guard overReturns.isEmpty else { throw TransactionError.overReturn(overReturns) }
 
         let subtotal = lines.map(\.total).reduce(0, +)
+        // Taxes come back in proportion to the net refunded, by cumulative shares like line refunds,
+        // so returning everything in any number of returns gives back exactly the tax charged.
         let soldNet = original.subtotal - original.discountTotal
+        let refundedBefore = try await store.refundedSubtotal(on: sql, saleID: original.id)
         let originalTaxes = (try? JSONCoding.decoder.decode([TaxAmount].self, from: Data(original.taxes.utf8))) ?? []
         let taxes = originalTaxes.map { tax in
-            TaxAmount(name: tax.name, rate: tax.rate, amount: soldNet == 0 ? 0 : soldNet.dividingFullWidth(tax.amount.multipliedFullWidth(by: subtotal)).quotient)
+            TaxAmount(name: tax.name, rate: tax.rate, amount: soldNet == 0 ? 0 : TransactionMath.refund(
+                net: tax.amount, sold: soldNet, alreadyReturned: min(refundedBefore, soldNet - subtotal), quantity: subtotal))
         }
         let taxesIncluded = original.taxesIncluded != 0
         let total = subtotal + (taxesIncluded ? 0 : taxes.map(\.amount).reduce(0, +))
@@ -140,9 +144,15 @@ struct TransactionService: Sendable {
         if let id = draft.originalID {
             found = IDGenerator.isWellFormed(id, prefix: .transaction) ? try await store.row(on: sql, id: id) : nil
         } else if let externalID = draft.originalExternalID {
-            var saleChannel: String? = channelID
-            if let reference = draft.originalChannel { saleChannel = try await resolveChannel(reference, on: sql, tenantID: store.tenantID)?.id }
-            if let saleChannel { found = try await store.existing(on: sql, channelID: saleChannel, externalID: externalID) }
+            var saleChannel = channelID
+            if let reference = draft.originalChannel {
+                guard let resolved = try await resolveChannel(reference, on: sql, tenantID: store.tenantID) else {
+                    throw Problem.validation([FieldError(field: "original.channel", code: "unknown_channel",
+                                                         detail: "original.channel does not name a channel (by code or id) of this tenant")])
+                }
+                saleChannel = resolved.id
+            }
+            found = try await store.existing(on: sql, channelID: saleChannel, externalID: externalID)
         }
         guard let found else {
             throw Problem.validation([FieldError(field: "original", code: "unknown_original", detail: "no transaction of this tenant matches original")])

@@ -57,6 +57,14 @@ struct TransactionStore: Sendable {
         return try await sql.raw(query).rows(TransactionRow.self)
     }
 
+    /// What the returns of a sale recorded so far refunded, before taxes.
+    func refundedSubtotal(on sql: any SQLDatabase, saleID: String) async throws -> Int64 {
+        try await sql.raw("""
+            SELECT CAST(COALESCE(SUM(subtotal), 0) AS BIGINT) AS refunded FROM transactions
+            WHERE tenant_id = \(bind: tenantID) AND original_id = \(bind: saleID) AND kind = 'return'
+            """).first(decodingColumn: "refunded", as: Int64.self) ?? 0
+    }
+
     // MARK: Writes
 
     /// Writes the transaction and its lines. On PostgreSQL they are held to commit; another request
@@ -114,6 +122,6 @@ struct TransactionStore: Sendable {
             UPDATE transactions SET customer_id = \(bind: customerID), claimed_at = \(bind: now)
             WHERE tenant_id = \(bind: tenantID) AND original_id = \(bind: saleID) AND customer_id IS NULL
             RETURNING *
-            """).rows(TransactionRow.self)
+            """).rows(TransactionRow.self).sorted { $0.id < $1.id }
     }
 }

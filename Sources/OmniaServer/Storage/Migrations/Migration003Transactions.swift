@@ -11,7 +11,8 @@
 enum Migration003Transactions {
     static let migration = Migration(version: 3, name: "transactions") { _ in
         [
-            "ALTER TABLE tenants ADD COLUMN accepted_currencies TEXT",
+            "ALTER TABLE tenants ADD COLUMN additional_currencies TEXT",
+            "ALTER TABLE tenants ADD COLUMN return_policy TEXT",
             """
             CREATE TABLE transactions (
                 tenant_id TEXT NOT NULL REFERENCES tenants (id),
