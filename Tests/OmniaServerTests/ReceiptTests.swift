@@ -34,6 +34,7 @@ struct ReceiptTests {
             let page = try await client.call(.get, "/v1/receipts/\(token)", key: nil, headers: [.accept: "text/html,application/xhtml+xml"])
             #expect(page.headers[.contentType]?.hasPrefix("text/html") == true)
             #expect(page.text.contains("39.90 EUR") && page.text.contains(code) && page.text.contains("<svg"))
+            #expect(page.text.contains("IVA 21%"))
             #expect(page.text.contains("&lt;script&gt;") && !page.text.contains("<script>"), "text from requests is escaped")
             #expect(try await client.call(.get, "/v1/receipts/\(token)?format=html", key: nil).text.hasPrefix("<!doctype html>"))
 
@@ -50,6 +51,9 @@ struct ReceiptTests {
 
             let dollars = try await client.call(.post, "/v1/transactions", key: app.adminKey, json: SalesFixtures.sale("T-78", extra: ["currency": "USD"]))
             #expect(dollars.status == .created, "an additional currency is accepted: \(dollars.text)")
+            #expect(dollars.object["customer_id"] is String)
+            let dollarsReceipt = try await client.call(.get, "/v1/receipts/\(try #require(dollars.object["receipt_token"] as? String))", key: nil)
+            #expect((dollarsReceipt.object["transaction"] as? [String: Any])?["customer_id"] == nil, "a receipt link does not reveal who bought")
             let yen = try await client.call(.post, "/v1/transactions", key: app.adminKey, json: SalesFixtures.sale("T-79", extra: ["currency": "JPY"]))
             #expect(yen.status == .badRequest)
             let notAdmin = try await app.key(scopes: ["pos"])

@@ -38,6 +38,40 @@ public enum BenchSeed {
         }
     }
 
+    /// One customer (loyalty card `69999999`) with `count` five-line sales across the demo's channels,
+    /// recorded through the real service so the 360 aggregates are exactly what the API would keep.
+    /// Returns the customer's id.
+    public static func customerWithSales(_ services: AppServices, tenantID: String, count: Int) async throws -> String {
+        let caller = Caller(tenantID: tenantID, keyID: "bench", scopes: [.admin], channelID: nil, locationID: nil, tenantCurrency: "EUR",
+                            tenantTimeZone: "Europe/Madrid", acceptedCurrencies: ["EUR"], identityPolicy: .defaults(country: "ES"))
+        let channels = ["store-madrid-01", "store-barcelona-01", "web", "app", "call-center"]
+        let categories = ["women/knitwear", "women/dresses", "men/shoes", "men/shirts", "home/kitchen", "kids/toys", "accessories"]
+        let start = services.nowMilliseconds - Int64(count) * 3_600_000
+        var customerID = ""
+        var number = 0
+        while number < count {
+            let batchEnd = min(count, number + 200)
+            let range = number..<batchEnd
+            customerID = try await services.database.transaction { sql in
+                var id = ""
+                for index in range {
+                    let lines = (0..<5).map { line in
+                        LineInput(sku: "SKU-\((index + line) % 97)", name: "Item \(line)", category: categories[(index + line) % categories.count],
+                                  quantity: Int64(1 + line % 2), unitPrice: Int64(995 + 100 * line))
+                    }
+                    let request = RecordTransactionRequest(
+                        externalId: "seed-\(index)", channel: channels[index % channels.count],
+                        occurredAt: Timestamp.text(start + Int64(index) * 3_600_000), currency: "EUR", customer: ["loyalty_card": "69999999"],
+                        lines: lines)
+                    id = try await services.transactions.record(on: sql, caller: caller, request, actor: .cli).transaction.customerId ?? ""
+                }
+                return id
+            }
+            number = batchEnd
+        }
+        return customerID
+    }
+
     public static func email(_ number: Int) -> String { "bench-\(number)@example.com" }
     public static func card(_ number: Int) -> String { String(70_000_000 + number) }
 }

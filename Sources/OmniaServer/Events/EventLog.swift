@@ -20,6 +20,20 @@ struct EventLog: Sendable {
             """)
         return id
     }
+
+    /// Appends several events in one statement (a sale's `transaction.recorded` and `receipt.issued`).
+    func append(on sql: any SQLDatabase, tenantID: String, _ events: [(type: String, data: any Encodable)], requestID: String?) async throws {
+        guard !events.isEmpty else { return }
+        let createdAt = Timestamp.milliseconds(now())
+        var query: SQLQueryString = "INSERT INTO events (tenant_id, id, type, data, request_id, created_at, dispatched) VALUES "
+        for (index, event) in events.enumerated() {
+            query += """
+                \(unsafeRaw: index == 0 ? "" : ", ")(\(bind: tenantID), \(bind: ids.make(.event)), \(bind: event.type), \
+                \(bind: try JSONCoding.text(event.data)), \(bind: requestID), \(bind: createdAt), 0)
+                """
+        }
+        try await sql.runDeferrable(query)
+    }
 }
 
 /// An event as stored and as the API returns it.

@@ -96,6 +96,21 @@ struct IdentityService: Sendable {
                                   channelID: request.channelId, actor: actor)
     }
 
+    /// The id of the customer `identifiers` identify, as `identify` would find, create, attach or
+    /// merge — but a returning customer whose identifiers are all known already costs one lookup and
+    /// no customer view (the common case of a sale at a till).
+    func customerID(on sql: any SQLDatabase, tenantID: String, policy: IdentityPolicy, identifiers: [NormalizedIdentifier],
+                    channelID: String?, actor: Actor) async throws -> String {
+        let store = CustomerStore(tenantID: tenantID)
+        try await store.lockIdentifiers(on: sql, dialect: dialect, identifiers)
+        if case .attach(let customerID, let newIdentifiers) = IdentityResolution.resolve(identifiers, matches: try await store.matches(on: sql, identifiers),
+                                                                                       policy: policy), newIdentifiers.isEmpty {
+            return customerID
+        }
+        return try await identify(on: sql, tenantID: tenantID, policy: policy, identifiers: identifiers, traits: .empty, channelID: channelID,
+                                  actor: actor).customer.id
+    }
+
     /// Identify with identifiers already normalized (and a channel already checked): shared with
     /// sales that name their customer by identifiers, and with receipt claims.
     func identify(on sql: any SQLDatabase, tenantID: String, policy: IdentityPolicy, identifiers: [NormalizedIdentifier], traits: CustomerProfile,

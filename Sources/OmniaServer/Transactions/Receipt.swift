@@ -46,6 +46,6 @@ struct Receipt: Encodable, Sendable {
         }
         return Receipt(receiptToken: token, tenantName: try tenant.decode(column: "name", as: String.self),
                        returnPolicy: try tenant.decode(column: "return_policy", as: String?.self), channel: channel, store: place,
-                       transaction: transaction, claimQrSvg: transaction.claimCode.flatMap { QRCode($0)?.svg() })
+                       transaction: transaction.forPublicReceipt(), claimQrSvg: transaction.claimCode.flatMap { QRCode($0)?.svg() })
     }
 }

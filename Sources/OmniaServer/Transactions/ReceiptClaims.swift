@@ -34,8 +34,8 @@ extension TransactionService {
             }
             customerID = root.id
         } else {
-            customerID = try await services.identity.identify(on: sql, tenantID: caller.tenantID, policy: caller.identityPolicy, identifiers: identifiers,
-                                                              traits: .empty, channelID: request.channelId, actor: actor).customer.id
+            customerID = try await services.identity.customerID(on: sql, tenantID: caller.tenantID, policy: caller.identityPolicy,
+                                                                identifiers: identifiers, channelID: request.channelId, actor: actor)
         }
 
         let store = TransactionStore(tenantID: caller.tenantID)

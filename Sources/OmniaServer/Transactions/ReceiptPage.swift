@@ -20,7 +20,7 @@ enum ReceiptPage {
         }
         var taxes = ""
         for tax in transaction.taxes {
-            let rate = tax.rate.map { " \(Double($0) / 100)%" } ?? ""
+            let rate = tax.rate.map { " \(percent(basisPoints: $0))" } ?? ""
             taxes += "<tr class=\"muted\"><td>\(escape(tax.name))\(rate)\(transaction.taxesIncluded ? " (included)" : "")</td><td class=\"amount\">\(money(tax.amount))</td></tr>\n"
         }
         var tenders = ""
@@ -69,6 +69,14 @@ enum ReceiptPage {
         let magnitude = amount.magnitude
         let fraction = String(magnitude % UInt64(scale))
         return "\(sign)\(magnitude / UInt64(scale)).\(String(repeating: "0", count: digits - fraction.count))\(fraction) \(code)"
+    }
+
+    /// `2100` → `21%`, `550` → `5.5%`, `1` → `0.01%`.
+    static func percent(basisPoints: Int64) -> String {
+        let whole = basisPoints / 100, fraction = basisPoints % 100
+        guard fraction != 0 else { return "\(whole)%" }
+        let digits = fraction % 10 == 0 ? "\(fraction / 10)" : (fraction < 10 ? "0\(fraction)" : "\(fraction)")
+        return "\(whole).\(digits)%"
     }
 
     static func escape(_ text: String) -> String {

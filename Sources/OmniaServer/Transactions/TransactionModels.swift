@@ -82,7 +82,7 @@ struct SalesTransaction: Encodable, Sendable {
     let channelId: String
     let locationId: String?
     let externalId: String
-    let customerId: String?
+    private(set) var customerId: String?
     let originalTransactionId: String?
     let occurredAt: StoredTime
     let currency: String
@@ -94,7 +94,7 @@ struct SalesTransaction: Encodable, Sendable {
     let lines: [TransactionLine]
     let discounts: [OrderDiscount]
     let taxes: [TaxAmount]
-    let tenders: [Tender]
+    private(set) var tenders: [Tender]
     /// Printed on an anonymous sale's receipt until a customer claims it.
     let claimCode: String?
     let claimedAt: StoredTime?
@@ -124,6 +124,14 @@ struct SalesTransaction: Encodable, Sendable {
         claimedAt = row.claimedAt.map(StoredTime.init(milliseconds:))
         receiptToken = row.receiptToken
         createdAt = StoredTime(milliseconds: row.createdAt)
+    }
+
+    /// What a receipt link shows anyone who holds it: no customer id, no payment references.
+    func forPublicReceipt() -> SalesTransaction {
+        var copy = self
+        copy.customerId = nil
+        copy.tenders = tenders.map { Tender(kind: $0.kind, amount: $0.amount, reference: nil) }
+        return copy
     }
 
     private static func decodeList<Element: Decodable>(_ text: String) -> [Element] {

@@ -47,8 +47,8 @@ struct TransactionService: Sendable {
             try await CustomerStatsStore(tenantID: tenantID, dialect: dialect).record(on: sql, delta, customerID: owner)
         }
         let transaction = SalesTransaction(row: row, lines: lines)
-        try await services.events.append(on: sql, tenantID: tenantID, type: "transaction.recorded", data: transaction, requestID: actor.requestID)
-        try await services.events.append(on: sql, tenantID: tenantID, type: "receipt.issued", data: ReceiptIssued(transaction), requestID: actor.requestID)
+        try await services.events.append(on: sql, tenantID: tenantID, [("transaction.recorded", transaction), ("receipt.issued", ReceiptIssued(transaction))],
+                                         requestID: actor.requestID)
         return RecordedTransaction(transaction: transaction, created: true)
     }
 
@@ -243,7 +243,7 @@ struct TransactionService: Sendable {
             return root.id
         }
         guard !draft.identifiers.isEmpty else { return nil }
-        return try await services.identity.identify(on: sql, tenantID: caller.tenantID, policy: caller.identityPolicy, identifiers: draft.identifiers,
-                                                    traits: .empty, channelID: channelID, actor: actor).customer.id
+        return try await services.identity.customerID(on: sql, tenantID: caller.tenantID, policy: caller.identityPolicy, identifiers: draft.identifiers,
+                                                      channelID: channelID, actor: actor)
     }
 }

@@ -60,24 +60,33 @@ struct Bench: AsyncParsableCommand {
             guard let key, let components = URLComponents(string: url), let host = components.host, let port = components.port else {
                 throw ConfigurationError(setting: "url", reason: "give --url http://HOST:PORT and --key")
             }
-            return try await drive(scenario, host: host, port: port, key: key, databaseLabel: "external")
+            return try await drive(scenario, host: host, port: port, key: key, databaseLabel: "external", context: BenchContext())
         }
         // A fresh tenant per run with the demo's locations and channels, created before the server starts.
-        let admin = try await DatabaseFactory.with(database, logger: commandLogger()) { store in
+        let (admin, context) = try await DatabaseFactory.with(database, logger: commandLogger()) { store in
             let services = AppServices(config: AppConfig(), database: store, logger: commandLogger())
             let seeded = try await DemoSeed.run(services, tenantName: "Bench \(UUID().uuidString.prefix(8))")
-            if scenario == .identify {
-                let started = Date()
+            let started = Date()
+            var context = BenchContext()
+            switch scenario {
+            case .identify:
                 try await BenchSeed.customers(services, tenantID: seeded.tenantID, count: BenchScenario.identifyCustomers)
                 print("seeded \(BenchScenario.identifyCustomers) customers with \(2 * BenchScenario.identifyCustomers) identifiers in "
                       + String(format: "%.1f s", Date().timeIntervalSince(started)))
+            case .transactionsCreate:
+                try await BenchSeed.customers(services, tenantID: seeded.tenantID, count: BenchScenario.salesCustomers)
+            case .customerOverview:
+                context.customerID = try await BenchSeed.customerWithSales(services, tenantID: seeded.tenantID, count: BenchScenario.overviewSales)
+                print("seeded a customer with \(BenchScenario.overviewSales) sales in " + String(format: "%.1f s", Date().timeIntervalSince(started)))
+            default:
+                break
             }
-            return seeded.adminKey
+            return (seeded.adminKey, context)
         }
         let server = try ServerProcess(arguments: ["--database", databaseDescriptionForChild(database), "--rate-limit", "0", "--log-level", "error"])
         defer { server.stop() }
         let port = try await server.port()
-        return try await drive(scenario, host: "127.0.0.1", port: port, key: admin, databaseLabel: label)
+        return try await drive(scenario, host: "127.0.0.1", port: port, key: admin, databaseLabel: label, context: context)
     }
 
     /// One I/O thread for all connections, like `wrk -t1`: on a small machine a second busy client
@@ -91,7 +100,8 @@ struct Bench: AsyncParsableCommand {
         }
     }
 
-    private func drive(_ scenario: BenchScenario, host: String, port: Int, key: String, databaseLabel: String) async throws -> BenchResult {
+    private func drive(_ scenario: BenchScenario, host: String, port: Int, key: String, databaseLabel: String,
+                       context: BenchContext) async throws -> BenchResult {
         let group = Self.loadGroup
         var connectionsList: [LoadConnection] = []
         for _ in 0..<connections {
@@ -102,7 +112,7 @@ struct Bench: AsyncParsableCommand {
         let runID = UUID().uuidString.prefix(8).lowercased()
         let auth = [("Authorization", "Bearer \(key)"), ("Content-Type", "application/json")]
         // A scenario that sends the same request every time has it encoded once.
-        let fixed = scenario.variesPerRequest ? nil : scenario.request(runID: runID).encoded(adding: auth)
+        let fixed = scenario.variesPerRequest ? nil : scenario.request(runID: runID, context: context).encoded(adding: auth)
 
         // Warm up, then measure; each connection keeps exactly one request in flight.
         let counter = Counter()
@@ -112,7 +122,7 @@ struct Bench: AsyncParsableCommand {
                 for connection in pool {
                     tasks.addTask {
                         try await connection.drive(until: deadline, expectedStatus: scenario.expectedStatus) {
-                            fixed ?? scenario.request(runID: "\(runID)-\(phase)-\(counter.next())").encoded(adding: auth)
+                            fixed ?? scenario.request(runID: "\(runID)-\(phase)-\(counter.next())", context: context).encoded(adding: auth)
                         }
                     }
                 }
@@ -138,6 +148,11 @@ struct Bench: AsyncParsableCommand {
     }
 }
 
+/// What a scenario's seed made that its requests name (the customer whose 360 is read).
+struct BenchContext: Sendable {
+    var customerID: String?
+}
+
 /// Numbers requests across connections so every write is unique.
 final class Counter: Sendable {
     private let value = Atomic<Int>(0)
@@ -161,13 +176,32 @@ enum BenchScenario: String, CaseIterable, Sendable {
     case channelsList = "channels.list"
     case locationsCreate = "locations.create"
     case identify
+    case transactionsCreate = "transactions.create"
+    case customerOverview = "customers.overview"
     case startup
 
     /// Customers seeded for `identify` (two identifiers each: the issue's 1,000,000 identifiers).
     static let identifyCustomers = 500_000
+    /// Known customers the benchmark's sales name by loyalty card.
+    static let salesCustomers = 10_000
+    /// Sales of the one customer whose 360 is read (the issue's 2,000 transactions).
+    static let overviewSales = 2_000
 
-    func request(runID: String) -> ScenarioRequest {
+    func request(runID: String, context: BenchContext) -> ScenarioRequest {
         switch self {
+        case .transactionsCreate:
+            // A five-line till sale by a known customer, each with its own receipt number.
+            let sequence = Int(runID.split(separator: "-").last ?? "") ?? 0
+            let card = BenchSeed.card((sequence &* 7919) % Self.salesCustomers)
+            let lines = (0..<5).map { line in
+                "{\"sku\":\"SKU-\(line * 7 + sequence % 7)\",\"name\":\"Item \(line)\",\"category\":\"women/knitwear\",\"quantity\":\(1 + line % 2),\"unit_price\":\(995 + 100 * line)}"
+            }.joined(separator: ",")
+            let total = (0..<5).map { (1 + $0 % 2) * (995 + 100 * $0) }.reduce(0, +)
+            let body = "{\"external_id\":\"B-\(runID)\",\"channel\":\"store-madrid-01\",\"occurred_at\":\"2026-03-01T10:15:00Z\",\"currency\":\"EUR\","
+                + "\"customer\":{\"loyalty_card\":\"\(card)\"},\"lines\":[\(lines)],\"tenders\":[{\"kind\":\"card\",\"amount\":\(total)}]}"
+            return ScenarioRequest(method: .POST, path: "/v1/transactions", headers: [("Idempotency-Key", "bench-\(runID)")], body: Array(body.utf8))
+        case .customerOverview:
+            return ScenarioRequest(method: .GET, path: "/v1/customers/\(context.customerID ?? "")/overview", headers: [], body: nil)
         case .channelsList, .startup:
             return ScenarioRequest(method: .GET, path: "/v1/channels", headers: [], body: nil)
         case .locationsCreate:
@@ -186,15 +220,17 @@ enum BenchScenario: String, CaseIterable, Sendable {
     }
 
     /// Whether each request differs (a new location code and key per POST) or one can be reused.
-    var variesPerRequest: Bool { self == .locationsCreate || self == .identify }
+    var variesPerRequest: Bool { self == .locationsCreate || self == .identify || self == .transactionsCreate }
 
-    var expectedStatus: Int { self == .locationsCreate ? 201 : 200 }
+    var expectedStatus: Int { self == .locationsCreate || self == .transactionsCreate ? 201 : 200 }
 
     func target(_ database: String) -> String {
         switch self {
         case .channelsList: ">= 10000/s, p99 <= 5 ms (sqlite, 32 conns)"
         case .locationsCreate: database == "postgres" ? ">= 1000/s (postgres)" : ">= 2000/s (sqlite)"
         case .identify: ">= 3000/s, p99 <= 5 ms (sqlite, 1,000,000 identifiers)"
+        case .transactionsCreate: database == "postgres" ? ">= 1000/s (postgres, 5 lines)" : ">= 2000/s (sqlite, 5 lines)"
+        case .customerOverview: "p99 <= 10 ms (2,000 transactions)"
         case .startup: "ready <= 1000 ms, idle RSS <= 100 MB"
         }
     }
