@@ -20,9 +20,14 @@ struct TransactionService: Sendable {
 
     /// Records a sale or return. A channel's retry of an external id with the same content returns
     /// the stored transaction (`created` false); with other content it is a 409.
-    func record(on sql: any SQLDatabase, caller: Caller, _ request: RecordTransactionRequest, actor: Actor) async throws -> RecordedTransaction {
-        let now = services.nowMilliseconds
-        let draft = try TransactionValidation.draft(request, now: now, accepted: caller.acceptedCurrencies, policy: caller.identityPolicy)
+    ///
+    /// Every refusal is decided before the first write, so a caller recording many transactions in
+    /// one database transaction (bulk import) can report a refused one and go on; only a
+    /// `RetryableConflict` — a concurrent writer got there first — needs the whole transaction again.
+    func record(on sql: any SQLDatabase, caller: Caller, _ request: RecordTransactionRequest, actor: Actor,
+                emitEvents: Bool = true) async throws -> RecordedTransaction {
+        let draft = try TransactionValidation.draft(request, now: services.nowMilliseconds, accepted: caller.acceptedCurrencies,
+                                                    policy: caller.identityPolicy)
         let tenantID = caller.tenantID
         let store = TransactionStore(tenantID: tenantID)
         let (channelID, locationID) = try await place(of: draft, on: sql, caller: caller)
@@ -33,29 +38,65 @@ struct TransactionService: Sendable {
             }
             return RecordedTransaction(transaction: try await store.views(on: sql, [existing])[0], created: false)
         }
-        let customerID = try await customer(of: draft, on: sql, caller: caller, channelID: channelID, actor: actor)
-
-        let (row, lines) = switch draft.kind {
-        case .sale: try sale(draft, channelID: channelID, locationID: locationID, customerID: customerID, contentHash: contentHash, tenantID: tenantID)
-        case .return: try await takeBack(draft, on: sql, store: store, channelID: channelID, locationID: locationID, customerID: customerID,
-                                         contentHash: contentHash, tenantID: tenantID)
+        let plan = switch draft.kind {
+        case .sale: try salePlan(draft)
+        case .return: try await returnPlan(draft, on: sql, store: store, channelID: channelID)
         }
-        try await store.insert(on: sql, row, lines: lines)
+        let customerID = try await customer(of: draft, on: sql, caller: caller, channelID: channelID, actor: actor) ?? plan.inheritedCustomerID
+        for takeBack in plan.takeBacks {
+            let returnedNow = try await store.takeBack(on: sql, saleID: takeBack.saleID, lineNumber: takeBack.lineNumber, quantity: takeBack.quantity)
+            // Another return of the line committed since the plan was made: plan again on fresh data.
+            guard returnedNow == takeBack.returnedBefore + takeBack.quantity else { throw TransactionRaceLost() }
+        }
+        let row = TransactionRow(
+            id: services.ids.make(.transaction), kind: draft.kind.rawValue, channelId: channelID, locationId: locationID,
+            externalId: draft.externalID, customerId: customerID, originalId: plan.originalID, occurredAt: draft.occurredAt, currency: plan.currency,
+            subtotal: plan.subtotal, discountTotal: plan.discountTotal, taxTotal: plan.taxes.map(\.amount).reduce(0, +),
+            taxesIncluded: plan.taxesIncluded ? 1 : 0, total: plan.total, discounts: try JSONCoding.text(draft.discounts),
+            taxes: try JSONCoding.text(plan.taxes), tenders: try JSONCoding.text(draft.tenders ?? []),
+            claimCode: draft.kind == .sale && customerID == nil ? ClaimCode.generate() : nil, claimedAt: nil,
+            receiptToken: ReceiptToken.generate(tenantID: tenantID), contentHash: contentHash, createdAt: services.nowMilliseconds)
+        try await store.insert(on: sql, row, lines: plan.lines)
         if let owner = row.customerId {
             var delta = CustomerStatsDelta()
-            delta.add(row, lines: lines)
+            delta.add(row, lines: plan.lines)
             try await CustomerStatsStore(tenantID: tenantID, dialect: dialect).record(on: sql, delta, customerID: owner)
         }
-        let transaction = SalesTransaction(row: row, lines: lines)
-        try await services.events.append(on: sql, tenantID: tenantID, [("transaction.recorded", transaction), ("receipt.issued", ReceiptIssued(transaction))],
-                                         requestID: actor.requestID)
+        let transaction = SalesTransaction(row: row, lines: plan.lines)
+        if emitEvents {
+            try await services.events.append(on: sql, tenantID: tenantID,
+                                             [("transaction.recorded", transaction), ("receipt.issued", ReceiptIssued(transaction))],
+                                             requestID: actor.requestID)
+        }
         return RecordedTransaction(transaction: transaction, created: true)
+    }
+
+    /// What a transaction will write, worked out (and checked) before anything is written.
+    private struct Plan {
+        struct TakeBack {
+            let saleID: String
+            let lineNumber: Int
+            let quantity: Int64
+            /// The line's returned quantity the plan was made with.
+            let returnedBefore: Int64
+        }
+
+        var lines: [TransactionLine]
+        var originalID: String?
+        var currency: String
+        var subtotal: Int64
+        var discountTotal: Int64
+        var taxes: [TaxAmount]
+        var taxesIncluded: Bool
+        var total: Int64
+        /// A return lands on its sale's customer unless it names one.
+        var inheritedCustomerID: String?
+        var takeBacks: [TakeBack] = []
     }
 
     // MARK: Sales
 
-    private func sale(_ draft: TransactionDraft, channelID: String, locationID: String?, customerID: String?, contentHash: String,
-                      tenantID: String) throws -> (TransactionRow, [TransactionLine]) {
+    private func salePlan(_ draft: TransactionDraft) throws -> Plan {
         let totals = draft.lines.map { $0.total ?? 0 }
         let subtotal = totals.reduce(0, +)
         let discountTotal = draft.discounts.map(\.amount).reduce(0, +)
@@ -69,18 +110,16 @@ struct TransactionService: Sendable {
         let taxTotal = draft.taxes.map(\.amount).reduce(0, +)
         let total = subtotal - discountTotal + (draft.taxesIncluded ? 0 : taxTotal)
         try checkTotals(draft, total: total)
-        let row = try makeRow(draft, channelID: channelID, locationID: locationID, customerID: customerID, originalID: nil,
-                              currency: draft.currency ?? "", subtotal: subtotal, discountTotal: discountTotal, taxes: draft.taxes,
-                              total: total, claimCode: customerID == nil ? ClaimCode.generate() : nil, contentHash: contentHash, tenantID: tenantID)
-        return (row, lines)
+        return Plan(lines: lines, originalID: nil, currency: draft.currency ?? "", subtotal: subtotal, discountTotal: discountTotal,
+                    taxes: draft.taxes, taxesIncluded: draft.taxesIncluded, total: total, inheritedCustomerID: nil)
     }
 
     // MARK: Returns
 
-    /// A return: each line takes units back from a line of the original sale (in any channel) with a
-    /// conditional write, and refunds its share of that line's net amount and of the sale's taxes.
-    private func takeBack(_ draft: TransactionDraft, on sql: any SQLDatabase, store: TransactionStore, channelID: String, locationID: String?,
-                          customerID: String?, contentHash: String, tenantID: String) async throws -> (TransactionRow, [TransactionLine]) {
+    /// A return: each line takes units back from a line of the original sale (in any channel) and
+    /// refunds its share of that line's net amount and of the sale's taxes. The units are taken
+    /// back later by conditional writes, which a concurrent return can make fail (then all is retried).
+    private func returnPlan(_ draft: TransactionDraft, on sql: any SQLDatabase, store: TransactionStore, channelID: String) async throws -> Plan {
         let original = try await originalSale(of: draft, on: sql, store: store, channelID: channelID)
         var validator = Validator()
         if let currency = draft.currency, currency != original.currency {
@@ -89,7 +128,7 @@ struct TransactionService: Sendable {
         if draft.occurredAt < original.occurredAt {
             validator.fail("occurred_at", "before_original", "a return cannot happen before the sale it takes back")
         }
-        let soldLines = try await store.lines(on: sql, of: [original.id])[original.id] ?? []
+        let soldLines = try await store.linesForReturn(on: sql, dialect: dialect, saleID: original.id)
         var pairs: [(TransactionDraft.Line, TransactionLine)] = []
         for (index, line) in draft.lines.enumerated() {
             guard let number = line.originalLine, let sold = soldLines.first(where: { $0.lineNumber == number }) else {
@@ -104,19 +143,20 @@ struct TransactionService: Sendable {
         guard validator.isValid else { throw Problem.validation(validator.errors) }
 
         var lines: [TransactionLine] = []
+        var takeBacks: [Plan.TakeBack] = []
         var overReturns: [FieldError] = []
         for (index, (line, sold)) in pairs.enumerated() {
-            guard let returnedNow = try await store.takeBack(on: sql, saleID: original.id, lineNumber: sold.lineNumber, quantity: line.quantity) else {
-                let remaining = try await store.lines(on: sql, of: [original.id])[original.id]?.first { $0.lineNumber == sold.lineNumber }
-                let left = remaining.map { $0.quantity - $0.returnedQuantity } ?? 0
+            let left = sold.quantity - sold.returnedQuantity
+            guard line.quantity <= left else {
                 overReturns.append(FieldError(field: "lines[\(index)].quantity", code: "over_return",
                                               detail: "line \(sold.lineNumber) of \(original.id) sold \(sold.quantity); only \(left) can still be returned"))
                 continue
             }
-            let refund = TransactionMath.refund(net: sold.netTotal, sold: sold.quantity, alreadyReturned: returnedNow - line.quantity, quantity: line.quantity)
+            let refund = TransactionMath.refund(net: sold.netTotal, sold: sold.quantity, alreadyReturned: sold.returnedQuantity, quantity: line.quantity)
             lines.append(TransactionLine(lineNumber: index + 1, sku: sold.sku, name: sold.name, category: sold.category, quantity: line.quantity,
                                          unitPrice: sold.unitPrice, discount: line.quantity * sold.unitPrice - refund, total: refund, netTotal: refund,
                                          returnedQuantity: 0, originalLine: sold.lineNumber, reason: line.reason))
+            takeBacks.append(Plan.TakeBack(saleID: original.id, lineNumber: sold.lineNumber, quantity: line.quantity, returnedBefore: sold.returnedQuantity))
         }
         guard overReturns.isEmpty else { throw TransactionError.overReturn(overReturns) }
 
@@ -133,10 +173,8 @@ struct TransactionService: Sendable {
         let taxesIncluded = original.taxesIncluded != 0
         let total = subtotal + (taxesIncluded ? 0 : taxes.map(\.amount).reduce(0, +))
         try checkTotals(draft, total: total)
-        let row = try makeRow(draft, channelID: channelID, locationID: locationID, customerID: customerID ?? original.customerId,
-                              originalID: original.id, currency: original.currency, subtotal: subtotal, discountTotal: 0, taxes: taxes,
-                              taxesIncluded: taxesIncluded, total: total, claimCode: nil, contentHash: contentHash, tenantID: tenantID)
-        return (row, lines)
+        return Plan(lines: lines, originalID: original.id, currency: original.currency, subtotal: subtotal, discountTotal: 0, taxes: taxes,
+                    taxesIncluded: taxesIncluded, total: total, inheritedCustomerID: original.customerId, takeBacks: takeBacks)
     }
 
     private func originalSale(of draft: TransactionDraft, on sql: any SQLDatabase, store: TransactionStore, channelID: String) async throws -> TransactionRow {
@@ -171,18 +209,6 @@ struct TransactionService: Sendable {
             let tendered = tenders.map(\.amount).reduce(0, +)
             if tendered != total { throw TransactionError.tendersMismatch(tendered: tendered, total: total) }
         }
-    }
-
-    private func makeRow(_ draft: TransactionDraft, channelID: String, locationID: String?, customerID: String?, originalID: String?,
-                         currency: String, subtotal: Int64, discountTotal: Int64, taxes: [TaxAmount], taxesIncluded: Bool? = nil,
-                         total: Int64, claimCode: String?, contentHash: String, tenantID: String) throws -> TransactionRow {
-        TransactionRow(
-            id: services.ids.make(.transaction), kind: draft.kind.rawValue, channelId: channelID, locationId: locationID,
-            externalId: draft.externalID, customerId: customerID, originalId: originalID, occurredAt: draft.occurredAt, currency: currency,
-            subtotal: subtotal, discountTotal: discountTotal, taxTotal: taxes.map(\.amount).reduce(0, +),
-            taxesIncluded: (taxesIncluded ?? draft.taxesIncluded) ? 1 : 0, total: total, discounts: try JSONCoding.text(draft.discounts),
-            taxes: try JSONCoding.text(taxes), tenders: try JSONCoding.text(draft.tenders ?? []), claimCode: claimCode, claimedAt: nil,
-            receiptToken: ReceiptToken.generate(tenantID: tenantID), contentHash: contentHash, createdAt: services.nowMilliseconds)
     }
 
     /// The channel (and location) a transaction is recorded in. A key bound to a channel or location

@@ -39,6 +39,16 @@ struct TransactionStore: Sendable {
         return lines
     }
 
+    /// The lines of a sale a return is about to take units back from, locked on PostgreSQL until
+    /// the transaction ends, so that concurrent returns of one sale are planned one after another
+    /// on what the previous one left (SQLite has one writer: nothing changes under it).
+    func linesForReturn(on sql: any SQLDatabase, dialect: SQLDialectKind, saleID: String) async throws -> [TransactionLine] {
+        try await sql.raw("""
+            SELECT * FROM transaction_lines WHERE tenant_id = \(bind: tenantID) AND transaction_id = \(bind: saleID)
+            ORDER BY line_number\(unsafeRaw: dialect == .postgres ? " FOR UPDATE" : "")
+            """).rows(TransactionLine.self)
+    }
+
     /// The API view of each row, lines included, in one more query.
     func views(on sql: any SQLDatabase, _ rows: [TransactionRow]) async throws -> [SalesTransaction] {
         let lines = try await self.lines(on: sql, of: rows.map(\.id))
