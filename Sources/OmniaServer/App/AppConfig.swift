@@ -15,6 +15,11 @@ public struct AppConfig: Sendable {
     public var rateLimitBurst = 2_000
     /// Largest request body accepted.
     public var maxBodyBytes = 1 << 20
+    /// Largest body of a bulk endpoint (`…/bulk`: up to 10,000 NDJSON records).
+    public var maxBulkBodyBytes = 32 << 20
+
+    /// The body limit of a request path: bulk endpoints take far larger bodies than the rest.
+    func bodyLimit(path: String) -> Int { path.hasSuffix("/bulk") ? max(maxBodyBytes, maxBulkBodyBytes) : maxBodyBytes }
     /// How long a resolved API key is trusted without a database lookup.
     public var authCacheTTL = Duration.seconds(5)
     /// How long `Idempotency-Key`s are kept.

@@ -15,7 +15,7 @@ public enum OmniaApplication {
         router.add(middleware: AccessLogMiddleware())
         router.add(middleware: RequestMetricsMiddleware())
         router.add(middleware: ProblemMiddleware(routes: services.routeTable))
-        router.add(middleware: BodyLimitMiddleware(maxBodyBytes: services.config.maxBodyBytes))
+        router.add(middleware: BodyLimitMiddleware(config: services.config))
 
         OperationsController(services: services, openAPI: try openAPIDocument()).addRoutes(to: router, table: services.routeTable)
         ReceiptController(services: services).addRoutes(to: router, table: services.routeTable)
@@ -25,7 +25,7 @@ public enum OmniaApplication {
             ? RateLimiter(ratePerSecond: Double(services.config.rateLimitPerSecond), burst: Double(services.config.rateLimitBurst)) : nil
         let v1 = router.group("v1")
             .add(middleware: AuthMiddleware(authenticator: authenticator, rateLimiter: rateLimiter))
-            .add(middleware: IdempotencyMiddleware(store: services.idempotency, maxBodyBytes: services.config.maxBodyBytes, now: services.now))
+            .add(middleware: IdempotencyMiddleware(store: services.idempotency, config: services.config, now: services.now))
         let routes = Routes(group: v1, table: services.routeTable, basePath: "/v1")
         TenantController(services: services, authenticator: authenticator).addRoutes(to: routes)
         LocationController(services: services).addRoutes(to: routes)

@@ -124,7 +124,7 @@ struct IdempotencyStore: Sendable {
 struct IdempotencyMiddleware: RouterMiddleware {
     typealias Context = OmniaRequestContext
     let store: IdempotencyStore
-    let maxBodyBytes: Int
+    let config: AppConfig
     let now: @Sendable () -> Date
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
@@ -136,7 +136,7 @@ struct IdempotencyMiddleware: RouterMiddleware {
         }
         let caller = try context.requireCaller()
         var request = request
-        let body = try await request.collectBody(upTo: maxBodyBytes)
+        let body = try await request.collectBody(upTo: config.bodyLimit(path: request.uri.path))
         var hasher = SHA256()
         hasher.update(data: Data(request.method.rawValue.utf8))
         hasher.update(data: Data(" \(request.uri.path)\n".utf8))

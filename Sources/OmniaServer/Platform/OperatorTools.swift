@@ -40,6 +40,30 @@ public struct OperatorTools: Sendable {
         }
     }
 
+    /// What `omnia import` loads.
+    public enum ImportKind: String, Sendable, CaseIterable {
+        case transactions
+        case customers
+    }
+
+    /// Imports an NDJSON or CSV file into a tenant, reporting progress after each chunk.
+    public func importFile(_ kind: ImportKind, path: String, format: ImportFormat, tenant: String, atomic: Bool,
+                           progress: @escaping @Sendable (ImportReport) -> Void) async throws -> ImportReport {
+        let tenantID = try await resolveTenantID(tenant)
+        let caller = try await services.database.read { sql in try await Caller.operatorCaller(tenantID: tenantID, on: sql) }
+        let importer = BulkImport(services: services)
+        switch kind {
+        case .transactions:
+            let reader = ImportRecordReader(format: format, lines: try .file(path), mapRow: TransactionImport.csvMapper(policy: caller.identityPolicy))
+            let transactions = TransactionImport(services: services, caller: caller, actor: .cli)
+            return try await importer.run(reader, atomic: atomic, progress: progress, apply: transactions.apply, finish: transactions.finish)
+        case .customers:
+            let reader = ImportRecordReader(format: format, lines: try .file(path), mapRow: CustomerImport.csvMapper(policy: caller.identityPolicy))
+            let customers = CustomerImport(services: services, caller: caller)
+            return try await importer.run(reader, atomic: atomic, progress: progress, apply: customers.apply, finish: customers.finish)
+        }
+    }
+
     /// A tenant id (`ten_…`) or an exact tenant name.
     func resolveTenantID(_ reference: String) async throws -> String {
         if reference.hasPrefix("ten_"), try await services.platform.fetchTenant(reference) != nil { return reference }

@@ -1,3 +1,4 @@
+import Foundation
 import Hummingbird
 import OmniaCore
 
@@ -8,6 +9,7 @@ import OmniaCore
 /// | `POST /v1/transactions` (201 recorded, 200 a retry of the same external id) | pos, ecommerce, service |
 /// | `GET /v1/transactions/{id}` | pos, ecommerce, service, analytics:read |
 /// | `GET /v1/customers/{id}/transactions` (newest first, `?channel_id=`) | pos, ecommerce, service, analytics:read |
+/// | `POST /v1/transactions/bulk` (NDJSON, up to 10,000; `?atomic=true`) | pos, ecommerce, service |
 /// | `POST /v1/receipts/claim` | pos, ecommerce, service |
 struct TransactionController {
     let services: AppServices
@@ -19,6 +21,24 @@ struct TransactionController {
             let actor = Actor(id: caller.keyID, requestID: context.requestID)
             return try await services.mutation(context, status: { $0.created ? .created : .ok }) { sql in
                 try await transactions.record(on: sql, caller: caller, body, actor: actor)
+            }
+        }
+        routes.post("transactions/bulk", scopes: CustomerController.writeScopes) { request, context, caller in
+            let (records, atomic) = try await Self.bulkRecords(&request, maxBytes: services.config.bodyLimit(path: request.uri.path))
+            let importer = TransactionImport(services: services, caller: caller, actor: Actor(id: caller.keyID, requestID: context.requestID))
+            return try await services.mutation(context, status: .ok) { sql in
+                let (report, ids) = try await BulkImport(services: services).process(records, on: sql, apply: importer.apply)
+                if atomic && report.rejected > 0 {
+                    var refused = report
+                    refused.committed = false
+                    refused.created = 0
+                    refused.matched = 0
+                    throw Problem(.unprocessableContent, code: "import_rejected",
+                                  detail: "\(report.rejected) of \(report.received) records were rejected; with atomic=true nothing was recorded",
+                                  extensions: ["report": try JSONCoding.decoder.decode(JSONValue.self, from: JSONCoding.encode(refused))])
+                }
+                try await importer.finish(sql, ids)
+                return report
             }
         }
         routes.get("transactions/:id", scopes: CustomerController.readScopes) { request, context, caller in
@@ -51,6 +71,35 @@ struct TransactionController {
                 try await transactions.claim(on: sql, caller: caller, body, actor: actor)
             }
         }
+    }
+}
+
+extension TransactionController {
+    /// An NDJSON body's records (at most `TransactionImport.maximumRecords`) and `?atomic=`.
+    static func bulkRecords(_ request: inout Request, maxBytes: Int) async throws -> ([ImportRecord], Bool) {
+        let contentType = request.headers[.contentType]?.split(separator: ";").first?.trimmingWhitespace().lowercased()
+        guard contentType == "application/x-ndjson" || contentType == "application/jsonl" else {
+            throw Problem(.unsupportedMediaType, code: "unsupported_media_type",
+                          detail: "send one JSON object per line as application/x-ndjson (got \(contentType ?? "no Content-Type"))")
+        }
+        var atomic = false
+        if let value = request.uri.queryParameters["atomic"] {
+            guard value == "true" || value == "false" else {
+                throw Problem.validation([FieldError(field: "atomic", code: "invalid_value", detail: "atomic must be true or false")])
+            }
+            atomic = value == "true"
+        }
+        let body = try await request.collectBody(upTo: maxBytes)
+        let reader = ImportRecordReader(format: .ndjson, lines: .bytes(Array(body.readableBytesView)), mapRow: { _ in [:] })
+        var records: [ImportRecord] = []
+        while let record = try reader.next() {
+            records.append(record)
+            guard records.count <= TransactionImport.maximumRecords else {
+                throw Problem(.contentTooLarge, code: "too_many_records", detail: "at most \(TransactionImport.maximumRecords) records per call")
+            }
+        }
+        guard !records.isEmpty else { throw Problem.validation([FieldError(field: "", code: "required", detail: "the body holds no records")]) }
+        return (records, atomic)
     }
 }
 

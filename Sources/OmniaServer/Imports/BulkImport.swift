@@ -1,0 +1,144 @@
+import Foundation
+import HTTPTypes
+import OmniaCore
+import SQLKit
+
+/// A record an import refused: its line, and why, in the API's problem terms.
+public struct ImportRejection: Codable, Sendable {
+    public let line: Int
+    public let code: String
+    public let detail: String
+    public let errors: [FieldError]
+}
+
+/// What an import did: every rejected record is listed with its line and reason.
+public struct ImportReport: Encodable, Sendable {
+    public var received = 0
+    /// Records written for the first time.
+    public var created = 0
+    /// Records that matched one already there (a re-import): a sale with the same content is left as
+    /// it was; a customer is updated with what the record adds.
+    public var matched = 0
+    public var rejected: Int { rejections.count }
+    public var rejections: [ImportRejection] = []
+    /// False when `atomic` refused to commit anything because some record was rejected.
+    public var committed = true
+
+    enum CodingKeys: String, CodingKey {
+        case received, created, matched, rejected, rejections, committed
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(received, forKey: .received)
+        try container.encode(created, forKey: .created)
+        try container.encode(matched, forKey: .matched)
+        try container.encode(rejected, forKey: .rejected)
+        try container.encode(rejections, forKey: .rejections)
+        try container.encode(committed, forKey: .committed)
+    }
+
+    mutating func add(_ other: ImportReport) {
+        received += other.received
+        created += other.created
+        matched += other.matched
+        rejections += other.rejections
+    }
+}
+
+/// How one record of an import went.
+enum ImportOutcome: Sendable {
+    case created(String)
+    case matched(String)
+}
+
+/// Runs an import record by record inside database transactions. A record the capability refuses
+/// (its service decides every refusal before writing) is reported and skipped; the others commit —
+/// per chunk of `chunkSize`, or all together with `atomic`, when nothing commits if any is refused.
+struct BulkImport: Sendable {
+    let services: AppServices
+    var chunkSize = 1_000
+
+    typealias Apply = @Sendable (_ sql: any SQLDatabase, _ record: ImportRecord) async throws -> ImportOutcome
+    /// Called once per committed chunk with the ids it created (for a summary event).
+    typealias Finish = @Sendable (_ sql: any SQLDatabase, _ createdIDs: [String]) async throws -> Void
+
+    /// Raised inside an atomic import's transaction to roll it back once every record was checked.
+    struct Refused: Error {
+        let report: ImportReport
+    }
+
+    func run(_ reader: ImportRecordReader, atomic: Bool, progress: @escaping @Sendable (ImportReport) -> Void = { _ in },
+             apply: @escaping Apply, finish: @escaping Finish) async throws -> ImportReport {
+        if atomic {
+            do {
+                return try await services.database.transaction { sql in
+                    var report = ImportReport()
+                    while case let chunk = try Self.chunk(reader, size: chunkSize), !chunk.isEmpty {
+                        let (part, ids) = try await process(chunk, on: sql, apply: apply)
+                        report.add(part)
+                        try await finish(sql, ids)
+                        progress(report)
+                    }
+                    if !report.rejections.isEmpty { throw Refused(report: report) }
+                    return report
+                }
+            } catch let refused as Refused {
+                var report = refused.report
+                report.committed = false
+                report.created = 0
+                report.matched = 0
+                return report
+            }
+        }
+        var report = ImportReport()
+        while case let chunk = try Self.chunk(reader, size: chunkSize), !chunk.isEmpty {
+            var attempt = 0
+            while true {
+                attempt += 1
+                do {
+                    let part = try await services.database.transaction { sql in
+                        let (part, ids) = try await process(chunk, on: sql, apply: apply)
+                        try await finish(sql, ids)
+                        return part
+                    }
+                    report.add(part)
+                    break
+                } catch is any RetryableConflict where attempt < 5 {
+                    continue
+                }
+            }
+            progress(report)
+        }
+        return report
+    }
+
+    /// Applies one chunk (up to the HTTP bulk limit) in the caller's transaction.
+    func process(_ records: [ImportRecord], on sql: any SQLDatabase, apply: Apply) async throws -> (ImportReport, [String]) {
+        var report = ImportReport()
+        var created: [String] = []
+        for record in records {
+            report.received += 1
+            do {
+                switch try await apply(sql, record) {
+                case .created(let id):
+                    report.created += 1
+                    created.append(id)
+                case .matched:
+                    report.matched += 1
+                }
+            } catch let error as any ProblemConvertible where !(error is any RetryableConflict) {
+                let problem = error.problem
+                guard problem.status.code < 500 else { throw error }
+                report.rejections.append(ImportRejection(line: record.line, code: problem.code, detail: problem.detail, errors: problem.errors))
+            }
+        }
+        return (report, created)
+    }
+
+    static func chunk(_ reader: ImportRecordReader, size: Int) throws -> [ImportRecord] {
+        var records: [ImportRecord] = []
+        while records.count < size, let record = try reader.next() { records.append(record) }
+        return records
+    }
+}
