@@ -23,6 +23,7 @@ struct Bench: AsyncParsableCommand {
     @Option(help: "Benchmark an already running server at this base URL instead of starting one.") var url: String?
     @Option(help: "Admin API key for --url.") var key: String?
     @Option(help: "Folder for the JSON results.") var output = "bench-results"
+    @Option(help: "Transactions in the file of import.transactions.") var records = 100_000
 
     func run() async throws {
         try await runReportingErrors {
@@ -55,6 +56,9 @@ struct Bench: AsyncParsableCommand {
         let label = database.description.hasPrefix("postgres") ? "postgres" : "sqlite"
         if scenario == .startup {
             return try await StartupMeasurement.run(databaseLabel: label, folder: temporary)
+        }
+        if scenario == .importTransactions {
+            return try await ImportMeasurement.run(database: database, databaseLabel: label, folder: temporary, records: records)
         }
         if let url {
             guard let key, let components = URLComponents(string: url), let host = components.host, let port = components.port else {
@@ -178,6 +182,7 @@ enum BenchScenario: String, CaseIterable, Sendable {
     case identify
     case transactionsCreate = "transactions.create"
     case customerOverview = "customers.overview"
+    case importTransactions = "import.transactions"
     case startup
 
     /// Customers seeded for `identify` (two identifiers each: the issue's 1,000,000 identifiers).
@@ -202,7 +207,7 @@ enum BenchScenario: String, CaseIterable, Sendable {
             return ScenarioRequest(method: .POST, path: "/v1/transactions", headers: [("Idempotency-Key", "bench-\(runID)")], body: Array(body.utf8))
         case .customerOverview:
             return ScenarioRequest(method: .GET, path: "/v1/customers/\(context.customerID ?? "")/overview", headers: [], body: nil)
-        case .channelsList, .startup:
+        case .channelsList, .startup, .importTransactions:
             return ScenarioRequest(method: .GET, path: "/v1/channels", headers: [], body: nil)
         case .locationsCreate:
             let body = "{\"code\":\"b-\(runID)\",\"name\":\"Bench store\",\"kind\":\"store\",\"country\":\"ES\",\"city\":\"Madrid\"}"
@@ -232,6 +237,7 @@ enum BenchScenario: String, CaseIterable, Sendable {
         case .transactionsCreate: database == "postgres" ? ">= 1000/s (postgres, 5 lines)" : ">= 2000/s (sqlite, 5 lines)"
         case .customerOverview: "p99 <= 10 ms (2,000 transactions)"
         case .startup: "ready <= 1000 ms, idle RSS <= 100 MB"
+        case .importTransactions: ">= 20000/s (sqlite, 5 lines)"
         }
     }
 }
