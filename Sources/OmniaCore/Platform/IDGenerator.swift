@@ -15,6 +15,7 @@ public enum IDPrefix: String, Sendable, CaseIterable {
     case customer = "cus"
     case customerMerge = "mrg"
     case transaction = "txn"
+    case journeyEvent = "jev"
 }
 
 /// Makes prefixed, time-sortable IDs: `prefix_` + 10 characters of milliseconds since the epoch

@@ -38,6 +38,7 @@ public enum OmniaApplication {
         IdentityController(services: services, authenticator: authenticator).addRoutes(to: routes)
         TransactionController(services: services).addRoutes(to: routes)
         CustomerOverviewController(services: services).addRoutes(to: routes)
+        JourneyController(services: services).addRoutes(to: routes)
         return router
     }
 
@@ -49,6 +50,7 @@ public enum OmniaApplication {
         if services.config.runWorkers {
             workers.append(WebhookWorker(services: services))
             workers.append(HousekeepingService(services: services))
+            workers.append(CartAbandonmentWorker(services: services))
         }
         return Application(
             router: try buildRouter(services),

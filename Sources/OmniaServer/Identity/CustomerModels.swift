@@ -160,6 +160,8 @@ struct IdentifyResult: Encodable, Sendable {
     let attached: [NormalizedIdentifier]
     /// Customers merged into `customer` by this call.
     let merged: [String]
+    /// Earlier journey events of `anonymous_id` attached to the customer by this call.
+    var stitchedEvents = 0
 }
 
 /// One merge as recorded: who merged which customer into which, why, and whether it was undone.

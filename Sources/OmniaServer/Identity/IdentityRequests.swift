@@ -88,10 +88,12 @@ struct IdentifyRequest: RequestBody {
     var identifiers: [IdentifierInput]?
     var traits: ProfileInput?
     var channelId: String?
+    /// The device or browser's anonymous id: its earlier journey events are stitched to the customer.
+    var anonymousId: String?
 
     typealias Field = CodingKeys
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case identifiers, traits, channelId
+        case identifiers, traits, channelId, anonymousId
     }
 }
 

@@ -92,8 +92,13 @@ struct IdentityService: Sendable {
     /// the unknown identifiers, and merging the customers they lead to when the policy allows.
     func identify(on sql: any SQLDatabase, tenantID: String, policy: IdentityPolicy, _ request: IdentifyRequest, actor: Actor) async throws -> IdentifyResult {
         let (identifiers, traits) = try await validate(request, on: sql, tenantID: tenantID, policy: policy)
-        return try await identify(on: sql, tenantID: tenantID, policy: policy, identifiers: identifiers, traits: traits,
-                                  channelID: request.channelId, actor: actor)
+        var result = try await identify(on: sql, tenantID: tenantID, policy: policy, identifiers: identifiers, traits: traits,
+                                        channelID: request.channelId, actor: actor)
+        if let anonymousID = request.anonymousId {
+            result.stitchedEvents = try await JourneyService(services: services).stitch(on: sql, tenantID: tenantID, anonymousID: anonymousID,
+                                                                                         customerID: result.customer.id)
+        }
+        return result
     }
 
     /// The id of the customer `identifiers` identify, as `identify` would find, create, attach or
@@ -153,6 +158,7 @@ struct IdentityService: Sendable {
         let identifiers = CustomerValidation.identifiers(request.identifiers, field: "identifiers", policy: policy, into: &validator)
         if request.identifiers?.isEmpty ?? true { validator.fail("identifiers", "required", "identify needs at least one identifier") }
         let traits = CustomerValidation.profile(request.traits, field: "traits.", now: services.now(), into: &validator)
+        validator.text(request.anonymousId, field: "anonymous_id", required: false, maxLength: 100)
         try await checkChannel(on: sql, tenantID: tenantID, request.channelId, into: &validator)
         guard validator.isValid else { throw Problem.validation(validator.errors) }
         return (identifiers, traits)

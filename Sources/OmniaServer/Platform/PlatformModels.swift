@@ -13,10 +13,12 @@ public struct Tenant: Codable, Sendable {
     let additionalCurrencies: StoredWords?
     /// Printed on every receipt, e.g. "Returns within 30 days in any store or online".
     let returnPolicy: String?
+    /// Minutes an open cart may sit idle before `cart_abandoned` is raised (60 when unset).
+    let cartAbandonmentMinutes: Int?
     let createdAt: StoredTime
 
     enum CodingKeys: String, CodingKey {
-        case id, name, defaultCurrency, timezone, country, additionalCurrencies, returnPolicy, createdAt
+        case id, name, defaultCurrency, timezone, country, additionalCurrencies, returnPolicy, cartAbandonmentMinutes, createdAt
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -28,6 +30,7 @@ public struct Tenant: Codable, Sendable {
         try container.encodeIfPresent(country, forKey: .country)
         try container.encode(additionalCurrencies ?? StoredWords([]), forKey: .additionalCurrencies)
         try container.encodeIfPresent(returnPolicy, forKey: .returnPolicy)
+        try container.encode(cartAbandonmentMinutes ?? CartAbandonment.defaultMinutes, forKey: .cartAbandonmentMinutes)
         try container.encode(createdAt, forKey: .createdAt)
     }
 }

@@ -46,15 +46,17 @@ struct CreateAPIKeyRequest: RequestBody {
 struct UpdateTenantRequest: RequestBody {
     var additionalCurrencies: [String]?
     var returnPolicy: FieldPatch<String> = .unchanged
+    var cartAbandonmentMinutes: Int?
 
     typealias Field = CodingKeys
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case additionalCurrencies, returnPolicy
+        case additionalCurrencies, returnPolicy, cartAbandonmentMinutes
     }
 
     init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         additionalCurrencies = try container.decodeIfPresent([String].self, forKey: .additionalCurrencies)
         returnPolicy = try container.patch(String.self, forKey: .returnPolicy)
+        cartAbandonmentMinutes = try container.decodeIfPresent(Int.self, forKey: .cartAbandonmentMinutes)
     }
 }

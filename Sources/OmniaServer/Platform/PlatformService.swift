@@ -33,7 +33,8 @@ struct PlatformService: Sendable {
                 VALUES (\(bind: id), \(bind: name), \(bind: currency.code), \(bind: timezone), \(bind: country), \(bind: now))
                 """).run()
             let tenant = Tenant(id: id, name: name, defaultCurrency: currency.code, timezone: timezone, country: country,
-                                additionalCurrencies: nil, returnPolicy: nil, createdAt: StoredTime(milliseconds: now))
+                                additionalCurrencies: nil, returnPolicy: nil, cartAbandonmentMinutes: nil,
+                                createdAt: StoredTime(milliseconds: now))
             try await services.events.append(on: sql, tenantID: id, type: "tenant.created", data: tenant, requestID: nil)
             let key = try await insertAPIKey(on: sql, tenantID: id, name: "Admin key", scopes: [.admin], channelID: nil, locationID: nil, actor: .cli)
             return (tenant, key.created)
@@ -74,13 +75,19 @@ struct PlatformService: Sendable {
         case .clear: policy = nil
         case .set(let text): policy = validator.text(text, field: "return_policy", maxLength: 1_000)
         }
+        let cartMinutes = request.cartAbandonmentMinutes ?? tenant.cartAbandonmentMinutes
+        if let minutes = request.cartAbandonmentMinutes, !(5...10_080).contains(minutes) {
+            validator.fail("cart_abandonment_minutes", "out_of_range", "cart_abandonment_minutes is from 5 to 10080 (a week)")
+        }
         guard validator.isValid else { throw Problem.validation(validator.errors) }
         let words = StoredWords(additional.sorted())
         try await sql.raw("""
-            UPDATE tenants SET additional_currencies = \(bind: words.stored), return_policy = \(bind: policy) WHERE id = \(bind: tenantID)
+            UPDATE tenants SET additional_currencies = \(bind: words.stored), return_policy = \(bind: policy),
+                cart_abandonment_minutes = \(bind: cartMinutes) WHERE id = \(bind: tenantID)
             """).run()
         let updated = Tenant(id: tenant.id, name: tenant.name, defaultCurrency: tenant.defaultCurrency, timezone: tenant.timezone,
-                             country: tenant.country, additionalCurrencies: words, returnPolicy: policy, createdAt: tenant.createdAt)
+                             country: tenant.country, additionalCurrencies: words, returnPolicy: policy, cartAbandonmentMinutes: cartMinutes,
+                             createdAt: tenant.createdAt)
         try await services.events.append(on: sql, tenantID: tenantID, type: "tenant.updated", data: updated, requestID: actor.requestID)
         try await services.audit.record(on: sql, tenantID: tenantID, actor: actor.id, action: "tenant.update", targetType: "tenant",
                                         targetID: tenantID, details: ["additional_currencies": .array(words.words.map(JSONValue.string))],

@@ -16,6 +16,7 @@ public struct Migrator: Sendable {
         Migration001Platform.migration,
         Migration002Identity.migration,
         Migration003Transactions.migration,
+        Migration004Journeys.migration,
     ]
 
     let database: any Database

@@ -6,7 +6,7 @@ import OmniaCore
 /// | route | scope |
 /// | --- | --- |
 /// | `GET /v1/customers/{id}/overview` | pos, ecommerce, service, analytics:read |
-/// | `GET /v1/customers/{id}/timeline` (newest first; `?type=sale,return,merge,unmerge`, `?channel_id=`) | pos, ecommerce, service, analytics:read |
+/// | `GET /v1/customers/{id}/timeline` (newest first; `?type=sale,return,event,merge,unmerge`, `?channel_id=`) | pos, ecommerce, service, analytics:read |
 struct CustomerOverviewController {
     let services: AppServices
 

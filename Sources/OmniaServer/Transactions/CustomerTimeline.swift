@@ -1,8 +1,8 @@
 import OmniaCore
 import SQLKit
 
-/// One entry of a customer's timeline: a sale or return in any channel, or a merge or unmerge of
-/// their record. Fields that do not apply to the type are omitted.
+/// One entry of a customer's timeline: a sale or return in any channel, a journey event (a view, a
+/// cart, a store visit…), or a merge or unmerge of their record. Fields that do not apply to the type are omitted.
 struct TimelineItem: Encodable, Sendable {
     let type: String
     let id: String
@@ -19,11 +19,15 @@ struct TimelineItem: Encodable, Sendable {
     var survivorId: String?
     var mergedId: String?
     var reason: String?
+    /// Of an `event` entry: the journey event's type, anonymous id and properties.
+    var eventType: String?
+    var anonymousId: String?
+    var properties: StoredJSON?
 
     /// The position of this entry, for `starting_after`: `<epoch ms>_<id>`.
     var cursor: String { "\(occurredAt.milliseconds)_\(id)" }
 
-    static let types = ["sale", "return", "merge", "unmerge"]
+    static let types = ["sale", "return", "event", "merge", "unmerge"]
 }
 
 /// What `GET /v1/customers/{id}/timeline` may filter on.
@@ -68,6 +72,26 @@ struct CustomerTimelineStore: Sendable {
                 item.lineCount = try row.decode(column: "line_count", as: Int.self)
                 item.originalTransactionId = try row.decode(column: "original_id", as: String?.self)
                 item.customerId = try row.decode(column: "customer_id", as: String?.self)
+                items.append(item)
+            }
+        }
+        if query.types.contains("event") {
+            var statement: SQLQueryString = """
+                SELECT * FROM journey_events WHERE tenant_id = \(bind: tenantID) AND customer_id IN (\(cluster))
+                """
+            if let channelID = query.channelID { statement += " AND channel_id = \(bind: channelID)" }
+            if let before = query.before {
+                statement += """
+                     AND (occurred_at < \(bind: before.milliseconds) OR (occurred_at = \(bind: before.milliseconds) AND id < \(bind: before.id)))
+                    """
+            }
+            statement += " ORDER BY occurred_at DESC, id DESC LIMIT \(literal: query.limit + 1)"
+            for event in try await sql.raw(statement).rows(JourneyEvent.self) {
+                var item = TimelineItem(type: "event", id: event.id, occurredAt: event.occurredAt, channelId: event.channelId)
+                item.customerId = event.customerId
+                item.eventType = event.type
+                item.anonymousId = event.anonymousId
+                item.properties = event.properties
                 items.append(item)
             }
         }
