@@ -139,7 +139,8 @@ struct IdempotencyMiddleware: RouterMiddleware {
         let body = try await request.collectBody(upTo: config.bodyLimit(path: request.uri.path))
         var hasher = SHA256()
         hasher.update(data: Data(request.method.rawValue.utf8))
-        hasher.update(data: Data(" \(request.uri.path)\n".utf8))
+        // The query is part of the request: `?atomic=true` must not replay an answer to `?atomic=false`.
+        hasher.update(data: Data(" \(request.uri.path)?\(request.uri.query ?? "")\n".utf8))
         hasher.update(data: Data(body.readableBytesView))
         let requestHash = hasher.finalize().hexString
 

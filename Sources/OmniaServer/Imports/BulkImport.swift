@@ -119,6 +119,10 @@ struct BulkImport: Sendable {
         var created: [String] = []
         for record in records {
             report.received += 1
+            if let problem = record.problem {
+                report.rejections.append(ImportRejection(line: record.line, code: problem.code, detail: problem.detail, errors: problem.errors))
+                continue
+            }
             do {
                 switch try await apply(sql, record) {
                 case .created(let id):

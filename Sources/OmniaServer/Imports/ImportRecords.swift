@@ -18,6 +18,14 @@ public enum ImportFormat: String, Sendable, CaseIterable {
 public struct ImportRecord: Sendable {
     public let line: Int
     public let json: [UInt8]
+    /// Why the record could not even be read (a CSV row with the wrong number of cells, an unclosed quote).
+    let problem: Problem?
+
+    init(line: Int, json: [UInt8], problem: Problem? = nil) {
+        self.line = line
+        self.json = json
+        self.problem = problem
+    }
 }
 
 /// Reads records one at a time from a file or a request body, so memory stays flat whatever the
@@ -31,8 +39,6 @@ final class ImportRecordReader: @unchecked Sendable {
     private var lineNumber = 0
     private var header: [String]?
     private var csv = CSVParser()
-    /// A row whose cells could not be read as CSV (reported as a record that is not a JSON object).
-    static let unreadable: [UInt8] = Array("unreadable CSV row".utf8)
 
     init(format: ImportFormat, lines: LineSource, mapRow: @escaping RowMapper) {
         self.format = format
@@ -50,29 +56,33 @@ final class ImportRecordReader: @unchecked Sendable {
                 if line.allSatisfy({ $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") || $0 == UInt8(ascii: "\r") }) { continue }
                 return ImportRecord(line: start, json: line)
             case .csv:
-                guard var text = String(validating: line, as: UTF8.self) else { return ImportRecord(line: start, json: line) }
+                // Spreadsheets often save "CSV UTF-8" with a byte-order mark before the header.
+                let bytes = start == 1 && line.starts(with: [0xEF, 0xBB, 0xBF]) ? Array(line.dropFirst(3)) : line
+                guard var text = String(validating: bytes, as: UTF8.self) else {
+                    return ImportRecord(line: start, json: [], problem: Problem(.badRequest, code: "invalid_utf8", detail: "the line is not valid UTF-8"))
+                }
                 var fields = csv.feed(text[...])
                 while fields == nil, let continuation = try lines.next() {
                     lineNumber += 1
                     text = String(decoding: continuation, as: UTF8.self)
                     fields = csv.feed(text[...])
                 }
-                guard let fields else { return ImportRecord(line: start, json: Self.unreadable) }
+                guard let fields else {
+                    return ImportRecord(line: start, json: [], problem: Problem(.badRequest, code: "malformed_csv",
+                                                                               detail: "a quoted cell opened on this line is never closed"))
+                }
                 guard let header else {
                     self.header = fields.map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
                     continue
                 }
                 if fields.count == 1 && fields[0].isEmpty { continue }
-                let object: [String: JSONValue]
-                if fields.count == header.count {
-                    var row: [String: String] = [:]
-                    for (name, value) in zip(header, fields) where !value.isEmpty { row[name] = value }
-                    object = mapRow(row)
-                } else {
-                    // Reported as an unknown field, naming the problem.
-                    object = ["cells": .string("\(fields.count) cells for \(header.count) columns")]
+                guard fields.count == header.count else {
+                    return ImportRecord(line: start, json: [], problem: Problem(.badRequest, code: "malformed_csv",
+                                                                               detail: "the row has \(fields.count) cells for \(header.count) columns"))
                 }
-                return ImportRecord(line: start, json: Array(try JSONCoding.text(JSONValue.object(object)).utf8))
+                var row: [String: String] = [:]
+                for (name, value) in zip(header, fields) where !value.isEmpty { row[name] = value }
+                return ImportRecord(line: start, json: Array(try JSONCoding.text(JSONValue.object(mapRow(row))).utf8))
             }
         }
         return nil
