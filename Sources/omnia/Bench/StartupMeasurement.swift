@@ -12,7 +12,7 @@ enum StartupMeasurement {
         for sample in 0..<samples {
             let path = folder.appendingPathComponent("startup-\(sample).sqlite").path
             let start = DispatchTime.now().uptimeNanoseconds
-            let server = try ServerProcess(arguments: ["--demo", "--database", "sqlite:\(path)", "--log-level", "error"])
+            let server = try ServerProcess(arguments: ["--demo", "--demo-transactions", "0", "--database", "sqlite:\(path)", "--log-level", "error"])
             defer { server.stop() }
             let port = try await server.port()
             while true {

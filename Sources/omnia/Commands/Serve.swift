@@ -17,6 +17,8 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Port to listen on (0 picks a free one). Env: OMNIA_PORT.") var port: Int?
     @OptionGroup var databaseOptions: DatabaseOptions
     @Flag(help: "Create the demo tenant 'Moda Iberia' (idempotent) and print a fresh demo admin key.") var demo = false
+    @Option(help: "Sales the demo's history holds (seeded in the background on first start; 0 for none).")
+    var demoTransactions = DemoHistory.defaultTransactions
     @Option(help: "trace, debug, info, notice, warning, error. Env: OMNIA_LOG_LEVEL.") var logLevel: String?
     @Option(help: "Requests per second per API key, 0 for no limit. Env: OMNIA_RATE_LIMIT.") var rateLimit: Int?
     @Flag(help: "Do not run the webhook and housekeeping workers in this process. Env: OMNIA_WORKERS=false.") var noWorkers = false
@@ -37,6 +39,7 @@ struct Serve: AsyncParsableCommand {
             }
             if noWorkers { config.runWorkers = false }
             config.demo = demo
+            guard demoTransactions >= 0 else { throw ConfigurationError(setting: "demo-transactions", reason: "must be 0 or more") }
             try await serve(config)
         }
     }
@@ -61,8 +64,23 @@ struct Serve: AsyncParsableCommand {
                     banner += "  Demo tenant '\(DemoSeed.tenantName)' (\(demoResult.tenantID)); demo admin key (shown once):\n"
                     banner += "    \(demoResult.adminKey)\n"
                     banner += "  Try: curl -H 'Authorization: Bearer \(demoResult.adminKey)' http://\(config.host):\(port)/v1/channels\n"
+                    if demoTransactions > 0 {
+                        banner += "  The demo's history (\(demoTransactions) sales over 18 months) fills in the background on first start.\n"
+                    }
                 }
                 FileHandle.standardOutput.write(Data(banner.utf8))
+            }
+            if let demoResult, demoTransactions > 0 {
+                // In the background, so the server answers at once; the history appears within a minute.
+                let tenantID = demoResult.tenantID, count = demoTransactions
+                Task {
+                    do {
+                        let seeded = try await DemoHistory.seed(services, tenantID: tenantID, transactions: count)
+                        if seeded > 0 { logger.info("demo history seeded", metadata: ["transactions": .stringConvertible(seeded)]) }
+                    } catch {
+                        logger.error("demo history failed", metadata: ["error": .string(String(describing: error))])
+                    }
+                }
             }
             try await app.runService()
             await database.shutdown()

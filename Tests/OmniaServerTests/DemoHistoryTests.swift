@@ -1,0 +1,51 @@
+import Foundation
+@testable import OmniaServer
+import SQLKit
+import Synchronization
+import Testing
+
+@Suite("Demo history")
+struct DemoHistoryTests {
+    /// What a history adds up to, independent of generated ids.
+    static func digest(_ services: AppServices, tenantID: String) async throws -> [Int] {
+        try await services.database.read { sql in
+            let row = try await sql.raw("""
+                SELECT COUNT(*) AS n,
+                    CAST(COALESCE(SUM(CASE WHEN kind = 'sale' THEN total ELSE 0 END), 0) AS BIGINT) AS sales,
+                    CAST(COALESCE(SUM(CASE WHEN kind = 'return' THEN 1 ELSE 0 END), 0) AS BIGINT) AS returns,
+                    CAST(COALESCE(SUM(CASE WHEN kind = 'sale' AND claim_code IS NOT NULL THEN 1 ELSE 0 END), 0) AS BIGINT) AS anonymous,
+                    CAST(COALESCE(SUM(CASE WHEN claimed_at IS NOT NULL AND kind = 'sale' THEN 1 ELSE 0 END), 0) AS BIGINT) AS claimed
+                FROM transactions WHERE tenant_id = \(bind: tenantID)
+                """).first()
+            let merges = try await sql.raw("SELECT COUNT(*) AS n FROM customer_merges WHERE tenant_id = \(bind: tenantID)").first(decodingColumn: "n", as: Int.self)
+            return [try row?.decode(column: "n", as: Int.self) ?? 0, try row?.decode(column: "sales", as: Int.self) ?? 0,
+                    try row?.decode(column: "returns", as: Int.self) ?? 0, try row?.decode(column: "anonymous", as: Int.self) ?? 0,
+                    try row?.decode(column: "claimed", as: Int.self) ?? 0, merges ?? 0]
+        }
+    }
+
+    @Test("the demo history has returns across channels, anonymous and claimed receipts and merges, the same from the same seed",
+          arguments: TestBackend.available)
+    func reproducibleHistory(backend: TestBackend) async throws {
+        let digests = Mutex<[[Int]]>([])
+        for _ in 0..<2 {
+            try await TestApp.run(backend) { app, _ in
+                let demo = try await DemoSeed.run(app.services)
+                #expect(try await DemoHistory.seed(app.services, tenantID: demo.tenantID, transactions: 600) == 600)
+                #expect(try await DemoHistory.seed(app.services, tenantID: demo.tenantID, transactions: 600) == 0, "seeding again adds nothing")
+                let digest = try await Self.digest(app.services, tenantID: demo.tenantID)
+                #expect(digest[0] > 600 && digest[2] > 10 && digest[3] > 10 && digest[4] > 0 && digest[5] == 24, "\(digest)")
+                let crossChannel = try await app.services.database.read { sql in
+                    try await sql.raw("""
+                        SELECT COUNT(*) AS n FROM transactions r JOIN transactions s ON s.tenant_id = r.tenant_id AND s.id = r.original_id
+                        WHERE r.tenant_id = \(bind: demo.tenantID) AND r.channel_id <> s.channel_id
+                        """).first(decodingColumn: "n", as: Int.self) ?? 0
+                }
+                #expect(crossChannel > 0, "some web orders come back in a store")
+                digests.withLock { $0.append(digest) }
+            }
+        }
+        let both = digests.withLock { $0 }
+        #expect(both.count == 2 && both[0] == both[1])
+    }
+}
