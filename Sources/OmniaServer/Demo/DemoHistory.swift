@@ -38,7 +38,7 @@ public enum DemoHistory {
         let span: Int64 = 548 * 86_400_000
         let start = now - span
         var plan: [RecordTransactionRequest] = []
-        var claims: [(code: Int, person: Int)] = []
+        var claims: [(code: Int, channel: String, person: Int)] = []
         for number in 0..<transactions {
             let at = start + Int64(number) * (span / Int64(transactions)) + Int64(random.next() % 3_600_000)
             let channel = DemoCatalog.channel(&random)
@@ -54,7 +54,7 @@ public enum DemoHistory {
             plan.append(RecordTransactionRequest(
                 externalId: externalID, channel: channel, occurredAt: Timestamp.text(at), currency: "EUR", customer: customer, lines: lines,
                 tenders: [TenderInput(kind: tender, amount: total)]))
-            if anonymous && random.next() % 5 == 0 { claims.append((number, buyer)) }
+            if anonymous && random.next() % 5 == 0 { claims.append((number, channel, buyer)) }
             if random.next() % 100 < 8 {
                 let returnedAt = at + Int64(1 + random.next() % 20) * 86_400_000
                 if returnedAt < now {
@@ -73,7 +73,8 @@ public enum DemoHistory {
         }
         try await inChunks(claims, services: services) { sql, claim in
             guard let code = try await sql.raw("""
-                SELECT claim_code FROM transactions WHERE tenant_id = \(bind: tenantID) AND external_id = \(bind: "DEMO-\(claim.code)")
+                SELECT t.claim_code FROM transactions t JOIN channels c ON c.tenant_id = t.tenant_id AND c.id = t.channel_id
+                WHERE t.tenant_id = \(bind: tenantID) AND c.code = \(bind: claim.channel) AND t.external_id = \(bind: "DEMO-\(claim.code)")
                 """).first(decodingColumn: "claim_code", as: String?.self) ?? nil else { return }
             _ = try await services.transactions.claim(on: sql, caller: caller, ClaimReceiptRequest(
                 claimCode: code, identifiers: [IdentifierInput(kind: "email", value: people[claim.person].email)]), actor: .cli)
