@@ -85,6 +85,8 @@ struct JourneyTests {
                 (["type": "search", "anonymous_id": "a", "occurred_at": "2099-01-01T00:00:00Z"], "occurred_at", "in_future"),
                 (["type": "search", "anonymous_id": "a", "channel": "nowhere"], "channel", "unknown_channel"),
                 (["type": "search", "identifiers": [["kind": "email", "value": "nope"]]], "identifiers[0].value", "invalid_email"),
+                (["type": "search", "anonymous_id": "   "], "anonymous_id", "required"),
+                (["type": "cart_updated", "anonymous_id": "a", "properties": ["cart_id": 7]], "properties.cart_id", "invalid_type"),
             ]
             for (body, field, code) in cases {
                 let response = try await client.call(.post, "/v1/events/track", key: app.adminKey, json: body)

@@ -94,7 +94,7 @@ struct IdentityService: Sendable {
         let (identifiers, traits) = try await validate(request, on: sql, tenantID: tenantID, policy: policy)
         var result = try await identify(on: sql, tenantID: tenantID, policy: policy, identifiers: identifiers, traits: traits,
                                         channelID: request.channelId, actor: actor)
-        if let anonymousID = request.anonymousId {
+        if let anonymousID = request.anonymousId?.trimmingWhitespace(), !anonymousID.isEmpty {
             result.stitchedEvents = try await JourneyService(services: services).stitch(on: sql, tenantID: tenantID, anonymousID: anonymousID,
                                                                                          customerID: result.customer.id)
         }

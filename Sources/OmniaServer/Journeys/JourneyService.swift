@@ -56,7 +56,7 @@ struct JourneyService: Sendable {
                                      channelId: channelID, occurredAt: StoredTime(milliseconds: draft.occurredAt),
                                      properties: StoredJSON(.object(draft.properties)), createdAt: StoredTime(milliseconds: now))
             try await insert(on: sql, tenantID: tenantID, event)
-            try await CartTracker(tenantID: tenantID).apply(event, properties: draft.properties, on: sql)
+            try await CartTracker(tenantID: tenantID, dialect: dialect).apply(event, properties: draft.properties, on: sql)
             recorded.append(event)
         }
         return TrackResult(data: recorded, stitched: stitched)
@@ -104,6 +104,7 @@ struct JourneyService: Sendable {
 /// given, otherwise by who holds it (customer or anonymous id).
 struct CartTracker: Sendable {
     let tenantID: String
+    let dialect: SQLDialectKind
 
     func apply(_ event: JourneyEvent, properties: [String: JSONValue], on sql: any SQLDatabase) async throws {
         guard let holder = event.customerId.map({ "cus:\($0)" }) ?? event.anonymousId.map({ "anon:\($0)" }) else { return }
@@ -123,7 +124,7 @@ struct CartTracker: Sendable {
                     customer_id = COALESCE(excluded.customer_id, carts.customer_id), anonymous_id = COALESCE(excluded.anonymous_id, carts.anonymous_id),
                     channel_id = COALESCE(excluded.channel_id, carts.channel_id), item_count = COALESCE(excluded.item_count, carts.item_count),
                     value = COALESCE(excluded.value, carts.value), currency = COALESCE(excluded.currency, carts.currency),
-                    last_activity_at = excluded.last_activity_at
+                    last_activity_at = \(unsafeRaw: dialect == .postgres ? "GREATEST" : "max")(carts.last_activity_at, excluded.last_activity_at)
                 """).run()
         case JourneyEventType.orderPlaced.rawValue:
             var condition: SQLQueryString = "customer_id = \(bind: event.customerId ?? "")"

@@ -63,7 +63,7 @@ enum JourneyValidation {
             validator.fail("\(path)customer_id", "unknown_customer", "customer_id does not name a customer of this tenant")
         }
         let identifiers = CustomerValidation.identifiers(input.identifiers, field: "\(path)identifiers", policy: policy, into: &validator)
-        if input.anonymousId == nil && input.customerId == nil && (input.identifiers?.isEmpty ?? true) {
+        if anonymousID == nil && input.customerId == nil && (input.identifiers?.isEmpty ?? true) {
             validator.fail("\(path)anonymous_id", "required", "an event names who: anonymous_id, customer_id or identifiers")
         }
         if input.customerId != nil && !(input.identifiers?.isEmpty ?? true) {
@@ -78,6 +78,11 @@ enum JourneyValidation {
             if let value = properties[key], !isCount(value) {
                 validator.fail("\(path)properties.\(key)", "invalid_type", "\(key) is a whole number of at least 0 (value in minor units)")
             }
+        }
+        switch properties["cart_id"] {
+        case nil: break
+        case .string(let text)?: validator.text(text, field: "\(path)properties.cart_id", maxLength: 100)
+        default: validator.fail("\(path)properties.cart_id", "invalid_type", "cart_id is a string of 1–100 characters")
         }
         if let currency = properties["currency"] {
             if case .string(let code) = currency, Currency(code: code) != nil {} else {
