@@ -44,9 +44,10 @@ public enum OmniaApplication {
 
     /// The HTTP server plus the background workers, shut down gracefully on SIGINT/SIGTERM.
     public static func buildApplication(
-        _ services: AppServices, onServerRunning: @escaping @Sendable (any NIOCore.Channel) async -> Void = { _ in }
+        _ services: AppServices, background: [any Service] = [],
+        onServerRunning: @escaping @Sendable (any NIOCore.Channel) async -> Void = { _ in }
     ) throws -> some ApplicationProtocol {
-        var workers: [any Service] = []
+        var workers: [any Service] = background
         if services.config.runWorkers {
             workers.append(WebhookWorker(services: services))
             workers.append(HousekeepingService(services: services))

@@ -93,6 +93,7 @@ public enum DemoHistory {
                                                     _ body: @escaping @Sendable (any SQLDatabase, Element) async throws -> Void) async throws {
         var start = 0
         while start < elements.count {
+            try Task.checkCancellation()
             let slice = Array(elements[start..<min(elements.count, start + chunk)])
             try await services.database.transaction { sql in
                 for element in slice { try await body(sql, element) }

@@ -7,6 +7,7 @@ import NIOCore
 import OmniaCore
 import OmniaServer
 import Prometheus
+import ServiceLifecycle
 
 /// `omnia serve`: migrate, optionally seed the demo, and serve the API until SIGINT/SIGTERM,
 /// finishing in-flight requests before exiting.
@@ -56,7 +57,11 @@ struct Serve: AsyncParsableCommand {
         let services = AppServices(config: config, database: database, logger: logger, metrics: registry)
         do {
             let demoResult = config.demo ? try await DemoSeed.run(services) : nil
-            let app = try OmniaApplication.buildApplication(services) { channel in
+            // The demo's history fills in the background, so the server answers at once.
+            let background: [any Service] = demoResult.map { demo in
+                demoTransactions > 0 ? [DemoHistoryService(services: services, tenantID: demo.tenantID, transactions: demoTransactions)] : []
+            } ?? []
+            let app = try OmniaApplication.buildApplication(services, background: background) { channel in
                 let port = channel.localAddress?.port ?? config.port
                 var banner = "Omnia \(OmniaVersion.current) is listening on http://\(config.host):\(port) (database \(config.database))\n"
                 banner += "  API contract: http://\(config.host):\(port)/openapi.yaml   health: http://\(config.host):\(port)/healthz\n"
@@ -69,18 +74,6 @@ struct Serve: AsyncParsableCommand {
                     }
                 }
                 FileHandle.standardOutput.write(Data(banner.utf8))
-            }
-            if let demoResult, demoTransactions > 0 {
-                // In the background, so the server answers at once; the history appears within a minute.
-                let tenantID = demoResult.tenantID, count = demoTransactions
-                Task {
-                    do {
-                        let seeded = try await DemoHistory.seed(services, tenantID: tenantID, transactions: count)
-                        if seeded > 0 { logger.info("demo history seeded", metadata: ["transactions": .stringConvertible(seeded)]) }
-                    } catch {
-                        logger.error("demo history failed", metadata: ["error": .string(String(describing: error))])
-                    }
-                }
             }
             try await app.runService()
             await database.shutdown()
