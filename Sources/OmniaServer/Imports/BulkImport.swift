@@ -38,6 +38,15 @@ public struct ImportReport: Encodable, Sendable {
         try container.encode(committed, forKey: .committed)
     }
 
+    /// This report as an atomic import that refused to commit tells it: nothing created or matched.
+    func refused() -> ImportReport {
+        var report = self
+        report.committed = false
+        report.created = 0
+        report.matched = 0
+        return report
+    }
+
     mutating func add(_ other: ImportReport) {
         received += other.received
         created += other.created
@@ -84,11 +93,7 @@ struct BulkImport: Sendable {
                     return report
                 }
             } catch let refused as Refused {
-                var report = refused.report
-                report.committed = false
-                report.created = 0
-                report.matched = 0
-                return report
+                return refused.report.refused()
             }
         }
         var report = ImportReport()

@@ -29,13 +29,9 @@ struct TransactionController {
             return try await services.mutation(context, status: .ok) { sql in
                 let (report, ids) = try await BulkImport(services: services).process(records, on: sql, apply: importer.apply)
                 if atomic && report.rejected > 0 {
-                    var refused = report
-                    refused.committed = false
-                    refused.created = 0
-                    refused.matched = 0
                     throw Problem(.unprocessableContent, code: "import_rejected",
                                   detail: "\(report.rejected) of \(report.received) records were rejected; with atomic=true nothing was recorded",
-                                  extensions: ["report": try JSONCoding.decoder.decode(JSONValue.self, from: JSONCoding.encode(refused))])
+                                  extensions: ["report": try JSONCoding.decoder.decode(JSONValue.self, from: JSONCoding.encode(report.refused()))])
                 }
                 try await importer.finish(sql, ids)
                 return report
