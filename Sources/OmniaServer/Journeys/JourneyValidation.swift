@@ -45,18 +45,8 @@ enum JourneyValidation {
             validator.fail("\(path)type", "required", "\(path)type is required")
         }
         var occurredAt = now
-        if let text = input.occurredAt {
-            if let milliseconds = RFC3339.milliseconds(text) {
-                if milliseconds > now + TransactionValidation.allowedClockSkew {
-                    validator.fail("\(path)occurred_at", "in_future", "occurred_at must not be more than a day ahead of the server's clock")
-                }
-                if milliseconds < TransactionValidation.earliestOccurredAt {
-                    validator.fail("\(path)occurred_at", "too_old", "occurred_at must be in the year 2000 or later")
-                }
-                occurredAt = milliseconds
-            } else {
-                validator.fail("\(path)occurred_at", "invalid_date_time", "occurred_at must be an RFC 3339 date-time such as 2026-03-01T10:15:00Z")
-            }
+        if let text = input.occurredAt, let milliseconds = TransactionValidation.occurredAt(text, field: "\(path)occurred_at", now: now, into: &validator) {
+            occurredAt = milliseconds
         }
         let anonymousID = validator.text(input.anonymousId, field: "\(path)anonymous_id", required: false, maxLength: 100)
         if let id = input.customerId, !IDGenerator.isWellFormed(id, prefix: .customer) {

@@ -113,16 +113,22 @@ enum TransactionValidation {
             validator.fail("occurred_at", "required", "occurred_at is required")
             return nil
         }
+        return occurredAt(text, field: "occurred_at", now: now, into: &validator)
+    }
+
+    /// When something happened, as RFC 3339 text: neither more than a day ahead of the server's
+    /// clock nor before 2000. Shared with journey events.
+    static func occurredAt(_ text: String, field: String, now: Int64, into validator: inout Validator) -> Int64? {
         guard let milliseconds = RFC3339.milliseconds(text) else {
-            validator.fail("occurred_at", "invalid_date_time", "occurred_at must be an RFC 3339 date-time such as 2026-03-01T10:15:00Z")
+            validator.fail(field, "invalid_date_time", "occurred_at must be an RFC 3339 date-time such as 2026-03-01T10:15:00Z")
             return nil
         }
         if milliseconds > now + allowedClockSkew {
-            validator.fail("occurred_at", "in_future", "occurred_at must not be more than a day ahead of the server's clock")
+            validator.fail(field, "in_future", "occurred_at must not be more than a day ahead of the server's clock")
             return nil
         }
         if milliseconds < earliestOccurredAt {
-            validator.fail("occurred_at", "too_old", "occurred_at must be in the year 2000 or later")
+            validator.fail(field, "too_old", "occurred_at must be in the year 2000 or later")
             return nil
         }
         return milliseconds
