@@ -101,6 +101,21 @@ struct IdentityService: Sendable {
         return result
     }
 
+    /// The customer a request names — by id, as it resolves after merges (an unknown id is a
+    /// validation error on `field`), or by identifiers, as `identify` finds or creates it — or nil
+    /// when it names neither. Shared by sales, receipt claims and journey events.
+    func namedCustomer(on sql: any SQLDatabase, tenantID: String, policy: IdentityPolicy, id: String?, identifiers: [NormalizedIdentifier],
+                       field: String, channelID: String?, actor: Actor) async throws -> String? {
+        if let id {
+            guard IDGenerator.isWellFormed(id, prefix: .customer), let root = try await CustomerStore(tenantID: tenantID).resolvedRow(on: sql, id: id) else {
+                throw Problem.validation([FieldError(field: field, code: "unknown_customer", detail: "\(field) does not name a customer of this tenant")])
+            }
+            return root.id
+        }
+        guard !identifiers.isEmpty else { return nil }
+        return try await customerID(on: sql, tenantID: tenantID, policy: policy, identifiers: identifiers, channelID: channelID, actor: actor)
+    }
+
     /// The id of the customer `identifiers` identify, as `identify` would find, create, attach or
     /// merge — but a returning customer whose identifiers are all known already costs one lookup and
     /// no customer view (the common case of a sale at a till).

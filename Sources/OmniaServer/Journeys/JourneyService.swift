@@ -33,16 +33,9 @@ struct JourneyService: Sendable {
                 }
                 channelID = resolved
             }
-            var customerID: String?
-            if let id = draft.customerID {
-                guard let root = try await CustomerStore(tenantID: tenantID).resolvedRow(on: sql, id: id) else {
-                    throw Problem.validation([FieldError(field: "\(path)customer_id", code: "unknown_customer", detail: "customer_id does not name a customer of this tenant")])
-                }
-                customerID = root.id
-            } else if !draft.identifiers.isEmpty {
-                customerID = try await services.identity.customerID(on: sql, tenantID: tenantID, policy: caller.identityPolicy,
-                                                                    identifiers: draft.identifiers, channelID: channelID, actor: actor)
-            }
+            var customerID = try await services.identity.namedCustomer(
+                on: sql, tenantID: tenantID, policy: caller.identityPolicy, id: draft.customerID, identifiers: draft.identifiers,
+                field: "\(path)customer_id", channelID: channelID, actor: actor)
             if let anonymousID = draft.anonymousID {
                 if let customerID {
                     stitched += try await stitch(on: sql, tenantID: tenantID, anonymousID: anonymousID, customerID: customerID)

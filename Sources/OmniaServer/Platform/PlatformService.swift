@@ -153,11 +153,15 @@ struct PlatformService: Sendable {
         return channel
     }
 
-    /// Finds a channel by its id or its code (the CLI accepts either).
+    /// Finds a channel by its id or its code (the CLI, sales and journey events accept either): one
+    /// index probe on the column the reference's shape suggests (it is on the path of every sale),
+    /// and the code when something shaped like an id is not one.
     func resolveChannel(on sql: any SQLDatabase, tenantID: String, _ reference: String) async throws -> Channel? {
-        try await sql.raw("""
-            SELECT * FROM channels WHERE tenant_id = \(bind: tenantID) AND (id = \(bind: reference) OR code = \(bind: reference))
-            """).row(Channel.self)
+        if IDGenerator.isWellFormed(reference, prefix: .channel),
+            let channel = try await sql.raw("SELECT * FROM channels WHERE tenant_id = \(bind: tenantID) AND id = \(bind: reference)").row(Channel.self) {
+            return channel
+        }
+        return try await sql.raw("SELECT * FROM channels WHERE tenant_id = \(bind: tenantID) AND code = \(bind: reference)").row(Channel.self)
     }
 
     // MARK: API keys

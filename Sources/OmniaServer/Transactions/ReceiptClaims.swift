@@ -27,16 +27,10 @@ extension TransactionService {
         guard validator.isValid, let code else { throw Problem.validation(validator.errors) }
 
         let customers = CustomerStore(tenantID: caller.tenantID)
-        let customerID: String
-        if let id = request.customerId {
-            guard IDGenerator.isWellFormed(id, prefix: .customer), let root = try await customers.resolvedRow(on: sql, id: id) else {
-                throw Problem.validation([FieldError(field: "customer_id", code: "unknown_customer", detail: "customer_id does not name a customer of this tenant")])
-            }
-            customerID = root.id
-        } else {
-            customerID = try await services.identity.customerID(on: sql, tenantID: caller.tenantID, policy: caller.identityPolicy,
-                                                                identifiers: identifiers, channelID: request.channelId, actor: actor)
-        }
+        guard let customerID = try await services.identity.namedCustomer(
+            on: sql, tenantID: caller.tenantID, policy: caller.identityPolicy, id: request.customerId, identifiers: identifiers, field: "customer_id",
+            channelID: request.channelId, actor: actor)
+        else { throw Problem.validation([FieldError(field: "customer_id", code: "required", detail: "name the customer by customer_id or by identifiers")]) }
 
         let store = TransactionStore(tenantID: caller.tenantID)
         let now = services.nowMilliseconds

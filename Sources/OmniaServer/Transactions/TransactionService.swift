@@ -42,7 +42,10 @@ struct TransactionService: Sendable {
         case .sale: try salePlan(draft)
         case .return: try await returnPlan(draft, on: sql, store: store, channelID: channelID)
         }
-        let customerID = try await customer(of: draft, on: sql, caller: caller, channelID: channelID, actor: actor) ?? plan.inheritedCustomerID
+        // The customer named by id or identifiers, or nobody for an anonymous sale.
+        let customerID = try await services.identity.namedCustomer(
+            on: sql, tenantID: tenantID, policy: caller.identityPolicy, id: draft.customerID, identifiers: draft.identifiers, field: "customer.id",
+            channelID: channelID, actor: actor) ?? plan.inheritedCustomerID
         for takeBack in plan.takeBacks {
             let returnedNow = try await store.takeBack(on: sql, saleID: takeBack.saleID, lineNumber: takeBack.lineNumber, quantity: takeBack.quantity)
             // Another return of the line committed since the plan was made: plan again on fresh data.
@@ -184,7 +187,7 @@ struct TransactionService: Sendable {
         } else if let externalID = draft.originalExternalID {
             var saleChannel = channelID
             if let reference = draft.originalChannel {
-                guard let resolved = try await resolveChannel(reference, on: sql, tenantID: store.tenantID) else {
+                guard let resolved = try await services.platform.resolveChannel(on: sql, tenantID: store.tenantID, reference) else {
                     throw Problem.validation([FieldError(field: "original.channel", code: "unknown_channel",
                                                          detail: "original.channel does not name a channel (by code or id) of this tenant")])
                 }
@@ -215,20 +218,20 @@ struct TransactionService: Sendable {
     /// stamps it; naming another one is refused rather than silently overridden.
     private func place(of draft: TransactionDraft, on sql: any SQLDatabase, caller: Caller) async throws -> (channelID: String, locationID: String?) {
         var validator = Validator()
-        var channel: (id: String, locationID: String?)?
+        var channel: Channel?
         if let reference = draft.channel {
-            channel = try await resolveChannel(reference, on: sql, tenantID: caller.tenantID)
+            channel = try await services.platform.resolveChannel(on: sql, tenantID: caller.tenantID, reference)
             if channel == nil { validator.fail("channel", "unknown_channel", "channel does not name a channel (by code or id) of this tenant") }
         }
         if let bound = caller.channelID {
             if let channel, channel.id != bound {
                 validator.fail("channel", "channel_mismatch", "this key records transactions for channel \(bound) only")
             }
-            if channel == nil && draft.channel == nil { channel = try await resolveChannel(bound, on: sql, tenantID: caller.tenantID) }
+            if channel == nil && draft.channel == nil { channel = try await services.platform.resolveChannel(on: sql, tenantID: caller.tenantID, bound) }
         } else if draft.channel == nil {
             validator.fail("channel", "required", "channel is required (its code or id)")
         }
-        var locationID = channel?.locationID
+        var locationID = channel?.locationId
         if let reference = draft.location {
             locationID = try await resolveLocation(reference, on: sql, tenantID: caller.tenantID)
             if locationID == nil { validator.fail("location", "unknown_location", "location does not name a location (by code or id) of this tenant") }
@@ -243,33 +246,10 @@ struct TransactionService: Sendable {
         return (channel.id, locationID)
     }
 
-    /// A channel by id or code: one index probe either way (chosen by the reference's shape).
-    private func resolveChannel(_ reference: String, on sql: any SQLDatabase, tenantID: String) async throws -> (id: String, locationID: String?)? {
-        let column = IDGenerator.isWellFormed(reference, prefix: .channel) ? "id" : "code"
-        guard let row = try await sql.raw("""
-            SELECT id, location_id FROM channels WHERE tenant_id = \(bind: tenantID) AND \(unsafeRaw: column) = \(bind: reference)
-            """).first() else { return nil }
-        return (try row.decode(column: "id", as: String.self), try row.decode(column: "location_id", as: String?.self))
-    }
-
     private func resolveLocation(_ reference: String, on sql: any SQLDatabase, tenantID: String) async throws -> String? {
         let column = IDGenerator.isWellFormed(reference, prefix: .location) ? "id" : "code"
         return try await sql.raw("""
             SELECT id FROM locations WHERE tenant_id = \(bind: tenantID) AND \(unsafeRaw: column) = \(bind: reference)
             """).first(decodingColumn: "id", as: String.self)
-    }
-
-    /// The customer a transaction lands on: the one named by id (as it resolves after merges), or
-    /// the one its identifiers identify (created when new), or nobody for an anonymous sale.
-    private func customer(of draft: TransactionDraft, on sql: any SQLDatabase, caller: Caller, channelID: String, actor: Actor) async throws -> String? {
-        if let id = draft.customerID {
-            guard let root = try await CustomerStore(tenantID: caller.tenantID).resolvedRow(on: sql, id: id) else {
-                throw Problem.validation([FieldError(field: "customer.id", code: "unknown_customer", detail: "customer.id does not name a customer of this tenant")])
-            }
-            return root.id
-        }
-        guard !draft.identifiers.isEmpty else { return nil }
-        return try await services.identity.customerID(on: sql, tenantID: caller.tenantID, policy: caller.identityPolicy, identifiers: draft.identifiers,
-                                                      channelID: channelID, actor: actor)
     }
 }
