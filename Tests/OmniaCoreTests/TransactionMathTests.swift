@@ -10,7 +10,7 @@ struct TransactionMathTests {
         #expect(TransactionMath.allocate(100, over: [1, 1, 1]) == [34, 33, 33], "the remainder goes to the largest remainders, first lines first")
         #expect(TransactionMath.allocate(0, over: [5, 5]) == [0, 0])
         for seed in 0..<200 {
-            var generator = SplitMix(seed: UInt64(seed))
+            var generator = SplitMix64(seed: UInt64(seed))
             let weights = (0..<Int(generator.next() % 6 + 1)).map { _ in Int64(generator.next() % 100_000) }
             let total = weights.reduce(0, +)
             let amount = total == 0 ? 0 : Int64(generator.next() % UInt64(total + 1))
@@ -23,7 +23,7 @@ struct TransactionMathTests {
     @Test("partial returns of a line refund exactly its net amount in the end, in any order of sizes")
     func refundsAddUp() {
         for seed in 0..<200 {
-            var generator = SplitMix(seed: UInt64(seed))
+            var generator = SplitMix64(seed: UInt64(seed))
             let sold = Int64(generator.next() % 20 + 1)
             let net = Int64(generator.next() % 1_000_000)
             var returned: Int64 = 0
@@ -63,18 +63,5 @@ struct TransactionMathTests {
         #expect(ClaimCode.normalize("OIL0-0000-0000") == "011000000000", "O, I and L read as the digits they resemble")
         #expect(ClaimCode.normalize("ABCD-EFGH-JKMU") == nil, "U is not in the alphabet")
         #expect(ClaimCode.normalize("ABCD-EFGH") == nil)
-    }
-}
-
-/// A small deterministic generator for property checks.
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9e37_79b9_7f4a_7c15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
-        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
-        return z ^ (z >> 31)
     }
 }

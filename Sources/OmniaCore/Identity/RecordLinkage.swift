@@ -34,6 +34,19 @@ public enum RecordLinkage {
 
     public enum Field: Int, CaseIterable, Sendable {
         case firstName, lastName, birthDate, address, postcode, phone, email
+
+        /// The field's name in the API (`first_name`…).
+        public var name: String {
+            switch self {
+            case .firstName: "first_name"
+            case .lastName: "last_name"
+            case .birthDate: "birth_date"
+            case .address: "address"
+            case .postcode: "postcode"
+            case .phone: "phone"
+            case .email: "email"
+            }
+        }
     }
 
     /// How two values of a field compare; `missing` when either side has none (it then says nothing).
@@ -44,6 +57,9 @@ public enum RecordLinkage {
         case same = 2
 
         static let observed: [Level] = [.different, .similar, .same]
+
+        /// The level's name in the API (`same`, `similar`, `different`, `missing`).
+        public var name: String { String(describing: self) }
     }
 
     /// Learned probabilities: `m[field][level]` among matches, `u[field][level]` among non-matches,

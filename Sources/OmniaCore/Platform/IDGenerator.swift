@@ -16,6 +16,8 @@ public enum IDPrefix: String, Sendable, CaseIterable {
     case customerMerge = "mrg"
     case transaction = "txn"
     case journeyEvent = "jev"
+    case matchJob = "mjb"
+    case matchCandidate = "mca"
 }
 
 /// Makes prefixed, time-sortable IDs: `prefix_` + 10 characters of milliseconds since the epoch

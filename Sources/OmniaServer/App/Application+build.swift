@@ -39,6 +39,7 @@ public enum OmniaApplication {
         TransactionController(services: services).addRoutes(to: routes)
         CustomerOverviewController(services: services).addRoutes(to: routes)
         JourneyController(services: services).addRoutes(to: routes)
+        MatchController(services: services).addRoutes(to: routes)
         return router
     }
 
@@ -52,6 +53,7 @@ public enum OmniaApplication {
             workers.append(WebhookWorker(services: services))
             workers.append(HousekeepingService(services: services))
             workers.append(CartAbandonmentWorker(services: services))
+            workers.append(MatchJobWorker(services: services))
         }
         return Application(
             router: try buildRouter(services),

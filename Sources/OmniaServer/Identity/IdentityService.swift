@@ -205,8 +205,9 @@ struct IdentityService: Sendable {
     /// Merges `mergedID` (and everything already merged into it) into `survivorID` (both roots,
     /// locked by the caller). Nothing is rewritten but `canonical_id`; the survivor's empty profile
     /// fields are filled from the merged customer, and the record says which, for unmerge.
-    private func merge(on sql: any SQLDatabase, store: CustomerStore, survivorID: String, mergedID: String, reason: String,
-                       identifiers: [NormalizedIdentifier], channelID: String?, actor: Actor) async throws {
+    @discardableResult
+    func merge(on sql: any SQLDatabase, store: CustomerStore, survivorID: String, mergedID: String, reason: String,
+               identifiers: [NormalizedIdentifier], channelID: String?, actor: Actor) async throws -> CustomerMerge {
         guard let survivor = try await store.row(on: sql, id: survivorID), let merged = try await store.row(on: sql, id: mergedID) else {
             throw IdentityRaceLost()
         }
@@ -250,6 +251,7 @@ struct IdentityService: Sendable {
         try await services.audit.record(on: sql, tenantID: tenantID, actor: actor.id, action: "customer.merge", targetType: "customer",
                                         targetID: survivorID, details: ["merged_id": .string(mergedID), "merge_id": .string(record.id),
                                                                         "reason": .string(reason)], requestID: actor.requestID)
+        return record
     }
 
     /// Merges the customer `otherID` resolves to into the one `id` resolves to, on an agent's decision.

@@ -17,6 +17,7 @@ public struct Migrator: Sendable {
         Migration002Identity.migration,
         Migration003Transactions.migration,
         Migration004Journeys.migration,
+        Migration005Matching.migration,
     ]
 
     let database: any Database
