@@ -48,4 +48,25 @@ struct DemoHistoryTests {
         let both = digests.withLock { $0 }
         #expect(both.count == 2 && both[0] == both[1])
     }
+
+    @Test("the call centre's retyped shoppers share no identifier, and the queued match job finds them", arguments: TestBackend.available)
+    func retypedShoppersAreFoundByMatching(backend: TestBackend) async throws {
+        try await TestApp.run(backend) { app, client in
+            let demo = try await DemoSeed.run(app.services)
+            try await DemoHistory.seed(app.services, tenantID: demo.tenantID, transactions: 1_500)
+            let retyped = try await app.services.database.read { sql in
+                try await sql.raw("""
+                    SELECT c.id FROM customers c JOIN customer_identifiers i ON i.tenant_id = c.tenant_id AND i.customer_id = c.id
+                    WHERE c.tenant_id = \(bind: demo.tenantID) AND i.kind = 'email' AND i.value LIKE 'cc.%'
+                    """).all().map { try $0.decode(column: "id", as: String.self) }
+            }
+            #expect(retyped.count >= 25, "\(retyped.count)")
+            let job = try #require(try await MatchJobs(services: app.services).runNext(), "the demo queues a match job")
+            #expect(job.status == "succeeded")
+            let found = try await MatchingTests.candidates(client, key: demo.adminKey, job: job.id)
+            let covered = Set(found.flatMap { [$0["left_customer_id"] as? String ?? "", $0["right_customer_id"] as? String ?? ""] })
+            let share = Double(retyped.filter(covered.contains).count) / Double(retyped.count)
+            #expect(share >= 0.8, "matching found \(share) of the retyped shoppers")
+        }
+    }
 }

@@ -130,6 +130,7 @@ struct MatchingTests {
             #expect(leftNow.object["id"] as? String == rightNow.object["id"] as? String, "accepting merges the two customers")
             let again = try await client.call(.post, "/v1/identity/candidates/\(first)/reject", key: service, json: [:])
             #expect(again.status == .conflict && again.problemCode == "candidate_not_pending")
+            #expect(again.object["candidate_status"] as? String == "accepted" && again.object["status"] as? Int == 409)
 
             let second = try #require(queue.dropFirst().first { ![left, right].contains($0["left_customer_id"] as? String ?? "") && ![left, right].contains($0["right_customer_id"] as? String ?? "") })
             let secondID = try #require(second["id"] as? String)

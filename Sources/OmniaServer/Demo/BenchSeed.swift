@@ -72,6 +72,41 @@ public enum BenchSeed {
         return customerID
     }
 
+    /// Customers with the profiles of `records` and their email and phone as identifiers (a value
+    /// an earlier record already holds is left out: one value belongs to one customer). Returns the
+    /// customer id of each record, by record id.
+    public static func profiles(_ services: AppServices, tenantID: String, _ records: [RecordLinkage.Record]) async throws -> [String: String] {
+        let now = services.nowMilliseconds
+        var taken = Set<String>()
+        var customerIDs: [String: String] = [:]
+        for batch in stride(from: 0, to: records.count, by: 500).map({ records[$0..<min($0 + 500, records.count)] }) {
+            var customers: SQLQueryString = """
+                INSERT INTO customers (tenant_id, id, canonical_id, first_name, last_name, birth_date, address_line1, postcode, attributes, created_at, updated_at) VALUES
+                """
+            var identifiers: [SQLQueryString] = []
+            for (index, record) in batch.enumerated() {
+                let id = services.ids.make(.customer)
+                customerIDs[record.id] = id
+                customers += """
+                    \(unsafeRaw: index == 0 ? " " : ", ")(\(bind: tenantID), \(bind: id), \(bind: id), \(bind: record.firstName), \(bind: record.lastName), \
+                    \(bind: record.birthDate), \(bind: record.address), \(bind: record.postcode), '{}', \(bind: now), \(bind: now))
+                    """
+                for (kind, value) in [("email", record.email), ("phone", record.phone)] {
+                    guard let value, taken.insert(kind + value).inserted else { continue }
+                    identifiers.append("(\(bind: tenantID), \(bind: kind), \(bind: value), \(bind: id), \(bind: now))")
+                }
+            }
+            try await services.database.transaction { [customers, identifiers] sql in
+                try await sql.raw(customers).run()
+                guard !identifiers.isEmpty else { return }
+                var insert: SQLQueryString = "INSERT INTO customer_identifiers (tenant_id, kind, value, customer_id, created_at) VALUES "
+                for (index, row) in identifiers.enumerated() { insert += "\(unsafeRaw: index == 0 ? "" : ", ")\(row)" }
+                try await sql.raw(insert).run()
+            }
+        }
+        return customerIDs
+    }
+
     public static func email(_ number: Int) -> String { "bench-\(number)@example.com" }
     public static func card(_ number: Int) -> String { String(70_000_000 + number) }
 }

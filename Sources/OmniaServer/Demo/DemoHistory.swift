@@ -85,6 +85,22 @@ public enum DemoHistory {
                                                         IdentifierInput(kind: "loyalty_card", value: people[index].card)])
             _ = try await services.identity.identify(on: sql, tenantID: tenantID, policy: caller.identityPolicy, linking, actor: .cli)
         }
+        // The call centre keyed 30 shoppers in again, with a slip in the surname, two digits of the
+        // phone swapped and another e-mail: no identifier links them, so only matching finds them. A
+        // match job is queued for the server's worker; its pairs show in GET /v1/identity/candidates.
+        let phones = Set(people.map(\.phone))
+        let retyped = stride(from: 5, to: people.count, by: max(1, people.count / 30)).prefix(30).filter { !phones.contains(DemoPerson.slipped(people[$0].phone)) }
+        try await inChunks(Array(retyped), services: services) { sql, index in
+            let person = people[index]
+            let request = IdentifyRequest(
+                identifiers: [IdentifierInput(kind: "email", value: "cc.\(person.card)@mail.example"), IdentifierInput(kind: "phone", value: DemoPerson.slipped(person.phone))],
+                traits: ProfileInput(firstName: person.firstName, lastName: DemoPerson.slipped(person.lastName), language: "es", city: person.city,
+                                     postcode: person.postcode, country: "ES"), channelId: nil)
+            _ = try await services.identity.identify(on: sql, tenantID: tenantID, policy: caller.identityPolicy, request, actor: .cli)
+        }
+        _ = try await services.database.transaction { sql in
+            try await MatchJobs(services: services).create(on: sql, tenantID: tenantID, CreateMatchJobRequest(), actor: .cli)
+        }
         return transactions
     }
 
@@ -123,6 +139,14 @@ struct DemoPerson: Sendable {
         let (city, postcode) = DemoCatalog.cities[Int(random.next() % UInt64(DemoCatalog.cities.count))]
         self.city = city
         self.postcode = postcode
+    }
+
+    /// The text with its two characters before the last swapped: a typing slip.
+    static func slipped(_ text: String) -> String {
+        var characters = Array(text)
+        guard characters.count > 3 else { return text }
+        characters.swapAt(characters.count - 3, characters.count - 2)
+        return String(characters)
     }
 
     var webIdentifiers: [IdentifierInput] { [IdentifierInput(kind: "email", value: email), IdentifierInput(kind: "phone", value: phone)] }

@@ -70,7 +70,7 @@ enum MatchError: ProblemConvertible {
             Problem(.conflict, code: "match_job_active", detail: "a match job of this tenant is already queued or running; wait for it to finish")
         case .candidateNotPending(let id, let status):
             Problem(.conflict, code: "candidate_not_pending", detail: "candidate \(id) is \(status), not pending review",
-                    extensions: ["status": .string(status)])
+                    extensions: ["candidate_status": .string(status)])
         }
     }
 }

@@ -60,3 +60,17 @@ extension OperatorTools {
                            error: job.error, pairs: pairs)
     }
 }
+
+extension OperatorTools {
+    /// Every pair a job merged or queued for review, as (left, right) customer ids — for measuring a
+    /// job against a known truth.
+    public func matchedPairs(tenant: String, jobID: String) async throws -> [(String, String)] {
+        let tenantID = try await resolveTenantID(tenant)
+        return try await services.database.read { sql in
+            try await sql.raw("""
+                SELECT left_customer_id, right_customer_id FROM match_candidates
+                WHERE tenant_id = \(bind: tenantID) AND job_id = \(bind: jobID) AND status IN ('merged', 'pending', 'proposed')
+                """).all().map { (try $0.decode(column: "left_customer_id", as: String.self), try $0.decode(column: "right_customer_id", as: String.self)) }
+        }
+    }
+}

@@ -57,6 +57,9 @@ struct Bench: AsyncParsableCommand {
         if scenario == .startup {
             return try await StartupMeasurement.run(databaseLabel: label, folder: temporary)
         }
+        if scenario == .identityMatch {
+            return try await MatchMeasurement.run(database: database, databaseLabel: label)
+        }
         if scenario == .importTransactions {
             return try await ImportMeasurement.run(database: database, databaseLabel: label, folder: temporary, records: records)
         }
@@ -183,6 +186,7 @@ enum BenchScenario: String, CaseIterable, Sendable {
     case transactionsCreate = "transactions.create"
     case customerOverview = "customers.overview"
     case importTransactions = "import.transactions"
+    case identityMatch = "identity.match"
     case startup
 
     /// Customers seeded for `identify` (two identifiers each: the issue's 1,000,000 identifiers).
@@ -207,7 +211,7 @@ enum BenchScenario: String, CaseIterable, Sendable {
             return ScenarioRequest(method: .POST, path: "/v1/transactions", headers: [("Idempotency-Key", "bench-\(runID)")], body: Array(body.utf8))
         case .customerOverview:
             return ScenarioRequest(method: .GET, path: "/v1/customers/\(context.customerID ?? "")/overview", headers: [], body: nil)
-        case .channelsList, .startup, .importTransactions:
+        case .channelsList, .startup, .importTransactions, .identityMatch:
             return ScenarioRequest(method: .GET, path: "/v1/channels", headers: [], body: nil)
         case .locationsCreate:
             let body = "{\"code\":\"b-\(runID)\",\"name\":\"Bench store\",\"kind\":\"store\",\"country\":\"ES\",\"city\":\"Madrid\"}"
@@ -238,6 +242,7 @@ enum BenchScenario: String, CaseIterable, Sendable {
         case .customerOverview: "p99 <= 10 ms (2,000 transactions)"
         case .startup: "ready <= 1000 ms, idle RSS <= 100 MB"
         case .importTransactions: ">= 20000/s (sqlite, 5 lines)"
+        case .identityMatch: "10,000 x 10,000 customers <= 60 s"
         }
     }
 }
