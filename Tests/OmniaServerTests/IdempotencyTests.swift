@@ -158,18 +158,23 @@ struct IdempotencyTests {
     @Test("an abandoned claim is taken over by exactly one of several concurrent retries", arguments: TestBackend.available)
     func abandonedClaimTakeover(backend: TestBackend) async throws {
         try await TestApp.run(backend) { app, _ in
-            let store = app.services.idempotency
+            // Two server processes: the first claims and crashes, the second receives the retries.
+            // (On SQLite a claim lives in its process's memory, so the crash takes it along.)
+            func process() -> IdempotencyStore {
+                IdempotencyStore(database: app.services.database, inFlight: backend == .sqlite ? InFlightIdempotencyKeys() : nil)
+            }
+            let crashed = process(), survivor = process()
             let start = app.services.nowMilliseconds
-            func claim(at now: Int64) async throws -> IdempotencyStore.ClaimOutcome {
+            func claim(at now: Int64, on store: IdempotencyStore) async throws -> IdempotencyStore.ClaimOutcome {
                 try await store.claim(tenantID: app.tenantID, apiKeyID: "key_crashed", key: "k", requestHash: "h", now: now)
             }
-            guard case .claimed = try await claim(at: start) else { Issue.record("the first claim must win"); return }
-            guard case .inFlight = try await claim(at: start + 1) else { Issue.record("a fresh claim is in flight"); return }
+            guard case .claimed = try await claim(at: start, on: crashed) else { Issue.record("the first claim must win"); return }
+            guard case .inFlight = try await claim(at: start + 1, on: crashed) else { Issue.record("a fresh claim is in flight"); return }
             let later = start + IdempotencyStore.abandonAfterMilliseconds + 1
             let outcomes = try await withThrowingTaskGroup(of: Bool.self) { group in
                 for _ in 0..<8 {
                     group.addTask {
-                        if case .claimed = try await claim(at: later) { return true }
+                        if case .claimed = try await claim(at: later, on: survivor) { return true }
                         return false
                     }
                 }

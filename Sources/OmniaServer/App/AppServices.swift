@@ -14,6 +14,8 @@ public struct AppServices: Sendable {
     public let metrics: PrometheusCollectorRegistry
     let webhookTransport: any WebhookTransport
     let routeTable = RouteTable()
+    /// Idempotency claims of this process's running requests (used on SQLite).
+    let idempotencyKeys = InFlightIdempotencyKeys()
 
     public init(
         config: AppConfig, database: any Database, logger: Logger,
@@ -32,7 +34,9 @@ public struct AppServices: Sendable {
 
     var events: EventLog { EventLog(ids: ids, now: now) }
     var audit: AuditLog { AuditLog(ids: ids, now: now) }
-    var idempotency: IdempotencyStore { IdempotencyStore(database: database) }
+    var idempotency: IdempotencyStore {
+        IdempotencyStore(database: database, inFlight: database.dialect == .sqlite ? idempotencyKeys : nil)
+    }
     var platform: PlatformService { PlatformService(services: self) }
     var identity: IdentityService { IdentityService(services: self) }
     var transactions: TransactionService { TransactionService(services: self) }

@@ -11,13 +11,20 @@ final class IdempotencyClaim: Sendable {
     let tenantID: String
     let apiKeyID: String
     let key: String
+    /// Set when the claim is held in this process's memory (SQLite) rather than by a row: the
+    /// completion then writes the whole row, and the hash and time it needs.
+    let inMemory: (requestHash: String, claimedAt: Int64)?
     private let completedFlag = Atomic<Bool>(false)
 
-    init(tenantID: String, apiKeyID: String, key: String) {
+    init(tenantID: String, apiKeyID: String, key: String, inMemory: (requestHash: String, claimedAt: Int64)? = nil) {
         self.tenantID = tenantID
         self.apiKeyID = apiKeyID
         self.key = key
+        self.inMemory = inMemory
     }
+
+    /// The claim's identity in `InFlightIdempotencyKeys`.
+    var inFlightKey: String { InFlightIdempotencyKeys.key(tenantID: tenantID, apiKeyID: apiKeyID, key: key) }
 
     /// True once the effect and its remembered response have committed.
     var isCompleted: Bool { completedFlag.load(ordering: .acquiring) }
@@ -26,6 +33,18 @@ final class IdempotencyClaim: Sendable {
     /// transaction's other held writes, at commit).
     func complete(on sql: any SQLDatabase, status: Int, body: Data) async throws {
         let text = String(decoding: body, as: UTF8.self)
+        if let inMemory {
+            // One write instead of a claim row and its update (a row left in progress by a crashed
+            // process, taken over, is overwritten).
+            try await sql.runDeferrable("""
+                INSERT INTO idempotency_keys (tenant_id, api_key_id, idempotency_key, request_hash, state, response_status, response_body, created_at, locked_at)
+                VALUES (\(bind: tenantID), \(bind: apiKeyID), \(bind: key), \(bind: inMemory.requestHash), 'completed', \(bind: status), \(bind: text),
+                        \(bind: inMemory.claimedAt), \(bind: inMemory.claimedAt))
+                ON CONFLICT (tenant_id, api_key_id, idempotency_key) DO UPDATE
+                SET state = 'completed', response_status = excluded.response_status, response_body = excluded.response_body
+                """)
+            return
+        }
         try await sql.runDeferrable("""
             UPDATE idempotency_keys SET state = 'completed', response_status = \(bind: status), response_body = \(bind: text)
             WHERE tenant_id = \(bind: tenantID) AND api_key_id = \(bind: apiKeyID) AND idempotency_key = \(bind: key)
@@ -42,8 +61,20 @@ final class IdempotencyClaim: Sendable {
 /// Stores `Idempotency-Key`s: claim before the effect, complete with it, replay after it.
 /// Keys belong to one API key: a stored response may hold a secret shown once (a new API key,
 /// a webhook secret), so no other key of the tenant may replay it.
+///
+/// On PostgreSQL the claim is a row, since any of several servers may receive the retry. On
+/// SQLite one process owns the database, so the claim is held in that process's memory and the
+/// key is written once, completed, in the effect's own transaction: a POST costs the single writer
+/// one trip instead of two (the check for a stored response runs on a reader).
 struct IdempotencyStore: Sendable {
     let database: any Database
+    /// Claims held in memory; nil where claims are rows (PostgreSQL).
+    let inFlight: InFlightIdempotencyKeys?
+
+    init(database: any Database, inFlight: InFlightIdempotencyKeys?) {
+        self.database = database
+        self.inFlight = inFlight
+    }
     /// A claim older than this with no completion is taken to belong to a crashed request.
     static let abandonAfterMilliseconds: Int64 = 60_000
 
@@ -57,7 +88,10 @@ struct IdempotencyStore: Sendable {
     /// Each statement here is atomic on its own, so no transaction surrounds them: the usual first
     /// claim is one `INSERT … ON CONFLICT DO NOTHING`, a single round trip on PostgreSQL.
     func claim(tenantID: String, apiKeyID: String, key: String, requestHash: String, now: Int64) async throws -> ClaimOutcome {
-        try await database.autocommit { sql in
+        if let inFlight {
+            return try await claimInMemory(inFlight, tenantID: tenantID, apiKeyID: apiKeyID, key: key, requestHash: requestHash, now: now)
+        }
+        return try await database.autocommit { sql in
             let claim = IdempotencyClaim(tenantID: tenantID, apiKeyID: apiKeyID, key: key)
             let inserted = try await sql.raw("""
                 INSERT INTO idempotency_keys (tenant_id, api_key_id, idempotency_key, request_hash, state, created_at, locked_at)
@@ -88,6 +122,48 @@ struct IdempotencyStore: Sendable {
                 """).first()
             return takenOver != nil ? .claimed(claim) : .inFlight
         }
+    }
+
+    /// Claims the key in memory (nobody else in this process holds it), then reads what is stored.
+    private func claimInMemory(_ inFlight: InFlightIdempotencyKeys, tenantID: String, apiKeyID: String, key: String, requestHash: String,
+                               now: Int64) async throws -> ClaimOutcome {
+        let claim = IdempotencyClaim(tenantID: tenantID, apiKeyID: apiKeyID, key: key, inMemory: (requestHash, now))
+        guard inFlight.insert(claim.inFlightKey) else { return .inFlight }
+        do {
+            let row = try await database.read { sql in
+                try await sql.raw("""
+                    SELECT request_hash, state, response_status, response_body, locked_at FROM idempotency_keys
+                    WHERE tenant_id = \(bind: tenantID) AND api_key_id = \(bind: apiKeyID) AND idempotency_key = \(bind: key)
+                    """).first(decoding: Row.self)
+            }
+            guard let row else { return .claimed(claim) }
+            let outcome: ClaimOutcome
+            if row.request_hash != requestHash {
+                outcome = .reusedWithDifferentRequest
+            } else if row.state == "completed", let status = row.response_status {
+                outcome = .replay(status: status, body: row.response_body ?? "")
+            } else if now - row.locked_at <= Self.abandonAfterMilliseconds {
+                // A row claim (written by an earlier version of the server) still fresh.
+                outcome = .inFlight
+            } else {
+                return .claimed(claim)
+            }
+            inFlight.remove(claim.inFlightKey)
+            return outcome
+        } catch {
+            inFlight.remove(claim.inFlightKey)
+            throw error
+        }
+    }
+
+    /// Ends a claim whatever became of its request: an in-memory claim is dropped (its completion,
+    /// if any, has committed), a row claim with no completion is deleted so a corrected retry may use the key.
+    func finish(_ claim: IdempotencyClaim) async throws {
+        if claim.inMemory != nil {
+            inFlight?.remove(claim.inFlightKey)
+            return
+        }
+        if !claim.isCompleted { try await release(claim) }
     }
 
     /// Gives the key back when the request produced no effect to remember.
@@ -167,12 +243,31 @@ struct IdempotencyMiddleware: RouterMiddleware {
             // transaction rolled back), so the key is released and a corrected retry may use it.
             do {
                 let response = try await next(request, context)
-                if !claim.isCompleted { try await store.release(claim) }
+                try await store.finish(claim)
                 return response
             } catch {
-                if !claim.isCompleted { try? await store.release(claim) }
+                try? await store.finish(claim)
                 throw error
             }
         }
     }
+}
+
+/// The idempotency keys of the requests this process is running (SQLite): a second request with a
+/// key already here is `idempotency_key_in_use`. A crash forgets them with the process, so no claim
+/// is ever left abandoned.
+final class InFlightIdempotencyKeys: Sendable {
+    private let keys = Mutex<Set<String>>([])
+
+    init() {}
+
+    static func key(tenantID: String, apiKeyID: String, key: String) -> String {
+        // Unit separators: none of the three parts can contain one.
+        "\(tenantID)\u{1F}\(apiKeyID)\u{1F}\(key)"
+    }
+
+    /// False when the key is already held.
+    func insert(_ key: String) -> Bool { keys.withLock { $0.insert(key).inserted } }
+
+    func remove(_ key: String) { _ = keys.withLock { $0.remove(key) } }
 }
