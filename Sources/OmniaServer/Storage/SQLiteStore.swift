@@ -61,8 +61,10 @@ public final class SQLiteStore: Database {
             // `SQLiteCheckpointer` copies the WAL back on its own thread; a commit never does it.
             try run("PRAGMA wal_autocheckpoint = 0")
         }
-        // Pages read stay cached (the default is 2 MB): the writer re-reads the same index pages
-        // for every sale, readers walk the customer and identifier indexes. Allocated as used.
+        // The writer keeps the pages it re-reads for every write cached (the default is 2 MB;
+        // allocated as used). Readers keep the default: in WAL mode a reader drops its whole cache
+        // whenever another connection has committed since its last read, so under steady writes a
+        // larger cache only makes each drop slower.
         try run("PRAGMA cache_size = \(isWriter ? -65_536 : -16_384)")
         // NORMAL is durable across application crashes in WAL mode; only an OS crash can lose the
         // last transactions, which is the usual trade for an embedded store.
