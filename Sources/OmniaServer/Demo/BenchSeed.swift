@@ -36,6 +36,7 @@ public enum BenchSeed {
             }
             start = end
         }
+        try await services.database.analyzeAfterBulkLoad(["customers", "customer_identifiers"])
     }
 
     /// One customer (loyalty card `69999999`) with `count` five-line sales across the demo's channels,
@@ -69,6 +70,8 @@ public enum BenchSeed {
             }
             number = batchEnd
         }
+        try await services.database.analyzeAfterBulkLoad(["transactions", "transaction_lines", "customer_channel_stats", "customer_category_stats",
+                                                          "customer_location_stats"])
         return customerID
     }
 
@@ -104,6 +107,7 @@ public enum BenchSeed {
                 try await sql.raw(insert).run()
             }
         }
+        try await services.database.analyzeAfterBulkLoad(["customers", "customer_identifiers"])
         return customerIDs
     }
 
