@@ -66,7 +66,10 @@ enum ImportOutcome: Sendable {
 /// per chunk of `chunkSize`, or all together with `atomic`, when nothing commits if any is refused.
 struct BulkImport: Sendable {
     let services: AppServices
-    var chunkSize = 1_000
+    /// Smaller than one might think: SQLite keeps a statement journal for the whole chunk (its
+    /// transaction runs in a savepoint of the group commit), whose upkeep grows with the chunk —
+    /// 250 imported ~16 % faster than 1,000.
+    var chunkSize = 250
 
     typealias Apply = @Sendable (_ sql: any SQLDatabase, _ record: ImportRecord) async throws -> ImportOutcome
     /// Called once per committed chunk with the ids it created (for a summary event).
