@@ -18,9 +18,10 @@ struct TransactionController {
         let transactions = TransactionService(services: services)
         routes.post("transactions", scopes: CustomerController.writeScopes) { request, context, caller in
             let body = try await request.decode(RecordTransactionRequest.self, maxBytes: services.config.maxBodyBytes)
+            let draft = try transactions.validate(body, caller: caller)
             let actor = Actor(id: caller.keyID, requestID: context.requestID)
             return try await services.mutation(context, status: { $0.created ? .created : .ok }) { sql in
-                try await transactions.record(on: sql, caller: caller, body, actor: actor)
+                try await transactions.record(on: sql, caller: caller, draft: draft, actor: actor)
             }
         }
         routes.post("transactions/bulk", scopes: CustomerController.writeScopes) { request, context, caller in

@@ -102,6 +102,11 @@ struct SalesTransaction: Encodable, Sendable {
     let createdAt: StoredTime
 
     init(row: TransactionRow, lines: [TransactionLine]) {
+        self.init(row: row, lines: lines, discounts: Self.decodeList(row.discounts), taxes: Self.decodeList(row.taxes), tenders: Self.decodeList(row.tenders))
+    }
+
+    /// A transaction just written, from the values its row's JSON columns were encoded from.
+    init(row: TransactionRow, lines: [TransactionLine], discounts: [OrderDiscount], taxes: [TaxAmount], tenders: [Tender]) {
         id = row.id
         kind = row.kind
         channelId = row.channelId
@@ -117,9 +122,9 @@ struct SalesTransaction: Encodable, Sendable {
         taxesIncluded = row.taxesIncluded != 0
         total = row.total
         self.lines = lines
-        discounts = Self.decodeList(row.discounts)
-        taxes = Self.decodeList(row.taxes)
-        tenders = Self.decodeList(row.tenders)
+        self.discounts = discounts
+        self.taxes = taxes
+        self.tenders = tenders
         claimCode = row.customerId == nil ? row.claimCode.map(ClaimCode.display) : nil
         claimedAt = row.claimedAt.map(StoredTime.init(milliseconds:))
         receiptToken = row.receiptToken

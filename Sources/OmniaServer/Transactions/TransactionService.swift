@@ -26,8 +26,18 @@ struct TransactionService: Sendable {
     /// `RetryableConflict` — a concurrent writer got there first — needs the whole transaction again.
     func record(on sql: any SQLDatabase, caller: Caller, _ request: RecordTransactionRequest, actor: Actor,
                 emitEvents: Bool = true) async throws -> RecordedTransaction {
-        let draft = try TransactionValidation.draft(request, now: services.nowMilliseconds, accepted: caller.acceptedCurrencies,
-                                                    policy: caller.identityPolicy)
+        try await record(on: sql, caller: caller, draft: try validate(request, caller: caller), actor: actor, emitEvents: emitEvents)
+    }
+
+    /// The request checked on its own (no database): done before entering the database
+    /// transaction where it can be, so the single SQLite writer spends no time on it.
+    func validate(_ request: RecordTransactionRequest, caller: Caller) throws -> TransactionDraft {
+        try TransactionValidation.draft(request, now: services.nowMilliseconds, accepted: caller.acceptedCurrencies, policy: caller.identityPolicy)
+    }
+
+    /// Records a validated request (`validate`).
+    func record(on sql: any SQLDatabase, caller: Caller, draft: TransactionDraft, actor: Actor,
+                emitEvents: Bool = true) async throws -> RecordedTransaction {
         let tenantID = caller.tenantID
         let store = TransactionStore(tenantID: tenantID)
         let (channelID, locationID) = try await place(of: draft, on: sql, caller: caller)
@@ -65,7 +75,7 @@ struct TransactionService: Sendable {
             delta.add(row, lines: plan.lines)
             try await CustomerStatsStore(tenantID: tenantID, dialect: dialect).record(on: sql, delta, customerID: owner)
         }
-        let transaction = SalesTransaction(row: row, lines: plan.lines)
+        let transaction = SalesTransaction(row: row, lines: plan.lines, discounts: draft.discounts, taxes: plan.taxes, tenders: draft.tenders ?? [])
         if emitEvents {
             try await services.events.append(on: sql, tenantID: tenantID,
                                              [("transaction.recorded", transaction), ("receipt.issued", ReceiptIssued(transaction))],
