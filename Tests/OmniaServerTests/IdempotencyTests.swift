@@ -184,6 +184,47 @@ struct IdempotencyTests {
         }
     }
 
+    @Test("two server processes on one database claiming one key: only one request's effect commits", arguments: TestBackend.available)
+    func twoProcessesOneKey(backend: TestBackend) async throws {
+        try await TestApp.run(backend) { app, _ in
+            // On SQLite each process holds its claims in its own memory, so both claims succeed and
+            // the completion has to refuse the second; on PostgreSQL the second claim finds the row.
+            func process() -> IdempotencyStore {
+                IdempotencyStore(database: app.services.database, inFlight: backend == .sqlite ? InFlightIdempotencyKeys() : nil)
+            }
+            let now = app.services.nowMilliseconds
+            var outcomes: [IdempotencyStore.ClaimOutcome] = []
+            for store in [process(), process()] {
+                outcomes.append(try await store.claim(tenantID: app.tenantID, apiKeyID: "key_a", key: "k", requestHash: "h", now: now))
+            }
+            var committed = 0, refused = 0
+            for (index, outcome) in outcomes.enumerated() {
+                guard case .claimed(let claim) = outcome else { continue }
+                do {
+                    try await app.services.database.transaction { sql in
+                        try await sql.raw("""
+                            INSERT INTO events (tenant_id, id, type, data, created_at) VALUES (\(bind: app.tenantID), \(bind: "evt_effect_\(index)"), 'test.effect', '{}', 1)
+                            """).run()
+                        try await claim.complete(on: sql, status: 201, body: Data("{\"n\":\(index)}".utf8))
+                    }
+                    committed += 1
+                } catch let problem as Problem {
+                    #expect(problem.code == "idempotency_key_in_use")
+                    refused += 1
+                }
+            }
+            #expect(committed == 1)
+            #expect(refused == (backend == .sqlite ? 1 : 0))
+            let effects = try await app.services.database.read { sql in
+                try await sql.raw("SELECT id FROM events WHERE type = 'test.effect'").all(decodingColumn: "id", as: String.self)
+            }
+            #expect(effects == ["evt_effect_0"], "the refused request's effect rolled back")
+            let stored = try await process().claim(tenantID: app.tenantID, apiKeyID: "key_a", key: "k", requestHash: "h", now: now + 1)
+            guard case .replay(_, let body) = stored else { Issue.record("the first response is replayed, got \(stored)"); return }
+            #expect(body == "{\"n\":0}")
+        }
+    }
+
     @Test("the housekeeping job forgets keys past their retention", arguments: TestBackend.available)
     func purge(backend: TestBackend) async throws {
         try await TestApp.run(backend) { app, client in

@@ -3,6 +3,7 @@ import HTTPTypes
 import HummingbirdTesting
 import OmniaCore
 @testable import OmniaServer
+import SQLKit
 import Testing
 
 @Suite("Probabilistic matching and the review queue")
@@ -188,6 +189,48 @@ struct MatchingTests {
             #expect(try await client.call(.get, "/v1/identity/candidates/\(candidate)", key: other.key).status == .notFound)
             #expect(try await client.call(.post, "/v1/identity/candidates/\(candidate)/accept", key: other.key, json: [:]).status == .notFound)
             #expect(try await client.call(.get, "/v1/identity/candidates", key: other.key).list.isEmpty)
+        }
+    }
+
+    @Test("a runner whose lease was taken over writes nothing more; an interrupted run goes back to the queue", arguments: TestBackend.available)
+    func leaseOwnership(backend: TestBackend) async throws {
+        try await TestApp.run(backend) { app, client in
+            _ = try await Self.seed(client, key: app.adminKey)
+            let jobs = MatchJobs(services: app.services)
+            // Runner A claimed the job and stalled past its lease; runner B takes it over and finishes it.
+            let created = try await client.call(.post, "/v1/identity/match_jobs", key: app.adminKey, json: ["threshold": 0.99, "review_threshold": 0.5])
+            let jobID = try #require(created.object["id"] as? String)
+            try await app.services.database.transaction { sql in
+                try await sql.raw("""
+                    UPDATE match_jobs SET status = 'running', lease_token = 'runner-a', lease_until = \(bind: app.services.nowMilliseconds - 1)
+                    WHERE id = \(bind: jobID)
+                    """).run()
+            }
+            let finished = try #require(try await jobs.runNext(), "a lapsed lease is taken over")
+            #expect(finished.id == jobID && finished.status == "succeeded")
+            #expect((finished.merged ?? 0) > 0)
+            let (merges, candidates) = (try await app.count("customer_merges"), try await app.count("match_candidates"))
+            await #expect(throws: MatchJobLost.self, "runner A wakes up and is refused") {
+                _ = try await jobs.run(tenantID: app.tenantID, jobID: jobID, leaseToken: "runner-a")
+            }
+            #expect(try await app.count("customer_merges") == merges)
+            #expect(try await app.count("match_candidates") == candidates)
+            let job = try await client.call(.get, "/v1/identity/match_jobs/\(jobID)", key: app.adminKey)
+            #expect(job.object["status"] as? String == "succeeded" && job.object["merged"] as? Int == Int(finished.merged ?? -1))
+
+            // A run cancelled (the server shutting down) is queued again, and the next runner completes it.
+            let token = MatchJobs.newLeaseToken()
+            let next = try await app.services.database.transaction { sql in
+                try await jobs.create(on: sql, tenantID: app.tenantID, CreateMatchJobRequest(threshold: 1, reviewThreshold: 0.5, dryRun: false),
+                                      actor: .cli, leaseToken: token)
+            }
+            let interrupted = Task { try await jobs.run(tenantID: app.tenantID, jobID: next.id, leaseToken: token) }
+            interrupted.cancel()
+            await #expect(throws: CancellationError.self) { _ = try await interrupted.value }
+            let requeued = try #require(try await jobs.fetch(tenantID: app.tenantID, id: next.id))
+            #expect(requeued.status == "queued" && requeued.finishedAt == nil)
+            let resumed = try #require(try await jobs.runNext())
+            #expect(resumed.id == next.id && resumed.status == "succeeded")
         }
     }
 

@@ -36,7 +36,7 @@ public enum BenchSeed {
             }
             start = end
         }
-        try await services.database.analyzeAfterBulkLoad(["customers", "customer_identifiers"])
+        await services.database.analyzeAfterBulkLoad(["customers", "customer_identifiers"], logger: services.logger)
     }
 
     /// One customer (loyalty card `69999999`) with `count` five-line sales across the demo's channels,
@@ -70,8 +70,8 @@ public enum BenchSeed {
             }
             number = batchEnd
         }
-        try await services.database.analyzeAfterBulkLoad(["transactions", "transaction_lines", "customer_channel_stats", "customer_category_stats",
-                                                          "customer_location_stats"])
+        await services.database.analyzeAfterBulkLoad(["transactions", "transaction_lines", "customer_channel_stats", "customer_category_stats",
+                                                      "customer_location_stats"], logger: services.logger)
         return customerID
     }
 
@@ -107,7 +107,7 @@ public enum BenchSeed {
                 try await sql.raw(insert).run()
             }
         }
-        try await services.database.analyzeAfterBulkLoad(["customers", "customer_identifiers"])
+        await services.database.analyzeAfterBulkLoad(["customers", "customer_identifiers"], logger: services.logger)
         return customerIDs
     }
 

@@ -98,8 +98,12 @@ public enum DemoHistory {
                                      postcode: person.postcode, country: "ES"), channelId: nil)
             _ = try await services.identity.identify(on: sql, tenantID: tenantID, policy: caller.identityPolicy, request, actor: .cli)
         }
-        _ = try await services.database.transaction { sql in
-            try await MatchJobs(services: services).create(on: sql, tenantID: tenantID, CreateMatchJobRequest(), actor: .cli)
+        do {
+            _ = try await services.database.transaction { sql in
+                try await MatchJobs(services: services).create(on: sql, tenantID: tenantID, CreateMatchJobRequest(), actor: .cli)
+            }
+        } catch MatchError.jobActive {
+            // A job already queued or running will see these customers too.
         }
         return transactions
     }

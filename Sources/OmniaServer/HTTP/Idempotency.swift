@@ -35,14 +35,19 @@ final class IdempotencyClaim: Sendable {
         let text = String(decoding: body, as: UTF8.self)
         if let inMemory {
             // One write instead of a claim row and its update (a row left in progress by a crashed
-            // process, taken over, is overwritten).
-            try await sql.runDeferrable("""
+            // process, taken over, is overwritten). The memory claim only covers this process: if
+            // another process on the same file completed the key meanwhile, nothing is written and
+            // this request's effect rolls back with the error.
+            let written = try await sql.raw("""
                 INSERT INTO idempotency_keys (tenant_id, api_key_id, idempotency_key, request_hash, state, response_status, response_body, created_at, locked_at)
                 VALUES (\(bind: tenantID), \(bind: apiKeyID), \(bind: key), \(bind: inMemory.requestHash), 'completed', \(bind: status), \(bind: text),
                         \(bind: inMemory.claimedAt), \(bind: inMemory.claimedAt))
                 ON CONFLICT (tenant_id, api_key_id, idempotency_key) DO UPDATE
                 SET state = 'completed', response_status = excluded.response_status, response_body = excluded.response_body
-                """)
+                WHERE idempotency_keys.state <> 'completed' AND idempotency_keys.request_hash = excluded.request_hash
+                RETURNING idempotency_key
+                """).first()
+            guard written != nil else { throw IdempotencyStore.completedElsewhere }
             return
         }
         try await sql.runDeferrable("""
@@ -75,6 +80,11 @@ struct IdempotencyStore: Sendable {
         self.database = database
         self.inFlight = inFlight
     }
+    /// The key was completed by another process sharing the SQLite file while this one ran the request.
+    static let completedElsewhere = Problem(.conflict, code: "idempotency_key_in_use",
+                                            detail: "another request with this Idempotency-Key completed first; retry to receive its response",
+                                            headers: [.retryAfter: "1"])
+
     /// A claim older than this with no completion is taken to belong to a crashed request.
     static let abandonAfterMilliseconds: Int64 = 60_000
 

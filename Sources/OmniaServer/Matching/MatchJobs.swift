@@ -9,8 +9,9 @@ import SQLKit
 /// stores the pairs as `proposed` and changes nothing else.
 ///
 /// Jobs are queued by the API and run by `MatchJobWorker` (or at once by `omnia identity match`).
-/// A runner holds a lease it renews after every chunk of writes; a job whose runner died is taken
-/// over once the lease lapses, and skips the pairs its first run already stored.
+/// A runner holds a lease under a token of its own, renewed while it computes and with every chunk
+/// of writes; each write checks the token, so a runner that stalled past its lease and was taken
+/// over writes nothing more. The new runner skips the pairs the first one already stored.
 struct MatchJobs: Sendable {
     let services: AppServices
     static let lease: Int64 = 5 * 60_000
@@ -20,8 +21,10 @@ struct MatchJobs: Sendable {
 
     // MARK: Creating
 
-    /// Records a job as `queued` for the worker, or as `running` for a caller that runs it itself.
-    func create(on sql: any SQLDatabase, tenantID: String, _ request: CreateMatchJobRequest, actor: Actor, claimed: Bool = false) async throws -> MatchJob {
+    /// Records a job as `queued` for the worker, or as `running` under `leaseToken` for a caller
+    /// that runs it itself (`newLeaseToken()`).
+    func create(on sql: any SQLDatabase, tenantID: String, _ request: CreateMatchJobRequest, actor: Actor, leaseToken: String? = nil) async throws -> MatchJob {
+        let claimed = leaseToken != nil
         let settings = try MatchJobSettings(request)
         let active = try await sql.raw("""
             SELECT id FROM match_jobs WHERE tenant_id = \(bind: tenantID) AND status IN ('queued', 'running')
@@ -34,9 +37,10 @@ struct MatchJobs: Sendable {
             candidatePairs: nil, merged: nil, queuedForReview: nil, alreadyDecided: nil, model: nil, error: nil, actor: actor.id,
             requestId: actor.requestID, createdAt: StoredTime(milliseconds: now), startedAt: claimed ? StoredTime(milliseconds: now) : nil, finishedAt: nil)
         try await sql.runDeferrable("""
-            INSERT INTO match_jobs (tenant_id, id, status, dry_run, threshold, review_threshold, actor, request_id, lease_until, created_at, started_at)
+            INSERT INTO match_jobs (tenant_id, id, status, dry_run, threshold, review_threshold, actor, request_id, lease_until, lease_token, created_at, started_at)
             VALUES (\(bind: tenantID), \(bind: row.id), \(bind: row.status), \(bind: row.dryRun), \(bind: row.threshold), \(bind: row.reviewThreshold),
-                    \(bind: actor.id), \(bind: actor.requestID), \(bind: claimed ? now + Self.lease : nil), \(bind: now), \(bind: row.startedAt?.milliseconds))
+                    \(bind: actor.id), \(bind: actor.requestID), \(bind: claimed ? now + Self.lease : nil), \(bind: leaseToken), \(bind: now),
+                    \(bind: row.startedAt?.milliseconds))
             """, ifDuplicate: DuplicateRule(table: "match_jobs", error: MatchError.jobActive))
         try await services.audit.record(on: sql, tenantID: tenantID, actor: actor.id, action: "identity.match_job.create", targetType: "match_job",
                                         targetID: row.id, details: ["threshold": .number(row.threshold), "review_threshold": .number(row.reviewThreshold),
@@ -58,9 +62,11 @@ struct MatchJobs: Sendable {
                 """).first().map { (tenantID: try $0.decode(column: "tenant_id", as: String.self), id: try $0.decode(column: "id", as: String.self)) }
         }
         guard let due else { return nil }
+        let leaseToken = Self.newLeaseToken()
         let claimed = try await services.database.transaction { sql in
             try await sql.raw("""
-                UPDATE match_jobs SET status = 'running', started_at = COALESCE(started_at, \(bind: now)), lease_until = \(bind: now + Self.lease)
+                UPDATE match_jobs SET status = 'running', started_at = COALESCE(started_at, \(bind: now)), lease_until = \(bind: now + Self.lease),
+                    lease_token = \(bind: leaseToken)
                 WHERE tenant_id = \(bind: due.tenantID) AND id = \(bind: due.id)
                 AND (status = 'queued' OR (status = 'running' AND lease_until < \(bind: now)))
                 RETURNING id
@@ -68,25 +74,42 @@ struct MatchJobs: Sendable {
         }
         // Another server claimed it first; it is running there.
         guard claimed else { return nil }
-        return try await run(tenantID: due.tenantID, jobID: due.id)
+        return try await run(tenantID: due.tenantID, jobID: due.id, leaseToken: leaseToken)
     }
 
-    /// Runs a job this process has claimed; a failure is recorded on the job, not thrown.
-    func run(tenantID: String, jobID: String) async throws -> MatchJob {
-        guard let job = try await fetch(tenantID: tenantID, id: jobID) else { throw Problem.notFound("match job") }
+    /// A runner's name on the lease it holds.
+    static func newLeaseToken() -> String { UUID().uuidString }
+
+    /// Runs a job this process has claimed under `leaseToken`. A failure is recorded on the job, not
+    /// thrown; a cancelled run (the server shutting down) puts the job back in the queue for the
+    /// next server, and a run whose lease was taken over stops without writing (`MatchJobLost`).
+    func run(tenantID: String, jobID: String, leaseToken: String) async throws -> MatchJob {
+        let lease = Lease(tenantID: tenantID, jobID: jobID, token: leaseToken)
         let started = Date()
+        var job: MatchJobRow?
         do {
-            let outcome = try await match(tenantID: tenantID, job: job)
+            job = try await fetch(tenantID: tenantID, id: jobID)
+            guard let job else { throw Problem.notFound("match job") }
+            let outcome = try await match(job: job, lease: lease)
             services.logger.info("match job finished", metadata: [
                 "job": .string(jobID), "records": .stringConvertible(outcome.records), "pairs": .stringConvertible(outcome.candidatePairs),
                 "merged": .stringConvertible(outcome.merged), "review": .stringConvertible(outcome.queuedForReview),
                 "seconds": .stringConvertible(Date().timeIntervalSince(started)),
             ])
-            return try await finish(tenantID: tenantID, job: job, status: .succeeded, outcome: outcome, error: nil)
+            return try await finish(job: job, lease: lease, status: .succeeded, outcome: outcome, error: nil)
+        } catch let lost as MatchJobLost {
+            services.logger.warning("match job taken over by another runner; this one stops", metadata: ["job": .string(jobID)])
+            throw lost
+        } catch where error is CancellationError || Task.isCancelled {
+            // Off the cancelled task, so the database calls are not refused for its cancellation.
+            try await Task { try await requeue(lease) }.value
+            services.logger.info("match job interrupted; queued again", metadata: ["job": .string(jobID)])
+            throw error
         } catch {
+            guard let job else { throw error }
             services.logger.error("match job failed", metadata: ["job": .string(jobID), "error": .string(String(describing: error))])
             let message = (error as? any ProblemConvertible)?.problem.detail ?? "the job failed; the server log has the cause"
-            return try await finish(tenantID: tenantID, job: job, status: .failed, outcome: nil, error: message)
+            return try await finish(job: job, lease: lease, status: .failed, outcome: nil, error: message)
         }
     }
 
@@ -114,13 +137,18 @@ struct MatchJobs: Sendable {
         let action: MatchCandidate.Action
     }
 
-    private func match(tenantID: String, job: MatchJobRow) async throws -> Outcome {
+    private func match(job: MatchJobRow, lease: Lease) async throws -> Outcome {
+        let tenantID = lease.tenantID
         let dryRun = job.dryRun != 0
-        let snapshot = try await services.database.read { sql in
-            try await MatchSnapshot.load(on: sql, tenantID: tenantID)
+        // Reading and scoring a large tenant can outlast the lease: keep it renewed meanwhile.
+        let (snapshot, model, pairs) = try await whileRenewing(lease) {
+            let snapshot = try await services.database.read { sql in
+                try await MatchSnapshot.load(on: sql, tenantID: tenantID)
+            }
+            let (model, pairs) = await Self.offCooperativePool { RecordLinkage.link(snapshot.records) }
+            return (snapshot, model, pairs)
         }
         let records = snapshot.records
-        let (model, pairs) = RecordLinkage.link(records)
         var outcome = Outcome(records: records.count, candidatePairs: pairs.count, model: Self.describe(model))
         var planned: [Planned] = []
         for pair in pairs where pair.probability >= job.reviewThreshold {
@@ -141,11 +169,13 @@ struct MatchJobs: Sendable {
         if dryRun {
             // A dry run taken over after a stall starts its list again.
             try await services.database.transaction { sql in
+                try await renewLease(on: sql, lease)
                 try await sql.raw("DELETE FROM match_candidates WHERE tenant_id = \(bind: tenantID) AND job_id = \(bind: job.id)").run()
             }
             for chunk in planned.chunks(of: Self.insertChunk) {
+                try Task.checkCancellation()
                 try await services.database.transaction { sql in
-                    try await renewLease(on: sql, tenantID: tenantID, jobID: job.id)
+                    try await renewLease(on: sql, lease)
                     try await insert(on: sql, tenantID: tenantID, jobID: job.id, chunk.map { ($0, MatchCandidate.Status.proposed, nil, nil) })
                 }
             }
@@ -155,11 +185,13 @@ struct MatchJobs: Sendable {
         }
         let actor = Actor(id: job.actor, requestID: job.requestId)
         for chunk in planned.filter({ $0.action == .merge }).chunks(of: Self.mergeChunk) {
-            outcome.merged += try await mergeChunk(chunk, tenantID: tenantID, job: job, actor: actor)
+            try Task.checkCancellation()
+            outcome.merged += try await mergeChunk(chunk, job: job, lease: lease, actor: actor)
         }
         for chunk in planned.filter({ $0.action == .review }).chunks(of: Self.insertChunk) {
+            try Task.checkCancellation()
             outcome.queuedForReview += try await services.database.transaction { sql in
-                try await renewLease(on: sql, tenantID: tenantID, jobID: job.id)
+                try await renewLease(on: sql, lease)
                 // Pairs the merges above (or anyone since the snapshot) made one customer need no review.
                 let roots = try await Self.roots(on: sql, tenantID: tenantID, Set(chunk.flatMap { [$0.leftID, $0.rightID] }))
                 let open = chunk.filter { roots[$0.leftID] != roots[$0.rightID] }
@@ -172,7 +204,8 @@ struct MatchJobs: Sendable {
 
     /// Merges one chunk of pairs in one transaction (run again from the start if a concurrent merge
     /// moved one of its customers), recording each pair as `merged`. Returns the merges made.
-    private func mergeChunk(_ chunk: some Collection<Planned> & Sendable, tenantID: String, job: MatchJobRow, actor: Actor) async throws -> Int {
+    private func mergeChunk(_ chunk: some Collection<Planned> & Sendable, job: MatchJobRow, lease: Lease, actor: Actor) async throws -> Int {
+        let tenantID = lease.tenantID
         let identity = IdentityService(services: services)
         let store = CustomerStore(tenantID: tenantID)
         let dialect = services.database.dialect
@@ -181,7 +214,7 @@ struct MatchJobs: Sendable {
             attempt += 1
             do {
                 return try await services.database.transaction { sql in
-                    try await renewLease(on: sql, tenantID: tenantID, jobID: job.id)
+                    try await renewLease(on: sql, lease)
                     var stored: [(Planned, MatchCandidate.Status, String?, String?)] = []
                     var merges = 0
                     for pair in chunk {
@@ -242,17 +275,62 @@ struct MatchJobs: Sendable {
         return roots
     }
 
+    /// The job a runner holds, and the token that proves it holds it.
+    struct Lease: Sendable {
+        let tenantID: String
+        let jobID: String
+        let token: String
+    }
+
     /// Extends the lease, or stops the run if the job is no longer this runner's (taken over after a stall).
-    private func renewLease(on sql: any SQLDatabase, tenantID: String, jobID: String) async throws {
+    private func renewLease(on sql: any SQLDatabase, _ lease: Lease) async throws {
         let renewed = try await sql.raw("""
             UPDATE match_jobs SET lease_until = \(bind: services.nowMilliseconds + Self.lease)
-            WHERE tenant_id = \(bind: tenantID) AND id = \(bind: jobID) AND status = 'running'
+            WHERE tenant_id = \(bind: lease.tenantID) AND id = \(bind: lease.jobID) AND status = 'running' AND lease_token = \(bind: lease.token)
             RETURNING id
             """).first()
         guard renewed != nil else { throw MatchJobLost() }
     }
 
-    private func finish(tenantID: String, job: MatchJobRow, status: MatchJob.Status, outcome: Outcome?, error: String?) async throws -> MatchJob {
+    /// Runs `body` while a side task renews the lease every fifth of its length; a lost lease ends
+    /// the run once `body` returns.
+    private func whileRenewing<T: Sendable>(_ lease: Lease, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+        try await withThrowingTaskGroup(of: T?.self) { group in
+            group.addTask {
+                while true {
+                    try await Task.sleep(for: .milliseconds(Self.lease / 5))
+                    try await services.database.transaction { sql in try await renewLease(on: sql, lease) }
+                }
+            }
+            group.addTask { try await body() }
+            defer { group.cancelAll() }
+            while let result = try await group.next() {
+                if let result { return result }
+            }
+            preconditionFailure("the body's task returns a value or throws")
+        }
+    }
+
+    /// Runs CPU-bound work on a thread of its own, so scoring a large tenant for many seconds does
+    /// not hold one of the few threads that serve requests.
+    static func offCooperativePool<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
+        await withCheckedContinuation { continuation in
+            DispatchQueue.global(qos: .utility).async { continuation.resume(returning: work()) }
+        }
+    }
+
+    /// Gives an interrupted job back to the queue (the next runner starts it again).
+    private func requeue(_ lease: Lease) async throws {
+        try await services.database.transaction { sql in
+            try await sql.raw("""
+                UPDATE match_jobs SET status = 'queued', lease_until = NULL, lease_token = NULL
+                WHERE tenant_id = \(bind: lease.tenantID) AND id = \(bind: lease.jobID) AND status = 'running' AND lease_token = \(bind: lease.token)
+                """).run()
+        }
+    }
+
+    private func finish(job: MatchJobRow, lease: Lease, status: MatchJob.Status, outcome: Outcome?, error: String?) async throws -> MatchJob {
+        let tenantID = lease.tenantID
         let now = services.nowMilliseconds
         return try await services.database.transaction { sql in
             let model = try outcome.map { try JSONCoding.text($0.model) }
@@ -260,8 +338,8 @@ struct MatchJobs: Sendable {
                 UPDATE match_jobs SET status = \(bind: status.rawValue), records = \(bind: outcome.map { Int64($0.records) }),
                     candidate_pairs = \(bind: outcome.map { Int64($0.candidatePairs) }), merged = \(bind: outcome.map { Int64($0.merged) }),
                     queued_for_review = \(bind: outcome.map { Int64($0.queuedForReview) }), already_decided = \(bind: outcome.map { Int64($0.alreadyDecided) }),
-                    model = \(bind: model), error = \(bind: error), lease_until = NULL, finished_at = \(bind: now)
-                WHERE tenant_id = \(bind: tenantID) AND id = \(bind: job.id) AND status = 'running'
+                    model = \(bind: model), error = \(bind: error), lease_until = NULL, lease_token = NULL, finished_at = \(bind: now)
+                WHERE tenant_id = \(bind: tenantID) AND id = \(bind: job.id) AND status = 'running' AND lease_token = \(bind: lease.token)
                 RETURNING *
                 """).row(MatchJobRow.self) else { throw MatchJobLost() }
             let finished = MatchJob(row)

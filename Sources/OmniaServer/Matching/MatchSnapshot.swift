@@ -4,7 +4,7 @@ import SQLKit
 /// What a match job reads before it scores: every unmerged customer of the tenant as a linkage
 /// record (the profile of the survivor, the oldest email and phone of its whole cluster), and the
 /// pairs earlier jobs already stored — reviewed, waiting for review or merged — which it does not
-/// propose again. Two queries for the records and one for the pairs, whatever the tenant's size.
+/// propose again, named by the customers their sides resolve to now. Two queries for the records and one for the pairs, whatever the tenant's size.
 struct MatchSnapshot: Sendable {
     let records: [RecordLinkage.Record]
     let decidedPairs: Set<String>
@@ -33,13 +33,18 @@ struct MatchSnapshot: Sendable {
             RecordLinkage.Record(id: $0.id, firstName: $0.firstName, lastName: $0.lastName, birthDate: $0.birthDate, address: $0.addressLine1,
                                  postcode: $0.postcode, phone: phones[$0.id], email: emails[$0.id])
         }
+        // Each side as the customer it belongs to now: a pair rejected before one of its customers
+        // merged into a third stays rejected for the survivor.
         let pairs = try await sql.raw("""
-            SELECT left_customer_id, right_customer_id FROM match_candidates
-            WHERE tenant_id = \(bind: tenantID) AND status IN ('merged', 'pending', 'accepted', 'rejected')
+            SELECT l.canonical_id AS left_root, r.canonical_id AS right_root FROM match_candidates m
+            JOIN customers l ON l.tenant_id = m.tenant_id AND l.id = m.left_customer_id
+            JOIN customers r ON r.tenant_id = m.tenant_id AND r.id = m.right_customer_id
+            WHERE m.tenant_id = \(bind: tenantID) AND m.status IN ('merged', 'pending', 'accepted', 'rejected')
             """).all()
         var decided = Set<String>()
         for row in pairs {
-            decided.insert(pairKey(try row.decode(column: "left_customer_id", as: String.self), try row.decode(column: "right_customer_id", as: String.self)))
+            let (left, right) = (try row.decode(column: "left_root", as: String.self), try row.decode(column: "right_root", as: String.self))
+            if left != right { decided.insert(left < right ? pairKey(left, right) : pairKey(right, left)) }
         }
         return MatchSnapshot(records: records, decidedPairs: decided)
     }

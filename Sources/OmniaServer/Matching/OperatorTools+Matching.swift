@@ -36,10 +36,11 @@ extension OperatorTools {
         let tenantID = try await resolveTenantID(tenant)
         let jobs = MatchJobs(services: services)
         let request = CreateMatchJobRequest(threshold: threshold, reviewThreshold: reviewThreshold, dryRun: dryRun)
+        let leaseToken = MatchJobs.newLeaseToken()
         let created = try await services.database.transaction { sql in
-            try await jobs.create(on: sql, tenantID: tenantID, request, actor: .cli, claimed: true)
+            try await jobs.create(on: sql, tenantID: tenantID, request, actor: .cli, leaseToken: leaseToken)
         }
-        let job = try await jobs.run(tenantID: tenantID, jobID: created.id)
+        let job = try await jobs.run(tenantID: tenantID, jobID: created.id, leaseToken: leaseToken)
         let candidates = try await services.database.read { sql in
             try await sql.raw("""
                 SELECT * FROM match_candidates WHERE tenant_id = \(bind: tenantID) AND job_id = \(bind: job.id)

@@ -57,14 +57,14 @@ public struct OperatorTools: Sendable {
             let reader = ImportRecordReader(format: format, lines: try .file(path), mapRow: TransactionImport.csvMapper(policy: caller.identityPolicy))
             let transactions = TransactionImport(services: services, caller: caller, actor: .cli)
             let report = try await importer.run(reader, atomic: atomic, progress: progress, apply: transactions.apply, finish: transactions.finish)
-            try await services.database.analyzeAfterBulkLoad(["transactions", "transaction_lines", "customers", "customer_identifiers",
-                                                              "customer_channel_stats", "customer_category_stats", "customer_location_stats"])
+            await services.database.analyzeAfterBulkLoad(["transactions", "transaction_lines", "customers", "customer_identifiers",
+                                                          "customer_channel_stats", "customer_category_stats", "customer_location_stats"], logger: services.logger)
             return report
         case .customers:
             let reader = ImportRecordReader(format: format, lines: try .file(path), mapRow: CustomerImport.csvMapper(policy: caller.identityPolicy))
             let customers = CustomerImport(services: services, caller: caller)
             let report = try await importer.run(reader, atomic: atomic, progress: progress, apply: customers.apply, finish: customers.finish)
-            try await services.database.analyzeAfterBulkLoad(["customers", "customer_identifiers", "customer_merges"])
+            await services.database.analyzeAfterBulkLoad(["customers", "customer_identifiers", "customer_merges"], logger: services.logger)
             return report
         }
     }

@@ -8,29 +8,48 @@ import Synchronization
 /// crosses the threshold, and made the slowest writes several milliseconds slower). A PASSIVE
 /// checkpoint takes no lock writers wait for; once every frame is copied and no reader needs the
 /// old ones, the writer starts the WAL from its beginning again, so the file stays small.
+///
+/// Under steady reads that restart may never come: some reader always holds a snapshot in the WAL,
+/// and the writer keeps appending. So once the WAL holds `restartFrames` frames, a RESTART
+/// checkpoint holds writers off while it waits (at most `busy_timeout`) for the readers to finish,
+/// copies the rest and makes the next write start the WAL over; `journal_size_limit` then cuts
+/// the file back.
 final class SQLiteCheckpointer: Sendable {
     static let interval: TimeInterval = 0.1
-    /// Frames above which a checkpoint that could not copy everything is logged (≈ 400 MB of WAL).
+    /// WAL frames (pages of 4 KiB) above which the log is restarted once copied (≈ 40 MB).
+    static let defaultRestartFrames = 10_000
+    /// What a restarted WAL file is truncated to, in bytes.
+    static let journalSizeLimit = 64 * 1024 * 1024
+    /// Frames above which the WAL is reported as growing, at most once a minute (≈ 400 MB of WAL).
     static let warnFrames = 100_000
 
     private let connection: SQLiteConnectionHandle
     private let logger: Logger
+    private let restartFrames: Int
     private let state = Mutex<(stopped: Bool, thread: Thread?)>((false, nil))
     private let finished = DispatchSemaphore(value: 0)
 
-    init(path: String, logger: Logger) throws {
+    init(path: String, restartFrames: Int = SQLiteCheckpointer.defaultRestartFrames, logger: Logger) throws {
         connection = try SQLiteConnectionHandle(path: path)
-        try connection.execute("PRAGMA busy_timeout = 5000", []) { _, _ in }
+        // Bounds how long a RESTART holds writers off while it waits for readers; a checkpoint
+        // that times out is tried again at the next turn.
+        try connection.execute("PRAGMA busy_timeout = 200", []) { _, _ in }
+        try connection.execute("PRAGMA journal_size_limit = \(Self.journalSizeLimit)", []) { _, _ in }
+        self.restartFrames = restartFrames
         self.logger = logger
     }
 
     func start() {
         let thread = Thread { [self] in
+            var lastWarning = Date.distantPast
             while !state.withLock({ $0.stopped }) {
                 Thread.sleep(forTimeInterval: Self.interval)
-                checkpoint()
+                if let frames = checkpoint(), frames > Self.warnFrames, Date().timeIntervalSince(lastWarning) > 60 {
+                    lastWarning = Date()
+                    logger.warning("the SQLite WAL is growing faster than it is checkpointed", metadata: ["frames": "\(frames)"])
+                }
             }
-            checkpoint()
+            _ = checkpoint()
             connection.close()
             finished.signal()
         }
@@ -48,17 +67,32 @@ final class SQLiteCheckpointer: Sendable {
         if running { finished.wait() }
     }
 
-    private func checkpoint() {
+    /// One turn: a PASSIVE checkpoint, then a RESTART if the WAL has grown long (under steady
+    /// reads and writes a PASSIVE one seldom even copies every frame: some reader is always a
+    /// little behind). Returns the frames the WAL held, nil if the checkpoint failed.
+    func checkpoint() -> Int? {
         do {
-            try connection.execute("PRAGMA wal_checkpoint(PASSIVE)", []) { _, values in
-                // (busy, frames in the WAL, frames copied)
-                guard values.count == 3, let frames = values[1].integer, let copied = values[2].integer else { return }
-                if frames > Self.warnFrames && copied < frames {
-                    logger.warning("the SQLite WAL is growing faster than it is checkpointed", metadata: ["frames": "\(frames)", "copied": "\(copied)"])
-                }
+            guard let (frames, _) = try run("PASSIVE") else { return nil }
+            if frames >= restartFrames {
+                // SQLITE_BUSY (readers did not move in time) is no error: the next turn tries again.
+                _ = try? run("RESTART")
             }
+            return frames
         } catch {
             logger.error("SQLite checkpoint failed", metadata: ["error": "\(error)"])
+            return nil
         }
+    }
+
+    /// Runs `PRAGMA wal_checkpoint(mode)`: the frames in the WAL and the frames copied, or nil if it
+    /// was busy.
+    private func run(_ mode: String) throws -> (frames: Int, copied: Int)? {
+        var result: (Int, Int)?
+        try connection.execute("PRAGMA wal_checkpoint(\(mode))", []) { _, values in
+            // (busy, frames in the WAL, frames copied)
+            guard values.count == 3, values[0].integer == 0, let frames = values[1].integer, let copied = values[2].integer else { return }
+            result = (frames, copied)
+        }
+        return result
     }
 }

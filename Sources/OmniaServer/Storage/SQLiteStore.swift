@@ -60,6 +60,8 @@ public final class SQLiteStore: Database {
             try run("PRAGMA journal_mode = WAL")
             // `SQLiteCheckpointer` copies the WAL back on its own thread; a commit never does it.
             try run("PRAGMA wal_autocheckpoint = 0")
+            // The writer is the connection that starts a restarted WAL over, and truncates the file then.
+            try run("PRAGMA journal_size_limit = \(SQLiteCheckpointer.journalSizeLimit)")
         }
         // The writer keeps the pages it re-reads for every write cached (the default is 2 MB;
         // allocated as used). Readers keep the default: in WAL mode a reader drops its whole cache

@@ -2,7 +2,10 @@
 /// merged automatically above the job's threshold, queued for review between the two thresholds.
 ///
 /// A tenant has at most one queued or running job (a partial unique index), so two jobs never
-/// queue the same pair twice. `lease_until` lets another server take over a job whose runner died.
+/// queue the same pair twice. `lease_until` lets another server take over a job whose runner died;
+/// `lease_token` names the runner holding the lease, so a runner that stalled past its lease and
+/// woke up finds every further write refused instead of writing beside the one that took over.
+/// A pair is stored at most once per job (a unique index), whatever a takeover retries.
 enum Migration005Matching {
     static let migration = Migration(version: 5, name: "matching") { dialect in
         let real = dialect == .postgres ? "DOUBLE PRECISION" : "REAL"
@@ -25,6 +28,7 @@ enum Migration005Matching {
                 actor TEXT NOT NULL,
                 request_id TEXT,
                 lease_until BIGINT,
+                lease_token TEXT,
                 created_at BIGINT NOT NULL,
                 started_at BIGINT,
                 finished_at BIGINT,
@@ -53,7 +57,7 @@ enum Migration005Matching {
             """,
             "CREATE INDEX match_candidates_by_status ON match_candidates (tenant_id, status, id)",
             "CREATE INDEX match_candidates_by_job ON match_candidates (tenant_id, job_id, id)",
-            "CREATE INDEX match_candidates_by_pair ON match_candidates (tenant_id, left_customer_id, right_customer_id)",
+            "CREATE UNIQUE INDEX match_candidates_by_pair ON match_candidates (tenant_id, left_customer_id, right_customer_id, job_id)",
         ]
     }
 }

@@ -1,0 +1,75 @@
+import Foundation
+@testable import OmniaServer
+import SQLiteNIO
+import Synchronization
+import Testing
+
+@Suite("SQLite checkpoints")
+struct SQLiteCheckpointerTests {
+    /// The case PASSIVE checkpoints alone cannot end: readers overlap, so whenever the writer starts
+    /// a transaction some reader still holds a snapshot inside the WAL and the log cannot start
+    /// over; it grows by every commit. The RESTART after a long, fully copied WAL bounds it.
+    @Test("under overlapping readers the WAL is restarted instead of growing with every commit")
+    func walStaysBoundedUnderOverlappingReaders() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("omnia-wal-\(UUID().uuidString).sqlite").path
+        defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
+        func open(writer: Bool) throws -> SQLiteConnectionHandle {
+            let handle = try SQLiteConnectionHandle(path: path)
+            func run(_ sql: String) throws { try handle.execute(sql, []) { _, _ in } }
+            try run("PRAGMA busy_timeout = 5000")
+            if writer {
+                try run("PRAGMA journal_mode = WAL")
+                try run("PRAGMA wal_autocheckpoint = 0")
+                try run("PRAGMA synchronous = NORMAL")
+                try run("PRAGMA journal_size_limit = \(SQLiteCheckpointer.journalSizeLimit)")
+            }
+            return handle
+        }
+        let writer = try open(writer: true)
+        try writer.execute("CREATE TABLE rows (id INTEGER PRIMARY KEY, payload TEXT NOT NULL)", []) { _, _ in }
+        let readers = [try open(writer: false), try open(writer: false)]
+        let checkpointer = try SQLiteCheckpointer(path: path, restartFrames: 200, logger: TestBackend.logger)
+        checkpointer.start()
+
+        let stop = Atomic<Bool>(false)
+        let commits = Atomic<Int>(0)
+        let done = DispatchSemaphore(value: 0)
+        Thread.detachNewThread {
+            var index = 0
+            while !stop.load(ordering: .relaxed) {
+                index += 1
+                try? writer.execute("INSERT INTO rows (id, payload) VALUES (?, ?)", [.integer(index), .text(String(repeating: "x", count: 200))]) { _, _ in }
+                commits.add(1, ordering: .relaxed)
+            }
+            done.signal()
+        }
+        Thread.detachNewThread {
+            // Always one reader inside a snapshot: the next begins before the previous ends.
+            var holding = 0
+            try? readers[holding].execute("BEGIN", []) { _, _ in }
+            try? readers[holding].execute("SELECT count(*) FROM rows", []) { _, _ in }
+            while !stop.load(ordering: .relaxed) {
+                Thread.sleep(forTimeInterval: 0.002)
+                let next = 1 - holding
+                try? readers[next].execute("BEGIN", []) { _, _ in }
+                try? readers[next].execute("SELECT count(*) FROM rows", []) { _, _ in }
+                try? readers[holding].execute("COMMIT", []) { _, _ in }
+                holding = next
+            }
+            try? readers[holding].execute("COMMIT", []) { _, _ in }
+            done.signal()
+        }
+        Thread.sleep(forTimeInterval: 2)
+        stop.store(true, ordering: .relaxed)
+        done.wait()
+        done.wait()
+        checkpointer.stop()
+
+        // Every commit appends at least one 4 KiB page to the WAL; the file keeps its high-water mark.
+        let written = commits.load(ordering: .relaxed)
+        let walBytes = (try FileManager.default.attributesOfItem(atPath: path + "-wal")[.size] as? Int) ?? 0
+        #expect(written > 2_000, "the writer made too few commits for the test to tell: \(written)")
+        #expect(walBytes < written * 4_096 / 3, "WAL of \(walBytes) bytes after \(written) commits")
+        for handle in readers + [writer] { handle.close() }
+    }
+}
