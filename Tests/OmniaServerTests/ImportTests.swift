@@ -51,6 +51,81 @@ struct ImportTests {
         }
     }
 
+    @Test("a bulk chunk gives every record what a single POST gives it: new and merging customers, returns of sales in the same chunk, repeats",
+          arguments: TestBackend.available)
+    func bulkMatchesSinglePosts(backend: TestBackend) async throws {
+        try await TestApp.run(backend) { app, client in
+            _ = try await SalesFixtures.make(app, client)
+            // The same story told twice in one tenant, apart by e-mail domain, card and external id:
+            // once as single POSTs, once as one bulk call.
+            func story(_ world: String, card: String, phone: String) -> [[String: any Sendable]] {
+                let ana = ["email": "ana@\(world).example"]
+                let first = SalesFixtures.sale("\(world)-1", channel: "web", customer: ana, lines: [("A", "home", 2, 500), ("B", "garden", 1, 1200)])
+                var changed = first
+                changed["lines"] = [["sku": "A", "category": "home", "quantity": 3, "unit_price": 500] as [String: any Sendable]]
+                let giveBack: (Int) -> [String: any Sendable] = { quantity in
+                    ["kind": "return", "external_id": "\(world)-r\(quantity)", "channel": "store-madrid-01", "occurred_at": "2026-03-02T10:00:00Z",
+                     "original": ["channel": "web", "external_id": "\(world)-1"], "lines": [["original_line": 1, "quantity": quantity] as [String: any Sendable]]]
+                }
+                return [
+                    first,
+                    SalesFixtures.sale("\(world)-2", customer: ["email": "ana@\(world).example", "loyalty_card": card]),
+                    SalesFixtures.sale("\(world)-3", customer: ["email": "bea@\(world).example", "phone": phone], lines: [("C", "home", 1, 900)]),
+                    giveBack(1),
+                    first,
+                    changed,
+                    // The card is Ana's, the e-mail Bea's: both strong, so the two merge.
+                    SalesFixtures.sale("\(world)-4", channel: "web", customer: ["loyalty_card": card, "email": "bea@\(world).example"]),
+                    // Bea by her phone alone, which the merge did not name.
+                    SalesFixtures.sale("\(world)-5", customer: ["phone": phone]),
+                    SalesFixtures.sale("\(world)-6", customer: ["id": "cus_01kaaaaaaaaaaaaaaaaaaaaaaa"]),
+                    SalesFixtures.sale("\(world)-7", customer: nil),
+                    giveBack(5),
+                    SalesFixtures.sale("\(world)-8", customer: ana, lines: [("D", "garden", 4, 250)]),
+                ]
+            }
+            var singleOutcomes: [String] = []
+            for body in story("single", card: "100200300", phone: "+34612345678") {
+                let response = try await client.call(.post, "/v1/transactions", key: app.adminKey, json: body)
+                singleOutcomes.append(response.status == .created ? "created" : response.status == .ok ? "matched" : response.problemCode ?? "\(response.status)")
+            }
+            let lines = try story("bulk", card: "400500600", phone: "+34612345679").map { String(decoding: try JSONSerialization.data(withJSONObject: $0), as: UTF8.self) }
+            let bulk = try await client.call(.post, "/v1/transactions/bulk", key: app.adminKey, rawBody: Self.ndjson(lines),
+                                             headers: [.contentType: "application/x-ndjson"])
+            #expect(bulk.status == .ok, "\(bulk.text)")
+            let rejections = try #require(bulk.object["rejections"] as? [[String: Any]])
+            var bulkOutcomes = [String](repeating: "recorded", count: lines.count)
+            for rejection in rejections { bulkOutcomes[(rejection["line"] as? Int ?? 1) - 1] = rejection["code"] as? String ?? "?" }
+            #expect(singleOutcomes == ["created", "created", "created", "created", "matched", "external_id_taken", "created", "created",
+                                       "validation_failed", "created", "over_return", "created"], "\(singleOutcomes)")
+            #expect(bulkOutcomes == singleOutcomes.map { ["created", "matched"].contains($0) ? "recorded" : $0 }, "\(bulk.text)")
+            #expect(bulk.object["created"] as? Int == singleOutcomes.count { $0 == "created" })
+            #expect(bulk.object["matched"] as? Int == singleOutcomes.count { $0 == "matched" })
+
+            // Ana's and Bea's merged customer reads the same in both worlds.
+            func overview(_ world: String) async throws -> String {
+                let found = try await client.call(.get, "/v1/customers?query=ana@\(world).example", key: app.adminKey).list
+                let id = try #require(found.first?["id"] as? String, "ana in \(world)")
+                let overview = try await client.call(.get, "/v1/customers/\(id)/overview", key: app.adminKey).object
+                #expect((overview["customer"] as? [String: Any])?["merged_into"] as? String == nil, "the survivor")
+                // A sale after the merge is recorded for the survivor, not for the customer merged away.
+                let owner = try await app.services.database.read { sql in
+                    try await sql.raw("SELECT customer_id FROM transactions WHERE external_id = \(bind: "\(world)-5")").first(decodingColumn: "customer_id", as: String.self)
+                }
+                #expect(owner == id, "\(world)")
+                let figures = ["totals", "channels", "favourite_store", "top_categories"].reduce(into: [String: Any]()) { $0[$1] = overview[$1] ?? NSNull() }
+                return String(decoding: try JSONSerialization.data(withJSONObject: figures, options: [.sortedKeys]), as: UTF8.self)
+            }
+            let single = try await overview("single")
+            #expect(single.contains("\"orders\":6"), "\(single)")
+            #expect(try await overview("bulk") == single)
+            let customers = try await app.services.database.read { sql in
+                try await sql.raw("SELECT COUNT(*) AS n FROM customers WHERE canonical_id = id").first(decodingColumn: "n", as: Int.self) ?? 0
+            }
+            #expect(customers == 2, "one merged customer per world")
+        }
+    }
+
     @Test("omnia import loads CSV and NDJSON files, re-imports without duplicates, and --atomic commits nothing on a bad row", arguments: TestBackend.available)
     func importFiles(backend: TestBackend) async throws {
         try await TestApp.run(backend) { app, client in

@@ -28,6 +28,39 @@ struct CustomerStore: Sendable {
     }
 
     /// The customer `id` resolves to today: itself, or the survivor it was merged into.
+    /// The matches of many requests' identifiers (a bulk import's chunk), one query per kind and
+    /// batch of values, keyed by identifier.
+    func matches(on sql: any SQLDatabase, distinct identifiers: Set<NormalizedIdentifier>) async throws -> [NormalizedIdentifier: IdentifierMatch] {
+        var found: [NormalizedIdentifier: IdentifierMatch] = [:]
+        for (kind, values) in Dictionary(grouping: identifiers, by: \.kind) {
+            for batch in values.map(\.value).sorted().chunks(of: 500) {
+                let rows = try await sql.raw("""
+                    SELECT i.value, i.customer_id, c.canonical_id FROM customer_identifiers i
+                    JOIN customers c ON c.tenant_id = i.tenant_id AND c.id = i.customer_id
+                    WHERE i.tenant_id = \(bind: tenantID) AND i.kind = \(bind: kind) AND i.value IN (\(binds: Array(batch)))
+                    """).all()
+                for row in rows {
+                    let identifier = NormalizedIdentifier(kind: kind, value: try row.decode(column: "value", as: String.self))
+                    found[identifier] = IdentifierMatch(identifier: identifier, holderID: try row.decode(column: "customer_id", as: String.self),
+                                                        canonicalID: try row.decode(column: "canonical_id", as: String.self))
+                }
+            }
+        }
+        return found
+    }
+
+    /// The customer each of `ids` resolves to (its cluster's survivor); ids of no customer are absent.
+    func canonicalIDs(on sql: any SQLDatabase, _ ids: Set<String>) async throws -> [String: String] {
+        var found: [String: String] = [:]
+        for batch in ids.sorted().chunks(of: 500) {
+            let rows = try await sql.raw("""
+                SELECT id, canonical_id FROM customers WHERE tenant_id = \(bind: tenantID) AND id IN (\(binds: Array(batch)))
+                """).all()
+            for row in rows { found[try row.decode(column: "id", as: String.self)] = try row.decode(column: "canonical_id", as: String.self) }
+        }
+        return found
+    }
+
     func resolvedRow(on sql: any SQLDatabase, id: String) async throws -> CustomerRow? {
         try await sql.raw("""
             SELECT * FROM customers WHERE tenant_id = \(bind: tenantID)

@@ -108,12 +108,16 @@ struct IdentityService: Sendable {
                        field: String, channelID: String?, actor: Actor) async throws -> String? {
         if let id {
             guard IDGenerator.isWellFormed(id, prefix: .customer), let root = try await CustomerStore(tenantID: tenantID).resolvedRow(on: sql, id: id) else {
-                throw Problem.validation([FieldError(field: field, code: "unknown_customer", detail: "\(field) does not name a customer of this tenant")])
+                throw Self.unknownCustomer(field: field)
             }
             return root.id
         }
         guard !identifiers.isEmpty else { return nil }
         return try await customerID(on: sql, tenantID: tenantID, policy: policy, identifiers: identifiers, channelID: channelID, actor: actor)
+    }
+
+    static func unknownCustomer(field: String) -> Problem {
+        Problem.validation([FieldError(field: field, code: "unknown_customer", detail: "\(field) does not name a customer of this tenant")])
     }
 
     /// The id of the customer `identifiers` identify, as `identify` would find, create, attach or

@@ -47,6 +47,15 @@ public struct ImportReport: Encodable, Sendable {
         return report
     }
 
+    /// Reports a refused record, or rethrows what is not a refusal: a server error, or a
+    /// `RetryableConflict` that runs the whole chunk again.
+    mutating func reject(_ error: any Error, line: Int) throws {
+        guard let convertible = error as? any ProblemConvertible, !(error is any RetryableConflict) else { throw error }
+        let problem = convertible.problem
+        guard problem.status.code < 500 else { throw error }
+        rejections.append(ImportRejection(line: line, code: problem.code, detail: problem.detail, errors: problem.errors))
+    }
+
     mutating func add(_ other: ImportReport) {
         received += other.received
         created += other.created
@@ -61,9 +70,10 @@ enum ImportOutcome: Sendable {
     case matched(String)
 }
 
-/// Runs an import record by record inside database transactions. A record the capability refuses
+/// Runs an import chunk by chunk inside database transactions. A record the capability refuses
 /// (its service decides every refusal before writing) is reported and skipped; the others commit —
 /// per chunk of `chunkSize`, or all together with `atomic`, when nothing commits if any is refused.
+/// A capability applies a whole chunk (sales, in a few statements) or one record at a time (`perRecord`).
 struct BulkImport: Sendable {
     let services: AppServices
     /// Smaller than one might think: SQLite keeps a statement journal for the whole chunk (its
@@ -72,6 +82,8 @@ struct BulkImport: Sendable {
     var chunkSize = 250
 
     typealias Apply = @Sendable (_ sql: any SQLDatabase, _ record: ImportRecord) async throws -> ImportOutcome
+    /// Applies a chunk in the caller's transaction: what it did, and the ids it created.
+    typealias ApplyChunk = @Sendable (_ sql: any SQLDatabase, _ records: [ImportRecord]) async throws -> (ImportReport, [String])
     /// Called once per committed chunk with the ids it created (for a summary event).
     typealias Finish = @Sendable (_ sql: any SQLDatabase, _ createdIDs: [String]) async throws -> Void
 
@@ -81,13 +93,13 @@ struct BulkImport: Sendable {
     }
 
     func run(_ reader: ImportRecordReader, atomic: Bool, progress: @escaping @Sendable (ImportReport) -> Void = { _ in },
-             apply: @escaping Apply, finish: @escaping Finish) async throws -> ImportReport {
+             apply: @escaping ApplyChunk, finish: @escaping Finish) async throws -> ImportReport {
         if atomic {
             do {
                 return try await services.database.transaction { sql in
                     var report = ImportReport()
                     while case let chunk = try Self.chunk(reader, size: chunkSize), !chunk.isEmpty {
-                        let (part, ids) = try await process(chunk, on: sql, apply: apply)
+                        let (part, ids) = try await apply(sql, chunk)
                         report.add(part)
                         try await finish(sql, ids)
                         progress(report)
@@ -106,7 +118,7 @@ struct BulkImport: Sendable {
                 attempt += 1
                 do {
                     let part = try await services.database.transaction { sql in
-                        let (part, ids) = try await process(chunk, on: sql, apply: apply)
+                        let (part, ids) = try await apply(sql, chunk)
                         try await finish(sql, ids)
                         return part
                     }
@@ -121,8 +133,13 @@ struct BulkImport: Sendable {
         return report
     }
 
+    /// A chunk applied record by record with `apply`.
+    static func perRecord(_ apply: @escaping Apply) -> ApplyChunk {
+        { sql, records in try await process(records, on: sql, apply: apply) }
+    }
+
     /// Applies one chunk (up to the HTTP bulk limit) in the caller's transaction.
-    func process(_ records: [ImportRecord], on sql: any SQLDatabase, apply: Apply) async throws -> (ImportReport, [String]) {
+    static func process(_ records: [ImportRecord], on sql: any SQLDatabase, apply: Apply) async throws -> (ImportReport, [String]) {
         var report = ImportReport()
         var created: [String] = []
         for record in records {
@@ -139,10 +156,8 @@ struct BulkImport: Sendable {
                 case .matched:
                     report.matched += 1
                 }
-            } catch let error as any ProblemConvertible where !(error is any RetryableConflict) {
-                let problem = error.problem
-                guard problem.status.code < 500 else { throw error }
-                report.rejections.append(ImportRejection(line: record.line, code: problem.code, detail: problem.detail, errors: problem.errors))
+            } catch {
+                try report.reject(error, line: record.line)
             }
         }
         return (report, created)

@@ -193,7 +193,7 @@ struct MatchJobs: Sendable {
             outcome.queuedForReview += try await services.database.transaction { sql in
                 try await renewLease(on: sql, lease)
                 // Pairs the merges above (or anyone since the snapshot) made one customer need no review.
-                let roots = try await Self.roots(on: sql, tenantID: tenantID, Set(chunk.flatMap { [$0.leftID, $0.rightID] }))
+                let roots = try await CustomerStore(tenantID: tenantID).canonicalIDs(on: sql, Set(chunk.flatMap { [$0.leftID, $0.rightID] }))
                 let open = chunk.filter { roots[$0.leftID] != roots[$0.rightID] }
                 try await insert(on: sql, tenantID: tenantID, jobID: job.id, open.map { ($0, MatchCandidate.Status.pending, nil, nil) })
                 return open.count
@@ -262,17 +262,6 @@ struct MatchJobs: Sendable {
                 """
         }
         try await sql.raw(query).run()
-    }
-
-    /// The customer each of `ids` resolves to now.
-    static func roots(on sql: any SQLDatabase, tenantID: String, _ ids: Set<String>) async throws -> [String: String] {
-        guard !ids.isEmpty else { return [:] }
-        let rows = try await sql.raw("""
-            SELECT id, canonical_id FROM customers WHERE tenant_id = \(bind: tenantID) AND id IN (\(binds: ids.sorted()))
-            """).all()
-        var roots: [String: String] = [:]
-        for row in rows { roots[try row.decode(column: "id", as: String.self)] = try row.decode(column: "canonical_id", as: String.self) }
-        return roots
     }
 
     /// The job a runner holds, and the token that proves it holds it.

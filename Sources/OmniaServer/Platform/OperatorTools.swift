@@ -63,7 +63,7 @@ public struct OperatorTools: Sendable {
         case .customers:
             let reader = ImportRecordReader(format: format, lines: try .file(path), mapRow: CustomerImport.csvMapper(policy: caller.identityPolicy))
             let customers = CustomerImport(services: services, caller: caller)
-            let report = try await importer.run(reader, atomic: atomic, progress: progress, apply: customers.apply, finish: customers.finish)
+            let report = try await importer.run(reader, atomic: atomic, progress: progress, apply: BulkImport.perRecord(customers.apply), finish: customers.finish)
             await services.database.analyzeAfterBulkLoad(["customers", "customer_identifiers", "customer_merges"], logger: services.logger)
             return report
         }

@@ -54,13 +54,27 @@ struct CustomerStatsStore: Sendable {
     let dialect: SQLDialectKind
 
     func record(on sql: any SQLDatabase, _ delta: CustomerStatsDelta, customerID: String) async throws {
+        try await record(on: sql, [customerID: delta])
+    }
+
+    /// Rows per statement: a bulk import's chunk touches many customers; this keeps each statement
+    /// well under both databases' limits on bound values, and its text (so SQLite's cached
+    /// statement) the same from one full batch to the next.
+    static let rowsPerStatement = 200
+
+    /// Adds the deltas of many customers, one upsert per table and batch of rows.
+    func record(on sql: any SQLDatabase, _ deltas: [String: CustomerStatsDelta]) async throws {
         let (least, greatest) = dialect == .postgres ? ("LEAST", "GREATEST") : ("min", "max")
-        if !delta.channels.isEmpty {
+        let customers = deltas.keys.sorted()
+        let channels = customers.flatMap { customer in
+            deltas[customer]!.channels.sorted(by: { $0.key < $1.key }).map { (customer, $0.key, $0.value) }
+        }
+        for batch in channels.chunks(of: Self.rowsPerStatement) {
             var query: SQLQueryString = """
                 INSERT INTO customer_channel_stats (tenant_id, customer_id, channel_id, currency, orders, returns, sales_amount, returned_amount,
                     first_purchase_at, last_purchase_at) VALUES
                 """
-            for (index, (key, figures)) in delta.channels.sorted(by: { $0.key < $1.key }).enumerated() {
+            for (index, (customerID, key, figures)) in batch.enumerated() {
                 let parts = key.split(separator: " ")
                 query += """
                     \(unsafeRaw: index == 0 ? " " : ", ")(\(bind: tenantID), \(bind: customerID), \(bind: String(parts[0])), \(bind: String(parts[1])), \
@@ -81,9 +95,12 @@ struct CustomerStatsStore: Sendable {
                 """
             try await sql.runDeferrable(query)
         }
-        if !delta.categories.isEmpty {
+        let categories = customers.flatMap { customer in
+            deltas[customer]!.categories.sorted(by: { $0.key < $1.key }).map { (customer, $0.key, $0.value) }
+        }
+        for batch in categories.chunks(of: Self.rowsPerStatement) {
             var query: SQLQueryString = "INSERT INTO customer_category_stats (tenant_id, customer_id, category, quantity, lines) VALUES"
-            for (index, (category, figures)) in delta.categories.sorted(by: { $0.key < $1.key }).enumerated() {
+            for (index, (customerID, category, figures)) in batch.enumerated() {
                 query += """
                     \(unsafeRaw: index == 0 ? " " : ", ")(\(bind: tenantID), \(bind: customerID), \(bind: category), \(bind: figures.quantity), \(bind: figures.lines))
                     """
@@ -94,9 +111,12 @@ struct CustomerStatsStore: Sendable {
                 """
             try await sql.runDeferrable(query)
         }
-        if !delta.locations.isEmpty {
+        let locations = customers.flatMap { customer in
+            deltas[customer]!.locations.sorted(by: { $0.key < $1.key }).map { (customer, $0.key, $0.value) }
+        }
+        for batch in locations.chunks(of: Self.rowsPerStatement) {
             var query: SQLQueryString = "INSERT INTO customer_location_stats (tenant_id, customer_id, location_id, orders, last_visit_at) VALUES"
-            for (index, (locationID, figures)) in delta.locations.sorted(by: { $0.key < $1.key }).enumerated() {
+            for (index, (customerID, locationID, figures)) in batch.enumerated() {
                 query += """
                     \(unsafeRaw: index == 0 ? " " : ", ")(\(bind: tenantID), \(bind: customerID), \(bind: locationID), \(bind: figures.orders), \(bind: figures.lastVisitAt))
                     """

@@ -28,7 +28,7 @@ struct TransactionController {
             let (records, atomic) = try await Self.bulkRecords(&request, maxBytes: services.config.bodyLimit(path: request.uri.path))
             let importer = TransactionImport(services: services, caller: caller, actor: Actor(id: caller.keyID, requestID: context.requestID))
             return try await services.mutation(context, status: .ok) { sql in
-                let (report, ids) = try await BulkImport(services: services).process(records, on: sql, apply: importer.apply)
+                let (report, ids) = try await importer.apply(sql, records)
                 if atomic && report.rejected > 0 {
                     throw Problem(.unprocessableContent, code: "import_rejected",
                                   detail: "\(report.rejected) of \(report.received) records were rejected; with atomic=true nothing was recorded",

@@ -4,9 +4,9 @@ import OmniaCore
 import SQLKit
 
 /// Bulk ingestion of sales and returns: `POST /v1/transactions/bulk` and `omnia import transactions`.
-/// Each record goes through the same `TransactionService.record` as a single POST, so a bulk sale is
-/// checked, deduplicated (by channel and external id: re-importing a file creates nothing new) and
-/// aggregated exactly alike. Historical imports emit one `transactions.imported` event per chunk
+/// A chunk goes through `TransactionBatch`, which gives each record what `TransactionService.record`
+/// gives a single POST, so a bulk sale is checked, deduplicated (by channel and external id:
+/// re-importing a file creates nothing new) and aggregated exactly alike. Historical imports emit one `transactions.imported` event per chunk
 /// instead of a `receipt.issued` per sale, so a mailer never re-sends years of receipts.
 struct TransactionImport: Sendable {
     let services: AppServices
@@ -16,13 +16,9 @@ struct TransactionImport: Sendable {
     /// The HTTP bulk endpoint's limit per call.
     static let maximumRecords = 10_000
 
-    var apply: BulkImport.Apply {
-        let services = services, caller = caller, actor = actor
-        return { sql, record in
-            let request = try decodeJSONObject(RecordTransactionRequest.self, from: record.json)
-            let recorded = try await services.transactions.record(on: sql, caller: caller, request, actor: actor, emitEvents: false)
-            return recorded.created ? .created(recorded.transaction.id) : .matched(recorded.transaction.id)
-        }
+    var apply: BulkImport.ApplyChunk {
+        let batch = TransactionBatch(services: services, caller: caller, actor: actor)
+        return { sql, records in try await batch.record(on: sql, records) }
     }
 
     var finish: BulkImport.Finish {

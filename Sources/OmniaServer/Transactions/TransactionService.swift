@@ -61,14 +61,8 @@ struct TransactionService: Sendable {
             // Another return of the line committed since the plan was made: plan again on fresh data.
             guard returnedNow == takeBack.returnedBefore + takeBack.quantity else { throw TransactionRaceLost() }
         }
-        let row = TransactionRow(
-            id: services.ids.make(.transaction), kind: draft.kind.rawValue, channelId: channelID, locationId: locationID,
-            externalId: draft.externalID, customerId: customerID, originalId: plan.originalID, occurredAt: draft.occurredAt, currency: plan.currency,
-            subtotal: plan.subtotal, discountTotal: plan.discountTotal, taxTotal: plan.taxes.map(\.amount).reduce(0, +),
-            taxesIncluded: plan.taxesIncluded ? 1 : 0, total: plan.total, discounts: try JSONCoding.text(draft.discounts),
-            taxes: try JSONCoding.text(plan.taxes), tenders: try JSONCoding.text(draft.tenders ?? []),
-            claimCode: draft.kind == .sale && customerID == nil ? ClaimCode.generate() : nil, claimedAt: nil,
-            receiptToken: ReceiptToken.generate(tenantID: tenantID), contentHash: contentHash, createdAt: services.nowMilliseconds)
+        let row = try makeRow(draft, plan: plan, tenantID: tenantID, channelID: channelID, locationID: locationID, customerID: customerID,
+                              contentHash: contentHash)
         try await store.insert(on: sql, row, lines: plan.lines)
         if let owner = row.customerId {
             var delta = CustomerStatsDelta()
@@ -84,8 +78,21 @@ struct TransactionService: Sendable {
         return RecordedTransaction(transaction: transaction, created: true)
     }
 
+    /// The row a planned transaction is stored as: its id, receipt token and (an anonymous sale's) claim code are made here.
+    func makeRow(_ draft: TransactionDraft, plan: Plan, tenantID: String, channelID: String, locationID: String?, customerID: String?,
+                 contentHash: String) throws -> TransactionRow {
+        TransactionRow(
+            id: services.ids.make(.transaction), kind: draft.kind.rawValue, channelId: channelID, locationId: locationID,
+            externalId: draft.externalID, customerId: customerID, originalId: plan.originalID, occurredAt: draft.occurredAt, currency: plan.currency,
+            subtotal: plan.subtotal, discountTotal: plan.discountTotal, taxTotal: plan.taxes.map(\.amount).reduce(0, +),
+            taxesIncluded: plan.taxesIncluded ? 1 : 0, total: plan.total, discounts: try JSONCoding.text(draft.discounts),
+            taxes: try JSONCoding.text(plan.taxes), tenders: try JSONCoding.text(draft.tenders ?? []),
+            claimCode: draft.kind == .sale && customerID == nil ? ClaimCode.generate() : nil, claimedAt: nil,
+            receiptToken: ReceiptToken.generate(tenantID: tenantID), contentHash: contentHash, createdAt: services.nowMilliseconds)
+    }
+
     /// What a transaction will write, worked out (and checked) before anything is written.
-    private struct Plan {
+    struct Plan {
         struct TakeBack {
             let saleID: String
             let lineNumber: Int
@@ -109,7 +116,7 @@ struct TransactionService: Sendable {
 
     // MARK: Sales
 
-    private func salePlan(_ draft: TransactionDraft) throws -> Plan {
+    func salePlan(_ draft: TransactionDraft) throws -> Plan {
         let totals = draft.lines.map { $0.total ?? 0 }
         let subtotal = totals.reduce(0, +)
         let discountTotal = draft.discounts.map(\.amount).reduce(0, +)
@@ -226,7 +233,7 @@ struct TransactionService: Sendable {
 
     /// The channel (and location) a transaction is recorded in. A key bound to a channel or location
     /// stamps it; naming another one is refused rather than silently overridden.
-    private func place(of draft: TransactionDraft, on sql: any SQLDatabase, caller: Caller) async throws -> (channelID: String, locationID: String?) {
+    func place(of draft: TransactionDraft, on sql: any SQLDatabase, caller: Caller) async throws -> (channelID: String, locationID: String?) {
         var validator = Validator()
         var channel: Channel?
         if let reference = draft.channel {

@@ -80,28 +80,65 @@ struct TransactionStore: Sendable {
     /// Writes the transaction and its lines. On PostgreSQL they are held to commit; another request
     /// recording the same external id at the same instant makes this one run again and find it.
     func insert(on sql: any SQLDatabase, _ row: TransactionRow, lines: [TransactionLine]) async throws {
-        try await sql.runDeferrable("""
-            INSERT INTO transactions (tenant_id, id, kind, channel_id, location_id, external_id, customer_id, original_id, occurred_at, currency,
-                subtotal, discount_total, tax_total, taxes_included, total, discounts, taxes, tenders, claim_code, claimed_at, receipt_token,
-                content_hash, created_at)
-            VALUES (\(bind: tenantID), \(bind: row.id), \(bind: row.kind), \(bind: row.channelId), \(bind: row.locationId), \(bind: row.externalId),
-                \(bind: row.customerId), \(bind: row.originalId), \(bind: row.occurredAt), \(bind: row.currency), \(bind: row.subtotal),
-                \(bind: row.discountTotal), \(bind: row.taxTotal), \(bind: row.taxesIncluded), \(bind: row.total), \(bind: row.discounts),
-                \(bind: row.taxes), \(bind: row.tenders), \(bind: row.claimCode), \(bind: row.claimedAt), \(bind: row.receiptToken),
-                \(bind: row.contentHash), \(bind: row.createdAt))
-            """, ifDuplicate: DuplicateRule(table: "transactions", error: TransactionRaceLost()))
-        var query: SQLQueryString = """
-            INSERT INTO transaction_lines (tenant_id, transaction_id, line_number, sku, name, category, quantity, unit_price, discount, total,
-                net_total, returned_quantity, original_line, reason) VALUES
-            """
-        for (index, line) in lines.enumerated() {
-            query += """
-                \(unsafeRaw: index == 0 ? " " : ", ")(\(bind: tenantID), \(bind: row.id), \(bind: line.lineNumber), \(bind: line.sku), \(bind: line.name), \
-                \(bind: line.category), \(bind: line.quantity), \(bind: line.unitPrice), \(bind: line.discount), \(bind: line.total), \
-                \(bind: line.netTotal), 0, \(bind: line.originalLine), \(bind: line.reason))
+        try await insert(on: sql, [(row, lines)])
+    }
+
+    /// Transactions per statement, and lines per statement, for a bulk import: well under the
+    /// databases' limits on bound values, and the same text (SQLite's cached statement) from one
+    /// full batch to the next.
+    static let rowsPerStatement = 100
+    static let linesPerStatement = 400
+
+    /// Writes many transactions and their lines, a multi-row statement per batch.
+    func insert(on sql: any SQLDatabase, _ transactions: [(row: TransactionRow, lines: [TransactionLine])]) async throws {
+        for batch in transactions.chunks(of: Self.rowsPerStatement) {
+            var query: SQLQueryString = """
+                INSERT INTO transactions (tenant_id, id, kind, channel_id, location_id, external_id, customer_id, original_id, occurred_at, currency,
+                    subtotal, discount_total, tax_total, taxes_included, total, discounts, taxes, tenders, claim_code, claimed_at, receipt_token,
+                    content_hash, created_at) VALUES
                 """
+            for (index, (row, _)) in batch.enumerated() {
+                query += """
+                    \(unsafeRaw: index == 0 ? " " : ", ")(\(bind: tenantID), \(bind: row.id), \(bind: row.kind), \(bind: row.channelId), \(bind: row.locationId), \
+                    \(bind: row.externalId), \(bind: row.customerId), \(bind: row.originalId), \(bind: row.occurredAt), \(bind: row.currency), \
+                    \(bind: row.subtotal), \(bind: row.discountTotal), \(bind: row.taxTotal), \(bind: row.taxesIncluded), \(bind: row.total), \
+                    \(bind: row.discounts), \(bind: row.taxes), \(bind: row.tenders), \(bind: row.claimCode), \(bind: row.claimedAt), \
+                    \(bind: row.receiptToken), \(bind: row.contentHash), \(bind: row.createdAt))
+                    """
+            }
+            try await sql.runDeferrable(query, ifDuplicate: DuplicateRule(table: "transactions", error: TransactionRaceLost()))
         }
-        try await sql.runDeferrable(query)
+        let lines = transactions.flatMap { transaction in transaction.lines.map { (transaction.row.id, $0) } }
+        for batch in lines.chunks(of: Self.linesPerStatement) {
+            var query: SQLQueryString = """
+                INSERT INTO transaction_lines (tenant_id, transaction_id, line_number, sku, name, category, quantity, unit_price, discount, total,
+                    net_total, returned_quantity, original_line, reason) VALUES
+                """
+            for (index, (transactionID, line)) in batch.enumerated() {
+                query += """
+                    \(unsafeRaw: index == 0 ? " " : ", ")(\(bind: tenantID), \(bind: transactionID), \(bind: line.lineNumber), \(bind: line.sku), \
+                    \(bind: line.name), \(bind: line.category), \(bind: line.quantity), \(bind: line.unitPrice), \(bind: line.discount), \
+                    \(bind: line.total), \(bind: line.netTotal), 0, \(bind: line.originalLine), \(bind: line.reason))
+                    """
+            }
+            try await sql.runDeferrable(query)
+        }
+    }
+
+    /// The transactions already recorded in `channelID` under any of `externalIDs`: id and content hash by external id.
+    func existing(on sql: any SQLDatabase, channelID: String, externalIDs: [String]) async throws -> [String: (id: String, contentHash: String)] {
+        var found: [String: (id: String, contentHash: String)] = [:]
+        for batch in externalIDs.chunks(of: 500) {
+            let rows = try await sql.raw("""
+                SELECT id, external_id, content_hash FROM transactions
+                WHERE tenant_id = \(bind: tenantID) AND channel_id = \(bind: channelID) AND external_id IN (\(binds: Array(batch)))
+                """).all()
+            for row in rows {
+                found[try row.decode(column: "external_id", as: String.self)] = (try row.decode(column: "id", as: String.self),
+                                                                               try row.decode(column: "content_hash", as: String.self))
+            }
+        }
+        return found
     }
 
     /// Raises a sale line's returned quantity by `quantity` only if that stays within what was sold:
