@@ -2,6 +2,7 @@ import Foundation
 import Logging
 @testable import OmniaServer
 import SQLKit
+import SQLiteNIO
 import NIOPosix
 import Testing
 
@@ -21,6 +22,18 @@ struct SQLiteHandleTests {
         }
         #expect(handle.recompilations.values.allSatisfy { $0 == 0 }, "\(handle.recompilations)")
         handle.close()
+    }
+
+    @Test("bound values are converted to what SQLite stores, by the direct path or the encoder")
+    func directBinds() throws {
+        let cases: [(any Encodable & Sendable, SQLiteData)] = [
+            ("text", .text("text")), ("", .text("")), (Int64(-42), .integer(-42)), (Int64.max, .integer(Int(Int64.max))), (7, .integer(7)),
+            (Optional<String>.none, .null), (Optional("x"), .text("x")), (Optional<Int64>.none, .null), (Optional<Int64>(3), .integer(3)),
+            (Optional<Int>.none, .null), (Optional<Int>(9), .integer(9)), (1.5, .float(1.5)), (true, .integer(1)),
+        ]
+        for (value, stored) in cases {
+            #expect(try SQLiteHandleDatabase.sqliteValue(value) == stored, "\(value)")
+        }
     }
 
     @Test("in a group commit a failing transaction rolls back alone and the others commit")

@@ -94,12 +94,21 @@ struct BulkImport: Sendable {
 
     func run(_ reader: ImportRecordReader, atomic: Bool, progress: @escaping @Sendable (ImportReport) -> Void = { _ in },
              apply: @escaping ApplyChunk, finish: @escaping Finish) async throws -> ImportReport {
+        try await run(reader, atomic: atomic, progress: progress, prepare: { $0 }, apply: apply, finish: finish)
+    }
+
+    /// Runs an import whose chunks are first `prepare`d without the database (read, checked): the
+    /// next chunk is prepared on another thread while the current one is applied and committed.
+    func run<Prepared: Sendable>(_ reader: ImportRecordReader, atomic: Bool, progress: @escaping @Sendable (ImportReport) -> Void = { _ in },
+                                 prepare: @escaping @Sendable ([ImportRecord]) throws -> Prepared,
+                                 apply: @escaping @Sendable (any SQLDatabase, Prepared) async throws -> (ImportReport, [String]),
+                                 finish: @escaping Finish) async throws -> ImportReport {
         if atomic {
             do {
                 return try await services.database.transaction { sql in
                     var report = ImportReport()
                     while case let chunk = try Self.chunk(reader, size: chunkSize), !chunk.isEmpty {
-                        let (part, ids) = try await apply(sql, chunk)
+                        let (part, ids) = try await apply(sql, try prepare(chunk))
                         report.add(part)
                         try await finish(sql, ids)
                         progress(report)
@@ -111,14 +120,21 @@ struct BulkImport: Sendable {
                 return refused.report.refused()
             }
         }
+        func prepareNext() throws -> Task<Prepared, any Error>? {
+            let chunk = try Self.chunk(reader, size: chunkSize)
+            return chunk.isEmpty ? nil : Task.detached { try prepare(chunk) }
+        }
         var report = ImportReport()
-        while case let chunk = try Self.chunk(reader, size: chunkSize), !chunk.isEmpty {
+        var preparing = try prepareNext()
+        while let current = preparing {
+            let prepared = try await current.value
+            preparing = try prepareNext()
             var attempt = 0
             while true {
                 attempt += 1
                 do {
                     let part = try await services.database.transaction { sql in
-                        let (part, ids) = try await apply(sql, chunk)
+                        let (part, ids) = try await apply(sql, prepared)
                         try await finish(sql, ids)
                         return part
                     }

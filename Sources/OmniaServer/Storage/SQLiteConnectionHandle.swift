@@ -169,11 +169,26 @@ struct SQLiteHandleDatabase: SQLDatabase {
 
     private func run(_ query: any SQLExpression, _ onRow: @escaping @Sendable (any SQLRow) -> Void) throws {
         let (sql, binds) = serialize(query)
-        let encoder = SQLiteDataEncoder()
-        let values = try binds.map { try encoder.encode($0) }
+        let values = try binds.map { try Self.sqliteValue($0) }
         try handle.execute(sql, values) { columns, values in
             onRow(SQLiteValuesRow(columns: columns, values: values))
         }
+    }
+}
+
+extension SQLiteHandleDatabase {
+    /// A bound value as SQLite stores it. What models bind is compared by metatype (a pointer
+    /// compare) and converted directly; `SQLiteDataEncoder` finds the same answer through runtime
+    /// casts, which cost more than the insert of a row (a bulk import binds thousands per chunk).
+    static func sqliteValue<Value: Encodable>(_ value: Value) throws -> SQLiteData {
+        if Value.self == String.self { return .text(unsafeBitCast(value, to: String.self)) }
+        if Value.self == Int64.self { return .integer(Int(unsafeBitCast(value, to: Int64.self))) }
+        if Value.self == Int.self { return .integer(unsafeBitCast(value, to: Int.self)) }
+        if Value.self == String?.self { return unsafeBitCast(value, to: String?.self).map(SQLiteData.text) ?? .null }
+        if Value.self == Int64?.self { return unsafeBitCast(value, to: Int64?.self).map { .integer(Int($0)) } ?? .null }
+        if Value.self == Int?.self { return unsafeBitCast(value, to: Int?.self).map(SQLiteData.integer) ?? .null }
+        if Value.self == Double.self { return .float(unsafeBitCast(value, to: Double.self)) }
+        return try SQLiteDataEncoder().encode(value)
     }
 }
 

@@ -19,24 +19,36 @@ struct TransactionBatch: Sendable {
 
     private var tenantID: String { caller.tenantID }
 
-    func record(on sql: any SQLDatabase, _ records: [ImportRecord]) async throws -> (ImportReport, [String]) {
-        let transactions = services.transactions
+    /// A chunk's records read and checked on their own, needing no database: an import prepares
+    /// the next chunk while the writer commits this one.
+    struct Prepared: Sendable {
+        /// The records refused already (unreadable, invalid), and how many were received.
+        let report: ImportReport
+        let items: [(line: Int, draft: TransactionDraft)]
+    }
+
+    func prepare(_ records: [ImportRecord]) throws -> Prepared {
         var report = ImportReport()
         report.received = records.count
-
-        // 1. What each record asks, checked on its own.
         var items: [(line: Int, draft: TransactionDraft)] = []
         for record in records {
             do {
                 if let problem = record.problem { throw problem }
                 let request = try decodeJSONObject(RecordTransactionRequest.self, from: record.json)
-                items.append((record.line, try transactions.validate(request, caller: caller)))
+                items.append((record.line, try services.transactions.validate(request, caller: caller)))
             } catch {
                 try report.reject(error, line: record.line)
             }
         }
+        return Prepared(report: report, items: items)
+    }
 
-        // 2. Channels and locations, once per distinct pair named.
+    func record(on sql: any SQLDatabase, _ prepared: Prepared) async throws -> (ImportReport, [String]) {
+        let transactions = services.transactions
+        var report = prepared.report
+        let items = prepared.items
+
+        // 1. Channels and locations, once per distinct pair named.
         var places: [String: Result<(channelID: String, locationID: String?), any Error>] = [:]
         for (_, draft) in items where places[Self.placeKey(draft)] == nil {
             do {
@@ -46,7 +58,7 @@ struct TransactionBatch: Sendable {
             }
         }
 
-        // 3. Sales already recorded under the chunk's external ids, one query per channel.
+        // 2. Sales already recorded under the chunk's external ids, one query per channel.
         var externalIDs: [String: [String]] = [:]
         for (_, draft) in items {
             if case .success(let place) = places[Self.placeKey(draft)] { externalIDs[place.channelID, default: []].append(draft.externalID) }
@@ -59,7 +71,7 @@ struct TransactionBatch: Sendable {
             }
         }
 
-        // 4. The customers the sales name: by id, or by identifiers all already known.
+        // 3. The customers the sales name: by id, or by identifiers all already known.
         let customers = CustomerStore(tenantID: tenantID)
         let sales = items.filter { $0.draft.kind == .sale }
         let canonical = try await customers.canonicalIDs(on: sql, Set(sales.compactMap { $0.draft.customerID }
@@ -69,7 +81,7 @@ struct TransactionBatch: Sendable {
         try await customers.lockIdentifiers(on: sql, dialect: services.database.dialect, Array(identifiers))
         var matches = try await customers.matches(on: sql, distinct: identifiers)
 
-        // 5. Each record in file order; sales wait in `pending` until a return needs them written.
+        // 4. Each record in file order; sales wait in `pending` until a return needs them written.
         var pending: [(row: TransactionRow, lines: [TransactionLine])] = []
         var deltas: [String: CustomerStatsDelta] = [:]
         var created: [String] = []

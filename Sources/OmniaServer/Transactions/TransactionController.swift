@@ -27,8 +27,10 @@ struct TransactionController {
         routes.post("transactions/bulk", scopes: CustomerController.writeScopes) { request, context, caller in
             let (records, atomic) = try await Self.bulkRecords(&request, maxBytes: services.config.bodyLimit(path: request.uri.path))
             let importer = TransactionImport(services: services, caller: caller, actor: Actor(id: caller.keyID, requestID: context.requestID))
+            // Read and checked before the database transaction, off the writer.
+            let prepared = try importer.batch.prepare(records)
             return try await services.mutation(context, status: .ok) { sql in
-                let (report, ids) = try await importer.apply(sql, records)
+                let (report, ids) = try await importer.batch.record(on: sql, prepared)
                 if atomic && report.rejected > 0 {
                     throw Problem(.unprocessableContent, code: "import_rejected",
                                   detail: "\(report.rejected) of \(report.received) records were rejected; with atomic=true nothing was recorded",

@@ -16,10 +16,7 @@ struct TransactionImport: Sendable {
     /// The HTTP bulk endpoint's limit per call.
     static let maximumRecords = 10_000
 
-    var apply: BulkImport.ApplyChunk {
-        let batch = TransactionBatch(services: services, caller: caller, actor: actor)
-        return { sql, records in try await batch.record(on: sql, records) }
-    }
+    var batch: TransactionBatch { TransactionBatch(services: services, caller: caller, actor: actor) }
 
     var finish: BulkImport.Finish {
         let services = services, tenantID = caller.tenantID, requestID = actor.requestID
