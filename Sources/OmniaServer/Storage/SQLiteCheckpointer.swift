@@ -13,11 +13,13 @@ import Synchronization
 /// and the writer keeps appending. So once the WAL holds `restartFrames` frames, a RESTART
 /// checkpoint holds writers off while it waits (at most `busy_timeout`) for the readers to finish,
 /// copies the rest and makes the next write start the WAL over; `journal_size_limit` then cuts
-/// the file back.
-final class SQLiteCheckpointer: Sendable {
+/// the file back. A writer that is never idle (a bulk import commits chunk after chunk) leaves it
+/// no gap to take the write lock in; then `restartWanted` asks the writer to run the RESTART
+/// itself between two commits.
+public final class SQLiteCheckpointer: Sendable {
     static let interval: TimeInterval = 0.1
     /// WAL frames (pages of 4 KiB) above which the log is restarted once copied (≈ 40 MB).
-    static let defaultRestartFrames = 10_000
+    public static let defaultRestartFrames = 10_000
     /// What a restarted WAL file is truncated to, in bytes.
     static let journalSizeLimit = 64 * 1024 * 1024
     /// Frames above which the WAL is reported as growing, at most once a minute (≈ 400 MB of WAL).
@@ -27,6 +29,8 @@ final class SQLiteCheckpointer: Sendable {
     private let logger: Logger
     private let restartFrames: Int
     private let state = Mutex<(stopped: Bool, thread: Thread?)>((false, nil))
+    /// Set when the WAL is long and this thread's RESTART found the writer busy.
+    let restartWanted = Atomic<Bool>(false)
     private let finished = DispatchSemaphore(value: 0)
 
     init(path: String, restartFrames: Int = SQLiteCheckpointer.defaultRestartFrames, logger: Logger) throws {
@@ -74,8 +78,10 @@ final class SQLiteCheckpointer: Sendable {
         do {
             guard let (frames, _) = try run("PASSIVE") else { return nil }
             if frames >= restartFrames {
-                // SQLITE_BUSY (readers did not move in time) is no error: the next turn tries again.
-                _ = try? run("RESTART")
+                // Busy (the writer or readers did not let go in time) is no error: the writer is
+                // asked to restart the log between two commits.
+                let restarted = (try? run("RESTART")) != nil
+                restartWanted.store(!restarted, ordering: .releasing)
             }
             return frames
         } catch {

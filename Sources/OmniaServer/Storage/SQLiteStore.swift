@@ -21,7 +21,9 @@ public final class SQLiteStore: Database {
     private let checkpointer: SQLiteCheckpointer?
 
     /// Opens (creating if needed) the database file at `path`; `:memory:` keeps it in memory on one connection.
-    public static func open(path: String, readerCount: Int = 4, logger: Logger) async throws -> SQLiteStore {
+    /// `walRestartFrames`: see `SQLiteCheckpointer`.
+    public static func open(path: String, readerCount: Int = 4, walRestartFrames: Int = SQLiteCheckpointer.defaultRestartFrames,
+                            logger: Logger) async throws -> SQLiteStore {
         do {
             let inMemory = path == ":memory:"
             let writer = try SQLiteConnectionHandle(path: path)
@@ -34,7 +36,7 @@ public final class SQLiteStore: Database {
                     readers.append(reader)
                 }
             }
-            let checkpointer = inMemory ? nil : try SQLiteCheckpointer(path: path, logger: logger)
+            let checkpointer = inMemory ? nil : try SQLiteCheckpointer(path: path, restartFrames: walRestartFrames, logger: logger)
             checkpointer?.start()
             return SQLiteStore(writer: writer, readers: readers, checkpointer: checkpointer, logger: logger)
         } catch {
@@ -51,7 +53,16 @@ public final class SQLiteStore: Database {
         let eventLoop = MultiThreadedEventLoopGroup.singleton.any()
         self.logger = logger
         self.eventLoop = eventLoop
-        self.writes = SQLiteWriteQueue { SQLiteHandleDatabase(handle: writer, logger: logger, eventLoop: eventLoop) }
+        self.writes = SQLiteWriteQueue(connection: { SQLiteHandleDatabase(handle: writer, logger: logger, eventLoop: eventLoop) }, afterCommit: { sql in
+            // The checkpoint thread found the WAL long and the writer never idle: restart it here,
+            // between two commits (waiting only for readers to finish their statements).
+            guard let checkpointer, checkpointer.restartWanted.exchange(false, ordering: .acquiringAndReleasing) else { return }
+            do {
+                try await sql.raw("PRAGMA wal_checkpoint(RESTART)").run()
+            } catch {
+                logger.warning("SQLite WAL restart by the writer failed", metadata: ["error": "\(error)"])
+            }
+        })
     }
 
     private static func configure(_ connection: SQLiteConnectionHandle, isWriter: Bool, inMemory: Bool) throws {

@@ -14,11 +14,14 @@ final class SQLiteWriteQueue: Sendable {
 
     private let state = Mutex(State())
     private let connection: @Sendable () -> any SQLDatabase
+    /// Runs on the writer's connection after each commit, outside any transaction (WAL upkeep).
+    private let afterCommit: @Sendable (any SQLDatabase) async -> Void
     /// Bounds the work one COMMIT waits for, and so the latency a transaction can add to others.
     static let maximumBatch = 64
 
-    init(connection: @escaping @Sendable () -> any SQLDatabase) {
+    init(connection: @escaping @Sendable () -> any SQLDatabase, afterCommit: @escaping @Sendable (any SQLDatabase) async -> Void = { _ in }) {
         self.connection = connection
+        self.afterCommit = afterCommit
     }
 
     func submit<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
@@ -60,6 +63,7 @@ final class SQLiteWriteQueue: Sendable {
         do {
             try await sql.raw("COMMIT").run()
             for write in batch { write.finish(failure: nil) }
+            await afterCommit(sql)
         } catch {
             try? await sql.raw("ROLLBACK").run()
             for write in batch { write.finish(failure: error) }
