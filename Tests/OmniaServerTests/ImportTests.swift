@@ -82,6 +82,8 @@ struct ImportTests {
                     SalesFixtures.sale("\(world)-7", customer: nil),
                     giveBack(5),
                     SalesFixtures.sale("\(world)-8", customer: ana, lines: [("D", "garden", 4, 250)]),
+                    SalesFixtures.sale("\(world)-9", customer: ana, extra: ["total": 1]),
+                    SalesFixtures.sale("\(world)-10", channel: "nowhere", customer: ana),
                 ]
             }
             var singleOutcomes: [String] = []
@@ -97,7 +99,8 @@ struct ImportTests {
             var bulkOutcomes = [String](repeating: "recorded", count: lines.count)
             for rejection in rejections { bulkOutcomes[(rejection["line"] as? Int ?? 1) - 1] = rejection["code"] as? String ?? "?" }
             #expect(singleOutcomes == ["created", "created", "created", "created", "matched", "external_id_taken", "created", "created",
-                                       "validation_failed", "created", "over_return", "created"], "\(singleOutcomes)")
+                                       "validation_failed", "created", "over_return", "created", "total_mismatch", "validation_failed"],
+                    "\(singleOutcomes)")
             #expect(bulkOutcomes == singleOutcomes.map { ["created", "matched"].contains($0) ? "recorded" : $0 }, "\(bulk.text)")
             #expect(bulk.object["created"] as? Int == singleOutcomes.count { $0 == "created" })
             #expect(bulk.object["matched"] as? Int == singleOutcomes.count { $0 == "matched" })

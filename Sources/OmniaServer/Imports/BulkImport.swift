@@ -100,7 +100,7 @@ struct BulkImport: Sendable {
     /// Runs an import whose chunks are first `prepare`d without the database (read, checked): the
     /// next chunk is prepared on another thread while the current one is applied and committed.
     func run<Prepared: Sendable>(_ reader: ImportRecordReader, atomic: Bool, progress: @escaping @Sendable (ImportReport) -> Void = { _ in },
-                                 prepare: @escaping @Sendable ([ImportRecord]) throws -> Prepared,
+                                 prepare: @escaping @Sendable ([ImportRecord]) async throws -> Prepared,
                                  apply: @escaping @Sendable (any SQLDatabase, Prepared) async throws -> (ImportReport, [String]),
                                  finish: @escaping Finish) async throws -> ImportReport {
         if atomic {
@@ -108,7 +108,7 @@ struct BulkImport: Sendable {
                 return try await services.database.transaction { sql in
                     var report = ImportReport()
                     while case let chunk = try Self.chunk(reader, size: chunkSize), !chunk.isEmpty {
-                        let (part, ids) = try await apply(sql, try prepare(chunk))
+                        let (part, ids) = try await apply(sql, try await prepare(chunk))
                         report.add(part)
                         try await finish(sql, ids)
                         progress(report)
@@ -122,7 +122,7 @@ struct BulkImport: Sendable {
         }
         func prepareNext() throws -> Task<Prepared, any Error>? {
             let chunk = try Self.chunk(reader, size: chunkSize)
-            return chunk.isEmpty ? nil : Task.detached { try prepare(chunk) }
+            return chunk.isEmpty ? nil : Task.detached { try await prepare(chunk) }
         }
         var report = ImportReport()
         var preparing = try prepareNext()

@@ -57,7 +57,8 @@ public struct OperatorTools: Sendable {
             let reader = ImportRecordReader(format: format, lines: try .file(path), mapRow: TransactionImport.csvMapper(policy: caller.identityPolicy))
             let transactions = TransactionImport(services: services, caller: caller, actor: .cli)
             let batch = transactions.batch
-            let report = try await importer.run(reader, atomic: atomic, progress: progress, prepare: batch.prepare,
+            let directory = try await batch.directory()
+            let report = try await importer.run(reader, atomic: atomic, progress: progress, prepare: { try await batch.prepare($0, directory: directory) },
                                                 apply: { sql, prepared in try await batch.record(on: sql, prepared) }, finish: transactions.finish)
             await services.database.analyzeAfterBulkLoad(["transactions", "transaction_lines", "customers", "customer_identifiers",
                                                           "customer_channel_stats", "customer_category_stats", "customer_location_stats"], logger: services.logger)

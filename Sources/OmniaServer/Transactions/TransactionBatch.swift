@@ -7,7 +7,9 @@ import SQLKit
 /// statements and its customers' aggregates added in one upsert per table.
 ///
 /// Every record gets exactly what `TransactionService.record` would give it, in file order, with
-/// the same refusals decided before anything is written. What the shared lookups cannot answer
+/// the same refusals decided before anything is written. Most of a sale's own work — decoding,
+/// checks, its channel from the import's `PlaceDirectory`, content hash, plan and row — is done
+/// in `prepare`, on another thread while the writer commits the previous chunk. What the shared lookups cannot answer
 /// takes the per-record path at its place in the file: returns (they read the lines of a sale that
 /// may be earlier in the same chunk, so the sales before them are written first), customers whose
 /// identifiers are new or lead to several customers (`identify` creates, attaches or merges), and
@@ -24,18 +26,85 @@ struct TransactionBatch: Sendable {
     struct Prepared: Sendable {
         /// The records refused already (unreadable, invalid), and how many were received.
         let report: ImportReport
-        let items: [(line: Int, draft: TransactionDraft)]
+        let items: [Item]
     }
 
-    func prepare(_ records: [ImportRecord]) throws -> Prepared {
+    struct Item: Sendable {
+        let line: Int
+        let draft: TransactionDraft
+        /// A sale whose channel and location the directory knew: what the writer would otherwise work out.
+        let ready: ReadySale?
+    }
+
+    struct ReadySale: Sendable {
+        let place: (channelID: String, locationID: String?)
+        let contentHash: String
+        /// The plan, or the refusal it raises — reported only after the external-id check, as a single POST does.
+        let plan: Result<TransactionService.Plan, any Error>
+        /// The row to insert, with its customer still to fill in; nil when the plan was refused.
+        let row: TransactionRow?
+    }
+
+    /// The tenant's channels and locations, read once for a whole import. Neither can be changed
+    /// or deleted, so what it finds stays true; a name it does not know (created meanwhile, or
+    /// wrong) is left to the writer, which looks in the database.
+    struct PlaceDirectory: Sendable {
+        let channelsByID: [String: Channel]
+        let channelsByCode: [String: Channel]
+        let locationsByID: Set<String>
+        let locationsByCode: [String: String]
+
+        var lookup: TransactionService.PlaceLookup {
+            TransactionService.PlaceLookup(
+                channel: { reference in
+                    if IDGenerator.isWellFormed(reference, prefix: .channel), let channel = channelsByID[reference] { return channel }
+                    return channelsByCode[reference]
+                },
+                location: { reference in
+                    IDGenerator.isWellFormed(reference, prefix: .location) ? (locationsByID.contains(reference) ? reference : nil) : locationsByCode[reference]
+                })
+        }
+    }
+
+    func directory() async throws -> PlaceDirectory {
+        try await services.database.read { sql in
+            let channels = try await sql.raw("SELECT * FROM channels WHERE tenant_id = \(bind: tenantID)").rows(Channel.self)
+            let locations = try await sql.raw("SELECT id, code FROM locations WHERE tenant_id = \(bind: tenantID)").all()
+            var locationsByCode: [String: String] = [:]
+            var locationsByID = Set<String>()
+            for row in locations {
+                let id = try row.decode(column: "id", as: String.self)
+                locationsByID.insert(id)
+                if let code = try row.decode(column: "code", as: String?.self) { locationsByCode[code] = id }
+            }
+            return PlaceDirectory(channelsByID: Dictionary(channels.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first }),
+                                  channelsByCode: Dictionary(channels.map { ($0.code, $0) }, uniquingKeysWith: { first, _ in first }),
+                                  locationsByID: locationsByID, locationsByCode: locationsByCode)
+        }
+    }
+
+    func prepare(_ records: [ImportRecord], directory: PlaceDirectory?) async throws -> Prepared {
+        let transactions = services.transactions
         var report = ImportReport()
         report.received = records.count
-        var items: [(line: Int, draft: TransactionDraft)] = []
+        var items: [Item] = []
         for record in records {
             do {
                 if let problem = record.problem { throw problem }
                 let request = try decodeJSONObject(RecordTransactionRequest.self, from: record.json)
-                items.append((record.line, try services.transactions.validate(request, caller: caller)))
+                let draft = try transactions.validate(request, caller: caller)
+                var ready: ReadySale?
+                if draft.kind == .sale, let directory, let place = try? await transactions.place(of: draft, caller: caller, lookup: directory.lookup) {
+                    let contentHash = try ready?.contentHash ?? draft.contentHash(channelID: place.channelID, locationID: place.locationID)
+                    let plan = Result { try transactions.salePlan(draft) }
+                    // A sale's customer is nil only when it names none; the row's claim code follows from that.
+                    let row = try (try? plan.get()).map { plan in
+                        try transactions.makeRow(draft, plan: plan, tenantID: tenantID, channelID: place.channelID, locationID: place.locationID,
+                                                 customerID: draft.isAnonymous ? nil : "", contentHash: contentHash)
+                    }
+                    ready = ReadySale(place: place, contentHash: contentHash, plan: plan, row: row)
+                }
+                items.append(Item(line: record.line, draft: draft, ready: ready))
             } catch {
                 try report.reject(error, line: record.line)
             }
@@ -50,7 +119,8 @@ struct TransactionBatch: Sendable {
 
         // 1. Channels and locations, once per distinct pair named.
         var places: [String: Result<(channelID: String, locationID: String?), any Error>] = [:]
-        for (_, draft) in items where places[Self.placeKey(draft)] == nil {
+        for item in items where item.ready == nil && places[Self.placeKey(item.draft)] == nil {
+            let draft = item.draft
             do {
                 places[Self.placeKey(draft)] = .success(try await transactions.place(of: draft, on: sql, caller: caller))
             } catch {
@@ -60,8 +130,10 @@ struct TransactionBatch: Sendable {
 
         // 2. Sales already recorded under the chunk's external ids, one query per channel.
         var externalIDs: [String: [String]] = [:]
-        for (_, draft) in items {
-            if case .success(let place) = places[Self.placeKey(draft)] { externalIDs[place.channelID, default: []].append(draft.externalID) }
+        for item in items {
+            if let place = try? item.ready?.place ?? places[Self.placeKey(item.draft)]?.get() {
+                externalIDs[place.channelID, default: []].append(item.draft.externalID)
+            }
         }
         var known: [String: (id: String, contentHash: String)] = [:]
         let store = TransactionStore(tenantID: tenantID)
@@ -95,9 +167,10 @@ struct TransactionBatch: Sendable {
             pending.removeAll(keepingCapacity: true)
         }
 
-        for (line, draft) in items {
+        for item in items {
+            let (line, draft, ready) = (item.line, item.draft, item.ready)
             do {
-                let place = try places[Self.placeKey(draft)]!.get()
+                let place = try ready?.place ?? places[Self.placeKey(draft)]!.get()
                 let key = Self.externalKey(place.channelID, draft.externalID)
                 if draft.kind == .return || recordedOneByOne.contains(key) {
                     try await flush()
@@ -106,7 +179,7 @@ struct TransactionBatch: Sendable {
                     if recorded.created { created.append(recorded.transaction.id) } else { report.matched += 1 }
                     continue
                 }
-                let contentHash = try draft.contentHash(channelID: place.channelID, locationID: place.locationID)
+                let contentHash = try ready?.contentHash ?? draft.contentHash(channelID: place.channelID, locationID: place.locationID)
                 if let existing = known[key] {
                     guard existing.contentHash == contentHash else {
                         throw TransactionError.externalIDTaken(externalID: draft.externalID, transactionID: existing.id)
@@ -114,7 +187,7 @@ struct TransactionBatch: Sendable {
                     report.matched += 1
                     continue
                 }
-                let plan = try transactions.salePlan(draft)
+                let plan = try ready?.plan.get() ?? transactions.salePlan(draft)
                 var customerID: String?
                 if let id = draft.customerID {
                     let root = matchesStale ? try await customers.resolvedRow(on: sql, id: id)?.id : canonical[id]
@@ -135,8 +208,9 @@ struct TransactionBatch: Sendable {
                         }
                     }
                 }
-                let row = try transactions.makeRow(draft, plan: plan, tenantID: tenantID, channelID: place.channelID, locationID: place.locationID,
-                                                   customerID: customerID, contentHash: contentHash)
+                let row = try ready?.row?.with(customerID: customerID)
+                    ?? transactions.makeRow(draft, plan: plan, tenantID: tenantID, channelID: place.channelID, locationID: place.locationID,
+                                            customerID: customerID, contentHash: contentHash)
                 pending.append((row, plan.lines))
                 known[key] = (row.id, contentHash)
                 created.append(row.id)

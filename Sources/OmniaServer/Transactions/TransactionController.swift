@@ -28,7 +28,7 @@ struct TransactionController {
             let (records, atomic) = try await Self.bulkRecords(&request, maxBytes: services.config.bodyLimit(path: request.uri.path))
             let importer = TransactionImport(services: services, caller: caller, actor: Actor(id: caller.keyID, requestID: context.requestID))
             // Read and checked before the database transaction, off the writer.
-            let prepared = try importer.batch.prepare(records)
+            let prepared = try await importer.batch.prepare(records, directory: try await importer.batch.directory())
             return try await services.mutation(context, status: .ok) { sql in
                 let (report, ids) = try await importer.batch.record(on: sql, prepared)
                 if atomic && report.rejected > 0 {

@@ -54,6 +54,16 @@ struct TransactionRow: Decodable, Sendable {
     let createdAt: Int64
 }
 
+extension TransactionRow {
+    /// This row recorded for `customerID` (a bulk import builds the row before it knows the customer).
+    func with(customerID: String?) -> TransactionRow {
+        TransactionRow(id: id, kind: kind, channelId: channelId, locationId: locationId, externalId: externalId, customerId: customerID,
+                       originalId: originalId, occurredAt: occurredAt, currency: currency, subtotal: subtotal, discountTotal: discountTotal,
+                       taxTotal: taxTotal, taxesIncluded: taxesIncluded, total: total, discounts: discounts, taxes: taxes, tenders: tenders,
+                       claimCode: claimCode, claimedAt: claimedAt, receiptToken: receiptToken, contentHash: contentHash, createdAt: createdAt)
+    }
+}
+
 /// A line of a sale or return, as stored and as shown. A return line copies the sku, name and
 /// category of the sale line it returns (`original_line`), so every line reads on its own.
 struct TransactionLine: Codable, Sendable {

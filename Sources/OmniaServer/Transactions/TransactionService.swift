@@ -92,8 +92,8 @@ struct TransactionService: Sendable {
     }
 
     /// What a transaction will write, worked out (and checked) before anything is written.
-    struct Plan {
-        struct TakeBack {
+    struct Plan: Sendable {
+        struct TakeBack: Sendable {
             let saleID: String
             let lineNumber: Int
             let quantity: Int64
@@ -234,23 +234,36 @@ struct TransactionService: Sendable {
     /// The channel (and location) a transaction is recorded in. A key bound to a channel or location
     /// stamps it; naming another one is refused rather than silently overridden.
     func place(of draft: TransactionDraft, on sql: any SQLDatabase, caller: Caller) async throws -> (channelID: String, locationID: String?) {
+        try await place(of: draft, caller: caller, lookup: PlaceLookup(
+            channel: { try await services.platform.resolveChannel(on: sql, tenantID: caller.tenantID, $0) },
+            location: { try await resolveLocation($0, on: sql, tenantID: caller.tenantID) }))
+    }
+
+    /// How `place` finds a channel or location by code or id: in the database, or in a bulk
+    /// import's directory of them (`PlaceDirectory`).
+    struct PlaceLookup: Sendable {
+        let channel: @Sendable (String) async throws -> Channel?
+        let location: @Sendable (String) async throws -> String?
+    }
+
+    func place(of draft: TransactionDraft, caller: Caller, lookup: PlaceLookup) async throws -> (channelID: String, locationID: String?) {
         var validator = Validator()
         var channel: Channel?
         if let reference = draft.channel {
-            channel = try await services.platform.resolveChannel(on: sql, tenantID: caller.tenantID, reference)
+            channel = try await lookup.channel(reference)
             if channel == nil { validator.fail("channel", "unknown_channel", "channel does not name a channel (by code or id) of this tenant") }
         }
         if let bound = caller.channelID {
             if let channel, channel.id != bound {
                 validator.fail("channel", "channel_mismatch", "this key records transactions for channel \(bound) only")
             }
-            if channel == nil && draft.channel == nil { channel = try await services.platform.resolveChannel(on: sql, tenantID: caller.tenantID, bound) }
+            if channel == nil && draft.channel == nil { channel = try await lookup.channel(bound) }
         } else if draft.channel == nil {
             validator.fail("channel", "required", "channel is required (its code or id)")
         }
         var locationID = channel?.locationId
         if let reference = draft.location {
-            locationID = try await resolveLocation(reference, on: sql, tenantID: caller.tenantID)
+            locationID = try await lookup.location(reference)
             if locationID == nil { validator.fail("location", "unknown_location", "location does not name a location (by code or id) of this tenant") }
         }
         if let bound = caller.locationID {
