@@ -70,63 +70,55 @@ struct CustomerStatsStore: Sendable {
             deltas[customer]!.channels.sorted(by: { $0.key < $1.key }).map { (customer, $0.key, $0.value) }
         }
         for batch in channels.chunks(of: Self.rowsPerStatement) {
-            var query: SQLQueryString = """
-                INSERT INTO customer_channel_stats (tenant_id, customer_id, channel_id, currency, orders, returns, sales_amount, returned_amount,
-                    first_purchase_at, last_purchase_at) VALUES
-                """
-            for (index, (customerID, key, figures)) in batch.enumerated() {
-                let parts = key.split(separator: " ")
-                query += """
-                    \(unsafeRaw: index == 0 ? " " : ", ")(\(bind: tenantID), \(bind: customerID), \(bind: String(parts[0])), \(bind: String(parts[1])), \
-                    \(bind: figures.orders), \(bind: figures.returns), \(bind: figures.salesAmount), \(bind: figures.returnedAmount), \
-                    \(bind: figures.firstPurchaseAt), \(bind: figures.lastPurchaseAt))
-                    """
-            }
-            query += """
-                 ON CONFLICT (tenant_id, customer_id, channel_id, currency) DO UPDATE SET
-                    orders = customer_channel_stats.orders + excluded.orders,
-                    returns = customer_channel_stats.returns + excluded.returns,
-                    sales_amount = customer_channel_stats.sales_amount + excluded.sales_amount,
-                    returned_amount = customer_channel_stats.returned_amount + excluded.returned_amount,
-                    first_purchase_at = \(unsafeRaw: least)(COALESCE(customer_channel_stats.first_purchase_at, excluded.first_purchase_at),
-                        COALESCE(excluded.first_purchase_at, customer_channel_stats.first_purchase_at)),
-                    last_purchase_at = \(unsafeRaw: greatest)(COALESCE(customer_channel_stats.last_purchase_at, excluded.last_purchase_at),
-                        COALESCE(excluded.last_purchase_at, customer_channel_stats.last_purchase_at))
-                """
-            try await sql.runDeferrable(query)
+            try await sql.insertRows(
+                into: "customer_channel_stats",
+                columns: ["tenant_id", "customer_id", "channel_id", "currency", "orders", "returns", "sales_amount", "returned_amount",
+                          "first_purchase_at", "last_purchase_at"],
+                rows: batch.map { customerID, key, figures -> [any Encodable & Sendable] in
+                    let parts = key.split(separator: " ")
+                    return [tenantID, customerID, String(parts[0]), String(parts[1]), figures.orders, figures.returns, figures.salesAmount,
+                            figures.returnedAmount, figures.firstPurchaseAt, figures.lastPurchaseAt]
+                },
+                suffix: """
+                     ON CONFLICT (tenant_id, customer_id, channel_id, currency) DO UPDATE SET
+                        orders = customer_channel_stats.orders + excluded.orders,
+                        returns = customer_channel_stats.returns + excluded.returns,
+                        sales_amount = customer_channel_stats.sales_amount + excluded.sales_amount,
+                        returned_amount = customer_channel_stats.returned_amount + excluded.returned_amount,
+                        first_purchase_at = \(least)(COALESCE(customer_channel_stats.first_purchase_at, excluded.first_purchase_at),
+                            COALESCE(excluded.first_purchase_at, customer_channel_stats.first_purchase_at)),
+                        last_purchase_at = \(greatest)(COALESCE(customer_channel_stats.last_purchase_at, excluded.last_purchase_at),
+                            COALESCE(excluded.last_purchase_at, customer_channel_stats.last_purchase_at))
+                    """)
         }
         let categories = customers.flatMap { customer in
             deltas[customer]!.categories.sorted(by: { $0.key < $1.key }).map { (customer, $0.key, $0.value) }
         }
         for batch in categories.chunks(of: Self.rowsPerStatement) {
-            var query: SQLQueryString = "INSERT INTO customer_category_stats (tenant_id, customer_id, category, quantity, lines) VALUES"
-            for (index, (customerID, category, figures)) in batch.enumerated() {
-                query += """
-                    \(unsafeRaw: index == 0 ? " " : ", ")(\(bind: tenantID), \(bind: customerID), \(bind: category), \(bind: figures.quantity), \(bind: figures.lines))
-                    """
-            }
-            query += """
-                 ON CONFLICT (tenant_id, customer_id, category) DO UPDATE SET
-                quantity = customer_category_stats.quantity + excluded.quantity, lines = customer_category_stats.lines + excluded.lines
-                """
-            try await sql.runDeferrable(query)
+            try await sql.insertRows(
+                into: "customer_category_stats", columns: ["tenant_id", "customer_id", "category", "quantity", "lines"],
+                rows: batch.map { customerID, category, figures -> [any Encodable & Sendable] in
+                    [tenantID, customerID, category, figures.quantity, figures.lines]
+                },
+                suffix: """
+                     ON CONFLICT (tenant_id, customer_id, category) DO UPDATE SET
+                    quantity = customer_category_stats.quantity + excluded.quantity, lines = customer_category_stats.lines + excluded.lines
+                    """)
         }
         let locations = customers.flatMap { customer in
             deltas[customer]!.locations.sorted(by: { $0.key < $1.key }).map { (customer, $0.key, $0.value) }
         }
         for batch in locations.chunks(of: Self.rowsPerStatement) {
-            var query: SQLQueryString = "INSERT INTO customer_location_stats (tenant_id, customer_id, location_id, orders, last_visit_at) VALUES"
-            for (index, (customerID, locationID, figures)) in batch.enumerated() {
-                query += """
-                    \(unsafeRaw: index == 0 ? " " : ", ")(\(bind: tenantID), \(bind: customerID), \(bind: locationID), \(bind: figures.orders), \(bind: figures.lastVisitAt))
-                    """
-            }
-            query += """
-                 ON CONFLICT (tenant_id, customer_id, location_id) DO UPDATE SET
-                orders = customer_location_stats.orders + excluded.orders,
-                last_visit_at = \(unsafeRaw: greatest)(customer_location_stats.last_visit_at, excluded.last_visit_at)
-                """
-            try await sql.runDeferrable(query)
+            try await sql.insertRows(
+                into: "customer_location_stats", columns: ["tenant_id", "customer_id", "location_id", "orders", "last_visit_at"],
+                rows: batch.map { customerID, locationID, figures -> [any Encodable & Sendable] in
+                    [tenantID, customerID, locationID, figures.orders, figures.lastVisitAt]
+                },
+                suffix: """
+                     ON CONFLICT (tenant_id, customer_id, location_id) DO UPDATE SET
+                    orders = customer_location_stats.orders + excluded.orders,
+                    last_visit_at = \(greatest)(customer_location_stats.last_visit_at, excluded.last_visit_at)
+                    """)
         }
     }
 }

@@ -92,38 +92,30 @@ struct TransactionStore: Sendable {
     /// Writes many transactions and their lines, a multi-row statement per batch.
     func insert(on sql: any SQLDatabase, _ transactions: [(row: TransactionRow, lines: [TransactionLine])]) async throws {
         for batch in transactions.chunks(of: Self.rowsPerStatement) {
-            var query: SQLQueryString = """
-                INSERT INTO transactions (tenant_id, id, kind, channel_id, location_id, external_id, customer_id, original_id, occurred_at, currency,
-                    subtotal, discount_total, tax_total, taxes_included, total, discounts, taxes, tenders, claim_code, claimed_at, receipt_token,
-                    content_hash, created_at) VALUES
-                """
-            for (index, (row, _)) in batch.enumerated() {
-                query += """
-                    \(unsafeRaw: index == 0 ? " " : ", ")(\(bind: tenantID), \(bind: row.id), \(bind: row.kind), \(bind: row.channelId), \(bind: row.locationId), \
-                    \(bind: row.externalId), \(bind: row.customerId), \(bind: row.originalId), \(bind: row.occurredAt), \(bind: row.currency), \
-                    \(bind: row.subtotal), \(bind: row.discountTotal), \(bind: row.taxTotal), \(bind: row.taxesIncluded), \(bind: row.total), \
-                    \(bind: row.discounts), \(bind: row.taxes), \(bind: row.tenders), \(bind: row.claimCode), \(bind: row.claimedAt), \
-                    \(bind: row.receiptToken), \(bind: row.contentHash), \(bind: row.createdAt))
-                    """
-            }
-            try await sql.runDeferrable(query, ifDuplicate: DuplicateRule(table: "transactions", error: TransactionRaceLost()))
+            try await sql.insertRows(into: "transactions", columns: Self.transactionColumns, rows: batch.map { row, _ -> [any Encodable & Sendable] in
+                [tenantID, row.id, row.kind, row.channelId, row.locationId, row.externalId, row.customerId, row.originalId, row.occurredAt,
+                 row.currency, row.subtotal, row.discountTotal, row.taxTotal, row.taxesIncluded, row.total, row.discounts, row.taxes, row.tenders,
+                 row.claimCode, row.claimedAt, row.receiptToken, row.contentHash, row.createdAt]
+            }, ifDuplicate: DuplicateRule(table: "transactions", error: TransactionRaceLost()))
         }
         let lines = transactions.flatMap { transaction in transaction.lines.map { (transaction.row.id, $0) } }
         for batch in lines.chunks(of: Self.linesPerStatement) {
-            var query: SQLQueryString = """
-                INSERT INTO transaction_lines (tenant_id, transaction_id, line_number, sku, name, category, quantity, unit_price, discount, total,
-                    net_total, returned_quantity, original_line, reason) VALUES
-                """
-            for (index, (transactionID, line)) in batch.enumerated() {
-                query += """
-                    \(unsafeRaw: index == 0 ? " " : ", ")(\(bind: tenantID), \(bind: transactionID), \(bind: line.lineNumber), \(bind: line.sku), \
-                    \(bind: line.name), \(bind: line.category), \(bind: line.quantity), \(bind: line.unitPrice), \(bind: line.discount), \
-                    \(bind: line.total), \(bind: line.netTotal), 0, \(bind: line.originalLine), \(bind: line.reason))
-                    """
-            }
-            try await sql.runDeferrable(query)
+            try await sql.insertRows(into: "transaction_lines", columns: Self.lineColumns, rows: batch.map { transactionID, line -> [any Encodable & Sendable] in
+                [tenantID, transactionID, line.lineNumber, line.sku, line.name, line.category, line.quantity, line.unitPrice, line.discount,
+                 line.total, line.netTotal, Int64(0), line.originalLine, line.reason]
+            })
         }
     }
+
+    private static let transactionColumns = [
+        "tenant_id", "id", "kind", "channel_id", "location_id", "external_id", "customer_id", "original_id", "occurred_at", "currency", "subtotal",
+        "discount_total", "tax_total", "taxes_included", "total", "discounts", "taxes", "tenders", "claim_code", "claimed_at", "receipt_token",
+        "content_hash", "created_at",
+    ]
+    private static let lineColumns = [
+        "tenant_id", "transaction_id", "line_number", "sku", "name", "category", "quantity", "unit_price", "discount", "total", "net_total",
+        "returned_quantity", "original_line", "reason",
+    ]
 
     /// The transactions already recorded in `channelID` under any of `externalIDs`: id and content hash by external id.
     func existing(on sql: any SQLDatabase, channelID: String, externalIDs: [String]) async throws -> [String: (id: String, contentHash: String)] {
