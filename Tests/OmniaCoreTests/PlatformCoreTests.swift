@@ -238,3 +238,30 @@ struct JSONWriterContainerTests {
         #expect(String(decoding: try JSONWriter.encode(JSONValue.null), as: UTF8.self) == "null")
     }
 }
+
+@Suite("Free text")
+struct FreeTextTests {
+    static func outcome(_ value: String, _ maxLength: Int = 10) -> String {
+        switch FreeText.check(value, maxLength: maxLength) {
+        case .success(let text): "ok:\(text)"
+        case .failure(let problem): "\(problem)"
+        }
+    }
+
+    @Test("plain ASCII, spaces, Unicode and control characters are judged alike on the fast and the full path")
+    func checks() {
+        #expect(Self.outcome("SKU-1") == "ok:SKU-1")
+        #expect(Self.outcome("Item 1") == "ok:Item 1")
+        #expect(Self.outcome("  Item 1 ") == "ok:Item 1")
+        #expect(Self.outcome("abcdefghij") == "ok:abcdefghij")
+        #expect(Self.outcome("abcdefghijk") == "tooLong")
+        #expect(Self.outcome("ñandúñandú") == "ok:ñandúñandú", "ten characters, more bytes")
+        #expect(Self.outcome("ñandúñandúñ") == "tooLong")
+        #expect(Self.outcome("a\tb") == "controlCharacters")
+        #expect(Self.outcome("a\u{7F}b") == "controlCharacters")
+        #expect(Self.outcome("a\u{85}b") == "controlCharacters")
+        #expect(Self.outcome("   ") == "empty")
+        #expect(Self.outcome("") == "empty")
+        #expect(Self.outcome("\u{A0}x\u{2003}") == "ok:x", "Unicode spaces are trimmed")
+    }
+}

@@ -26,6 +26,12 @@ public enum FreeText {
     }
 
     public static func check(_ value: String, maxLength: Int) -> Result<String, Problem> {
+        // Printable ASCII that neither starts nor ends with a space — nearly every SKU, code and
+        // name — has nothing to trim and no control character: the Unicode work below is skipped.
+        let utf8 = value.utf8
+        if let first = utf8.first, let last = utf8.last, first != 0x20, last != 0x20, utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7F }) {
+            return utf8.count > maxLength ? .failure(.tooLong) : .success(value)
+        }
         let trimmed = value.trimmingWhitespace()
         if trimmed.isEmpty { return .failure(.empty) }
         if trimmed.unicodeScalars.count > maxLength { return .failure(.tooLong) }
