@@ -9,7 +9,9 @@ struct CustomerStore: Sendable {
     /// Where each of `identifiers` already points, in one query: a primary-key lookup per identifier
     /// joined by UNION ALL. (With ORed conditions or a row-value IN, SQLite's planner may scan the
     /// tenant's identifiers through another index instead — hundreds of milliseconds at a million.)
-    func matches(on sql: any SQLDatabase, _ identifiers: [NormalizedIdentifier]) async throws -> [IdentifierMatch] {
+    /// `independent`: read with `independentRows` (the caller relies on the answer only when every
+    /// identifier is known, i.e. nothing is created on its strength).
+    func matches(on sql: any SQLDatabase, _ identifiers: [NormalizedIdentifier], independent: Bool = false) async throws -> [IdentifierMatch] {
         guard !identifiers.isEmpty else { return [] }
         var query: SQLQueryString = ""
         for (index, identifier) in identifiers.enumerated() {
@@ -19,7 +21,7 @@ struct CustomerStore: Sendable {
                 WHERE i.tenant_id = \(bind: tenantID) AND i.kind = \(bind: identifier.kind) AND i.value = \(bind: identifier.value)
                 """
         }
-        return try await sql.raw(query).all().map { row in
+        return try await (independent ? sql.independentRows(query) : sql.raw(query).all()).map { row in
             IdentifierMatch(
                 identifier: NormalizedIdentifier(kind: try row.decode(column: "kind", as: String.self), value: try row.decode(column: "value", as: String.self)),
                 holderID: try row.decode(column: "customer_id", as: String.self),

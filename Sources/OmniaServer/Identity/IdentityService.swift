@@ -126,9 +126,12 @@ struct IdentityService: Sendable {
     func customerID(on sql: any SQLDatabase, tenantID: String, policy: IdentityPolicy, identifiers: [NormalizedIdentifier],
                     channelID: String?, actor: Actor) async throws -> String {
         let store = CustomerStore(tenantID: tenantID)
-        try await store.lockIdentifiers(on: sql, dialect: dialect, identifiers)
-        if case .attach(let customerID, let newIdentifiers) = IdentityResolution.resolve(identifiers, matches: try await store.matches(on: sql, identifiers),
-                                                                                       policy: policy), newIdentifiers.isEmpty {
+        // No lock when every identifier is known and leads to one customer: nothing is created or
+        // attached, and a merge committing meanwhile leaves the sale on a member of the merged
+        // cluster, which every read gathers. (On PostgreSQL the read may then run before BEGIN.)
+        let known = try await store.matches(on: sql, identifiers, independent: true)
+        if case .attach(let customerID, let newIdentifiers) = IdentityResolution.resolve(identifiers, matches: known, policy: policy),
+           newIdentifiers.isEmpty {
             return customerID
         }
         return try await identify(on: sql, tenantID: tenantID, policy: policy, identifiers: identifiers, traits: .empty, channelID: channelID,

@@ -156,12 +156,14 @@ struct PlatformService: Sendable {
     /// Finds a channel by its id or its code (the CLI, sales and journey events accept either): one
     /// index probe on the column the reference's shape suggests (it is on the path of every sale),
     /// and the code when something shaped like an id is not one.
+    /// Channels are never changed or deleted, so the lookup is an independent read (`independentRows`).
     func resolveChannel(on sql: any SQLDatabase, tenantID: String, _ reference: String) async throws -> Channel? {
         if IDGenerator.isWellFormed(reference, prefix: .channel),
-            let channel = try await sql.raw("SELECT * FROM channels WHERE tenant_id = \(bind: tenantID) AND id = \(bind: reference)").row(Channel.self) {
-            return channel
+            let row = try await sql.independentRows("SELECT * FROM channels WHERE tenant_id = \(bind: tenantID) AND id = \(bind: reference)").first {
+            return try RowDecoder.decode(Channel.self, from: row)
         }
-        return try await sql.raw("SELECT * FROM channels WHERE tenant_id = \(bind: tenantID) AND code = \(bind: reference)").row(Channel.self)
+        return try await sql.independentRows("SELECT * FROM channels WHERE tenant_id = \(bind: tenantID) AND code = \(bind: reference)").first
+            .map { try RowDecoder.decode(Channel.self, from: $0) }
     }
 
     // MARK: API keys

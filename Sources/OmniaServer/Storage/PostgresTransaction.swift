@@ -53,6 +53,16 @@ final class PostgresTransaction: SQLDatabase, Sendable {
         try await base.execute(sql: query, onRow)
     }
 
+    /// A read whose answer the transaction does not rely on staying true until it commits (what it
+    /// writes on the strength of it is checked again at commit, by a unique index or a conditional
+    /// write). Before BEGIN and before any held write it runs on its own, so a transaction made of
+    /// such reads and held writes needs neither BEGIN nor COMMIT; later, it is like any statement.
+    func independentRead(_ query: SQLQueryString) async throws -> [any SQLRow] {
+        let alone = state.withLock { !$0.begun && $0.held.isEmpty }
+        guard alone else { return try await raw(query).all() }
+        return try await base.raw(query).all()
+    }
+
     func hold(_ query: SQLQueryString, ifDuplicate: DuplicateRule?) {
         state.withLock { $0.held.append((query, ifDuplicate)) }
     }

@@ -24,3 +24,13 @@ extension SQLDatabase {
         }
     }
 }
+
+extension SQLDatabase {
+    /// Rows of a read whose answer the caller does not rely on staying true until commit: on
+    /// PostgreSQL, before the transaction's first other statement, it runs without opening the
+    /// transaction (see `PostgresTransaction.independentRead`); anywhere else it is a plain read.
+    func independentRows(_ query: SQLQueryString) async throws -> [any SQLRow] {
+        if let transaction = self as? PostgresTransaction { return try await transaction.independentRead(query) }
+        return try await raw(query).all()
+    }
+}

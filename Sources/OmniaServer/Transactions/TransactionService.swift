@@ -278,8 +278,9 @@ struct TransactionService: Sendable {
 
     private func resolveLocation(_ reference: String, on sql: any SQLDatabase, tenantID: String) async throws -> String? {
         let column = IDGenerator.isWellFormed(reference, prefix: .location) ? "id" : "code"
-        return try await sql.raw("""
+        // Locations are never changed or deleted: an independent read.
+        return try await sql.independentRows("""
             SELECT id FROM locations WHERE tenant_id = \(bind: tenantID) AND \(unsafeRaw: column) = \(bind: reference)
-            """).first(decodingColumn: "id", as: String.self)
+            """).first?.decode(column: "id", as: String.self)
     }
 }

@@ -7,10 +7,12 @@ struct TransactionStore: Sendable {
     let tenantID: String
 
     /// The transaction a channel already recorded under `externalID`, if any.
+    /// An independent read (`independentRows`): a sale recorded under the id meanwhile makes the
+    /// insert fail at commit, and the retry finds it.
     func existing(on sql: any SQLDatabase, channelID: String, externalID: String) async throws -> TransactionRow? {
-        try await sql.raw("""
+        try await sql.independentRows("""
             SELECT * FROM transactions WHERE tenant_id = \(bind: tenantID) AND channel_id = \(bind: channelID) AND external_id = \(bind: externalID)
-            """).row(TransactionRow.self)
+            """).first.map { try RowDecoder.decode(TransactionRow.self, from: $0) }
     }
 
     func row(on sql: any SQLDatabase, id: String) async throws -> TransactionRow? {
