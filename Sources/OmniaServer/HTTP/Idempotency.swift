@@ -103,11 +103,18 @@ struct IdempotencyStore: Sendable {
         }
         return try await database.autocommit { sql in
             let claim = IdempotencyClaim(tenantID: tenantID, apiKeyID: apiKeyID, key: key)
+            // Committed without waiting for the WAL flush (`synchronous_commit` off for this statement's
+            // own transaction only): a POST's effect commits later and synchronously, and its flush
+            // carries the claim's earlier WAL records along — so an effect is never durable without its
+            // claim, and a claim lost in a crash had no effect yet. One flush per POST instead of two.
             let inserted = try await sql.raw("""
-                INSERT INTO idempotency_keys (tenant_id, api_key_id, idempotency_key, request_hash, state, created_at, locked_at)
-                VALUES (\(bind: tenantID), \(bind: apiKeyID), \(bind: key), \(bind: requestHash), 'in_progress', \(bind: now), \(bind: now))
-                ON CONFLICT (tenant_id, api_key_id, idempotency_key) DO NOTHING
-                RETURNING idempotency_key
+                WITH asynchronous AS (SELECT set_config('synchronous_commit', 'off', true)),
+                claimed AS (
+                    INSERT INTO idempotency_keys (tenant_id, api_key_id, idempotency_key, request_hash, state, created_at, locked_at)
+                    VALUES (\(bind: tenantID), \(bind: apiKeyID), \(bind: key), \(bind: requestHash), 'in_progress', \(bind: now), \(bind: now))
+                    ON CONFLICT (tenant_id, api_key_id, idempotency_key) DO NOTHING
+                    RETURNING idempotency_key)
+                SELECT claimed.idempotency_key FROM asynchronous, claimed
                 """).first()
             if inserted != nil { return .claimed(claim) }
             guard let row = try await sql.raw("""
