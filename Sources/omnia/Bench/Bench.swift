@@ -82,6 +82,13 @@ struct Bench: AsyncParsableCommand {
                       + String(format: "%.1f s", Date().timeIntervalSince(started)))
             case .transactionsCreate:
                 try await BenchSeed.customers(services, tenantID: seeded.tenantID, count: BenchScenario.salesCustomers)
+                // A retailer with a history, as in production: the tables hold the tenant's earlier
+                // sales and the planner's statistics know them (`omnia import` analyzes after loading).
+                let history = temporary.appendingPathComponent("history.ndjson").path
+                try ImportMeasurement.writeFile(history, records: BenchScenario.salesHistory)
+                let report = try await OperatorTools(services: services).importFile(.transactions, path: history, format: .ndjson,
+                                                                                    tenant: seeded.tenantID, atomic: false) { _ in }
+                print("seeded \(report.created) earlier sales in " + String(format: "%.1f s", Date().timeIntervalSince(started)))
             case .customerOverview:
                 context.customerID = try await BenchSeed.customerWithSales(services, tenantID: seeded.tenantID, count: BenchScenario.overviewSales)
                 print("seeded a customer with \(BenchScenario.overviewSales) sales in " + String(format: "%.1f s", Date().timeIntervalSince(started)))
@@ -193,6 +200,8 @@ enum BenchScenario: String, CaseIterable, Sendable {
     static let identifyCustomers = 500_000
     /// Known customers the benchmark's sales name by loyalty card.
     static let salesCustomers = 10_000
+    /// Earlier sales of the tenant before `transactions.create` measures (5 per known customer).
+    static let salesHistory = 50_000
     /// Sales of the one customer whose 360 is read (the 2,000 transactions).
     static let overviewSales = 2_000
 
