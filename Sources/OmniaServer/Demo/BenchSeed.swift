@@ -36,7 +36,7 @@ public enum BenchSeed {
             }
             start = end
         }
-        await services.database.analyzeAfterBulkLoad(["customers", "customer_identifiers"], logger: services.logger)
+        await services.database.refreshPlannerStatistics(["customers", "customer_identifiers"], logger: services.logger)
     }
 
     /// One customer (loyalty card `69999999`) with `count` five-line sales across the demo's channels,
@@ -70,8 +70,8 @@ public enum BenchSeed {
             }
             number = batchEnd
         }
-        await services.database.analyzeAfterBulkLoad(["transactions", "transaction_lines", "customer_channel_stats", "customer_category_stats",
-                                                      "customer_location_stats"], logger: services.logger)
+        await services.database.refreshPlannerStatistics(["transactions", "transaction_lines", "customer_channel_stats", "customer_category_stats",
+                                                          "customer_location_stats"], logger: services.logger)
         return customerID
     }
 
@@ -107,7 +107,7 @@ public enum BenchSeed {
                 try await sql.raw(insert).run()
             }
         }
-        await services.database.analyzeAfterBulkLoad(["customers", "customer_identifiers"], logger: services.logger)
+        await services.database.refreshPlannerStatistics(["customers", "customer_identifiers"], logger: services.logger)
         return customerIDs
     }
 

@@ -60,14 +60,15 @@ public struct OperatorTools: Sendable {
             let directory = try await batch.directory()
             let report = try await importer.run(reader, atomic: atomic, progress: progress, prepare: { try await batch.prepare($0, directory: directory) },
                                                 apply: { sql, prepared in try await batch.record(on: sql, prepared) }, finish: transactions.finish)
-            await services.database.analyzeAfterBulkLoad(["transactions", "transaction_lines", "customers", "customer_identifiers",
-                                                          "customer_channel_stats", "customer_category_stats", "customer_location_stats"], logger: services.logger)
+            await services.database.refreshPlannerStatistics(["transactions", "transaction_lines", "customers", "customer_identifiers",
+                                                              "customer_channel_stats", "customer_category_stats", "customer_location_stats"],
+                                                             logger: services.logger)
             return report
         case .customers:
             let reader = ImportRecordReader(format: format, lines: try .file(path), mapRow: CustomerImport.csvMapper(policy: caller.identityPolicy))
             let customers = CustomerImport(services: services, caller: caller)
             let report = try await importer.run(reader, atomic: atomic, progress: progress, apply: BulkImport.perRecord(customers.apply), finish: customers.finish)
-            await services.database.analyzeAfterBulkLoad(["customers", "customer_identifiers", "customer_merges"], logger: services.logger)
+            await services.database.refreshPlannerStatistics(["customers", "customer_identifiers", "customer_merges"], logger: services.logger)
             return report
         }
     }

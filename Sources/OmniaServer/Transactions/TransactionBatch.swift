@@ -95,7 +95,7 @@ struct TransactionBatch: Sendable {
                 let draft = try transactions.validate(request, caller: caller)
                 var ready: ReadySale?
                 if draft.kind == .sale, let directory, let place = try? await transactions.place(of: draft, caller: caller, lookup: directory.lookup) {
-                    let contentHash = try ready?.contentHash ?? draft.contentHash(channelID: place.channelID, locationID: place.locationID)
+                    let contentHash = try draft.contentHash(channelID: place.channelID, locationID: place.locationID)
                     let plan = Result { try transactions.salePlan(draft) }
                     // A sale's customer is nil only when it names none; the row's claim code follows from that.
                     let row = try (try? plan.get()).map { plan in

@@ -28,7 +28,7 @@ enum ImportMeasurement {
 
     /// Sales spread over the demo's channels and a year, each by one of the seeded loyalty cards.
     static func writeFile(_ path: String, records: Int) throws {
-        FileManager.default.createFile(atPath: path, contents: nil)
+        _ = FileManager.default.createFile(atPath: path, contents: nil)
         guard let handle = FileHandle(forWritingAtPath: path) else { throw BenchError("cannot write \(path)") }
         defer { try? handle.close() }
         let channels = ["store-madrid-01", "store-barcelona-01", "web", "app", "call-center"]
