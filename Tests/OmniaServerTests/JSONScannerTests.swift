@@ -87,3 +87,36 @@ struct JSONScannerTests {
         }
     }
 }
+
+@Suite("Canonical form of a sale")
+struct CanonicalDraftTests {
+    @Test("the hand-written canonical JSON is byte for byte JSONWriter's, on random drafts (stored content hashes depend on it)")
+    func sameAsJSONWriter() throws {
+        var random = SplitMix64(seed: 61206)
+        let texts = ["", "a", "SKU-1", "ñandú", "x y", "line\nbreak", "quote\"d", "back\\slash", "tab\t", "\u{1}", "emoji 🧥", "/path"]
+        func text() -> String { texts[Int(random.next() % UInt64(texts.count))] }
+        func maybeText() -> String? { random.next() % 3 == 0 ? nil : text() }
+        func integer() -> Int64 { [0, 1, -1, 42, 995, Int64.max, Int64.min][Int(random.next() % 7)] }
+        func maybeInteger() -> Int64? { random.next() % 3 == 0 ? nil : integer() }
+        func count() -> Int { Int(random.next() % 4) }
+        for _ in 0..<1_000 {
+            let draft = TransactionDraft(
+                kind: random.next() % 2 == 0 ? .sale : .return, externalID: text(), channel: maybeText(), location: maybeText(),
+                occurredAt: integer(), currency: maybeText(), customerID: maybeText(),
+                identifiers: (0..<count()).map { _ in NormalizedIdentifier(kind: text(), value: text()) },
+                originalID: maybeText(), originalChannel: maybeText(), originalExternalID: maybeText(),
+                lines: (0..<count()).map { _ in
+                    TransactionDraft.Line(sku: maybeText(), name: maybeText(), category: maybeText(), quantity: integer(), unitPrice: maybeInteger(),
+                                          discount: integer(), total: maybeInteger(), originalLine: random.next() % 2 == 0 ? nil : Int(random.next() % 9),
+                                          reason: maybeText())
+                },
+                discounts: (0..<count()).map { _ in OrderDiscount(code: maybeText(), description: maybeText(), amount: integer()) },
+                taxes: (0..<count()).map { _ in TaxAmount(name: text(), rate: maybeInteger(), amount: integer()) },
+                taxesIncluded: random.next() % 2 == 0,
+                tenders: random.next() % 3 == 0 ? nil : (0..<count()).map { _ in Tender(kind: text(), amount: integer(), reference: maybeText()) },
+                statedTotal: maybeInteger())
+            let expected = try JSONWriter.encode(draft)
+            #expect(draft.canonicalJSON() == expected, "\(String(decoding: expected, as: UTF8.self))")
+        }
+    }
+}

@@ -43,12 +43,94 @@ struct TransactionDraft: Encodable, Sendable {
     /// named: a retry that names the channel by id instead of code, or leaves it to a bound key,
     /// is the same transaction.
     func contentHash(channelID: String, locationID: String?) throws -> String {
-        let resolved = TransactionDraft(
+        SHA256.hash(data: resolved(channelID: channelID, locationID: locationID).canonicalJSON()).hexString
+    }
+
+    func resolved(channelID: String, locationID: String?) -> TransactionDraft {
+        TransactionDraft(
             kind: kind, externalID: externalID, channel: channelID, location: locationID, occurredAt: occurredAt, currency: currency,
             customerID: customerID, identifiers: identifiers, originalID: originalID, originalChannel: originalChannel,
             originalExternalID: originalExternalID, lines: lines, discounts: discounts, taxes: taxes, taxesIncluded: taxesIncluded,
             tenders: tenders, statedTotal: statedTotal)
-        return SHA256.hash(data: try JSONWriter.encode(resolved)).hexString
+    }
+
+    /// Exactly `JSONWriter.encode(self)` (stored hashes depend on it; a test compares the two on
+    /// random drafts), written member by member: every sale of an import is hashed, and the
+    /// `Encodable` containers cost several times the bytes.
+    func canonicalJSON() -> [UInt8] {
+        var json = JSONBytes()
+        json.beginObject()
+        json.key("kind"); json.string(kind.rawValue)
+        json.key("external_id"); json.string(externalID)
+        if let channel { json.key("channel"); json.string(channel) }
+        if let location { json.key("location"); json.string(location) }
+        json.key("occurred_at"); json.integer(occurredAt)
+        if let currency { json.key("currency"); json.string(currency) }
+        if let customerID { json.key("customer_id"); json.string(customerID) }
+        json.key("identifiers")
+        json.beginArray()
+        for identifier in identifiers {
+            json.beginObject()
+            json.key("kind"); json.string(identifier.kind)
+            json.key("value"); json.string(identifier.value)
+            json.endObject()
+        }
+        json.endArray()
+        if let originalID { json.key("original_id"); json.string(originalID) }
+        if let originalChannel { json.key("original_channel"); json.string(originalChannel) }
+        if let originalExternalID { json.key("original_external_id"); json.string(originalExternalID) }
+        json.key("lines")
+        json.beginArray()
+        for line in lines {
+            json.beginObject()
+            if let sku = line.sku { json.key("sku"); json.string(sku) }
+            if let name = line.name { json.key("name"); json.string(name) }
+            if let category = line.category { json.key("category"); json.string(category) }
+            json.key("quantity"); json.integer(line.quantity)
+            if let unitPrice = line.unitPrice { json.key("unit_price"); json.integer(unitPrice) }
+            json.key("discount"); json.integer(line.discount)
+            if let total = line.total { json.key("total"); json.integer(total) }
+            if let originalLine = line.originalLine { json.key("original_line"); json.integer(Int64(originalLine)) }
+            if let reason = line.reason { json.key("reason"); json.string(reason) }
+            json.endObject()
+        }
+        json.endArray()
+        json.key("discounts")
+        json.beginArray()
+        for discount in discounts {
+            json.beginObject()
+            if let code = discount.code { json.key("code"); json.string(code) }
+            if let description = discount.description { json.key("description"); json.string(description) }
+            json.key("amount"); json.integer(discount.amount)
+            json.endObject()
+        }
+        json.endArray()
+        json.key("taxes")
+        json.beginArray()
+        for tax in taxes {
+            json.beginObject()
+            json.key("name"); json.string(tax.name)
+            if let rate = tax.rate { json.key("rate"); json.integer(rate) }
+            json.key("amount"); json.integer(tax.amount)
+            json.endObject()
+        }
+        json.endArray()
+        json.key("taxes_included"); json.bool(taxesIncluded)
+        if let tenders {
+            json.key("tenders")
+            json.beginArray()
+            for tender in tenders {
+                json.beginObject()
+                json.key("kind"); json.string(tender.kind)
+                json.key("amount"); json.integer(tender.amount)
+                if let reference = tender.reference { json.key("reference"); json.string(reference) }
+                json.endObject()
+            }
+            json.endArray()
+        }
+        if let statedTotal { json.key("stated_total"); json.integer(statedTotal) }
+        json.endObject()
+        return json.bytes
     }
 }
 
