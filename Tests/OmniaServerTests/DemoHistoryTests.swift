@@ -1,4 +1,5 @@
 import Foundation
+import OmniaCore
 @testable import OmniaServer
 import SQLKit
 import Synchronization
@@ -67,6 +68,33 @@ struct DemoHistoryTests {
             let covered = Set(found.flatMap { [$0["left_customer_id"] as? String ?? "", $0["right_customer_id"] as? String ?? ""] })
             let share = Double(retyped.filter(covered.contains).count) / Double(retyped.count)
             #expect(share >= 0.8, "matching found \(share) of the retyped shoppers")
+            // And little else: the demo's other shoppers differ in birth date and address, even when
+            // they share a common name and a postcode.
+            let unrelated = found.filter { !retyped.contains($0["left_customer_id"] as? String ?? "") && !retyped.contains($0["right_customer_id"] as? String ?? "") }
+            #expect(Double(unrelated.count) <= Double(retyped.count) * 0.25, "\(unrelated.count) pairs without a retyped shopper, merged \(job.merged ?? 0)")
         }
+    }
+
+    @Test("at the demo's size, matching finds the retyped shoppers and hardly anyone else (shoppers with a common name differ in birth date and address)")
+    func demoShoppersAreToldApart() {
+        var random = SplitMix64(seed: 20261123)
+        let people = (0..<2_000).map { DemoPerson(number: $0, random: &random) }
+        var records = people.enumerated().map { index, person in
+            RecordLinkage.Record(id: "p\(index)", firstName: person.firstName, lastName: person.lastName, birthDate: person.birthDate,
+                                 address: person.address, postcode: person.postcode, phone: person.phone, email: person.email)
+        }
+        let retyped = Array(stride(from: 5, to: people.count, by: people.count / 30).prefix(30))
+        for index in retyped {
+            let person = people[index]
+            records.append(RecordLinkage.Record(id: "r\(index)", firstName: person.firstName, lastName: DemoPerson.slipped(person.lastName),
+                                                birthDate: person.birthDate, address: person.address, postcode: person.postcode,
+                                                phone: DemoPerson.slipped(person.phone), email: "cc.\(person.card)@mail.example"))
+        }
+        let (_, pairs) = RecordLinkage.link(records)
+        let found = pairs.filter { $0.probability >= 0.5 }.map { Set([records[$0.left].id, records[$0.right].id]) }
+        let truth = Set(retyped.map { Set(["p\($0)", "r\($0)"]) })
+        let hits = found.filter(truth.contains).count
+        #expect(Double(hits) >= 0.8 * Double(truth.count), "found \(hits) of \(truth.count)")
+        #expect(found.count - hits <= truth.count / 4, "\(found.count - hits) pairs of different shoppers")
     }
 }

@@ -94,8 +94,9 @@ public enum DemoHistory {
             let person = people[index]
             let request = IdentifyRequest(
                 identifiers: [IdentifierInput(kind: "email", value: "cc.\(person.card)@mail.example"), IdentifierInput(kind: "phone", value: DemoPerson.slipped(person.phone))],
-                traits: ProfileInput(firstName: person.firstName, lastName: DemoPerson.slipped(person.lastName), language: "es", city: person.city,
-                                     postcode: person.postcode, country: "ES"), channelId: nil)
+                traits: ProfileInput(firstName: person.firstName, lastName: DemoPerson.slipped(person.lastName), birthDate: person.birthDate,
+                                     language: "es", addressLine1: person.address, city: person.city, postcode: person.postcode, country: "ES"),
+                channelId: nil)
             _ = try await services.identity.identify(on: sql, tenantID: tenantID, policy: caller.identityPolicy, request, actor: .cli)
         }
         do {
@@ -132,6 +133,10 @@ struct DemoPerson: Sendable {
     let card: String
     let city: String
     let postcode: String
+    /// What the chain's CRM knows beyond the name, so matching can tell apart two people who share
+    /// a common name and a postcode.
+    let birthDate: String
+    let address: String
 
     init(number: Int, random: inout SplitMix64) {
         firstName = DemoCatalog.firstNames[Int(random.next() % UInt64(DemoCatalog.firstNames.count))]
@@ -143,6 +148,8 @@ struct DemoPerson: Sendable {
         let (city, postcode) = DemoCatalog.cities[Int(random.next() % UInt64(DemoCatalog.cities.count))]
         self.city = city
         self.postcode = postcode
+        birthDate = String(format: "%04d-%02d-%02d", 1950 + Int(random.next() % 55), 1 + Int(random.next() % 12), 1 + Int(random.next() % 28))
+        address = "\(DemoCatalog.streets[Int(random.next() % UInt64(DemoCatalog.streets.count))]) \(1 + random.next() % 180)"
     }
 
     /// The text with its two characters before the last swapped: a typing slip.
@@ -156,7 +163,8 @@ struct DemoPerson: Sendable {
     var webIdentifiers: [IdentifierInput] { [IdentifierInput(kind: "email", value: email), IdentifierInput(kind: "phone", value: phone)] }
 
     var traits: ProfileInput {
-        ProfileInput(firstName: firstName, lastName: lastName, language: "es", city: city, postcode: postcode, country: "ES")
+        ProfileInput(firstName: firstName, lastName: lastName, birthDate: birthDate, language: "es", addressLine1: address, city: city,
+                     postcode: postcode, country: "ES")
     }
 }
 
@@ -168,6 +176,8 @@ enum DemoCatalog {
                             "Moreno", "Álvarez", "Romero", "Navarro", "Torres", "Puig", "Ferrer", "Vidal", "Castro"]
     static let cities = [("Madrid", "28013"), ("Madrid", "28004"), ("Barcelona", "08007"), ("Barcelona", "08012"), ("Valencia", "46002"),
                          ("Sevilla", "41001"), ("Bilbao", "48001"), ("Zaragoza", "50001")]
+    static let streets = ["Calle Mayor", "Gran Vía", "Calle de Alcalá", "Passeig de Gràcia", "Carrer de Balmes", "Avenida de la Constitución",
+                          "Calle Colón", "Calle Larios", "Rúa do Franco", "Calle San Vicente"]
     static let reasons = ["too small", "too large", "changed my mind", "faulty"]
     static let products: [(sku: String, name: String, category: String, price: Int64)] = [
         ("JMP-01", "Merino jumper", "women/knitwear", 5995), ("CRD-02", "Cotton cardigan", "women/knitwear", 4595),
