@@ -88,14 +88,19 @@ public enum DemoHistory {
         // The call centre keyed 30 shoppers in again, with a slip in the surname, two digits of the
         // phone swapped and another e-mail: no identifier links them, so only matching finds them. A
         // match job is queued for the server's worker; its pairs show in GET /v1/identity/candidates.
+        // Half of them were keyed without birth date and address: those are less certain, and wait
+        // in the review queue instead of being merged.
         let phones = Set(people.map(\.phone))
         let retyped = stride(from: 5, to: people.count, by: max(1, people.count / 30)).prefix(30).filter { !phones.contains(DemoPerson.slipped(people[$0].phone)) }
-        try await inChunks(Array(retyped), services: services) { sql, index in
+        try await inChunks(Array(retyped.enumerated()), services: services) { sql, entry in
+            let (order, index) = entry
             let person = people[index]
+            let complete = order % 2 == 0
             let request = IdentifyRequest(
                 identifiers: [IdentifierInput(kind: "email", value: "cc.\(person.card)@mail.example"), IdentifierInput(kind: "phone", value: DemoPerson.slipped(person.phone))],
-                traits: ProfileInput(firstName: person.firstName, lastName: DemoPerson.slipped(person.lastName), birthDate: person.birthDate,
-                                     language: "es", addressLine1: person.address, city: person.city, postcode: person.postcode, country: "ES"),
+                traits: ProfileInput(firstName: person.firstName, lastName: DemoPerson.slipped(person.lastName), birthDate: complete ? person.birthDate : nil,
+                                     language: "es", addressLine1: complete ? person.address : nil, city: person.city, postcode: person.postcode,
+                                     country: "ES"),
                 channelId: nil)
             _ = try await services.identity.identify(on: sql, tenantID: tenantID, policy: caller.identityPolicy, request, actor: .cli)
         }
@@ -142,7 +147,9 @@ struct DemoPerson: Sendable {
         firstName = DemoCatalog.firstNames[Int(random.next() % UInt64(DemoCatalog.firstNames.count))]
         lastName = DemoCatalog.lastNames[Int(random.next() % UInt64(DemoCatalog.lastNames.count))]
         let folded = "\(firstName).\(lastName)".folding(options: [.diacriticInsensitive, .caseInsensitive], locale: nil).lowercased()
-        email = "\(folded)\(number)@example.com"
+        // A random part as real addresses have: two namesakes' addresses must differ by more than a
+        // slip, or matching reads them as one person who mistyped.
+        email = "\(folded).\(String(1_679_616 + random.next() % 58_786_560, radix: 36))\(number)@example.com"
         phone = "+346\(String(format: "%08d", 10_000_000 + number * 37 % 89_999_999))"
         card = String(40_000_000 + number)
         let (city, postcode) = DemoCatalog.cities[Int(random.next() % UInt64(DemoCatalog.cities.count))]
