@@ -56,6 +56,40 @@ public struct JSONBytes {
         bytes.append(contentsOf: String(value).utf8)
     }
 
+    /// `name: text`, or nothing when `text` is nil (as `Encodable` leaves out a nil optional).
+    public mutating func member(_ name: String, _ text: String?) {
+        guard let text else { return }
+        key(name)
+        string(text)
+    }
+
+    /// `name: value`, or nothing when `value` is nil.
+    public mutating func member(_ name: String, _ value: Int64?) {
+        guard let value else { return }
+        key(name)
+        integer(value)
+    }
+
+    public mutating func member(_ name: String, _ value: Bool) {
+        key(name)
+        bool(value)
+    }
+
+    /// `name: [ … ]`, each element written by `element`.
+    public mutating func member<Elements: Sequence>(_ name: String, _ elements: Elements, _ element: (inout JSONBytes, Elements.Element) -> Void) {
+        key(name)
+        beginArray()
+        for item in elements { element(&self, item) }
+        endArray()
+    }
+
+    /// `{ … }` with the members `members` writes.
+    public mutating func object(_ members: (inout JSONBytes) -> Void) {
+        beginObject()
+        members(&self)
+        endObject()
+    }
+
     public mutating func bool(_ value: Bool) {
         beginValue()
         bytes.append(contentsOf: value ? [0x74, 0x72, 0x75, 0x65] : [0x66, 0x61, 0x6C, 0x73, 0x65])

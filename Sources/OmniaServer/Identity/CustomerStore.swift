@@ -29,7 +29,6 @@ struct CustomerStore: Sendable {
         }
     }
 
-    /// The customer `id` resolves to today: itself, or the survivor it was merged into.
     /// The matches of many requests' identifiers (a bulk import's chunk), one query per kind and
     /// batch of values, keyed by identifier.
     func matches(on sql: any SQLDatabase, distinct identifiers: Set<NormalizedIdentifier>) async throws -> [NormalizedIdentifier: IdentifierMatch] {
@@ -63,6 +62,7 @@ struct CustomerStore: Sendable {
         return found
     }
 
+    /// The customer `id` resolves to today: itself, or the survivor it was merged into.
     func resolvedRow(on sql: any SQLDatabase, id: String) async throws -> CustomerRow? {
         try await sql.raw("""
             SELECT * FROM customers WHERE tenant_id = \(bind: tenantID)

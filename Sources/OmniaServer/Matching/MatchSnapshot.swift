@@ -4,7 +4,8 @@ import SQLKit
 /// What a match job reads before it scores: every unmerged customer of the tenant as a linkage
 /// record (the profile of the survivor, the oldest email and phone of its whole cluster), and the
 /// pairs earlier jobs already stored — reviewed, waiting for review or merged — which it does not
-/// propose again, named by the customers their sides resolve to now. Two queries for the records and one for the pairs, whatever the tenant's size.
+/// propose again, named by the customers their sides resolve to now. Two queries for the records
+/// and one for the pairs, whatever the tenant's size.
 struct MatchSnapshot: Sendable {
     let records: [RecordLinkage.Record]
     let decidedPairs: Set<String>

@@ -18,7 +18,7 @@ extension Database {
                 try await sql.raw("ANALYZE \(unsafeRaw: tables.joined(separator: ", "))").run()
             }
         } catch {
-            logger.warning("ANALYZE after a bulk load failed; query plans may be slow until autovacuum analyzes",
+            logger.warning("ANALYZE failed; query plans may be slow until autovacuum analyzes",
                            metadata: ["tables": .string(tables.joined(separator: ",")), "error": .string(String(describing: error))])
         }
     }

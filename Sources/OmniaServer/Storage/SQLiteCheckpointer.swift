@@ -76,7 +76,7 @@ public final class SQLiteCheckpointer: Sendable {
     /// little behind). Returns the frames the WAL held, nil if the checkpoint failed.
     func checkpoint() -> Int? {
         do {
-            guard let (frames, _) = try run("PASSIVE") else { return nil }
+            guard let frames = try run("PASSIVE") else { return nil }
             if frames >= restartFrames {
                 // Busy (the writer or readers did not let go in time) is no error: the writer is
                 // asked to restart the log between two commits.
@@ -90,15 +90,14 @@ public final class SQLiteCheckpointer: Sendable {
         }
     }
 
-    /// Runs `PRAGMA wal_checkpoint(mode)`: the frames in the WAL and the frames copied, or nil if it
-    /// was busy.
-    private func run(_ mode: String) throws -> (frames: Int, copied: Int)? {
-        var result: (Int, Int)?
+    /// Runs `PRAGMA wal_checkpoint(mode)`: the frames in the WAL, or nil if it was busy.
+    private func run(_ mode: String) throws -> Int? {
+        var frames: Int?
         try connection.execute("PRAGMA wal_checkpoint(\(mode))", []) { _, values in
             // (busy, frames in the WAL, frames copied)
-            guard values.count == 3, values[0].integer == 0, let frames = values[1].integer, let copied = values[2].integer else { return }
-            result = (frames, copied)
+            guard values.count == 3, values[0].integer == 0 else { return }
+            frames = values[1].integer
         }
-        return result
+        return frames
     }
 }

@@ -65,60 +65,57 @@ struct CustomerStatsStore: Sendable {
     /// Adds the deltas of many customers, one upsert per table and batch of rows.
     func record(on sql: any SQLDatabase, _ deltas: [String: CustomerStatsDelta]) async throws {
         let (least, greatest) = dialect == .postgres ? ("LEAST", "GREATEST") : ("min", "max")
-        let customers = deltas.keys.sorted()
-        let channels = customers.flatMap { customer in
-            deltas[customer]!.channels.sorted(by: { $0.key < $1.key }).map { (customer, $0.key, $0.value) }
+        try await upsert(
+            on: sql, deltas, into: "customer_channel_stats",
+            columns: ["tenant_id", "customer_id", "channel_id", "currency", "orders", "returns", "sales_amount", "returned_amount",
+                      "first_purchase_at", "last_purchase_at"],
+            entries: \.channels,
+            row: { customerID, key, figures in
+                let parts = key.split(separator: " ")
+                return [tenantID, customerID, String(parts[0]), String(parts[1]), figures.orders, figures.returns, figures.salesAmount,
+                        figures.returnedAmount, figures.firstPurchaseAt, figures.lastPurchaseAt]
+            },
+            onConflict: """
+                 ON CONFLICT (tenant_id, customer_id, channel_id, currency) DO UPDATE SET
+                    orders = customer_channel_stats.orders + excluded.orders,
+                    returns = customer_channel_stats.returns + excluded.returns,
+                    sales_amount = customer_channel_stats.sales_amount + excluded.sales_amount,
+                    returned_amount = customer_channel_stats.returned_amount + excluded.returned_amount,
+                    first_purchase_at = \(least)(COALESCE(customer_channel_stats.first_purchase_at, excluded.first_purchase_at),
+                        COALESCE(excluded.first_purchase_at, customer_channel_stats.first_purchase_at)),
+                    last_purchase_at = \(greatest)(COALESCE(customer_channel_stats.last_purchase_at, excluded.last_purchase_at),
+                        COALESCE(excluded.last_purchase_at, customer_channel_stats.last_purchase_at))
+                """)
+        try await upsert(
+            on: sql, deltas, into: "customer_category_stats", columns: ["tenant_id", "customer_id", "category", "quantity", "lines"],
+            entries: \.categories,
+            row: { customerID, category, figures in [tenantID, customerID, category, figures.quantity, figures.lines] },
+            onConflict: """
+                 ON CONFLICT (tenant_id, customer_id, category) DO UPDATE SET
+                quantity = customer_category_stats.quantity + excluded.quantity, lines = customer_category_stats.lines + excluded.lines
+                """)
+        try await upsert(
+            on: sql, deltas, into: "customer_location_stats", columns: ["tenant_id", "customer_id", "location_id", "orders", "last_visit_at"],
+            entries: \.locations,
+            row: { customerID, locationID, figures in [tenantID, customerID, locationID, figures.orders, figures.lastVisitAt] },
+            onConflict: """
+                 ON CONFLICT (tenant_id, customer_id, location_id) DO UPDATE SET
+                orders = customer_location_stats.orders + excluded.orders,
+                last_visit_at = \(greatest)(customer_location_stats.last_visit_at, excluded.last_visit_at)
+                """)
+    }
+
+    /// One stats table's upsert: every customer's entries of it (customer, then key order), a
+    /// multi-row statement per batch.
+    private func upsert<Figures>(on sql: any SQLDatabase, _ deltas: [String: CustomerStatsDelta], into table: String, columns: [String],
+                                 entries: (CustomerStatsDelta) -> [String: Figures],
+                                 row: (_ customerID: String, _ key: String, _ figures: Figures) -> [any Encodable & Sendable],
+                                 onConflict: String) async throws {
+        let rows = deltas.keys.sorted().flatMap { customerID in
+            entries(deltas[customerID]!).sorted { $0.key < $1.key }.map { row(customerID, $0.key, $0.value) }
         }
-        for batch in channels.chunks(of: Self.rowsPerStatement) {
-            try await sql.insertRows(
-                into: "customer_channel_stats",
-                columns: ["tenant_id", "customer_id", "channel_id", "currency", "orders", "returns", "sales_amount", "returned_amount",
-                          "first_purchase_at", "last_purchase_at"],
-                rows: batch.map { customerID, key, figures -> [any Encodable & Sendable] in
-                    let parts = key.split(separator: " ")
-                    return [tenantID, customerID, String(parts[0]), String(parts[1]), figures.orders, figures.returns, figures.salesAmount,
-                            figures.returnedAmount, figures.firstPurchaseAt, figures.lastPurchaseAt]
-                },
-                suffix: """
-                     ON CONFLICT (tenant_id, customer_id, channel_id, currency) DO UPDATE SET
-                        orders = customer_channel_stats.orders + excluded.orders,
-                        returns = customer_channel_stats.returns + excluded.returns,
-                        sales_amount = customer_channel_stats.sales_amount + excluded.sales_amount,
-                        returned_amount = customer_channel_stats.returned_amount + excluded.returned_amount,
-                        first_purchase_at = \(least)(COALESCE(customer_channel_stats.first_purchase_at, excluded.first_purchase_at),
-                            COALESCE(excluded.first_purchase_at, customer_channel_stats.first_purchase_at)),
-                        last_purchase_at = \(greatest)(COALESCE(customer_channel_stats.last_purchase_at, excluded.last_purchase_at),
-                            COALESCE(excluded.last_purchase_at, customer_channel_stats.last_purchase_at))
-                    """)
-        }
-        let categories = customers.flatMap { customer in
-            deltas[customer]!.categories.sorted(by: { $0.key < $1.key }).map { (customer, $0.key, $0.value) }
-        }
-        for batch in categories.chunks(of: Self.rowsPerStatement) {
-            try await sql.insertRows(
-                into: "customer_category_stats", columns: ["tenant_id", "customer_id", "category", "quantity", "lines"],
-                rows: batch.map { customerID, category, figures -> [any Encodable & Sendable] in
-                    [tenantID, customerID, category, figures.quantity, figures.lines]
-                },
-                suffix: """
-                     ON CONFLICT (tenant_id, customer_id, category) DO UPDATE SET
-                    quantity = customer_category_stats.quantity + excluded.quantity, lines = customer_category_stats.lines + excluded.lines
-                    """)
-        }
-        let locations = customers.flatMap { customer in
-            deltas[customer]!.locations.sorted(by: { $0.key < $1.key }).map { (customer, $0.key, $0.value) }
-        }
-        for batch in locations.chunks(of: Self.rowsPerStatement) {
-            try await sql.insertRows(
-                into: "customer_location_stats", columns: ["tenant_id", "customer_id", "location_id", "orders", "last_visit_at"],
-                rows: batch.map { customerID, locationID, figures -> [any Encodable & Sendable] in
-                    [tenantID, customerID, locationID, figures.orders, figures.lastVisitAt]
-                },
-                suffix: """
-                     ON CONFLICT (tenant_id, customer_id, location_id) DO UPDATE SET
-                    orders = customer_location_stats.orders + excluded.orders,
-                    last_visit_at = \(greatest)(customer_location_stats.last_visit_at, excluded.last_visit_at)
-                    """)
+        for batch in rows.chunks(of: Self.rowsPerStatement) {
+            try await sql.insertRows(into: table, columns: columns, rows: Array(batch), suffix: onConflict)
         }
     }
 }

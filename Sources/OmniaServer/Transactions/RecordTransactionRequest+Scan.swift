@@ -4,9 +4,7 @@
 extension RecordTransactionRequest: ScannableRequestBody {
     static func scan(_ bytes: [UInt8]) -> RecordTransactionRequest? {
         var scanner = JSONScanner(bytes)
-        var request = RecordTransactionRequest()
-        var seen = SeenMembers()
-        let read = scanner.object { scanner, key in
+        let request = scanner.members(of: RecordTransactionRequest()) { scanner, request, seen, key in
             switch key {
             case "external_id": return seen.insert(0) && scanner.read(\.externalId, into: &request) { $0.string() }
             case "kind": return seen.insert(1) && scanner.read(\.kind, into: &request) { $0.string() }
@@ -25,12 +23,20 @@ extension RecordTransactionRequest: ScannableRequestBody {
             default: return false
             }
         }
-        guard read, scanner.isAtEnd else { return nil }
+        guard let request, scanner.isAtEnd else { return nil }
         return request
     }
 }
 
 private extension JSONScanner {
+    /// Reads an object into `empty`, handing each member to `member` with what was read so far and
+    /// the members seen (false to give up); nil when given up.
+    mutating func members<Value>(of empty: Value, _ member: (inout JSONScanner, inout Value, inout SeenMembers, String) -> Bool) -> Value? {
+        var value = empty
+        var seen = SeenMembers()
+        return object { scanner, key in member(&scanner, &value, &seen, key) } ? value : nil
+    }
+
     /// Reads an optional member into `target`; false when the value is not plainly of its type.
     mutating func read<Root, Value>(_ path: WritableKeyPath<Root, Value?>, into target: inout Root,
                                     _ parse: (inout JSONScanner) -> Value?) -> Bool {
@@ -60,9 +66,7 @@ private extension JSONScanner {
     }
 
     mutating func originalReference() -> OriginalReference? {
-        var reference = OriginalReference()
-        var seen = SeenMembers()
-        let read = object { scanner, key in
+        members(of: OriginalReference()) { scanner, reference, seen, key in
             switch key {
             case "id": return seen.insert(0) && scanner.read(\.id, into: &reference) { $0.string() }
             case "channel": return seen.insert(1) && scanner.read(\.channel, into: &reference) { $0.string() }
@@ -70,13 +74,10 @@ private extension JSONScanner {
             default: return false
             }
         }
-        return read ? reference : nil
     }
 
     mutating func line() -> LineInput? {
-        var line = LineInput()
-        var seen = SeenMembers()
-        let read = object { scanner, key in
+        members(of: LineInput()) { scanner, line, seen, key in
             switch key {
             case "sku": return seen.insert(0) && scanner.read(\.sku, into: &line) { $0.string() }
             case "name": return seen.insert(1) && scanner.read(\.name, into: &line) { $0.string() }
@@ -89,13 +90,10 @@ private extension JSONScanner {
             default: return false
             }
         }
-        return read ? line : nil
     }
 
     mutating func discount() -> DiscountInput? {
-        var discount = DiscountInput()
-        var seen = SeenMembers()
-        let read = object { scanner, key in
+        members(of: DiscountInput()) { scanner, discount, seen, key in
             switch key {
             case "code": return seen.insert(0) && scanner.read(\.code, into: &discount) { $0.string() }
             case "description": return seen.insert(1) && scanner.read(\.description, into: &discount) { $0.string() }
@@ -103,13 +101,10 @@ private extension JSONScanner {
             default: return false
             }
         }
-        return read ? discount : nil
     }
 
     mutating func tax() -> TaxInput? {
-        var tax = TaxInput()
-        var seen = SeenMembers()
-        let read = object { scanner, key in
+        members(of: TaxInput()) { scanner, tax, seen, key in
             switch key {
             case "name": return seen.insert(0) && scanner.read(\.name, into: &tax) { $0.string() }
             case "rate": return seen.insert(1) && scanner.read(\.rate, into: &tax) { $0.int64() }
@@ -117,13 +112,10 @@ private extension JSONScanner {
             default: return false
             }
         }
-        return read ? tax : nil
     }
 
     mutating func tender() -> TenderInput? {
-        var tender = TenderInput()
-        var seen = SeenMembers()
-        let read = object { scanner, key in
+        members(of: TenderInput()) { scanner, tender, seen, key in
             switch key {
             case "kind": return seen.insert(0) && scanner.read(\.kind, into: &tender) { $0.string() }
             case "amount": return seen.insert(1) && scanner.read(\.amount, into: &tender) { $0.int64() }
@@ -131,6 +123,5 @@ private extension JSONScanner {
             default: return false
             }
         }
-        return read ? tender : nil
     }
 }

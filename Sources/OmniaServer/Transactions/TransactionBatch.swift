@@ -9,11 +9,11 @@ import SQLKit
 /// Every record gets exactly what `TransactionService.record` would give it, in file order, with
 /// the same refusals decided before anything is written. Most of a sale's own work — decoding,
 /// checks, its channel from the import's `PlaceDirectory`, content hash, plan and row — is done
-/// in `prepare`, on another thread while the writer commits the previous chunk. What the shared lookups cannot answer
-/// takes the per-record path at its place in the file: returns (they read the lines of a sale that
-/// may be earlier in the same chunk, so the sales before them are written first), customers whose
-/// identifiers are new or lead to several customers (`identify` creates, attaches or merges), and
-/// an external id met again after such a record.
+/// in `prepare`, on another thread while the writer commits the previous chunk. What the shared
+/// lookups cannot answer takes the per-record path at its place in the file: returns (they read
+/// the lines of a sale that may be earlier in the same chunk, so the sales before them are written
+/// first), customers whose identifiers are new or lead to several customers (`identify` creates,
+/// attaches or merges), and an external id met again after such a record.
 struct TransactionBatch: Sendable {
     let services: AppServices
     let caller: Caller

@@ -59,77 +59,62 @@ struct TransactionDraft: Encodable, Sendable {
     /// `Encodable` containers cost several times the bytes.
     func canonicalJSON() -> [UInt8] {
         var json = JSONBytes()
-        json.beginObject()
-        json.key("kind"); json.string(kind.rawValue)
-        json.key("external_id"); json.string(externalID)
-        if let channel { json.key("channel"); json.string(channel) }
-        if let location { json.key("location"); json.string(location) }
-        json.key("occurred_at"); json.integer(occurredAt)
-        if let currency { json.key("currency"); json.string(currency) }
-        if let customerID { json.key("customer_id"); json.string(customerID) }
-        json.key("identifiers")
-        json.beginArray()
-        for identifier in identifiers {
-            json.beginObject()
-            json.key("kind"); json.string(identifier.kind)
-            json.key("value"); json.string(identifier.value)
-            json.endObject()
-        }
-        json.endArray()
-        if let originalID { json.key("original_id"); json.string(originalID) }
-        if let originalChannel { json.key("original_channel"); json.string(originalChannel) }
-        if let originalExternalID { json.key("original_external_id"); json.string(originalExternalID) }
-        json.key("lines")
-        json.beginArray()
-        for line in lines {
-            json.beginObject()
-            if let sku = line.sku { json.key("sku"); json.string(sku) }
-            if let name = line.name { json.key("name"); json.string(name) }
-            if let category = line.category { json.key("category"); json.string(category) }
-            json.key("quantity"); json.integer(line.quantity)
-            if let unitPrice = line.unitPrice { json.key("unit_price"); json.integer(unitPrice) }
-            json.key("discount"); json.integer(line.discount)
-            if let total = line.total { json.key("total"); json.integer(total) }
-            if let originalLine = line.originalLine { json.key("original_line"); json.integer(Int64(originalLine)) }
-            if let reason = line.reason { json.key("reason"); json.string(reason) }
-            json.endObject()
-        }
-        json.endArray()
-        json.key("discounts")
-        json.beginArray()
-        for discount in discounts {
-            json.beginObject()
-            if let code = discount.code { json.key("code"); json.string(code) }
-            if let description = discount.description { json.key("description"); json.string(description) }
-            json.key("amount"); json.integer(discount.amount)
-            json.endObject()
-        }
-        json.endArray()
-        json.key("taxes")
-        json.beginArray()
-        for tax in taxes {
-            json.beginObject()
-            json.key("name"); json.string(tax.name)
-            if let rate = tax.rate { json.key("rate"); json.integer(rate) }
-            json.key("amount"); json.integer(tax.amount)
-            json.endObject()
-        }
-        json.endArray()
-        json.key("taxes_included"); json.bool(taxesIncluded)
-        if let tenders {
-            json.key("tenders")
-            json.beginArray()
-            for tender in tenders {
-                json.beginObject()
-                json.key("kind"); json.string(tender.kind)
-                json.key("amount"); json.integer(tender.amount)
-                if let reference = tender.reference { json.key("reference"); json.string(reference) }
-                json.endObject()
+        json.object { json in
+            json.member("kind", kind.rawValue)
+            json.member("external_id", externalID)
+            json.member("channel", channel)
+            json.member("location", location)
+            json.member("occurred_at", occurredAt)
+            json.member("currency", currency)
+            json.member("customer_id", customerID)
+            json.member("identifiers", identifiers) { json, identifier in
+                json.object { json in
+                    json.member("kind", identifier.kind)
+                    json.member("value", identifier.value)
+                }
             }
-            json.endArray()
+            json.member("original_id", originalID)
+            json.member("original_channel", originalChannel)
+            json.member("original_external_id", originalExternalID)
+            json.member("lines", lines) { json, line in
+                json.object { json in
+                    json.member("sku", line.sku)
+                    json.member("name", line.name)
+                    json.member("category", line.category)
+                    json.member("quantity", line.quantity)
+                    json.member("unit_price", line.unitPrice)
+                    json.member("discount", line.discount)
+                    json.member("total", line.total)
+                    json.member("original_line", line.originalLine.map(Int64.init))
+                    json.member("reason", line.reason)
+                }
+            }
+            json.member("discounts", discounts) { json, discount in
+                json.object { json in
+                    json.member("code", discount.code)
+                    json.member("description", discount.description)
+                    json.member("amount", discount.amount)
+                }
+            }
+            json.member("taxes", taxes) { json, tax in
+                json.object { json in
+                    json.member("name", tax.name)
+                    json.member("rate", tax.rate)
+                    json.member("amount", tax.amount)
+                }
+            }
+            json.member("taxes_included", taxesIncluded)
+            if let tenders {
+                json.member("tenders", tenders) { json, tender in
+                    json.object { json in
+                        json.member("kind", tender.kind)
+                        json.member("amount", tender.amount)
+                        json.member("reference", tender.reference)
+                    }
+                }
+            }
+            json.member("stated_total", statedTotal)
         }
-        if let statedTotal { json.key("stated_total"); json.integer(statedTotal) }
-        json.endObject()
         return json.bytes
     }
 }

@@ -6,8 +6,9 @@ import SQLKit
 /// Bulk ingestion of sales and returns: `POST /v1/transactions/bulk` and `omnia import transactions`.
 /// A chunk goes through `TransactionBatch`, which gives each record what `TransactionService.record`
 /// gives a single POST, so a bulk sale is checked, deduplicated (by channel and external id:
-/// re-importing a file creates nothing new) and aggregated exactly alike. Historical imports emit one `transactions.imported` event per chunk
-/// instead of a `receipt.issued` per sale, so a mailer never re-sends years of receipts.
+/// re-importing a file creates nothing new) and aggregated exactly alike. Historical imports emit
+/// one `transactions.imported` event per chunk instead of a `receipt.issued` per sale, so a mailer
+/// never re-sends years of receipts.
 struct TransactionImport: Sendable {
     let services: AppServices
     let caller: Caller
