@@ -19,6 +19,7 @@ import VaporCSQLite
 final class SQLiteConnectionHandle: @unchecked Sendable {
     private var database: OpaquePointer?
     private var statements: [String: OpaquePointer] = [:]
+    private let textArena = SQLiteTextArena()
     /// Dynamic SQL (IN lists of varying length) would grow the cache without bound.
     private static let statementCacheLimit = 256
 
@@ -106,6 +107,33 @@ final class SQLiteConnectionHandle: @unchecked Sendable {
         }
     }
 
+    /// Runs `sql` once with its parameters bound by `bind` straight onto the statement, ignoring
+    /// result rows. A bulk write binds thousands of values per statement; building each as
+    /// `SQLiteData` first costs more than SQLite takes to insert the rows. `bind` must bind every
+    /// parameter: bindings are not cleared, so one left out would keep an earlier run's value.
+    func run(_ sql: String, bind: (inout SQLiteBinder) throws -> Void) throws {
+        guard let database else { throw SQLiteStatementError(code: SQLITE_MISUSE, message: "connection is closed", sql: sql) }
+        let statement = try prepared(sql, database)
+        textArena.reset()
+        defer {
+            sqlite_nio_sqlite3_reset(statement)
+            // The texts are in the arena, which the next run reuses: no binding may point there after.
+            sqlite_nio_sqlite3_clear_bindings(statement)
+        }
+        var binder = SQLiteBinder(statement: statement, arena: textArena)
+        try bind(&binder)
+        guard binder.status == SQLITE_OK else { throw error(binder.status, sql) }
+        let parameters = sqlite_nio_sqlite3_bind_parameter_count(statement)
+        guard binder.nextIndex == parameters + 1 else {
+            throw SQLiteStatementError(code: SQLITE_RANGE, message: "bound \(binder.nextIndex - 1) of \(parameters) parameters", sql: sql)
+        }
+        while true {
+            let status = sqlite_nio_sqlite3_step(statement)
+            if status == SQLITE_DONE { return }
+            guard status == SQLITE_ROW else { throw error(status, sql) }
+        }
+    }
+
     /// How often each cached statement was recompiled — a statement that recompiles on every run
     /// loses what the cache is for (tests watch this).
     var recompilations: [String: Int32] {
@@ -131,6 +159,76 @@ final class SQLiteConnectionHandle: @unchecked Sendable {
     }
 
     private var transient: sqlite3_destructor_type { unsafeBitCast(-1, to: sqlite3_destructor_type.self) }
+}
+
+/// Binds a statement's parameters in order, straight from Swift values. Texts are copied into the
+/// connection's `SQLiteTextArena` and bound without SQLite copying them again (it would allocate a
+/// copy per text). The first failing bind is kept in `status` for `SQLiteConnectionHandle.run`.
+struct SQLiteBinder {
+    private let statement: OpaquePointer
+    private let arena: SQLiteTextArena
+    private(set) var nextIndex: Int32 = 1
+    private(set) var status = SQLITE_OK
+
+    fileprivate init(statement: OpaquePointer, arena: SQLiteTextArena) {
+        self.statement = statement
+        self.arena = arena
+    }
+
+    mutating func bind(_ value: String) {
+        var text = value
+        let copy = text.withUTF8 { arena.copy($0) }
+        // SQLITE_STATIC (no destructor): the copy stays put until the statement has run.
+        bound(sqlite_nio_sqlite3_bind_text64(statement, nextIndex, copy.baseAddress, UInt64(copy.count), nil, UInt8(SQLITE_UTF8)))
+    }
+
+    mutating func bind(_ value: Int64) {
+        bound(sqlite_nio_sqlite3_bind_int64(statement, nextIndex, value))
+    }
+
+    mutating func bindNull() {
+        bound(sqlite_nio_sqlite3_bind_null(statement, nextIndex))
+    }
+
+    private mutating func bound(_ result: Int32) {
+        if status == SQLITE_OK { status = result }
+        nextIndex += 1
+    }
+}
+
+/// Memory for the texts bound to one statement run: blocks kept by the connection and reused, so
+/// binding thousands of texts allocates nothing once the blocks have grown to the largest run.
+final class SQLiteTextArena {
+    private var blocks: [UnsafeMutableRawBufferPointer] = []
+    private var block = 0
+    private var used = 0
+    private static let blockSize = 64 * 1024
+
+    deinit {
+        for block in blocks { block.deallocate() }
+    }
+
+    /// Forgets every copy: called before a statement run binds, after the previous one was reset
+    /// and its bindings cleared.
+    func reset() {
+        block = 0
+        used = 0
+    }
+
+    /// A copy of `bytes` that stays put until the next `reset`, with an address even when empty
+    /// (a null pointer would bind NULL, not '').
+    func copy(_ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeBufferPointer<CChar> {
+        let size = max(bytes.count, 1)
+        while block < blocks.count, used + size > blocks[block].count {
+            block += 1
+            used = 0
+        }
+        if block == blocks.count { blocks.append(.allocate(byteCount: max(size, Self.blockSize), alignment: 1)) }
+        let start = blocks[block].baseAddress! + used
+        used += size
+        if let source = bytes.baseAddress { start.copyMemory(from: source, byteCount: bytes.count) }
+        return UnsafeBufferPointer(start: start.assumingMemoryBound(to: CChar.self), count: bytes.count)
+    }
 }
 
 /// A failed SQLite call with its extended result code.

@@ -57,8 +57,17 @@ final class SQLiteWriteQueue: Sendable {
             for write in batch { write.finish(failure: error) }
             return
         }
+        // A transaction alone in its batch needs no savepoint: if it fails, the whole batch rolls
+        // back. That spares SQLite a statement journal of every page the transaction changes —
+        // most of a bulk import chunk's pages.
+        let alone = batch.count == 1
         for write in batch {
-            await write.run(on: sql)
+            await write.run(on: sql, inSavepoint: !alone)
+        }
+        if alone, batch[0].failed {
+            try? await sql.raw("ROLLBACK").run()
+            batch[0].finish(failure: nil)
+            return
         }
         do {
             try await sql.raw("COMMIT").run()
@@ -73,7 +82,9 @@ final class SQLiteWriteQueue: Sendable {
 
 /// One queued transaction, type-erased so transactions of different result types share a batch.
 private protocol QueuedWrite: Sendable {
-    func run(on sql: any SQLDatabase) async
+    func run(on sql: any SQLDatabase, inSavepoint: Bool) async
+    /// Whether `run` ended in an error (its writes were rolled back if it ran in a savepoint).
+    var failed: Bool { get }
     /// Answers the caller: with its own result, or with `failure` when the batch did not commit.
     func finish(failure: (any Error)?)
 }
@@ -89,7 +100,20 @@ private final class QueuedTransaction<T: Sendable>: QueuedWrite, @unchecked Send
         self.continuation = continuation
     }
 
-    func run(on sql: any SQLDatabase) async {
+    var failed: Bool {
+        if case .failure = result { return true }
+        return false
+    }
+
+    func run(on sql: any SQLDatabase, inSavepoint: Bool) async {
+        guard inSavepoint else {
+            do {
+                result = .success(try await body(sql))
+            } catch {
+                result = .failure(error)
+            }
+            return
+        }
         do {
             try await sql.raw("SAVEPOINT omnia_write").run()
             do {

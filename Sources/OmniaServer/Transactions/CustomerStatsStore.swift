@@ -1,7 +1,7 @@
 import OmniaCore
 import SQLKit
 
-/// What one or more transactions add to a customer's aggregates, summed per row of each stats
+/// What one or more transactions add to their customers' aggregates, summed per row of each stats
 /// table: a statement may touch a row only once (PostgreSQL refuses an upsert that hits the same
 /// row twice, and held writes of one transaction are sent as one statement).
 struct CustomerStatsDelta: Sendable {
@@ -14,14 +14,29 @@ struct CustomerStatsDelta: Sendable {
         var lastPurchaseAt: Int64?
     }
 
-    private(set) var channels: [String: ChannelFigures] = [:]
-    private(set) var categories: [String: (quantity: Int64, lines: Int64)] = [:]
-    private(set) var locations: [String: (orders: Int64, lastVisitAt: Int64)] = [:]
+    /// A row of a stats table: the customer and what the table counts per customer (a channel and
+    /// currency, a category, a location). Ordered, so that every writer upserts in one order.
+    struct Key: Hashable, Comparable, Sendable {
+        let customerID: String
+        let name: String
+        var detail = ""
 
-    /// Adds a sale's figures, or takes a return's away.
-    mutating func add(_ row: TransactionRow, lines: [TransactionLine]) {
+        static func < (lhs: Key, rhs: Key) -> Bool {
+            (lhs.customerID, lhs.name, lhs.detail) < (rhs.customerID, rhs.name, rhs.detail)
+        }
+    }
+
+    /// Keyed by customer, channel and currency.
+    private(set) var channels: [Key: ChannelFigures] = [:]
+    /// Keyed by customer and category.
+    private(set) var categories: [Key: (quantity: Int64, lines: Int64)] = [:]
+    /// Keyed by customer and location.
+    private(set) var locations: [Key: (orders: Int64, lastVisitAt: Int64)] = [:]
+
+    /// Adds a sale's figures to `customerID`'s, or takes a return's away.
+    mutating func add(_ row: TransactionRow, lines: [TransactionLine], customerID: String) {
         let isSale = row.kind == TransactionKind.sale.rawValue
-        let key = "\(row.channelId) \(row.currency)"
+        let key = Key(customerID: customerID, name: row.channelId, detail: row.currency)
         var figures = channels[key, default: ChannelFigures()]
         if isSale {
             figures.orders += 1
@@ -35,12 +50,14 @@ struct CustomerStatsDelta: Sendable {
         channels[key] = figures
         for line in lines {
             guard let category = line.category else { continue }
-            let entry = categories[category, default: (0, 0)]
-            categories[category] = isSale ? (entry.quantity + line.quantity, entry.lines + 1) : (entry.quantity - line.quantity, entry.lines)
+            let key = Key(customerID: customerID, name: category)
+            let entry = categories[key, default: (0, 0)]
+            categories[key] = isSale ? (entry.quantity + line.quantity, entry.lines + 1) : (entry.quantity - line.quantity, entry.lines)
         }
         if isSale, let locationID = row.locationId {
-            let entry = locations[locationID, default: (0, row.occurredAt)]
-            locations[locationID] = (entry.orders + 1, max(entry.lastVisitAt, row.occurredAt))
+            let key = Key(customerID: customerID, name: locationID)
+            let entry = locations[key, default: (0, row.occurredAt)]
+            locations[key] = (entry.orders + 1, max(entry.lastVisitAt, row.occurredAt))
         }
     }
 }
@@ -53,27 +70,29 @@ struct CustomerStatsStore: Sendable {
     let tenantID: String
     let dialect: SQLDialectKind
 
-    func record(on sql: any SQLDatabase, _ delta: CustomerStatsDelta, customerID: String) async throws {
-        try await record(on: sql, [customerID: delta])
-    }
-
     /// Rows per statement: a bulk import's chunk touches many customers; this keeps each statement
     /// well under both databases' limits on bound values, and its text (so SQLite's cached
     /// statement) the same from one full batch to the next.
     static let rowsPerStatement = 200
 
-    /// Adds the deltas of many customers, one upsert per table and batch of rows.
-    func record(on sql: any SQLDatabase, _ deltas: [String: CustomerStatsDelta]) async throws {
+    /// Adds the delta of one or many customers, one upsert per table and batch of rows.
+    func record(on sql: any SQLDatabase, _ delta: CustomerStatsDelta) async throws {
         let (least, greatest) = dialect == .postgres ? ("LEAST", "GREATEST") : ("min", "max")
         try await upsert(
-            on: sql, deltas, into: "customer_channel_stats",
+            on: sql, delta.channels, into: "customer_channel_stats",
             columns: ["tenant_id", "customer_id", "channel_id", "currency", "orders", "returns", "sales_amount", "returned_amount",
                       "first_purchase_at", "last_purchase_at"],
-            entries: \.channels,
-            row: { customerID, key, figures in
-                let parts = key.split(separator: " ")
-                return [tenantID, customerID, String(parts[0]), String(parts[1]), figures.orders, figures.returns, figures.salesAmount,
-                        figures.returnedAmount, figures.firstPurchaseAt, figures.lastPurchaseAt]
+            row: { key, figures, values in
+                values.add(tenantID)
+                values.add(key.customerID)
+                values.add(key.name)
+                values.add(key.detail)
+                values.add(figures.orders)
+                values.add(figures.returns)
+                values.add(figures.salesAmount)
+                values.add(figures.returnedAmount)
+                values.add(figures.firstPurchaseAt)
+                values.add(figures.lastPurchaseAt)
             },
             onConflict: """
                  ON CONFLICT (tenant_id, customer_id, channel_id, currency) DO UPDATE SET
@@ -87,17 +106,27 @@ struct CustomerStatsStore: Sendable {
                         COALESCE(excluded.last_purchase_at, customer_channel_stats.last_purchase_at))
                 """)
         try await upsert(
-            on: sql, deltas, into: "customer_category_stats", columns: ["tenant_id", "customer_id", "category", "quantity", "lines"],
-            entries: \.categories,
-            row: { customerID, category, figures in [tenantID, customerID, category, figures.quantity, figures.lines] },
+            on: sql, delta.categories, into: "customer_category_stats", columns: ["tenant_id", "customer_id", "category", "quantity", "lines"],
+            row: { key, figures, values in
+                values.add(tenantID)
+                values.add(key.customerID)
+                values.add(key.name)
+                values.add(figures.quantity)
+                values.add(figures.lines)
+            },
             onConflict: """
                  ON CONFLICT (tenant_id, customer_id, category) DO UPDATE SET
                 quantity = customer_category_stats.quantity + excluded.quantity, lines = customer_category_stats.lines + excluded.lines
                 """)
         try await upsert(
-            on: sql, deltas, into: "customer_location_stats", columns: ["tenant_id", "customer_id", "location_id", "orders", "last_visit_at"],
-            entries: \.locations,
-            row: { customerID, locationID, figures in [tenantID, customerID, locationID, figures.orders, figures.lastVisitAt] },
+            on: sql, delta.locations, into: "customer_location_stats", columns: ["tenant_id", "customer_id", "location_id", "orders", "last_visit_at"],
+            row: { key, figures, values in
+                values.add(tenantID)
+                values.add(key.customerID)
+                values.add(key.name)
+                values.add(figures.orders)
+                values.add(figures.lastVisitAt)
+            },
             onConflict: """
                  ON CONFLICT (tenant_id, customer_id, location_id) DO UPDATE SET
                 orders = customer_location_stats.orders + excluded.orders,
@@ -105,17 +134,19 @@ struct CustomerStatsStore: Sendable {
                 """)
     }
 
-    /// One stats table's upsert: every customer's entries of it (customer, then key order), a
-    /// multi-row statement per batch.
-    private func upsert<Figures>(on sql: any SQLDatabase, _ deltas: [String: CustomerStatsDelta], into table: String, columns: [String],
-                                 entries: (CustomerStatsDelta) -> [String: Figures],
-                                 row: (_ customerID: String, _ key: String, _ figures: Figures) -> [any Encodable & Sendable],
-                                 onConflict: String) async throws {
-        let rows = deltas.keys.sorted().flatMap { customerID in
-            entries(deltas[customerID]!).sorted { $0.key < $1.key }.map { row(customerID, $0.key, $0.value) }
-        }
+    /// One stats table's upsert, a multi-row statement per batch.
+    private func upsert<Figures: Sendable>(on sql: any SQLDatabase, _ entries: [CustomerStatsDelta.Key: Figures], into table: String,
+                                           columns: [String],
+                                           row: (_ key: CustomerStatsDelta.Key, _ figures: Figures, _ values: inout SQLRowValues) -> Void,
+                                           onConflict: String) async throws {
+        // In key order on PostgreSQL, so two transactions never wait on each other's rows in a
+        // cycle; SQLite has one writer, and sorting a chunk's thousands of rows costs more than
+        // upserting them.
+        let rows = dialect == .postgres ? entries.sorted { $0.key < $1.key } : Array(entries)
         for batch in rows.chunks(of: Self.rowsPerStatement) {
-            try await sql.insertRows(into: table, columns: columns, rows: Array(batch), suffix: onConflict)
+            try await sql.insertRows(into: table, columns: columns, batch, suffix: onConflict) { entry, values in
+                row(entry.key, entry.value, &values)
+            }
         }
     }
 }

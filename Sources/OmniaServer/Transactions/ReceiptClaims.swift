@@ -49,8 +49,8 @@ extension TransactionService {
         let returns = try await store.claimReturns(on: sql, saleID: sale.id, customerID: customerID, now: now)
         let views = try await store.views(on: sql, [sale] + returns)
         var delta = CustomerStatsDelta()
-        for (row, view) in zip([sale] + returns, views) { delta.add(row, lines: view.lines) }
-        try await CustomerStatsStore(tenantID: caller.tenantID, dialect: services.database.dialect).record(on: sql, delta, customerID: customerID)
+        for (row, view) in zip([sale] + returns, views) { delta.add(row, lines: view.lines, customerID: customerID) }
+        try await CustomerStatsStore(tenantID: caller.tenantID, dialect: services.database.dialect).record(on: sql, delta)
         let result = ClaimResult(customerId: customerID, transaction: views[0], returns: Array(views.dropFirst()))
         try await services.events.append(on: sql, tenantID: caller.tenantID, type: "receipt.claimed", data: result, requestID: actor.requestID)
         return result

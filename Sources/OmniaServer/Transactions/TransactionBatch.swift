@@ -29,11 +29,19 @@ struct TransactionBatch: Sendable {
         let items: [Item]
     }
 
-    struct Item: Sendable {
+    /// A class: the writer passes items around by the thousand, and a struct of this size is
+    /// copied field by field (a retain per string and array).
+    final class Item: Sendable {
         let line: Int
         let draft: TransactionDraft
         /// A sale whose channel and location the directory knew: what the writer would otherwise work out.
         let ready: ReadySale?
+
+        init(line: Int, draft: TransactionDraft, ready: ReadySale?) {
+            self.line = line
+            self.draft = draft
+            self.ready = ready
+        }
     }
 
     struct ReadySale: Sendable {
@@ -155,7 +163,7 @@ struct TransactionBatch: Sendable {
 
         // 4. Each record in file order; sales wait in `pending` until a return needs them written.
         var pending: [(row: TransactionRow, lines: [TransactionLine])] = []
-        var deltas: [String: CustomerStatsDelta] = [:]
+        var delta = CustomerStatsDelta()
         var created: [String] = []
         /// External ids recorded by the per-record path in this chunk: met again, they take it too.
         var recordedOneByOne = Set<String>()
@@ -214,13 +222,13 @@ struct TransactionBatch: Sendable {
                 pending.append((row, plan.lines))
                 known[key] = (row.id, contentHash)
                 created.append(row.id)
-                if let customerID { deltas[customerID, default: CustomerStatsDelta()].add(row, lines: plan.lines) }
+                if let customerID { delta.add(row, lines: plan.lines, customerID: customerID) }
             } catch {
                 try report.reject(error, line: line)
             }
         }
         try await flush()
-        try await CustomerStatsStore(tenantID: tenantID, dialect: services.database.dialect).record(on: sql, deltas)
+        try await CustomerStatsStore(tenantID: tenantID, dialect: services.database.dialect).record(on: sql, delta)
         report.created = created.count
         report.rejections.sort { $0.line < $1.line }
         return (report, created)

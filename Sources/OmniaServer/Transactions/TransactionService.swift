@@ -66,8 +66,8 @@ struct TransactionService: Sendable {
         try await store.insert(on: sql, row, lines: plan.lines)
         if let owner = row.customerId {
             var delta = CustomerStatsDelta()
-            delta.add(row, lines: plan.lines)
-            try await CustomerStatsStore(tenantID: tenantID, dialect: dialect).record(on: sql, delta, customerID: owner)
+            delta.add(row, lines: plan.lines, customerID: owner)
+            try await CustomerStatsStore(tenantID: tenantID, dialect: dialect).record(on: sql, delta)
         }
         let transaction = SalesTransaction(row: row, lines: plan.lines, discounts: draft.discounts, taxes: plan.taxes, tenders: draft.tenders ?? [])
         if emitEvents {

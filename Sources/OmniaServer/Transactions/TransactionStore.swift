@@ -94,18 +94,53 @@ struct TransactionStore: Sendable {
     /// Writes many transactions and their lines, a multi-row statement per batch.
     func insert(on sql: any SQLDatabase, _ transactions: [(row: TransactionRow, lines: [TransactionLine])]) async throws {
         for batch in transactions.chunks(of: Self.rowsPerStatement) {
-            try await sql.insertRows(into: "transactions", columns: Self.transactionColumns, rows: batch.map { row, _ -> [any Encodable & Sendable] in
-                [tenantID, row.id, row.kind, row.channelId, row.locationId, row.externalId, row.customerId, row.originalId, row.occurredAt,
-                 row.currency, row.subtotal, row.discountTotal, row.taxTotal, row.taxesIncluded, row.total, row.discounts, row.taxes, row.tenders,
-                 row.claimCode, row.claimedAt, row.receiptToken, row.contentHash, row.createdAt]
-            }, ifDuplicate: DuplicateRule(table: "transactions", error: TransactionRaceLost()))
+            try await sql.insertRows(into: "transactions", columns: Self.transactionColumns, batch,
+                                     ifDuplicate: DuplicateRule(table: "transactions", error: TransactionRaceLost())) { transaction, values in
+                let row = transaction.row
+                values.add(tenantID)
+                values.add(row.id)
+                values.add(row.kind)
+                values.add(row.channelId)
+                values.add(row.locationId)
+                values.add(row.externalId)
+                values.add(row.customerId)
+                values.add(row.originalId)
+                values.add(row.occurredAt)
+                values.add(row.currency)
+                values.add(row.subtotal)
+                values.add(row.discountTotal)
+                values.add(row.taxTotal)
+                values.add(row.taxesIncluded)
+                values.add(row.total)
+                values.add(row.discounts)
+                values.add(row.taxes)
+                values.add(row.tenders)
+                values.add(row.claimCode)
+                values.add(row.claimedAt)
+                values.add(row.receiptToken)
+                values.add(row.contentHash)
+                values.add(row.createdAt)
+            }
         }
-        let lines = transactions.flatMap { transaction in transaction.lines.map { (transaction.row.id, $0) } }
+        let lines = transactions.flatMap { transaction in transaction.lines.map { (transactionID: transaction.row.id, line: $0) } }
         for batch in lines.chunks(of: Self.linesPerStatement) {
-            try await sql.insertRows(into: "transaction_lines", columns: Self.lineColumns, rows: batch.map { transactionID, line -> [any Encodable & Sendable] in
-                [tenantID, transactionID, line.lineNumber, line.sku, line.name, line.category, line.quantity, line.unitPrice, line.discount,
-                 line.total, line.netTotal, Int64(0), line.originalLine, line.reason]
-            })
+            try await sql.insertRows(into: "transaction_lines", columns: Self.lineColumns, batch) { entry, values in
+                let line = entry.line
+                values.add(tenantID)
+                values.add(entry.transactionID)
+                values.add(line.lineNumber)
+                values.add(line.sku)
+                values.add(line.name)
+                values.add(line.category)
+                values.add(line.quantity)
+                values.add(line.unitPrice)
+                values.add(line.discount)
+                values.add(line.total)
+                values.add(line.netTotal)
+                values.add(Int64(0))
+                values.add(line.originalLine)
+                values.add(line.reason)
+            }
         }
     }
 
