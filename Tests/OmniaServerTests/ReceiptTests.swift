@@ -7,6 +7,35 @@ import Testing
 
 @Suite("Digital receipts")
 struct ReceiptTests {
+    @Test("receipt tokens sort in issue order; a token issued before they carried the time still opens its receipt", arguments: TestBackend.available)
+    func receiptTokensAreTimeOrdered(backend: TestBackend) async throws {
+        try await TestApp.run(backend) { app, client in
+            _ = try await SalesFixtures.make(app, client)
+            var tokens: [String] = []
+            for index in 0..<3 {
+                let sale = try await client.call(.post, "/v1/transactions", key: app.adminKey, json: SalesFixtures.sale(
+                    "T-ORDER-\(index)", customer: nil, lines: [("Socks", "home", 1, 500)]))
+                #expect(sale.status == .created, "\(sale.text)")
+                tokens.append(try #require(sale.object["receipt_token"] as? String))
+                try await Task.sleep(for: .milliseconds(2))
+            }
+            #expect(tokens == tokens.sorted(), "\(tokens)")
+            let secret = try #require(tokens[0].split(separator: "_").last)
+            #expect(secret.count == 42, "10 characters of issue time, then 32 random")
+
+            // A token of the earlier shape: the tenant, then 32 random characters.
+            let legacy = "rct_\(app.tenantID.dropFirst(4))_" + String(secret.suffix(32))
+            let first = tokens[0]
+            try await app.services.database.transaction { sql in
+                try await sql.raw("UPDATE transactions SET receipt_token = \(bind: legacy) WHERE receipt_token = \(bind: first)").run()
+            }
+            let receipt = try await client.call(.get, "/v1/receipts/\(legacy)", key: nil)
+            #expect(receipt.status == .ok, "\(receipt.text)")
+            #expect(receipt.object["receipt_token"] as? String == legacy)
+            #expect(try await client.call(.get, "/v1/receipts/\(first)", key: nil).status == .notFound)
+        }
+    }
+
     @Test("every sale has a receipt, as JSON and as a printable page, behind an unguessable link", arguments: TestBackend.available)
     func receiptsAreServed(backend: TestBackend) async throws {
         try await TestApp.run(backend) { app, client in

@@ -1,17 +1,19 @@
 import OmniaCore
 
-/// The unguessable token of a digital receipt, `rct_<tenant>_<secret>` (see `TenantScopedToken`):
-/// whoever holds the link may read that one receipt without an API key — it is mailed to the shopper.
+/// The unguessable token of a digital receipt, `rct_<tenant>_<issue time><secret>` (see
+/// `TenantScopedToken`): whoever holds the link may read that one receipt without an API key — it
+/// is mailed to the shopper. Every sale and return gets one, so the time comes first to keep the
+/// token index growing at one end (tokens issued before it was added have none, and still work).
 enum ReceiptToken {
     static let prefix = "rct_"
 
-    static func generate(tenantID: String) -> String {
-        TenantScopedToken.generate(prefix: prefix, tenantID: tenantID)
+    static func generate(tenantID: String, issuedAt: Int64) -> String {
+        TenantScopedToken.generate(prefix: prefix, tenantID: tenantID, issuedAt: issuedAt)
     }
 
     /// The tenant a presented token belongs to, or nil when it cannot be a receipt token.
     static func tenantID(of token: String) -> String? {
-        TenantScopedToken.tenantID(of: token, prefix: prefix)
+        TenantScopedToken.tenantID(of: token, prefix: prefix, timeOrdered: true)
     }
 
     /// Where the receipt is served, relative to the server's base URL.

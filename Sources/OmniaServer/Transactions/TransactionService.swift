@@ -88,7 +88,8 @@ struct TransactionService: Sendable {
             taxesIncluded: plan.taxesIncluded ? 1 : 0, total: plan.total, discounts: try JSONCoding.text(draft.discounts),
             taxes: try JSONCoding.text(plan.taxes), tenders: try JSONCoding.text(draft.tenders ?? []),
             claimCode: draft.kind == .sale && customerID == nil ? ClaimCode.generate() : nil, claimedAt: nil,
-            receiptToken: ReceiptToken.generate(tenantID: tenantID), contentHash: contentHash, createdAt: services.nowMilliseconds)
+            receiptToken: ReceiptToken.generate(tenantID: tenantID, issuedAt: services.nowMilliseconds), contentHash: contentHash,
+            createdAt: services.nowMilliseconds)
     }
 
     /// What a transaction will write, worked out (and checked) before anything is written.
