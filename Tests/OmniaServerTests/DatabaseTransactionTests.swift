@@ -80,4 +80,39 @@ struct DatabaseTransactionTests {
             #expect(remaining.isEmpty)
         }
     }
+
+    @Test("deferred writes with more bound values than one statement may carry commit in several statements, all or nothing",
+          arguments: TestBackend.available)
+    func deferredWritesBeyondTheBindLimit(backend: TestBackend) async throws {
+        try await backend.withDatabase { database in
+            // 3 × 4,000 rows × 6 values = 72,000 bound values, over PostgreSQL's 65,535 per statement.
+            @Sendable func insertEvents(_ sql: any SQLDatabase, batch: Int) async throws {
+                try await sql.insertRows(into: "events", columns: ["tenant_id", "id", "type", "data", "request_id", "created_at"], 0..<4_000,
+                                         ifDuplicate: DuplicateRule(table: "events", error: Duplicate())) { index, values in
+                    values.add("ten_bulk")
+                    values.add("evt_\(batch)_\(index)")
+                    values.add("bulk.test")
+                    values.add("{}")
+                    values.add(String?.none)
+                    values.add(Int64(index))
+                }
+            }
+            func eventCount() async throws -> Int {
+                try await database.read { sql in
+                    try await sql.raw("SELECT count(*) AS n FROM events WHERE tenant_id = 'ten_bulk'").first()!.decode(column: "n", as: Int.self)
+                }
+            }
+            try await database.transaction { sql in
+                for batch in 0..<3 { try await insertEvents(sql, batch: batch) }
+            }
+            #expect(try await eventCount() == 12_000)
+            // The last statement collides with the first transaction's rows: nothing of this one stays.
+            await #expect(throws: Duplicate.self) {
+                try await database.transaction { sql in
+                    for batch in [3, 4, 0] { try await insertEvents(sql, batch: batch) }
+                }
+            }
+            #expect(try await eventCount() == 12_000)
+        }
+    }
 }

@@ -15,11 +15,22 @@ import Synchronization
 /// Statements keep their order: held writes go out before the next statement that must run at once,
 /// so later reads see them. Consecutive held writes must not touch each other's rows (an update of a
 /// row another one inserts): PostgreSQL runs the parts of one statement against one snapshot.
+/// Held writes with more bound values than one statement may carry (a bulk import's chunk) go out
+/// as several statements, after a BEGIN.
 final class PostgresTransaction: SQLDatabase, Sendable {
     private struct State {
         var begun = false
-        var held: [(query: SQLQueryString, ifDuplicate: DuplicateRule?)] = []
+        var held: [HeldWrite] = []
     }
+
+    private struct HeldWrite {
+        let query: SQLQueryString
+        let ifDuplicate: DuplicateRule?
+        let bindCount: Int
+    }
+
+    /// PostgreSQL's wire protocol counts a statement's parameters in 16 bits.
+    static let maximumBindsPerStatement = Int(UInt16.max)
 
     private let base: any SQLDatabase
     private let state = Mutex(State())
@@ -49,7 +60,7 @@ final class PostgresTransaction: SQLDatabase, Sendable {
             return (!state.begun, state.held)
         }
         if mustBegin { try await base.raw("BEGIN").run() }
-        try await send(held)
+        for statement in Self.statements(held) { try await send(statement) }
         try await base.execute(sql: query, onRow)
     }
 
@@ -64,21 +75,46 @@ final class PostgresTransaction: SQLDatabase, Sendable {
     }
 
     func hold(_ query: SQLQueryString, ifDuplicate: DuplicateRule?) {
-        state.withLock { $0.held.append((query, ifDuplicate)) }
+        var serializer = SQLSerializer(database: base)
+        query.serialize(to: &serializer)
+        let write = HeldWrite(query: query, ifDuplicate: ifDuplicate, bindCount: serializer.binds.count)
+        state.withLock { $0.held.append(write) }
     }
 
-    /// Sends the held writes, then COMMIT if BEGIN was sent (a lone statement commits by itself).
+    /// Sends the held writes, then COMMIT if BEGIN was sent (a lone statement commits by itself;
+    /// writes too many for one statement are sent after a BEGIN).
     func commit() async throws {
         let (begun, held) = state.withLock { state in
             defer { state.held.removeAll() }
             return (state.begun, state.held)
         }
-        try await send(held)
-        if begun { try await base.raw("COMMIT").run() }
+        let statements = Self.statements(held)
+        let mustBegin = !begun && statements.count > 1
+        if mustBegin {
+            try await base.raw("BEGIN").run()
+            state.withLock { $0.begun = true }
+        }
+        for statement in statements { try await send(statement) }
+        if begun || mustBegin { try await base.raw("COMMIT").run() }
+    }
+
+    /// Held writes in order, grouped into as few statements as the limit on bound values allows.
+    private static func statements(_ held: [HeldWrite]) -> [[HeldWrite]] {
+        var statements: [[HeldWrite]] = []
+        var binds = 0
+        for write in held {
+            if statements.isEmpty || binds + write.bindCount > maximumBindsPerStatement {
+                statements.append([])
+                binds = 0
+            }
+            statements[statements.count - 1].append(write)
+            binds += write.bindCount
+        }
+        return statements
     }
 
     /// Held writes as one statement: `WITH w0 AS (…), w1 AS (…) last`.
-    private func send(_ held: [(query: SQLQueryString, ifDuplicate: DuplicateRule?)]) async throws {
+    private func send(_ held: [HeldWrite]) async throws {
         guard let last = held.last else { return }
         var statement: SQLQueryString = ""
         for (index, write) in held.dropLast().enumerated() {

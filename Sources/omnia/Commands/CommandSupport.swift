@@ -35,6 +35,7 @@ func describeFailure(_ error: any Error) -> String {
         let fields = problem.errors.map { "\($0.field): \($0.detail)" }.joined(separator: "; ")
         return fields.isEmpty ? problem.detail : fields
     }
+    if let database = databaseFailureDescription(error) { return database }
     let text = String(describing: error)
     if text.contains("Address already in use") { return "the port is already in use; choose another with --port" }
     if text.contains("Cannot assign requested address") || text.contains("Name or service not known") {
