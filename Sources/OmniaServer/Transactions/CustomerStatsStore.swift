@@ -26,38 +26,70 @@ struct CustomerStatsDelta: Sendable {
         }
     }
 
+    /// Figures per key in the order the keys first came: a sale's rows of one table (its
+    /// categories) stay next to each other, so the upsert writes one customer's rows one after
+    /// another — on SQLite, to the same b-tree page while it is in the processor's cache.
+    struct OrderedFigures<Figures: Sendable>: Sendable {
+        private(set) var entries: [(key: Key, figures: Figures)] = []
+        private var positions: [Key: Int] = [:]
+
+        init(reservingCapacity capacity: Int = 0) {
+            entries.reserveCapacity(capacity)
+            positions.reserveCapacity(capacity)
+        }
+
+        mutating func update(_ key: Key, startingFrom initial: Figures, _ change: (inout Figures) -> Void) {
+            if let position = positions[key] {
+                change(&entries[position].figures)
+            } else {
+                var figures = initial
+                change(&figures)
+                positions[key] = entries.count
+                entries.append((key, figures))
+            }
+        }
+    }
+
     /// Keyed by customer, channel and currency.
-    private(set) var channels: [Key: ChannelFigures] = [:]
+    private(set) var channels = OrderedFigures<ChannelFigures>()
     /// Keyed by customer and category.
-    private(set) var categories: [Key: (quantity: Int64, lines: Int64)] = [:]
+    private(set) var categories = OrderedFigures<(quantity: Int64, lines: Int64)>()
     /// Keyed by customer and location.
-    private(set) var locations: [Key: (orders: Int64, lastVisitAt: Int64)] = [:]
+    private(set) var locations = OrderedFigures<(orders: Int64, lastVisitAt: Int64)>()
+
+    init() {}
+
+    /// Room for the figures of `sales` sales of different customers (a bulk import's chunk).
+    init(reservingCapacity sales: Int) {
+        channels = OrderedFigures(reservingCapacity: sales)
+        categories = OrderedFigures(reservingCapacity: sales * 5)
+        locations = OrderedFigures(reservingCapacity: sales)
+    }
 
     /// Adds a sale's figures to `customerID`'s, or takes a return's away.
     mutating func add(_ row: TransactionRow, lines: [TransactionLine], customerID: String) {
         let isSale = row.kind == TransactionKind.sale.rawValue
-        let key = Key(customerID: customerID, name: row.channelId, detail: row.currency)
-        var figures = channels[key, default: ChannelFigures()]
-        if isSale {
-            figures.orders += 1
-            figures.salesAmount += row.total
-            figures.firstPurchaseAt = min(figures.firstPurchaseAt ?? row.occurredAt, row.occurredAt)
-            figures.lastPurchaseAt = max(figures.lastPurchaseAt ?? row.occurredAt, row.occurredAt)
-        } else {
-            figures.returns += 1
-            figures.returnedAmount += row.total
+        channels.update(Key(customerID: customerID, name: row.channelId, detail: row.currency), startingFrom: ChannelFigures()) { figures in
+            if isSale {
+                figures.orders += 1
+                figures.salesAmount += row.total
+                figures.firstPurchaseAt = min(figures.firstPurchaseAt ?? row.occurredAt, row.occurredAt)
+                figures.lastPurchaseAt = max(figures.lastPurchaseAt ?? row.occurredAt, row.occurredAt)
+            } else {
+                figures.returns += 1
+                figures.returnedAmount += row.total
+            }
         }
-        channels[key] = figures
         for line in lines {
             guard let category = line.category else { continue }
-            let key = Key(customerID: customerID, name: category)
-            let entry = categories[key, default: (0, 0)]
-            categories[key] = isSale ? (entry.quantity + line.quantity, entry.lines + 1) : (entry.quantity - line.quantity, entry.lines)
+            categories.update(Key(customerID: customerID, name: category), startingFrom: (0, 0)) { entry in
+                entry = isSale ? (entry.quantity + line.quantity, entry.lines + 1) : (entry.quantity - line.quantity, entry.lines)
+            }
         }
         if isSale, let locationID = row.locationId {
-            let key = Key(customerID: customerID, name: locationID)
-            let entry = locations[key, default: (0, row.occurredAt)]
-            locations[key] = (entry.orders + 1, max(entry.lastVisitAt, row.occurredAt))
+            locations.update(Key(customerID: customerID, name: locationID), startingFrom: (0, row.occurredAt)) { entry in
+                entry = (entry.orders + 1, max(entry.lastVisitAt, row.occurredAt))
+            }
         }
     }
 }
@@ -79,7 +111,7 @@ struct CustomerStatsStore: Sendable {
     func record(on sql: any SQLDatabase, _ delta: CustomerStatsDelta) async throws {
         let (least, greatest) = dialect == .postgres ? ("LEAST", "GREATEST") : ("min", "max")
         try await upsert(
-            on: sql, delta.channels, into: "customer_channel_stats",
+            on: sql, delta.channels.entries, into: "customer_channel_stats",
             columns: ["tenant_id", "customer_id", "channel_id", "currency", "orders", "returns", "sales_amount", "returned_amount",
                       "first_purchase_at", "last_purchase_at"],
             row: { key, figures, values in
@@ -106,7 +138,7 @@ struct CustomerStatsStore: Sendable {
                         COALESCE(excluded.last_purchase_at, customer_channel_stats.last_purchase_at))
                 """)
         try await upsert(
-            on: sql, delta.categories, into: "customer_category_stats", columns: ["tenant_id", "customer_id", "category", "quantity", "lines"],
+            on: sql, delta.categories.entries, into: "customer_category_stats", columns: ["tenant_id", "customer_id", "category", "quantity", "lines"],
             row: { key, figures, values in
                 values.add(tenantID)
                 values.add(key.customerID)
@@ -119,7 +151,7 @@ struct CustomerStatsStore: Sendable {
                 quantity = customer_category_stats.quantity + excluded.quantity, lines = customer_category_stats.lines + excluded.lines
                 """)
         try await upsert(
-            on: sql, delta.locations, into: "customer_location_stats", columns: ["tenant_id", "customer_id", "location_id", "orders", "last_visit_at"],
+            on: sql, delta.locations.entries, into: "customer_location_stats", columns: ["tenant_id", "customer_id", "location_id", "orders", "last_visit_at"],
             row: { key, figures, values in
                 values.add(tenantID)
                 values.add(key.customerID)
@@ -135,17 +167,17 @@ struct CustomerStatsStore: Sendable {
     }
 
     /// One stats table's upsert, a multi-row statement per batch.
-    private func upsert<Figures: Sendable>(on sql: any SQLDatabase, _ entries: [CustomerStatsDelta.Key: Figures], into table: String,
+    private func upsert<Figures: Sendable>(on sql: any SQLDatabase, _ entries: [(key: CustomerStatsDelta.Key, figures: Figures)], into table: String,
                                            columns: [String],
                                            row: (_ key: CustomerStatsDelta.Key, _ figures: Figures, _ values: inout SQLRowValues) -> Void,
                                            onConflict: String) async throws {
         // In key order on PostgreSQL, so two transactions never wait on each other's rows in a
-        // cycle; SQLite has one writer, and sorting a chunk's thousands of rows costs more than
-        // upserting them.
-        let rows = dialect == .postgres ? entries.sorted { $0.key < $1.key } : Array(entries)
+        // cycle. SQLite has one writer: the rows stay in first-seen order (a customer's together),
+        // as sorting a chunk's thousands of rows costs more than upserting them.
+        let rows = dialect == .postgres ? entries.sorted { $0.key < $1.key } : entries
         for batch in rows.chunks(of: Self.rowsPerStatement) {
             try await sql.insertRows(into: table, columns: columns, batch, suffix: onConflict) { entry, values in
-                row(entry.key, entry.value, &values)
+                row(entry.key, entry.figures, &values)
             }
         }
     }
