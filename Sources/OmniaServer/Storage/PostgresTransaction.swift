@@ -26,7 +26,18 @@ final class PostgresTransaction: SQLDatabase, Sendable {
     private struct HeldWrite {
         let query: SQLQueryString
         let ifDuplicate: DuplicateRule?
-        let bindCount: Int
+    }
+
+    /// Held writes joined into one statement, serialized once: its text and bound values.
+    private struct JoinedWrites: SQLExpression {
+        let sql: String
+        let binds: [any Encodable & Sendable]
+        let rules: [DuplicateRule]
+
+        func serialize(to serializer: inout SQLSerializer) {
+            serializer.write(sql)
+            serializer.binds += binds
+        }
     }
 
     /// PostgreSQL's wire protocol counts a statement's parameters in 16 bits.
@@ -60,7 +71,7 @@ final class PostgresTransaction: SQLDatabase, Sendable {
             return (!state.begun, state.held)
         }
         if mustBegin { try await base.raw("BEGIN").run() }
-        for statement in Self.statements(held) { try await send(statement) }
+        for statement in joined(held) { try await send(statement) }
         try await base.execute(sql: query, onRow)
     }
 
@@ -75,10 +86,7 @@ final class PostgresTransaction: SQLDatabase, Sendable {
     }
 
     func hold(_ query: SQLQueryString, ifDuplicate: DuplicateRule?) {
-        var serializer = SQLSerializer(database: base)
-        query.serialize(to: &serializer)
-        let write = HeldWrite(query: query, ifDuplicate: ifDuplicate, bindCount: serializer.binds.count)
-        state.withLock { $0.held.append(write) }
+        state.withLock { $0.held.append(HeldWrite(query: query, ifDuplicate: ifDuplicate)) }
     }
 
     /// Sends the held writes, then COMMIT if BEGIN was sent (a lone statement commits by itself;
@@ -88,7 +96,7 @@ final class PostgresTransaction: SQLDatabase, Sendable {
             defer { state.held.removeAll() }
             return (state.begun, state.held)
         }
-        let statements = Self.statements(held)
+        let statements = joined(held)
         let mustBegin = !begun && statements.count > 1
         if mustBegin {
             try await base.raw("BEGIN").run()
@@ -98,34 +106,46 @@ final class PostgresTransaction: SQLDatabase, Sendable {
         if begun || mustBegin { try await base.raw("COMMIT").run() }
     }
 
-    /// Held writes in order, grouped into as few statements as the limit on bound values allows.
-    private static func statements(_ held: [HeldWrite]) -> [[HeldWrite]] {
-        var statements: [[HeldWrite]] = []
-        var binds = 0
+    /// Held writes as one statement, `WITH w0 AS (…), w1 AS (…) last` — or, when that would carry
+    /// more bound values than a statement may, as several, each joining as many writes in order as fit.
+    private func joined(_ held: [HeldWrite]) -> [JoinedWrites] {
+        guard !held.isEmpty else { return [] }
+        let whole = join(held)
+        guard whole.binds.count > Self.maximumBindsPerStatement else { return [whole] }
+        var statements: [JoinedWrites] = []
+        var group: [HeldWrite] = []
+        var groupBinds = 0
         for write in held {
-            if statements.isEmpty || binds + write.bindCount > maximumBindsPerStatement {
-                statements.append([])
-                binds = 0
+            let binds = join([write]).binds.count
+            if !group.isEmpty && groupBinds + binds > Self.maximumBindsPerStatement {
+                statements.append(join(group))
+                group.removeAll()
+                groupBinds = 0
             }
-            statements[statements.count - 1].append(write)
-            binds += write.bindCount
+            group.append(write)
+            groupBinds += binds
         }
+        statements.append(join(group))
         return statements
     }
 
-    /// Held writes as one statement: `WITH w0 AS (…), w1 AS (…) last`.
-    private func send(_ held: [HeldWrite]) async throws {
-        guard let last = held.last else { return }
+    private func join(_ held: [HeldWrite]) -> JoinedWrites {
         var statement: SQLQueryString = ""
         for (index, write) in held.dropLast().enumerated() {
             statement += index == 0 ? "WITH " : ", "
             statement += "\(unsafeRaw: "w\(index)") AS (\(write.query))"
         }
-        statement += held.count > 1 ? " \(last.query)" : last.query
+        statement += held.count > 1 ? " \(held[held.count - 1].query)" : held[held.count - 1].query
+        var serializer = SQLSerializer(database: base)
+        statement.serialize(to: &serializer)
+        return JoinedWrites(sql: serializer.sql, binds: serializer.binds, rules: held.compactMap(\.ifDuplicate))
+    }
+
+    private func send(_ statement: JoinedWrites) async throws {
         do {
-            try await base.raw(statement).run()
+            try await base.execute(sql: statement) { _ in }
         } catch {
-            throw Self.mapped(error, rules: held.compactMap(\.ifDuplicate))
+            throw Self.mapped(error, rules: statement.rules)
         }
     }
 
