@@ -265,11 +265,6 @@ struct SQLiteHandleDatabase: SQLDatabase {
         try run(query, onRow)
     }
 
-    /// Runs SQLite text with its values as they are (no SQLKit serialization), ignoring result rows.
-    func run(text: String, values: [SQLiteData]) throws {
-        try handle.execute(text, values) { _, _ in }
-    }
-
     private func run(_ query: any SQLExpression, _ onRow: @escaping @Sendable (any SQLRow) -> Void) throws {
         let (sql, binds) = serialize(query)
         let values = try binds.map { try Self.sqliteValue($0) }
