@@ -190,4 +190,3 @@ struct BulkImport: Sendable {
         return records
     }
 }
-

@@ -59,10 +59,12 @@ struct CustomerStatsDelta: Sendable {
 
     init() {}
 
-    /// Room for the figures of `sales` sales of different customers (a bulk import's chunk).
-    init(reservingCapacity sales: Int) {
+    /// Room for the figures of `sales` sales with `lines` lines in all (a bulk import's chunk), so
+    /// adding them never regrows the tables: each sale adds at most one row per channel and
+    /// location table, each line at most one category row.
+    init(reservingCapacityForSales sales: Int, lines: Int) {
         channels = OrderedFigures(reservingCapacity: sales)
-        categories = OrderedFigures(reservingCapacity: sales * 5)
+        categories = OrderedFigures(reservingCapacity: lines)
         locations = OrderedFigures(reservingCapacity: sales)
     }
 
@@ -115,9 +117,6 @@ struct CustomerStatsStore: Sendable {
             columns: ["tenant_id", "customer_id", "channel_id", "currency", "orders", "returns", "sales_amount", "returned_amount",
                       "first_purchase_at", "last_purchase_at"],
             row: { key, figures, values in
-                values.add(tenantID)
-                values.add(key.customerID)
-                values.add(key.name)
                 values.add(key.detail)
                 values.add(figures.orders)
                 values.add(figures.returns)
@@ -139,10 +138,7 @@ struct CustomerStatsStore: Sendable {
                 """)
         try await upsert(
             on: sql, delta.categories.entries, into: "customer_category_stats", columns: ["tenant_id", "customer_id", "category", "quantity", "lines"],
-            row: { key, figures, values in
-                values.add(tenantID)
-                values.add(key.customerID)
-                values.add(key.name)
+            row: { _, figures, values in
                 values.add(figures.quantity)
                 values.add(figures.lines)
             },
@@ -152,10 +148,7 @@ struct CustomerStatsStore: Sendable {
                 """)
         try await upsert(
             on: sql, delta.locations.entries, into: "customer_location_stats", columns: ["tenant_id", "customer_id", "location_id", "orders", "last_visit_at"],
-            row: { key, figures, values in
-                values.add(tenantID)
-                values.add(key.customerID)
-                values.add(key.name)
+            row: { _, figures, values in
                 values.add(figures.orders)
                 values.add(figures.lastVisitAt)
             },
@@ -166,7 +159,8 @@ struct CustomerStatsStore: Sendable {
                 """)
     }
 
-    /// One stats table's upsert, a multi-row statement per batch.
+    /// One stats table's upsert, a multi-row statement per batch. Every table's key starts with the
+    /// tenant, the customer and the key's name; `row` adds the columns after those.
     private func upsert<Figures: Sendable>(on sql: any SQLDatabase, _ entries: [(key: CustomerStatsDelta.Key, figures: Figures)], into table: String,
                                            columns: [String],
                                            row: (_ key: CustomerStatsDelta.Key, _ figures: Figures, _ values: inout SQLRowValues) -> Void,
@@ -177,6 +171,9 @@ struct CustomerStatsStore: Sendable {
         let rows = dialect == .postgres ? entries.sorted { $0.key < $1.key } : entries
         for batch in rows.chunks(of: Self.rowsPerStatement) {
             try await sql.insertRows(into: table, columns: columns, batch, suffix: onConflict) { entry, values in
+                values.add(tenantID)
+                values.add(entry.key.customerID)
+                values.add(entry.key.name)
                 row(entry.key, entry.figures, &values)
             }
         }

@@ -163,7 +163,7 @@ struct TransactionBatch: Sendable {
 
         // 4. Each record in file order; sales wait in `pending` until a return needs them written.
         var pending: [(row: TransactionRow, lines: [TransactionLine])] = []
-        var delta = CustomerStatsDelta()
+        var delta = CustomerStatsDelta(reservingCapacityForSales: sales.count, lines: sales.reduce(0) { $0 + $1.draft.lines.count })
         var created: [String] = []
         /// External ids recorded by the per-record path in this chunk: met again, they take it too.
         var recordedOneByOne = Set<String>()
