@@ -16,6 +16,7 @@ public struct AppServices: Sendable {
     let routeTable = RouteTable()
     /// Idempotency claims of this process's running requests (used on SQLite).
     let idempotencyKeys = InFlightIdempotencyKeys()
+    let saleGroups = SaleGroupCommit()
 
     public init(
         config: AppConfig, database: any Database, logger: Logger,

@@ -23,16 +23,32 @@ struct EventLog: Sendable {
 
     /// Appends several events in one statement (a sale's `transaction.recorded` and `receipt.issued`).
     func append(on sql: any SQLDatabase, tenantID: String, _ events: [(type: String, data: any Encodable)], requestID: String?) async throws {
+        try await append(on: sql, tenantID: tenantID, events.map { ($0.type, $0.data, requestID) })
+    }
+
+    /// Appends several events in one statement, each naming its own request (sales of several POSTs committed together).
+    func append(on sql: any SQLDatabase, tenantID: String, _ events: [(type: String, data: any Encodable, requestID: String?)]) async throws {
         guard !events.isEmpty else { return }
         let createdAt = Timestamp.milliseconds(now())
         var query: SQLQueryString = "INSERT INTO events (tenant_id, id, type, data, request_id, created_at, dispatched) VALUES "
         for (index, event) in events.enumerated() {
             query += """
                 \(unsafeRaw: index == 0 ? "" : ", ")(\(bind: tenantID), \(bind: ids.make(.event)), \(bind: event.type), \
-                \(bind: try JSONCoding.text(event.data)), \(bind: requestID), \(bind: createdAt), 0)
+                \(bind: try (event.data as? EncodedJSON)?.text ?? JSONCoding.text(event.data)), \(bind: event.requestID), \(bind: createdAt), 0)
                 """
         }
         try await sql.runDeferrable(query)
+    }
+}
+
+/// A payload already encoded (a sale's response is its `transaction.recorded` payload): stored as it is.
+struct EncodedJSON: Encodable, Sendable {
+    let text: String
+
+    init(_ data: Data) { text = String(decoding: data, as: UTF8.self) }
+
+    func encode(to encoder: any Encoder) throws {
+        try JSONCoding.decoder.decode(JSONValue.self, from: Data(text.utf8)).encode(to: encoder)
     }
 }
 

@@ -47,13 +47,18 @@ public struct ImportReport: Encodable, Sendable {
         return report
     }
 
-    /// Reports a refused record, or rethrows what is not a refusal: a server error, or a
-    /// `RetryableConflict` that runs the whole chunk again.
+    /// Reports a refused record, or rethrows what is not a refusal.
     mutating func reject(_ error: any Error, line: Int) throws {
-        guard let convertible = error as? any ProblemConvertible, !(error is any RetryableConflict) else { throw error }
-        let problem = convertible.problem
-        guard problem.status.code < 500 else { throw error }
+        guard let problem = Self.refusal(error) else { throw error }
         rejections.append(ImportRejection(line: line, code: problem.code, detail: problem.detail, errors: problem.errors))
+    }
+
+    /// The problem a refused record is answered with; nil for what is not a refusal of that one
+    /// record: a server error, or a `RetryableConflict` that runs the whole chunk again.
+    static func refusal(_ error: any Error) -> Problem? {
+        guard let convertible = error as? any ProblemConvertible, !(error is any RetryableConflict) else { return nil }
+        let problem = convertible.problem
+        return problem.status.code < 500 ? problem : nil
     }
 
     mutating func add(_ other: ImportReport) {

@@ -36,11 +36,15 @@ struct TransactionBatch: Sendable {
         let draft: TransactionDraft
         /// A sale whose channel and location the directory knew: what the writer would otherwise work out.
         let ready: ReadySale?
+        /// Who records this item when it is not the batch's actor: each POST of a group of single
+        /// sales (`SaleGroupCommit`) keeps its own request id in its audit entries and events.
+        let actor: Actor?
 
-        init(line: Int, draft: TransactionDraft, ready: ReadySale?) {
+        init(line: Int, draft: TransactionDraft, ready: ReadySale?, actor: Actor? = nil) {
             self.line = line
             self.draft = draft
             self.ready = ready
+            self.actor = actor
         }
     }
 
@@ -120,10 +124,18 @@ struct TransactionBatch: Sendable {
         return Prepared(report: report, items: items)
     }
 
+    /// A bulk import's chunk: its report and the ids of the transactions it created.
     func record(on sql: any SQLDatabase, _ prepared: Prepared) async throws -> (ImportReport, [String]) {
+        var outcomes = ImportOutcomes(report: prepared.report)
+        try await record(on: sql, prepared.items, into: &outcomes)
+        outcomes.report.created = outcomes.created.count
+        outcomes.report.rejections.sort { $0.line < $1.line }
+        return (outcomes.report, outcomes.created)
+    }
+
+    /// Records the items in order, telling `outcomes` what became of each; writes nothing for a refused one.
+    func record<Outcomes: TransactionBatchOutcomes>(on sql: any SQLDatabase, _ items: [Item], into outcomes: inout Outcomes) async throws {
         let transactions = services.transactions
-        var report = prepared.report
-        let items = prepared.items
 
         // 1. Channels and locations, once per distinct pair named.
         var places: [String: Result<(channelID: String, locationID: String?), any Error>] = [:]
@@ -164,7 +176,6 @@ struct TransactionBatch: Sendable {
         // 4. Each record in file order; sales wait in `pending` until a return needs them written.
         var pending: [(row: TransactionRow, lines: [TransactionLine])] = []
         var delta = CustomerStatsDelta(reservingCapacityForSales: sales.count, lines: sales.reduce(0) { $0 + $1.draft.lines.count })
-        var created: [String] = []
         /// External ids recorded by the per-record path in this chunk: met again, they take it too.
         var recordedOneByOne = Set<String>()
         /// Set once a merge may have moved customers the chunk's lookups had found.
@@ -176,15 +187,15 @@ struct TransactionBatch: Sendable {
         }
 
         for item in items {
-            let (line, draft, ready) = (item.line, item.draft, item.ready)
+            let (draft, ready) = (item.draft, item.ready)
             do {
                 let place = try ready?.place ?? places[Self.placeKey(draft)]!.get()
                 let key = Self.externalKey(place.channelID, draft.externalID)
                 if draft.kind == .return || recordedOneByOne.contains(key) {
                     try await flush()
                     recordedOneByOne.insert(key)
-                    let recorded = try await transactions.record(on: sql, caller: caller, draft: draft, actor: actor, emitEvents: false)
-                    if recorded.created { created.append(recorded.transaction.id) } else { report.matched += 1 }
+                    let recorded = try await transactions.record(on: sql, caller: caller, draft: draft, actor: item.actor ?? actor, emitEvents: false)
+                    if recorded.created { outcomes.created(item, id: recorded.transaction.id, recorded.transaction) } else { outcomes.matched(item) }
                     continue
                 }
                 let contentHash = try ready?.contentHash ?? draft.contentHash(channelID: place.channelID, locationID: place.locationID)
@@ -192,7 +203,7 @@ struct TransactionBatch: Sendable {
                     guard existing.contentHash == contentHash else {
                         throw TransactionError.externalIDTaken(externalID: draft.externalID, transactionID: existing.id)
                     }
-                    report.matched += 1
+                    outcomes.matched(item)
                     continue
                 }
                 let plan = try ready?.plan.get() ?? transactions.salePlan(draft)
@@ -208,7 +219,7 @@ struct TransactionBatch: Sendable {
                     } else {
                         let result = try await services.identity.identify(
                             on: sql, tenantID: tenantID, policy: caller.identityPolicy, identifiers: draft.identifiers, traits: .empty,
-                            channelID: place.channelID, actor: actor)
+                            channelID: place.channelID, actor: item.actor ?? actor)
                         customerID = result.customer.id
                         if !result.merged.isEmpty { matchesStale = true }
                         for identifier in draft.identifiers {
@@ -221,20 +232,38 @@ struct TransactionBatch: Sendable {
                                             customerID: customerID, contentHash: contentHash)
                 pending.append((row, plan.lines))
                 known[key] = (row.id, contentHash)
-                created.append(row.id)
+                outcomes.created(item, id: row.id, SalesTransaction(row: row, lines: plan.lines, discounts: draft.discounts, taxes: plan.taxes,
+                                                                    tenders: draft.tenders ?? []))
                 if let customerID { delta.add(row, lines: plan.lines, customerID: customerID) }
             } catch {
-                try report.reject(error, line: line)
+                try outcomes.refused(item, error)
             }
         }
         try await flush()
         try await CustomerStatsStore(tenantID: tenantID, dialect: services.database.dialect).record(on: sql, delta)
-        report.created = created.count
-        report.rejections.sort { $0.line < $1.line }
-        return (report, created)
     }
 
     private static func placeKey(_ draft: TransactionDraft) -> String { "\(draft.channel ?? "")\u{1F}\(draft.location ?? "")" }
 
     private static func externalKey(_ channelID: String, _ externalID: String) -> String { "\(channelID)\u{1F}\(externalID)" }
+}
+
+/// What `TransactionBatch.record` tells about each item, in order.
+protocol TransactionBatchOutcomes {
+    /// A new transaction; `transaction` (its whole view) is built only if asked for.
+    mutating func created(_ item: TransactionBatch.Item, id: String, _ transaction: @autoclosure () -> SalesTransaction)
+    /// The channel already had this external id with the same content (a retry or a re-import).
+    mutating func matched(_ item: TransactionBatch.Item)
+    /// The item was refused before anything of it was written. Throwing aborts the whole batch.
+    mutating func refused(_ item: TransactionBatch.Item, _ error: any Error) throws
+}
+
+/// A bulk import's outcomes: counted, with every refusal reported by its line.
+struct ImportOutcomes: TransactionBatchOutcomes {
+    var report: ImportReport
+    var created: [String] = []
+
+    mutating func created(_ item: TransactionBatch.Item, id: String, _ transaction: @autoclosure () -> SalesTransaction) { created.append(id) }
+    mutating func matched(_ item: TransactionBatch.Item) { report.matched += 1 }
+    mutating func refused(_ item: TransactionBatch.Item, _ error: any Error) throws { try report.reject(error, line: item.line) }
 }

@@ -20,9 +20,15 @@ struct TransactionController {
             let body = try await request.decode(RecordTransactionRequest.self, maxBytes: services.config.maxBodyBytes)
             let draft = try transactions.validate(body, caller: caller)
             let actor = Actor(id: caller.keyID, requestID: context.requestID)
-            return try await services.mutation(context, status: { $0.created ? .created : .ok }) { sql in
-                try await transactions.record(on: sql, caller: caller, draft: draft, actor: actor)
+            let alone: @Sendable () async throws -> Response = {
+                try await services.mutation(context, status: { $0.created ? .created : .ok }) { sql in
+                    try await transactions.record(on: sql, caller: caller, draft: draft, actor: actor)
+                }
             }
+            // Returns read the sale they take back, which a group's earlier sale may be: they go alone.
+            guard draft.kind == .sale else { return try await alone() }
+            return try await services.saleGroups.record(.init(caller: caller, draft: draft, actor: actor, claim: context.idempotencyClaim),
+                                                        services: services, ordinary: alone)
         }
         routes.post("transactions/bulk", scopes: CustomerController.writeScopes) { request, context, caller in
             let (records, atomic) = try await Self.bulkRecords(&request, maxBytes: services.config.bodyLimit(path: request.uri.path))
