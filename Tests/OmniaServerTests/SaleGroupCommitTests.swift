@@ -161,13 +161,13 @@ struct SaleGroupCommitTests {
         let gate = Gate()
         let blockers = Task {
             try await withThrowingTaskGroup(of: Void.self) { group in
-                for index in 0..<SaleGroupCommit.writersPerKey {
+                for index in 0..<groups.queue.writersPerKey {
                     group.addTask {
                         let draft = try app.services.transactions.validate(
                             try decodeJSONObject(RecordTransactionRequest.self, from: Array(JSONSerialization.data(withJSONObject: SalesFixtures.sale("GATE-\(index)")))),
                             caller: caller)
-                        _ = try await groups.record(.init(caller: caller, draft: draft, actor: Actor(id: caller.keyID, requestID: nil), claim: nil),
-                                                    services: app.services) {
+                        _ = try await groups.record(.init(caller: caller, draft: draft, actor: Actor(id: caller.keyID, requestID: nil), claim: nil,
+                                                          services: app.services)) {
                             await gate.wait()
                             return Response(status: .noContent)
                         }
@@ -176,7 +176,7 @@ struct SaleGroupCommitTests {
                 try await group.waitForAll()
             }
         }
-        while gate.waiters < SaleGroupCommit.writersPerKey { try await Task.sleep(for: .milliseconds(5)) }
+        while gate.waiters < groups.queue.writersPerKey { try await Task.sleep(for: .milliseconds(5)) }
         let running = Task { try await burst() }
         var waited = 0
         while groups.statistics.waiting < count {

@@ -27,8 +27,8 @@ struct TransactionController {
             }
             // Returns read the sale they take back, which a group's earlier sale may be: they go alone.
             guard draft.kind == .sale else { return try await alone() }
-            return try await services.saleGroups.record(.init(caller: caller, draft: draft, actor: actor, claim: context.idempotencyClaim),
-                                                        services: services, ordinary: alone)
+            return try await services.saleGroups.record(.init(caller: caller, draft: draft, actor: actor, claim: context.idempotencyClaim,
+                                                              services: services), ordinary: alone)
         }
         routes.post("transactions/bulk", scopes: CustomerController.writeScopes) { request, context, caller in
             let (records, atomic) = try await Self.bulkRecords(&request, maxBytes: services.config.bodyLimit(path: request.uri.path))
