@@ -1,4 +1,5 @@
 import Crypto
+import PostgresNIO
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -96,27 +97,18 @@ struct IdempotencyStore: Sendable {
     }
 
     /// Each statement here is atomic on its own, so no transaction surrounds them: the usual first
-    /// claim is one `INSERT … ON CONFLICT DO NOTHING`, a single round trip on PostgreSQL.
+    /// claim is one `INSERT … ON CONFLICT DO NOTHING`, a single round trip on PostgreSQL, of a
+    /// statement each connection prepares once.
     func claim(tenantID: String, apiKeyID: String, key: String, requestHash: String, now: Int64) async throws -> ClaimOutcome {
         if let inFlight {
             return try await claimInMemory(inFlight, tenantID: tenantID, apiKeyID: apiKeyID, key: key, requestHash: requestHash, now: now)
         }
+        let claim = IdempotencyClaim(tenantID: tenantID, apiKeyID: apiKeyID, key: key)
+        // Claims are rows only where several processes share the database: PostgreSQL.
+        guard let postgres = database as? PostgresStore else { preconditionFailure("row claims need PostgreSQL; SQLite claims in memory") }
+        let insert = ClaimInsert(tenantID: tenantID, apiKeyID: apiKeyID, key: key, requestHash: requestHash, now: now)
+        if try await !postgres.execute(insert).isEmpty { return .claimed(claim) }
         return try await database.autocommit { sql in
-            let claim = IdempotencyClaim(tenantID: tenantID, apiKeyID: apiKeyID, key: key)
-            // Committed without waiting for the WAL flush (`synchronous_commit` off for this statement's
-            // own transaction only): a POST's effect commits later and synchronously, and its flush
-            // carries the claim's earlier WAL records along — so an effect is never durable without its
-            // claim, and a claim lost in a crash had no effect yet. One flush per POST instead of two.
-            let inserted = try await sql.raw("""
-                WITH asynchronous AS (SELECT set_config('synchronous_commit', 'off', true)),
-                claimed AS (
-                    INSERT INTO idempotency_keys (tenant_id, api_key_id, idempotency_key, request_hash, state, created_at, locked_at)
-                    VALUES (\(bind: tenantID), \(bind: apiKeyID), \(bind: key), \(bind: requestHash), 'in_progress', \(bind: now), \(bind: now))
-                    ON CONFLICT (tenant_id, api_key_id, idempotency_key) DO NOTHING
-                    RETURNING idempotency_key)
-                SELECT claimed.idempotency_key FROM asynchronous, claimed
-                """).first()
-            if inserted != nil { return .claimed(claim) }
             guard let row = try await sql.raw("""
                 SELECT request_hash, state, response_status, response_body, locked_at FROM idempotency_keys
                 WHERE tenant_id = \(bind: tenantID) AND api_key_id = \(bind: apiKeyID) AND idempotency_key = \(bind: key)
@@ -287,4 +279,44 @@ final class InFlightIdempotencyKeys: Sendable {
     func insert(_ key: String) -> Bool { keys.withLock { $0.insert(key).inserted } }
 
     func remove(_ key: String) { _ = keys.withLock { $0.remove(key) } }
+}
+
+/// A row claim's `INSERT` (PostgreSQL): the one statement every idempotent POST sends before its
+/// effect, so it is prepared once per connection instead of parsed and planned on every call.
+///
+/// Committed without waiting for the WAL flush (`synchronous_commit` off for this statement's
+/// own transaction only): a POST's effect commits later and synchronously, and its flush carries
+/// the claim's earlier WAL records along — so an effect is never durable without its claim, and a
+/// claim lost in a crash had no effect yet. One flush per POST instead of two.
+struct ClaimInsert: PostgresPreparedStatement {
+    static let name = "omnia_claim_idempotency_key"
+    static let sql = """
+        WITH asynchronous AS (SELECT set_config('synchronous_commit', 'off', true)),
+        claimed AS (
+            INSERT INTO idempotency_keys (tenant_id, api_key_id, idempotency_key, request_hash, state, created_at, locked_at)
+            VALUES ($1, $2, $3, $4, 'in_progress', $5, $5)
+            ON CONFLICT (tenant_id, api_key_id, idempotency_key) DO NOTHING
+            RETURNING idempotency_key)
+        SELECT claimed.idempotency_key FROM asynchronous, claimed
+        """
+
+    typealias Row = String
+
+    let tenantID: String
+    let apiKeyID: String
+    let key: String
+    let requestHash: String
+    let now: Int64
+
+    func makeBindings() throws -> PostgresBindings {
+        var bindings = PostgresBindings(capacity: 5)
+        bindings.append(tenantID)
+        bindings.append(apiKeyID)
+        bindings.append(key)
+        bindings.append(requestHash)
+        bindings.append(now)
+        return bindings
+    }
+
+    func decodeRow(_ row: PostgresRow) throws -> String { try row.decode(String.self) }
 }

@@ -75,6 +75,16 @@ public final class PostgresStore: Database {
         }
     }
 
+    /// Runs a fixed statement that each connection prepares once: PostgreSQL parses and plans it
+    /// on its first use there, not on every call as it does SQLKit's unnamed statements.
+    func execute<Statement: PostgresPreparedStatement>(_ statement: Statement) async throws -> [Statement.Row] {
+        leased.add(1, ordering: .relaxed)
+        defer { leased.subtract(1, ordering: .relaxed) }
+        var rows: [Statement.Row] = []
+        for try await row in try await client.execute(statement) { rows.append(row) }
+        return rows
+    }
+
     public var poolStatistics: PoolStatistics {
         PoolStatistics(inUse: leased.load(ordering: .relaxed), capacity: maximumConnections)
     }
