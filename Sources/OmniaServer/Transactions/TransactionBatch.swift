@@ -155,11 +155,11 @@ struct TransactionBatch: Sendable {
                 externalIDs[place.channelID, default: []].append(item.draft.externalID)
             }
         }
-        var known: [String: (id: String, contentHash: String)] = [:]
+        var known: [ExternalKey: (id: String, contentHash: String)] = [:]
         let store = TransactionStore(tenantID: tenantID)
         for (channelID, ids) in externalIDs {
             for (externalID, found) in try await store.existing(on: sql, channelID: channelID, externalIDs: ids) {
-                known[Self.externalKey(channelID, externalID)] = found
+                known[ExternalKey(channelID: channelID, externalID: externalID)] = found
             }
         }
 
@@ -177,7 +177,7 @@ struct TransactionBatch: Sendable {
         var pending: [(row: TransactionRow, lines: [TransactionLine])] = []
         var delta = CustomerStatsDelta(reservingCapacityForSales: sales.count, lines: sales.reduce(0) { $0 + $1.draft.lines.count })
         /// External ids recorded by the per-record path in this chunk: met again, they take it too.
-        var recordedOneByOne = Set<String>()
+        var recordedOneByOne = Set<ExternalKey>()
         /// Set once a merge may have moved customers the chunk's lookups had found.
         var matchesStale = false
 
@@ -190,7 +190,7 @@ struct TransactionBatch: Sendable {
             let (draft, ready) = (item.draft, item.ready)
             do {
                 let place = try ready?.place ?? places[Self.placeKey(draft)]!.get()
-                let key = Self.externalKey(place.channelID, draft.externalID)
+                let key = ExternalKey(channelID: place.channelID, externalID: draft.externalID)
                 if draft.kind == .return || recordedOneByOne.contains(key) {
                     try await flush()
                     recordedOneByOne.insert(key)
@@ -213,8 +213,9 @@ struct TransactionBatch: Sendable {
                     guard let root else { throw IdentityService.unknownCustomer(field: "customer.id") }
                     customerID = root
                 } else if !draft.identifiers.isEmpty {
-                    if !matchesStale, case .attach(let id, let new) = IdentityResolution.resolve(
-                        draft.identifiers, matches: draft.identifiers.compactMap { matches[$0] }, policy: caller.identityPolicy), new.isEmpty {
+                    // Anything but known identifiers of one customer (new ones to attach, several
+                    // customers to merge or refuse) is `identify`'s, at its place in the file.
+                    if !matchesStale, let id = Self.soleCustomer(draft.identifiers, matches) {
                         customerID = id
                     } else {
                         let result = try await services.identity.identify(
@@ -245,7 +246,23 @@ struct TransactionBatch: Sendable {
 
     private static func placeKey(_ draft: TransactionDraft) -> String { "\(draft.channel ?? "")\u{1F}\(draft.location ?? "")" }
 
-    private static func externalKey(_ channelID: String, _ externalID: String) -> String { "\(channelID)\u{1F}\(externalID)" }
+    /// A sale's identity: its external id within its channel. Hashed as two strings, not joined into a new one per record.
+    private struct ExternalKey: Hashable {
+        let channelID: String
+        let externalID: String
+    }
+
+    /// The customer all of a sale's identifiers lead to when every one is known and they agree — the
+    /// usual returning customer, whom `IdentityResolution.resolve` would attach with nothing new;
+    /// nil otherwise.
+    private static func soleCustomer(_ identifiers: [NormalizedIdentifier], _ matches: [NormalizedIdentifier: IdentifierMatch]) -> String? {
+        var customer: String?
+        for identifier in identifiers {
+            guard let match = matches[identifier], customer == nil || customer == match.canonicalID else { return nil }
+            customer = match.canonicalID
+        }
+        return customer
+    }
 }
 
 /// What `TransactionBatch.record` tells about each item, in order.
