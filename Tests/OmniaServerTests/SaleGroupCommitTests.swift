@@ -195,12 +195,8 @@ struct SaleGroupCommitTests {
 
     /// The admin key as the server sees it.
     static func adminCaller(_ app: TestApp) async throws -> Caller {
-        try await app.services.database.read { sql in
-            let keyID = try #require(try await sql.raw("SELECT id FROM api_keys WHERE tenant_id = \(bind: app.tenantID)").first()?.decode(column: "id", as: String.self))
-            let tenant = try await Caller.operatorCaller(tenantID: app.tenantID, on: sql)
-            return Caller(tenantID: tenant.tenantID, keyID: keyID, scopes: tenant.scopes, channelID: nil, locationID: nil, tenantCurrency: tenant.tenantCurrency,
-                          tenantTimeZone: tenant.tenantTimeZone, acceptedCurrencies: tenant.acceptedCurrencies, identityPolicy: tenant.identityPolicy)
-        }
+        let authenticator = APIKeyAuthenticator(database: app.services.database, cacheTTL: .zero)
+        return try #require(try await authenticator.authenticate(presented: app.adminKey))
     }
 }
 

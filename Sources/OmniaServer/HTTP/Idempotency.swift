@@ -1,8 +1,8 @@
 import Crypto
-import PostgresNIO
 import Foundation
 import HTTPTypes
 import Hummingbird
+import PostgresNIO
 import SQLKit
 import Synchronization
 

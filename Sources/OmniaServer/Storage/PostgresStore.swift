@@ -46,9 +46,14 @@ public final class PostgresStore: Database {
     }
 
     private func withConnection<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
+        try await counted { try await client.withConnection(body) }
+    }
+
+    /// Runs `body`, which holds (or waits for) one of the pool's connections, counted in `poolStatistics`.
+    private func counted<T>(_ body: () async throws -> T) async throws -> T {
         leased.add(1, ordering: .relaxed)
         defer { leased.subtract(1, ordering: .relaxed) }
-        return try await client.withConnection(body)
+        return try await body()
     }
 
     public func read<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
@@ -78,11 +83,11 @@ public final class PostgresStore: Database {
     /// Runs a fixed statement that each connection prepares once: PostgreSQL parses and plans it
     /// on its first use there, not on every call as it does SQLKit's unnamed statements.
     func execute<Statement: PostgresPreparedStatement>(_ statement: Statement) async throws -> [Statement.Row] {
-        leased.add(1, ordering: .relaxed)
-        defer { leased.subtract(1, ordering: .relaxed) }
-        var rows: [Statement.Row] = []
-        for try await row in try await client.execute(statement) { rows.append(row) }
-        return rows
+        try await counted {
+            var rows: [Statement.Row] = []
+            for try await row in try await client.execute(statement) { rows.append(row) }
+            return rows
+        }
     }
 
     public var poolStatistics: PoolStatistics {
