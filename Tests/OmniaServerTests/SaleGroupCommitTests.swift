@@ -152,6 +152,47 @@ struct SaleGroupCommitTests {
         }
     }
 
+    @Test("a group meeting an Idempotency-Key already stored lets each sale claim its key alone", arguments: TestBackend.available)
+    func storedKeyInGroup(backend: TestBackend) async throws {
+        try await TestApp.run(backend) { app, client in
+            _ = try await SalesFixtures.make(app, client)
+            let first = try await client.call(.post, "/v1/transactions", key: app.adminKey, json: SalesFixtures.sale("T-FIRST"),
+                                              headers: [.idempotencyKey: "key-used"])
+            #expect(first.status == .created)
+            var burst: [(name: String, key: String, body: [String: any Sendable])] = (0..<5).map { ("T-\($0)", "key-\($0)", SalesFixtures.sale("T-\($0)")) }
+            burst.append(("reused", "key-used", SalesFixtures.sale("T-OTHER")))
+            burst.append(("retry", "key-used", SalesFixtures.sale("T-FIRST")))
+            let sales = burst
+            // PostgreSQL leaves a grouped sale's key to its group, which finds key-used stored and
+            // fails; SQLite claims every key in memory first, so the two key-used requests are
+            // answered before they could join the group.
+            let grouped = backend == .postgres ? sales.count : sales.count - 2
+            let failedBefore = app.services.saleGroups.statistics.failed
+            let responses = try await Self.inOneGroup(app, count: grouped) {
+                try await withThrowingTaskGroup(of: (String, TestResponse).self) { group in
+                    for sale in sales {
+                        group.addTask {
+                            (sale.name, try await client.call(.post, "/v1/transactions", key: app.adminKey, json: sale.body,
+                                                              headers: [.idempotencyKey: sale.key]))
+                        }
+                    }
+                    return try await group.reduce(into: [:]) { $0[$1.0] = $1.1 }
+                }
+            }
+            #expect(app.services.saleGroups.statistics.failed - failedBefore == (backend == .postgres ? 1 : 0))
+            for index in 0..<5 {
+                #expect(responses["T-\(index)"]?.status == .created, "\(responses["T-\(index)"]?.text ?? "")")
+                let replay = try await client.call(.post, "/v1/transactions", key: app.adminKey, json: SalesFixtures.sale("T-\(index)"),
+                                                   headers: [.idempotencyKey: "key-\(index)"])
+                #expect(replay.headers[HTTPField.Name("Idempotent-Replayed")!] == "true" && replay.text == responses["T-\(index)"]?.text)
+            }
+            #expect(responses["reused"]?.status == .conflict && responses["reused"]?.problemCode == "idempotency_key_reused")
+            #expect(responses["retry"]?.headers[HTTPField.Name("Idempotent-Replayed")!] == "true" && responses["retry"]?.text == first.text)
+            // T-FIRST and the five; T-OTHER was never recorded.
+            #expect(try await app.count("transactions") == 6)
+        }
+    }
+
     /// Runs `burst` (which POSTs `count` sales) while both writer places of the admin key are taken,
     /// opens them once all `count` sales wait, and checks they were written as one group.
     static func inOneGroup<Result: Sendable>(_ app: TestApp, count: Int, _ burst: @escaping @Sendable () async throws -> Result) async throws -> Result {
@@ -167,7 +208,7 @@ struct SaleGroupCommitTests {
                             try decodeJSONObject(RecordTransactionRequest.self, from: Array(JSONSerialization.data(withJSONObject: SalesFixtures.sale("GATE-\(index)")))),
                             caller: caller)
                         _ = try await groups.record(.init(caller: caller, draft: draft, actor: Actor(id: caller.keyID, requestID: nil), claim: nil,
-                                                          services: app.services)) {
+                                                          unclaimedKey: nil, services: app.services)) {
                             await gate.wait()
                             return Response(status: .noContent)
                         }

@@ -25,7 +25,8 @@ public enum OmniaApplication {
             ? RateLimiter(ratePerSecond: Double(services.config.rateLimitPerSecond), burst: Double(services.config.rateLimitBurst)) : nil
         let v1 = router.group("v1")
             .add(middleware: AuthMiddleware(authenticator: authenticator, rateLimiter: rateLimiter))
-            .add(middleware: IdempotencyMiddleware(store: services.idempotency, config: services.config, now: services.now))
+            .add(middleware: IdempotencyMiddleware(store: services.idempotency, config: services.config, now: services.now,
+                                                   handlerClaimedPaths: [TransactionController.singleSalePath]))
         let routes = Routes(group: v1, table: services.routeTable, basePath: "/v1")
         TenantController(services: services, authenticator: authenticator).addRoutes(to: routes)
         LocationController(services: services).addRoutes(to: routes)

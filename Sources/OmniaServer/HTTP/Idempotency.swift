@@ -206,11 +206,18 @@ struct IdempotencyStore: Sendable {
 /// Makes every POST under `/v1` idempotent when the client sends `Idempotency-Key`: the first request
 /// runs, a retry with the same body gets the stored response, the same key with another body is a
 /// 409 `idempotency_key_reused`, and a retry while the first is still running a 409 `idempotency_key_in_use`.
+///
+/// The key is claimed before the handler runs, except on the routes in `handlerClaimedPaths` where
+/// claims are rows (PostgreSQL): there the handler gets the key unclaimed and either claims it
+/// itself (`OmniaRequestContext.claimingIdempotencyKey`) or writes it completed with its effect — a
+/// sale written in a group (`SaleGroupCommit`) saves its own claim statement that way.
 struct IdempotencyMiddleware: RouterMiddleware {
     typealias Context = OmniaRequestContext
     let store: IdempotencyStore
     let config: AppConfig
     let now: @Sendable () -> Date
+    /// Paths (without query) whose handler claims the key itself; used only where claims are rows.
+    var handlerClaimedPaths: Set<String> = []
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         guard request.method == .post, let key = request.headers[.idempotencyKey] else {
@@ -227,10 +234,33 @@ struct IdempotencyMiddleware: RouterMiddleware {
         // The query is part of the request: `?atomic=true` must not replay an answer to `?atomic=false`.
         hasher.update(data: Data(" \(request.uri.path)?\(request.uri.query ?? "")\n".utf8))
         hasher.update(data: Data(body.readableBytesView))
-        let requestHash = hasher.finalize().hexString
+        let idempotent = IdempotentRequest(store: store, tenantID: caller.tenantID, apiKeyID: caller.keyID, key: key,
+                                           requestHash: hasher.finalize().hexString, now: Timestamp.milliseconds(now()))
+        var context = context
+        if store.inFlight == nil && handlerClaimedPaths.contains(request.uri.path) {
+            context.unclaimedIdempotencyKey = idempotent
+            return try await next(request, context)
+        }
+        return try await idempotent.run { claim in
+            context.idempotencyClaim = claim
+            return try await next(request, context)
+        }
+    }
+}
 
-        let timestamp = Timestamp.milliseconds(now())
-        switch try await store.claim(tenantID: caller.tenantID, apiKeyID: caller.keyID, key: key, requestHash: requestHash, now: timestamp) {
+/// A POST's `Idempotency-Key` and the hash of its request, before the key is claimed.
+struct IdempotentRequest: Sendable {
+    let store: IdempotencyStore
+    let tenantID: String
+    let apiKeyID: String
+    let key: String
+    let requestHash: String
+    let now: Int64
+
+    /// Claims the key and runs `body` with the claim. A replay, a key reused with another request and
+    /// a key still in flight are answered here, without running `body`.
+    func run(_ body: (IdempotencyClaim) async throws -> Response) async throws -> Response {
+        switch try await store.claim(tenantID: tenantID, apiKeyID: apiKeyID, key: key, requestHash: requestHash, now: now) {
         case .replay(let status, let body):
             let isProblem = status >= 400
             return Response(
@@ -246,18 +276,60 @@ struct IdempotencyMiddleware: RouterMiddleware {
                           detail: "a request with this Idempotency-Key is still being processed; retry shortly",
                           headers: [.retryAfter: "1"])
         case .claimed(let claim):
-            var context = context
-            context.idempotencyClaim = claim
             // Only a completed effect is remembered. A request that failed changed nothing (its
             // transaction rolled back), so the key is released and a corrected retry may use it.
             do {
-                let response = try await next(request, context)
+                let response = try await body(claim)
                 try await store.finish(claim)
                 return response
             } catch {
                 try? await store.finish(claim)
                 throw error
             }
+        }
+    }
+}
+
+extension IdempotencyStore {
+    /// A key the group wanted to write completed was already there: a retry, the key reused, or a request holding it.
+    static let keyTakenInGroup = Problem(.conflict, code: "idempotency_key_in_use", detail: "an Idempotency-Key of the group is already stored")
+
+    /// Writes keys claimed and completed at once, with the effects of their requests in the caller's
+    /// transaction (PostgreSQL): a group of sales writes its keys in its own statement instead of
+    /// one claim per request before it. A key already stored, or being written by a transaction
+    /// that then commits, fails the write with `keyTakenInGroup`, and the caller's transaction with
+    /// it; each request then claims its key the ordinary way and gets its replay or its 409.
+    static func insertCompleted(on sql: any SQLDatabase, _ keys: [(request: IdempotentRequest, status: Int, body: Data)]) async throws {
+        // In key order, so two transactions writing the same keys wait on each other in one order, never in a cycle.
+        let sorted = keys.sorted { ($0.request.tenantID, $0.request.apiKeyID, $0.request.key) < ($1.request.tenantID, $1.request.apiKeyID, $1.request.key) }
+        try await sql.insertRows(
+            into: "idempotency_keys",
+            columns: ["tenant_id", "api_key_id", "idempotency_key", "request_hash", "state", "response_status", "response_body", "created_at", "locked_at"],
+            sorted, ifDuplicate: DuplicateRule(table: "idempotency_keys", error: keyTakenInGroup)
+        ) { entry, values in
+            values.add(entry.request.tenantID)
+            values.add(entry.request.apiKeyID)
+            values.add(entry.request.key)
+            values.add(entry.request.requestHash)
+            values.add("completed")
+            values.add(entry.status)
+            values.add(String(decoding: entry.body, as: UTF8.self))
+            values.add(entry.request.now)
+            values.add(entry.request.now)
+        }
+    }
+}
+
+extension OmniaRequestContext {
+    /// Runs `body` with the request's `Idempotency-Key` claimed: on a route whose handler claims the
+    /// key itself (`IdempotencyMiddleware.handlerClaimedPaths`), the key is claimed now.
+    func claimingIdempotencyKey(_ body: (OmniaRequestContext) async throws -> Response) async throws -> Response {
+        guard let unclaimed = unclaimedIdempotencyKey else { return try await body(self) }
+        var context = self
+        context.unclaimedIdempotencyKey = nil
+        return try await unclaimed.run { claim in
+            context.idempotencyClaim = claim
+            return try await body(context)
         }
     }
 }

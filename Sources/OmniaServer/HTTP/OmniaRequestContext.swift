@@ -11,6 +11,8 @@ public struct OmniaRequestContext: RequestContext {
     public var caller: Caller?
     /// The `Idempotency-Key` claim of a POST, completed in the same transaction as its effect.
     var idempotencyClaim: IdempotencyClaim?
+    /// The `Idempotency-Key` of a POST whose handler claims it itself (see `IdempotencyMiddleware`).
+    var unclaimedIdempotencyKey: IdempotentRequest?
 
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)

@@ -17,16 +17,21 @@ import Synchronization
 /// Each sale gets exactly what it would get alone: the same checks and refusals (decided before
 /// anything is written, so a refused sale leaves nothing and the others go on), its own
 /// `transaction.recorded` and `receipt.issued` events with its request id, and its remembered
-/// `Idempotency-Key` response in the same commit as its effect. A sale whose external id is
-/// already recorded, and every sale of a group whose transaction fails as a whole (a concurrent
-/// writer elsewhere, a conflict to retry), goes the ordinary way afterwards.
+/// `Idempotency-Key` response in the same commit as its effect. On PostgreSQL a grouped sale's key
+/// is not claimed before: the group writes it completed, and a key found already stored fails the
+/// group. A sale whose external id is already recorded, and every sale of a group whose
+/// transaction fails as a whole (a key already stored, a concurrent writer elsewhere, a conflict to
+/// retry), goes the ordinary way afterwards, claiming its key first.
 final class SaleGroupCommit: Sendable {
     /// A sale waiting to be written with others.
     struct Sale: Sendable {
         let caller: Caller
         let draft: TransactionDraft
         let actor: Actor
+        /// Its `Idempotency-Key`, claimed (SQLite's claims, held in memory) …
         let claim: IdempotencyClaim?
+        /// … or still unclaimed (PostgreSQL's, rows): the group writes it completed, in its transaction.
+        let unclaimedKey: IdempotentRequest?
         let services: AppServices
     }
 
@@ -91,6 +96,7 @@ final class SaleGroupCommit: Sendable {
         try await TransactionBatch(services: services, caller: first.caller, actor: first.actor).record(on: sql, items, into: &written)
 
         var events: [(type: String, data: any Encodable, requestID: String?)] = []
+        var keys: [(request: IdempotentRequest, status: Int, body: Data)] = []
         var outcomes: [Outcome] = []
         outcomes.reserveCapacity(sales.count)
         for (sale, result) in zip(sales, written.results) {
@@ -100,7 +106,9 @@ final class SaleGroupCommit: Sendable {
                 let data = try JSONCoding.encode(RecordedTransaction(transaction: transaction, created: true))
                 events.append(("transaction.recorded", EncodedJSON(data), sale.actor.requestID))
                 events.append(("receipt.issued", ReceiptIssued(transaction), sale.actor.requestID))
-                try await sale.claim?.complete(on: sql, status: Int(HTTPResponse.Status.created.code), body: data)
+                let status = Int(HTTPResponse.Status.created.code)
+                try await sale.claim?.complete(on: sql, status: status, body: data)
+                if let key = sale.unclaimedKey { keys.append((key, status, data)) }
                 outcomes.append(.recorded(data))
             case .refused(let error):
                 outcomes.append(.refused(error))
@@ -108,6 +116,7 @@ final class SaleGroupCommit: Sendable {
                 outcomes.append(.alone)
             }
         }
+        try await IdempotencyStore.insertCompleted(on: sql, keys)
         try await services.events.append(on: sql, tenantID: first.caller.tenantID, events)
         return outcomes
     }

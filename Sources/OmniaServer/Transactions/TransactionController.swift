@@ -14,6 +14,10 @@ import OmniaCore
 struct TransactionController {
     let services: AppServices
 
+    /// A single sale's route, whose `Idempotency-Key` the handler claims itself: a sale written in a
+    /// group writes its key completed with it, in the group's transaction (PostgreSQL).
+    static let singleSalePath = "/v1/transactions"
+
     func addRoutes(to routes: Routes) {
         let transactions = TransactionService(services: services)
         routes.post("transactions", scopes: CustomerController.writeScopes) { request, context, caller in
@@ -21,14 +25,17 @@ struct TransactionController {
             let draft = try transactions.validate(body, caller: caller)
             let actor = Actor(id: caller.keyID, requestID: context.requestID)
             let alone: @Sendable () async throws -> Response = {
-                try await services.mutation(context, status: { $0.created ? .created : .ok }) { sql in
-                    try await transactions.record(on: sql, caller: caller, draft: draft, actor: actor)
+                try await context.claimingIdempotencyKey { context in
+                    try await services.mutation(context, status: { $0.created ? .created : .ok }) { sql in
+                        try await transactions.record(on: sql, caller: caller, draft: draft, actor: actor)
+                    }
                 }
             }
             // Returns read the sale they take back, which a group's earlier sale may be: they go alone.
             guard draft.kind == .sale else { return try await alone() }
             return try await services.saleGroups.record(.init(caller: caller, draft: draft, actor: actor, claim: context.idempotencyClaim,
-                                                              services: services), ordinary: alone)
+                                                              unclaimedKey: context.unclaimedIdempotencyKey, services: services),
+                                                        ordinary: alone)
         }
         routes.post("transactions/bulk", scopes: CustomerController.writeScopes) { request, context, caller in
             let (records, atomic) = try await Self.bulkRecords(&request, maxBytes: services.config.bodyLimit(path: request.uri.path))
