@@ -129,6 +129,7 @@ struct EventsAndWebhooksTests {
                 try await sql.raw("SELECT e.type || ':' || COALESCE(d.status, 'none') AS s FROM events e LEFT JOIN webhook_deliveries d ON d.event_id = e.id ORDER BY e.id").all(decodingColumn: "s", as: String.self)
             }
             #expect(Set(ids).count == 41, "40 channels plus the endpoint's own creation event: \(states.filter { !$0.contains("succeeded") })")
+            #expect(try await app.count("event_outbox") == 0, "every dispatched event left the outbox")
         }
     }
 

@@ -59,6 +59,28 @@ struct OperationsTests {
             #expect(versions == Migrator.all.map(\.version))
         }
     }
+
+    @Test("the event outbox migration keeps the events not yet dispatched, and only those", arguments: TestBackend.available)
+    func eventOutboxMigration(backend: TestBackend) async throws {
+        try await backend.withDatabase { database in
+            // The schema as migration 5 left it, with one event dispatched and one not.
+            try await database.autocommit { sql in
+                try await sql.raw("DROP TABLE event_outbox").run()
+                try await sql.raw("ALTER TABLE events ADD COLUMN dispatched INTEGER NOT NULL DEFAULT 0").run()
+                try await sql.raw("CREATE INDEX events_undispatched ON events (created_at) WHERE dispatched = 0").run()
+                try await sql.raw("DELETE FROM schema_migrations WHERE version = 6").run()
+                try await sql.raw("""
+                    INSERT INTO events (tenant_id, id, type, data, created_at, dispatched)
+                    VALUES ('t', 'evt_sent', 'x.sent', '{}', 1, 1), ('t', 'evt_waiting', 'x.waiting', '{}', 2, 0)
+                    """).run()
+            }
+            #expect(try await Migrator(database: database, logger: TestBackend.logger).migrate() == [6])
+            let outbox = try await database.read { sql in
+                try await sql.raw("SELECT event_id || ' ' || type || ' ' || created_at AS row FROM event_outbox").all(decodingColumn: "row", as: String.self)
+            }
+            #expect(outbox == ["evt_waiting x.waiting 2"])
+        }
+    }
 }
 
 /// Hummingbird's metrics middleware reports through the process-wide MetricsSystem; the tests

@@ -3,7 +3,8 @@ import OmniaCore
 import SQLKit
 
 /// The outbox: every domain change appends an event in the same transaction as the change, so an
-/// event exists exactly when its change committed. Webhooks are delivered from it.
+/// event exists exactly when its change committed. Webhooks are delivered from it: each new event
+/// also gets a row in `event_outbox`, which the webhook worker deletes once it has dispatched it.
 struct EventLog: Sendable {
     let ids: IDGenerator
     let now: @Sendable () -> Date
@@ -15,8 +16,11 @@ struct EventLog: Sendable {
         let payload = try JSONCoding.text(data)
         let createdAt = Timestamp.milliseconds(now())
         try await sql.runDeferrable("""
-            INSERT INTO events (tenant_id, id, type, data, request_id, created_at, dispatched)
-            VALUES (\(bind: tenantID), \(bind: id), \(bind: type), \(bind: payload), \(bind: requestID), \(bind: createdAt), 0)
+            INSERT INTO events (tenant_id, id, type, data, request_id, created_at)
+            VALUES (\(bind: tenantID), \(bind: id), \(bind: type), \(bind: payload), \(bind: requestID), \(bind: createdAt))
+            """)
+        try await sql.runDeferrable("""
+            INSERT INTO event_outbox (tenant_id, event_id, type, created_at) VALUES (\(bind: tenantID), \(bind: id), \(bind: type), \(bind: createdAt))
             """)
         return id
     }
@@ -30,14 +34,19 @@ struct EventLog: Sendable {
     func append(on sql: any SQLDatabase, tenantID: String, _ events: [(type: String, data: any Encodable, requestID: String?)]) async throws {
         guard !events.isEmpty else { return }
         let createdAt = Timestamp.milliseconds(now())
-        var query: SQLQueryString = "INSERT INTO events (tenant_id, id, type, data, request_id, created_at, dispatched) VALUES "
-        for (index, event) in events.enumerated() {
+        let ids = events.map { _ in self.ids.make(.event) }
+        var query: SQLQueryString = "INSERT INTO events (tenant_id, id, type, data, request_id, created_at) VALUES "
+        var outbox: SQLQueryString = "INSERT INTO event_outbox (tenant_id, event_id, type, created_at) VALUES "
+        for (index, (event, id)) in zip(events, ids).enumerated() {
+            let separator = index == 0 ? "" : ", "
             query += """
-                \(unsafeRaw: index == 0 ? "" : ", ")(\(bind: tenantID), \(bind: ids.make(.event)), \(bind: event.type), \
-                \(bind: try (event.data as? EncodedJSON)?.text ?? JSONCoding.text(event.data)), \(bind: event.requestID), \(bind: createdAt), 0)
+                \(unsafeRaw: separator)(\(bind: tenantID), \(bind: id), \(bind: event.type), \
+                \(bind: try (event.data as? EncodedJSON)?.text ?? JSONCoding.text(event.data)), \(bind: event.requestID), \(bind: createdAt))
                 """
+            outbox += "\(unsafeRaw: separator)(\(bind: tenantID), \(bind: id), \(bind: event.type), \(bind: createdAt))"
         }
         try await sql.runDeferrable(query)
+        try await sql.runDeferrable(outbox)
     }
 }
 

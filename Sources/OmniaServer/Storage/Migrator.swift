@@ -18,6 +18,7 @@ public struct Migrator: Sendable {
         Migration003Transactions.migration,
         Migration004Journeys.migration,
         Migration005Matching.migration,
+        Migration006EventOutbox.migration,
     ]
 
     let database: any Database

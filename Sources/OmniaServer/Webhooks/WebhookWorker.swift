@@ -62,7 +62,7 @@ struct WebhookWorker: Service {
         let dialect = services.database.dialect
         return try await services.database.transaction { sql in
             let events = try await sql.raw("""
-                SELECT tenant_id, id, type, created_at FROM events WHERE dispatched = 0
+                SELECT tenant_id, event_id AS id, type, created_at FROM event_outbox
                 ORDER BY created_at LIMIT \(literal: Self.dispatchBatch)\(unsafeRaw: dialect.skipLockedClause)
                 """).rows(PendingEvent.self)
             guard !events.isEmpty else { return 0 }
@@ -92,7 +92,7 @@ struct WebhookWorker: Service {
             }
             for (tenant, tenantEvents) in Dictionary(grouping: events, by: \.tenantId) {
                 try await sql.raw("""
-                    UPDATE events SET dispatched = 1 WHERE tenant_id = \(bind: tenant) AND id IN \(SQLBind.group(tenantEvents.map(\.id)))
+                    DELETE FROM event_outbox WHERE tenant_id = \(bind: tenant) AND event_id IN \(SQLBind.group(tenantEvents.map(\.id)))
                     """).run()
             }
             return events.count
