@@ -17,6 +17,7 @@ public struct AppServices: Sendable {
     /// Idempotency claims of this process's running requests (used on SQLite).
     let idempotencyKeys = InFlightIdempotencyKeys()
     let saleGroups = SaleGroupCommit()
+    let knownChannels = KnownChannels()
 
     public init(
         config: AppConfig, database: any Database, logger: Logger,

@@ -23,7 +23,7 @@ struct JourneyService: Sendable {
             var channelID = caller.channelID
             if let reference = draft.channel {
                 if channels[reference] == nil {
-                    channels[reference] = try await services.platform.resolveChannel(on: sql, tenantID: tenantID, reference)?.id
+                    channels[reference] = try await services.platform.knownChannel(on: sql, tenantID: tenantID, reference)?.id
                 }
                 guard let resolved = channels[reference] else {
                     throw Problem.validation([FieldError(field: "\(path)channel", code: "unknown_channel", detail: "channel does not name a channel (by code or id) of this tenant")])

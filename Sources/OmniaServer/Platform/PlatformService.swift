@@ -153,6 +153,14 @@ struct PlatformService: Sendable {
         return channel
     }
 
+    /// `resolveChannel` through the process's `KnownChannels`: for paths that never create a channel
+    /// (sales, returns, journeys), which would otherwise read the same till's channel at every call.
+    func knownChannel(on sql: any SQLDatabase, tenantID: String, _ reference: String) async throws -> Channel? {
+        try await services.knownChannels.channel(reference, tenantID: tenantID) {
+            try await resolveChannel(on: sql, tenantID: tenantID, reference)
+        }
+    }
+
     /// Finds a channel by its id or its code (the CLI, sales and journey events accept either): one
     /// index probe on the column the reference's shape suggests (it is on the path of every sale),
     /// and the code when something shaped like an id is not one.

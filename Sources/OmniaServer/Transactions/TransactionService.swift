@@ -205,7 +205,7 @@ struct TransactionService: Sendable {
         } else if let externalID = draft.originalExternalID {
             var saleChannel = channelID
             if let reference = draft.originalChannel {
-                guard let resolved = try await services.platform.resolveChannel(on: sql, tenantID: store.tenantID, reference) else {
+                guard let resolved = try await services.platform.knownChannel(on: sql, tenantID: store.tenantID, reference) else {
                     throw Problem.validation([FieldError(field: "original.channel", code: "unknown_channel",
                                                          detail: "original.channel does not name a channel (by code or id) of this tenant")])
                 }
@@ -236,7 +236,7 @@ struct TransactionService: Sendable {
     /// stamps it; naming another one is refused rather than silently overridden.
     func place(of draft: TransactionDraft, on sql: any SQLDatabase, caller: Caller) async throws -> (channelID: String, locationID: String?) {
         try await place(of: draft, caller: caller, lookup: PlaceLookup(
-            channel: { try await services.platform.resolveChannel(on: sql, tenantID: caller.tenantID, $0) },
+            channel: { try await services.platform.knownChannel(on: sql, tenantID: caller.tenantID, $0) },
             location: { try await resolveLocation($0, on: sql, tenantID: caller.tenantID) }))
     }
 
