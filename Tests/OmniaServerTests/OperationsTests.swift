@@ -60,6 +60,50 @@ struct OperationsTests {
         }
     }
 
+    @Test("the customer categories migration folds each customer's category rows into one value", arguments: TestBackend.available)
+    func customerCategoriesMigration(backend: TestBackend) async throws {
+        try await backend.withDatabase { database in
+            // The table as migration 6 left it.
+            try await database.autocommit { sql in
+                try await sql.raw("DROP TABLE customer_categories").run()
+                try await sql.raw("""
+                    CREATE TABLE customer_category_stats (tenant_id TEXT NOT NULL, customer_id TEXT NOT NULL, category TEXT NOT NULL,
+                        quantity BIGINT NOT NULL, lines BIGINT NOT NULL, PRIMARY KEY (tenant_id, customer_id, category))
+                    """).run()
+                try await sql.raw("DELETE FROM schema_migrations WHERE version = 7").run()
+                try await sql.raw("""
+                    INSERT INTO customer_category_stats (tenant_id, customer_id, category, quantity, lines)
+                    VALUES ('t', 'cus_a', 'home', 3, 2), ('t', 'cus_a', 'kids/toys', -1, 0), ('t', 'cus_b', 'home', 1, 1), ('u', 'cus_a', 'men', 7, 7)
+                    """).run()
+            }
+            #expect(try await Migrator(database: database, logger: TestBackend.logger).migrate() == [7])
+            let rows = try await database.read { sql in
+                try await sql.raw("SELECT tenant_id, customer_id, figures FROM customer_categories ORDER BY tenant_id, customer_id").all()
+            }
+            var found: [String: CustomerCategoryFigures] = [:]
+            for row in rows {
+                let key = try row.decode(column: "tenant_id", as: String.self) + "/" + row.decode(column: "customer_id", as: String.self)
+                found[key] = CustomerCategoryFigures(text: try row.decode(column: "figures", as: String.self))
+            }
+            #expect(Set(found["t/cus_a"]?.entries.map { "\($0.category) \($0.quantity) \($0.lines)" } ?? []) == ["home 3 2", "kids/toys -1 0"])
+            #expect(found["t/cus_b"]?.entries.map { "\($0.category) \($0.quantity) \($0.lines)" } == ["home 1 1"])
+            #expect(found["u/cus_a"]?.entries.map { "\($0.category) \($0.quantity) \($0.lines)" } == ["men 7 7"])
+            #expect(found.count == 3)
+            // Both databases add to the folded values.
+            var delta = CustomerCategoryFigures()
+            delta.add("home", quantity: 3, lines: 2)
+            delta.add("kids/toys", quantity: -1, lines: 0)
+            let deltaText = delta.text
+            let sum = try await database.read { sql in
+                let adding = CustomerCategoryFigures.adding("delta.text", to: "figures", dialect: database.dialect)
+                return try await sql.raw("""
+                    SELECT \(unsafeRaw: adding) AS sum FROM customer_categories, (SELECT \(bind: deltaText) AS text) AS delta WHERE customer_id = 'cus_b'
+                    """).first(decodingColumn: "sum", as: String.self)
+            }
+            #expect(sum.flatMap(CustomerCategoryFigures.init(text:))?.entries.map { "\($0.category) \($0.quantity)" } == ["home 4", "kids/toys -1"])
+        }
+    }
+
     @Test("the event outbox migration keeps the events not yet dispatched, and only those", arguments: TestBackend.available)
     func eventOutboxMigration(backend: TestBackend) async throws {
         try await backend.withDatabase { database in

@@ -70,7 +70,7 @@ public enum BenchSeed {
             }
             number = batchEnd
         }
-        await services.database.refreshPlannerStatistics(["transactions", "transaction_lines", "customer_channel_stats", "customer_category_stats",
+        await services.database.refreshPlannerStatistics(["transactions", "transaction_lines", "customer_channel_stats", "customer_categories",
                                                           "customer_location_stats"], logger: services.logger)
         return customerID
     }

@@ -31,5 +31,5 @@ struct HousekeepingService: Service {
 
     /// ANALYZE reads a fixed-size sample of each table, so the cost stays flat as they grow.
     static let growingTables = ["customers", "customer_identifiers", "transactions", "transaction_lines", "customer_channel_stats",
-                                "customer_category_stats", "customer_location_stats", "journey_events"]
+                                "customer_categories", "customer_location_stats", "journey_events"]
 }

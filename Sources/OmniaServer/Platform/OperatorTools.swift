@@ -61,7 +61,7 @@ public struct OperatorTools: Sendable {
             let report = try await importer.run(reader, atomic: atomic, progress: progress, prepare: { try await batch.prepare($0, directory: directory) },
                                                 apply: { sql, prepared in try await batch.record(on: sql, prepared) }, finish: transactions.finish)
             await services.database.refreshPlannerStatistics(["transactions", "transaction_lines", "customers", "customer_identifiers",
-                                                              "customer_channel_stats", "customer_category_stats", "customer_location_stats"],
+                                                              "customer_channel_stats", "customer_categories", "customer_location_stats"],
                                                              logger: services.logger)
             return report
         case .customers:

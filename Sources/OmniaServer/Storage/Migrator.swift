@@ -19,6 +19,7 @@ public struct Migrator: Sendable {
         Migration004Journeys.migration,
         Migration005Matching.migration,
         Migration006EventOutbox.migration,
+        Migration007CustomerCategories.migration,
     ]
 
     let database: any Database

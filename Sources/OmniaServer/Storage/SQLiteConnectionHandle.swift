@@ -38,6 +38,35 @@ final class SQLiteConnectionHandle: @unchecked Sendable {
         guard planStatus == SQLITE_OK else {
             throw SQLiteStatementError(code: planStatus, message: "cannot enable stable query plans", sql: "open \(path)")
         }
+        let functionStatus = Self.registerAddCategoryFigures(database)
+        guard functionStatus == SQLITE_OK else {
+            throw SQLiteStatementError(code: functionStatus, message: "cannot register \(CustomerCategoryFigures.addFunction)", sql: "open \(path)")
+        }
+    }
+
+    /// `omnia_add_category_figures(figures, delta)`: the stored per-category figures with a delta
+    /// added (see `CustomerCategoryFigures`), for the customer aggregates' upsert. NULL figures (no row yet) take the delta as it is.
+    private static func registerAddCategoryFigures(_ database: OpaquePointer?) -> Int32 {
+        sqlite_nio_sqlite3_create_function_v2(
+            database, CustomerCategoryFigures.addFunction, 2, SQLITE_UTF8 | SQLITE_DETERMINISTIC, nil,
+            { context, _, arguments in
+                guard let arguments, let figures = arguments[0], let delta = arguments[1] else { return }
+                func bytes(_ value: OpaquePointer) -> UnsafeBufferPointer<UInt8> {
+                    let text = sqlite_nio_sqlite3_value_text(value)
+                    return UnsafeBufferPointer(start: text, count: Int(sqlite_nio_sqlite3_value_bytes(value)))
+                }
+                var output: [UInt8] = []
+                guard CustomerCategoryFigures.add(bytes(delta), to: bytes(figures), into: &output) else {
+                    sqlite_nio_sqlite3_result_error(context, "malformed category figures", -1)
+                    return
+                }
+                let length = UInt64(output.count)
+                output.append(0)  // never empty, so the buffer has an address
+                output.withUnsafeBytes { buffer in
+                    sqlite_nio_sqlite3_result_text64(context, buffer.baseAddress!.assumingMemoryBound(to: CChar.self), length,
+                                                     unsafeBitCast(-1, to: sqlite3_destructor_type.self), UInt8(SQLITE_UTF8))
+                }
+            }, nil, nil, nil)
     }
 
     deinit { close() }

@@ -89,14 +89,18 @@ struct CustomerOverviewStore: Sendable {
                                        returned: returned, first: first, last: last))
         }
 
-        let categories = try await sql.raw("""
-            SELECT category, CAST(SUM(quantity) AS BIGINT) AS quantity, CAST(SUM(lines) AS BIGINT) AS lines FROM customer_category_stats
-            WHERE tenant_id = \(bind: tenantID) AND customer_id IN (\(cluster))
-            GROUP BY category HAVING SUM(quantity) > 0 ORDER BY 2 DESC, 1 LIMIT \(literal: Self.topCategoryCount)
-            """).all().map { row in
-            CategoryFigures(category: try row.decode(column: "category", as: String.self), quantity: try row.decode(column: "quantity", as: Int64.self),
-                            lines: try row.decode(column: "lines", as: Int64.self))
+        // Each customer of the cluster holds their categories in one value: summed here.
+        var summed = CustomerCategoryFigures()
+        for text in try await sql.raw("""
+            SELECT figures FROM customer_categories WHERE tenant_id = \(bind: tenantID) AND customer_id IN (\(cluster))
+            """).all(decodingColumn: "figures", as: String.self) {
+            guard let figures = CustomerCategoryFigures(text: text) else { throw CustomerCategoryFigures.Malformed(text: text) }
+            summed.add(figures)
         }
+        let categories = summed.entries.filter { $0.quantity > 0 }
+            .sorted { ($0.quantity, $1.category) > ($1.quantity, $0.category) }
+            .prefix(Self.topCategoryCount)
+            .map { CategoryFigures(category: $0.category, quantity: $0.quantity, lines: $0.lines) }
 
         let favourite = try await sql.raw("""
             SELECT s.location_id, l.code, l.name, CAST(SUM(s.orders) AS BIGINT) AS orders, MAX(s.last_visit_at) AS last_visit_at

@@ -52,19 +52,18 @@ struct CustomerStatsDelta: Sendable {
 
     /// Keyed by customer, channel and currency.
     private(set) var channels = OrderedFigures<ChannelFigures>()
-    /// Keyed by customer and category.
-    private(set) var categories = OrderedFigures<(quantity: Int64, lines: Int64)>()
+    /// Keyed by customer alone: a customer's categories are one value (`CustomerCategoryFigures`).
+    private(set) var categories = OrderedFigures<CustomerCategoryFigures>()
     /// Keyed by customer and location.
     private(set) var locations = OrderedFigures<(orders: Int64, lastVisitAt: Int64)>()
 
     init() {}
 
     /// Room for the figures of `sales` sales with `lines` lines in all (a bulk import's chunk), so
-    /// adding them never regrows the tables: each sale adds at most one row per channel and
-    /// location table, each line at most one category row.
-    init(reservingCapacityForSales sales: Int, lines: Int) {
+    /// adding them never regrows the tables: each sale adds at most one row per table.
+    init(reservingCapacityForSales sales: Int) {
         channels = OrderedFigures(reservingCapacity: sales)
-        categories = OrderedFigures(reservingCapacity: lines)
+        categories = OrderedFigures(reservingCapacity: sales)
         locations = OrderedFigures(reservingCapacity: sales)
     }
 
@@ -82,10 +81,12 @@ struct CustomerStatsDelta: Sendable {
                 figures.returnedAmount += row.total
             }
         }
-        for line in lines {
-            guard let category = line.category else { continue }
-            categories.update(Key(customerID: customerID, name: category), startingFrom: (0, 0)) { entry in
-                entry = isSale ? (entry.quantity + line.quantity, entry.lines + 1) : (entry.quantity - line.quantity, entry.lines)
+        if lines.contains(where: { $0.category != nil }) {
+            categories.update(Key(customerID: customerID, name: ""), startingFrom: CustomerCategoryFigures()) { figures in
+                for line in lines {
+                    guard let category = line.category else { continue }
+                    figures.add(category, quantity: isSale ? line.quantity : -line.quantity, lines: isSale ? 1 : 0)
+                }
             }
         }
         if isSale, let locationID = row.locationId {
@@ -117,6 +118,7 @@ struct CustomerStatsStore: Sendable {
             columns: ["tenant_id", "customer_id", "channel_id", "currency", "orders", "returns", "sales_amount", "returned_amount",
                       "first_purchase_at", "last_purchase_at"],
             row: { key, figures, values in
+                values.add(key.name)
                 values.add(key.detail)
                 values.add(figures.orders)
                 values.add(figures.returns)
@@ -137,18 +139,16 @@ struct CustomerStatsStore: Sendable {
                         COALESCE(excluded.last_purchase_at, customer_channel_stats.last_purchase_at))
                 """)
         try await upsert(
-            on: sql, delta.categories.entries, into: "customer_category_stats", columns: ["tenant_id", "customer_id", "category", "quantity", "lines"],
-            row: { _, figures, values in
-                values.add(figures.quantity)
-                values.add(figures.lines)
-            },
+            on: sql, delta.categories.entries, into: "customer_categories", columns: ["tenant_id", "customer_id", "figures"],
+            row: { _, figures, values in values.add(figures.text) },
             onConflict: """
-                 ON CONFLICT (tenant_id, customer_id, category) DO UPDATE SET
-                quantity = customer_category_stats.quantity + excluded.quantity, lines = customer_category_stats.lines + excluded.lines
+                 ON CONFLICT (tenant_id, customer_id) DO UPDATE SET
+                figures = \(CustomerCategoryFigures.adding("excluded.figures", to: "customer_categories.figures", dialect: dialect))
                 """)
         try await upsert(
             on: sql, delta.locations.entries, into: "customer_location_stats", columns: ["tenant_id", "customer_id", "location_id", "orders", "last_visit_at"],
-            row: { _, figures, values in
+            row: { key, figures, values in
+                values.add(key.name)
                 values.add(figures.orders)
                 values.add(figures.lastVisitAt)
             },
@@ -160,7 +160,7 @@ struct CustomerStatsStore: Sendable {
     }
 
     /// One stats table's upsert, a multi-row statement per batch. Every table's key starts with the
-    /// tenant, the customer and the key's name; `row` adds the columns after those.
+    /// tenant and the customer; `row` adds the columns after those.
     private func upsert<Figures: Sendable>(on sql: any SQLDatabase, _ entries: [(key: CustomerStatsDelta.Key, figures: Figures)], into table: String,
                                            columns: [String],
                                            row: (_ key: CustomerStatsDelta.Key, _ figures: Figures, _ values: inout SQLRowValues) -> Void,
@@ -173,7 +173,6 @@ struct CustomerStatsStore: Sendable {
             try await sql.insertRows(into: table, columns: columns, batch, suffix: onConflict) { entry, values in
                 values.add(tenantID)
                 values.add(entry.key.customerID)
-                values.add(entry.key.name)
                 row(entry.key, entry.figures, &values)
             }
         }

@@ -175,7 +175,7 @@ struct TransactionBatch: Sendable {
 
         // 4. Each record in file order; sales wait in `pending` until a return needs them written.
         var pending: [(row: TransactionRow, lines: [TransactionLine])] = []
-        var delta = CustomerStatsDelta(reservingCapacityForSales: sales.count, lines: sales.reduce(0) { $0 + $1.draft.lines.count })
+        var delta = CustomerStatsDelta(reservingCapacityForSales: sales.count)
         /// External ids recorded by the per-record path in this chunk: met again, they take it too.
         var recordedOneByOne = Set<ExternalKey>()
         /// Set once a merge may have moved customers the chunk's lookups had found.
