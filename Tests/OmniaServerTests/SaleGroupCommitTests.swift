@@ -8,7 +8,7 @@ import Synchronization
 import Testing
 
 /// Sales POSTed at the same moment are written together (`SaleGroupCommit`). Each test first takes
-/// both writer places of the admin key with sales that wait on a gate, so every POST of the burst
+/// every writer place of the admin key with sales that wait on a gate, so every POST of the burst
 /// queues and the burst is written as exactly one group when the gate opens.
 @Suite("Sales written in groups")
 struct SaleGroupCommitTests {
@@ -193,7 +193,7 @@ struct SaleGroupCommitTests {
         }
     }
 
-    /// Runs `burst` (which POSTs `count` sales) while both writer places of the admin key are taken,
+    /// Runs `burst` (which POSTs `count` sales) while every writer place of the admin key is taken,
     /// opens them once all `count` sales wait, and checks they were written as one group.
     static func inOneGroup<Result: Sendable>(_ app: TestApp, count: Int, _ burst: @escaping @Sendable () async throws -> Result) async throws -> Result {
         let groups = app.services.saleGroups

@@ -12,7 +12,7 @@ import Synchronization
 /// a fraction of what they cost one by one.
 ///
 /// Sales are grouped per API key by a `GroupCommitQueue` (no timer: a sale arriving while fewer
-/// than two of its key's writes run goes the ordinary way at once).
+/// than `writersPerKey` of its key's writes run — none, as set — goes the ordinary way at once).
 ///
 /// Each sale gets exactly what it would get alone: the same checks and refusals (decided before
 /// anything is written, so a refused sale leaves nothing and the others go on), its own
@@ -45,9 +45,11 @@ final class SaleGroupCommit: Sendable {
         case alone
     }
 
-    /// Two writes of a key at a time keep both of a small machine's cores busy while one group
-    /// commits and the next is prepared; more would only make the groups smaller.
-    let queue = GroupCommitQueue<Sale, Outcome>(writersPerKey: 2, maximumGroup: 500) { sales in await SaleGroupCommit.write(sales) }
+    /// One write of a key at a time: its sales wait while it runs, so groups are as large as the
+    /// load makes them, and fewer sales go alone. Two (measured 2026-12-06) gave the same
+    /// throughput on PostgreSQL with a p99 of 53 instead of 43 ms, and 4–20 % less on SQLite,
+    /// whose single writer runs one group at a time anyway.
+    let queue = GroupCommitQueue<Sale, Outcome>(writersPerKey: 1, maximumGroup: 500) { sales in await SaleGroupCommit.write(sales) }
     private let counters = Mutex((groups: 0, sales: 0, failed: 0))
 
     /// Groups of two or more taken so far, the sales in them, the groups whose transaction failed
