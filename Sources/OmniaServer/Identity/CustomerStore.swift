@@ -30,16 +30,18 @@ struct CustomerStore: Sendable {
     }
 
     /// The matches of many requests' identifiers (a bulk import's chunk), one query per kind and
-    /// batch of values, keyed by identifier.
-    func matches(on sql: any SQLDatabase, distinct identifiers: Set<NormalizedIdentifier>) async throws -> [NormalizedIdentifier: IdentifierMatch] {
+    /// batch of values, keyed by identifier. `independent` as for `matches(on:_:independent:)`.
+    func matches(on sql: any SQLDatabase, distinct identifiers: Set<NormalizedIdentifier>,
+                 independent: Bool = false) async throws -> [NormalizedIdentifier: IdentifierMatch] {
         var found: [NormalizedIdentifier: IdentifierMatch] = [:]
         for (kind, values) in Dictionary(grouping: identifiers, by: \.kind) {
             for batch in values.map(\.value).sorted().chunks(of: 500) {
-                let rows = try await sql.raw("""
+                let query: SQLQueryString = """
                     SELECT i.value, i.customer_id, c.canonical_id FROM customer_identifiers i
                     JOIN customers c ON c.tenant_id = i.tenant_id AND c.id = i.customer_id
                     WHERE i.tenant_id = \(bind: tenantID) AND i.kind = \(bind: kind) AND i.value IN (\(binds: Array(batch)))
-                    """).all()
+                    """
+                let rows = try await independent ? sql.independentRows(query) : sql.raw(query).all()
                 for row in rows {
                     let identifier = NormalizedIdentifier(kind: kind, value: try row.decode(column: "value", as: String.self))
                     found[identifier] = IdentifierMatch(identifier: identifier, holderID: try row.decode(column: "customer_id", as: String.self),

@@ -163,15 +163,25 @@ struct TransactionBatch: Sendable {
             }
         }
 
-        // 3. The customers the sales name: by id, or by identifiers all already known.
+        // 3. The customers the sales name: by identifiers all already known, or by id. Read before
+        // any lock — on PostgreSQL before BEGIN: when every record is a sale whose identifiers are
+        // all known and lead to one customer (returning customers, the usual till and chunk),
+        // nothing is created or attached, and no lock is needed, as for a single sale
+        // (`IdentityService.customerID`). Otherwise the same locks a single sale or return takes,
+        // all at once and in one order, and the identifiers read again under them.
         let customers = CustomerStore(tenantID: tenantID)
         let sales = items.filter { $0.draft.kind == .sale }
+        let identifiers = Set(items.filter { $0.draft.customerID == nil }.flatMap(\.draft.identifiers))
+        var matches = try await customers.matches(on: sql, distinct: identifiers, independent: true)
+        if services.database.dialect == .postgres, !identifiers.isEmpty, items.contains(where: { item in
+            item.draft.kind != .sale
+                || (item.draft.customerID == nil && !item.draft.identifiers.isEmpty && Self.soleCustomer(item.draft.identifiers, matches) == nil)
+        }) {
+            try await customers.lockIdentifiers(on: sql, dialect: services.database.dialect, Array(identifiers))
+            matches = try await customers.matches(on: sql, distinct: identifiers)
+        }
         let canonical = try await customers.canonicalIDs(on: sql, Set(sales.compactMap { $0.draft.customerID }
             .filter { IDGenerator.isWellFormed($0, prefix: .customer) }))
-        // The same locks a single sale or return takes, all at once and in one order (PostgreSQL).
-        let identifiers = Set(items.filter { $0.draft.customerID == nil }.flatMap(\.draft.identifiers))
-        try await customers.lockIdentifiers(on: sql, dialect: services.database.dialect, Array(identifiers))
-        var matches = try await customers.matches(on: sql, distinct: identifiers)
 
         // 4. Each record in file order; sales wait in `pending` until a return needs them written.
         var pending: [(row: TransactionRow, lines: [TransactionLine])] = []

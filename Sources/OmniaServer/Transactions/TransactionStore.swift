@@ -158,10 +158,11 @@ struct TransactionStore: Sendable {
     func existing(on sql: any SQLDatabase, channelID: String, externalIDs: [String]) async throws -> [String: (id: String, contentHash: String)] {
         var found: [String: (id: String, contentHash: String)] = [:]
         for batch in externalIDs.chunks(of: 500) {
-            let rows = try await sql.raw("""
+            // Independent: a sale recorded meanwhile under one of these ids fails the insert on the unique index.
+            let rows = try await sql.independentRows("""
                 SELECT id, external_id, content_hash FROM transactions
                 WHERE tenant_id = \(bind: tenantID) AND channel_id = \(bind: channelID) AND external_id IN (\(binds: Array(batch)))
-                """).all()
+                """)
             for row in rows {
                 found[try row.decode(column: "external_id", as: String.self)] = (try row.decode(column: "id", as: String.self),
                                                                                try row.decode(column: "content_hash", as: String.self))
