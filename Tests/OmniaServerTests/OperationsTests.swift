@@ -60,6 +60,41 @@ struct OperationsTests {
         }
     }
 
+    @Test("SQLite's transaction lines move to a table without rowid, every line kept", arguments: [TestBackend.sqlite])
+    func linesWithoutRowIDMigration(backend: TestBackend) async throws {
+        try await backend.withDatabase { database in
+            // The table as migration 7 left it, with two lines.
+            try await database.autocommit { sql in
+                try await sql.raw("DROP TABLE transaction_lines").run()
+                try await sql.raw("""
+                    CREATE TABLE transaction_lines (tenant_id TEXT NOT NULL, transaction_id TEXT NOT NULL, line_number INTEGER NOT NULL,
+                        sku TEXT NOT NULL, name TEXT, category TEXT, quantity BIGINT NOT NULL, unit_price BIGINT NOT NULL, discount BIGINT NOT NULL,
+                        total BIGINT NOT NULL, net_total BIGINT NOT NULL, returned_quantity BIGINT NOT NULL DEFAULT 0, original_line INTEGER,
+                        reason TEXT, PRIMARY KEY (tenant_id, transaction_id, line_number))
+                    """).run()
+                try await sql.raw("DELETE FROM schema_migrations WHERE version = 8").run()
+                try await sql.raw("""
+                    INSERT INTO transaction_lines (tenant_id, transaction_id, line_number, sku, name, category, quantity, unit_price, discount,
+                        total, net_total, returned_quantity, original_line, reason)
+                    VALUES ('t', 'txn_a', 1, 'SKU-1', 'Jumper', 'women/knitwear', 2, 1000, 100, 1900, 1900, 1, NULL, NULL),
+                           ('t', 'txn_b', 1, 'SKU-1', NULL, NULL, -1, 1000, 0, -1000, -1000, 0, 1, 'damaged')
+                    """).run()
+            }
+            #expect(try await Migrator(database: database, logger: TestBackend.logger).migrate() == [8])
+            let (lines, definition) = try await database.read { sql in
+                let lines = try await sql.raw("""
+                    SELECT transaction_id || ' ' || line_number || ' ' || sku || ' ' || COALESCE(category, '-') || ' ' || quantity || ' ' ||
+                        returned_quantity || ' ' || COALESCE(original_line, 0) || ' ' || COALESCE(reason, '-') AS line
+                    FROM transaction_lines ORDER BY transaction_id
+                    """).all(decodingColumn: "line", as: String.self)
+                let definition = try await sql.raw("SELECT sql FROM sqlite_master WHERE name = 'transaction_lines'").first(decodingColumn: "sql", as: String.self)
+                return (lines, definition)
+            }
+            #expect(lines == ["txn_a 1 SKU-1 women/knitwear 2 1 0 -", "txn_b 1 SKU-1 - -1 0 1 damaged"])
+            #expect(definition?.hasSuffix("WITHOUT ROWID") == true, "\(definition ?? "")")
+        }
+    }
+
     @Test("the customer categories migration folds each customer's category rows into one value", arguments: TestBackend.available)
     func customerCategoriesMigration(backend: TestBackend) async throws {
         try await backend.withDatabase { database in

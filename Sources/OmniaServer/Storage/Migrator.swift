@@ -20,6 +20,7 @@ public struct Migrator: Sendable {
         Migration005Matching.migration,
         Migration006EventOutbox.migration,
         Migration007CustomerCategories.migration,
+        Migration008LinesWithoutRowID.migration,
     ]
 
     let database: any Database
