@@ -12,17 +12,7 @@ struct EventLog: Sendable {
     /// Appends `type` with `data` (encoded with the API encoder, so an event carries the API shape).
     @discardableResult
     func append(on sql: any SQLDatabase, tenantID: String, type: String, data: some Encodable, requestID: String?) async throws -> String {
-        let id = ids.make(.event)
-        let payload = try JSONCoding.text(data)
-        let createdAt = Timestamp.milliseconds(now())
-        try await sql.runDeferrable("""
-            INSERT INTO events (tenant_id, id, type, data, request_id, created_at)
-            VALUES (\(bind: tenantID), \(bind: id), \(bind: type), \(bind: payload), \(bind: requestID), \(bind: createdAt))
-            """)
-        try await sql.runDeferrable("""
-            INSERT INTO event_outbox (tenant_id, event_id, type, created_at) VALUES (\(bind: tenantID), \(bind: id), \(bind: type), \(bind: createdAt))
-            """)
-        return id
+        try await append(on: sql, tenantID: tenantID, [(type, data, requestID)])[0]
     }
 
     /// Appends several events in one statement (a sale's `transaction.recorded` and `receipt.issued`).
@@ -30,9 +20,11 @@ struct EventLog: Sendable {
         try await append(on: sql, tenantID: tenantID, events.map { ($0.type, $0.data, requestID) })
     }
 
-    /// Appends several events in one statement, each naming its own request (sales of several POSTs committed together).
-    func append(on sql: any SQLDatabase, tenantID: String, _ events: [(type: String, data: any Encodable, requestID: String?)]) async throws {
-        guard !events.isEmpty else { return }
+    /// Appends several events in one statement (and their outbox rows in another), each naming its
+    /// own request (sales of several POSTs committed together); returns their ids.
+    @discardableResult
+    func append(on sql: any SQLDatabase, tenantID: String, _ events: [(type: String, data: any Encodable, requestID: String?)]) async throws -> [String] {
+        guard !events.isEmpty else { return [] }
         let createdAt = Timestamp.milliseconds(now())
         let ids = events.map { _ in self.ids.make(.event) }
         var query: SQLQueryString = "INSERT INTO events (tenant_id, id, type, data, request_id, created_at) VALUES "
@@ -47,6 +39,7 @@ struct EventLog: Sendable {
         }
         try await sql.runDeferrable(query)
         try await sql.runDeferrable(outbox)
+        return ids
     }
 }
 

@@ -70,16 +70,19 @@ struct CustomerCategoryFigures: Sendable, Equatable {
 
     /// The stored text.
     var text: String {
-        var text = ""
-        for (index, entry) in entries.enumerated() {
-            if index > 0 { text.unicodeScalars.append("\u{1E}") }
-            text += entry.category
-            text.unicodeScalars.append("\u{1F}")
-            text += String(entry.quantity)
-            text.unicodeScalars.append("\u{1F}")
-            text += String(entry.lines)
-        }
-        return text
+        var bytes: [UInt8] = []
+        for entry in entries { Self.appendEntry(entry.category.utf8, entry.quantity, entry.lines, to: &bytes) }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// Writes one entry of a stored value after those already in `output`.
+    private static func appendEntry(_ category: some Collection<UInt8>, _ quantity: Int64, _ lines: Int64, to output: inout [UInt8]) {
+        if !output.isEmpty { output.append(entrySeparator) }
+        output.append(contentsOf: category)
+        output.append(fieldSeparator)
+        output.append(contentsOf: String(quantity).utf8)
+        output.append(fieldSeparator)
+        output.append(contentsOf: String(lines).utf8)
     }
 
     /// Calls `body` with each entry of a stored value; false if the value is malformed.
@@ -101,30 +104,22 @@ struct CustomerCategoryFigures: Sendable, Equatable {
         return true
     }
 
-    /// `figures` with `delta` added, as stored text, written to `output`; false if either is malformed.
+    /// `figures` with `delta` added, as stored text, written to `output` (empty on entry); false if either is malformed.
     /// Works on the bytes alone (no strings): SQLite calls it for every customer a sale or an import chunk adds to.
     static func add(_ delta: UnsafeBufferPointer<UInt8>, to figures: UnsafeBufferPointer<UInt8>, into output: inout [UInt8]) -> Bool {
         var changes: [(category: UnsafeBufferPointer<UInt8>, quantity: Int64, lines: Int64, used: Bool)] = []
         guard forEachEntry(delta, { changes.append(($0, $1, $2, false)) }) else { return false }
         output.reserveCapacity(figures.count + delta.count)
-        func write(_ category: UnsafeBufferPointer<UInt8>, _ quantity: Int64, _ lines: Int64) {
-            if !output.isEmpty { output.append(entrySeparator) }
-            output.append(contentsOf: category)
-            output.append(fieldSeparator)
-            output.append(contentsOf: String(quantity).utf8)
-            output.append(fieldSeparator)
-            output.append(contentsOf: String(lines).utf8)
-        }
         let parsed = forEachEntry(figures) { category, quantity, lines in
             if let index = changes.firstIndex(where: { !$0.used && $0.category.elementsEqual(category) }) {
                 changes[index].used = true
-                write(category, quantity + changes[index].quantity, lines + changes[index].lines)
+                appendEntry(category, quantity + changes[index].quantity, lines + changes[index].lines, to: &output)
             } else {
-                write(category, quantity, lines)
+                appendEntry(category, quantity, lines, to: &output)
             }
         }
         guard parsed else { return false }
-        for change in changes where !change.used { write(change.category, change.quantity, change.lines) }
+        for change in changes where !change.used { appendEntry(change.category, change.quantity, change.lines, to: &output) }
         return true
     }
 
