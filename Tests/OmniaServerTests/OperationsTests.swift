@@ -64,23 +64,21 @@ struct OperationsTests {
     func linesWithoutRowIDMigration(backend: TestBackend) async throws {
         try await backend.withDatabase { database in
             // The table as migration 7 left it, with two lines.
-            try await database.autocommit { sql in
-                try await sql.raw("DROP TABLE transaction_lines").run()
-                try await sql.raw("""
+            #expect(try await Self.migrateAgain(database, version: 8, from: [
+                "DROP TABLE transaction_lines",
+                """
                     CREATE TABLE transaction_lines (tenant_id TEXT NOT NULL, transaction_id TEXT NOT NULL, line_number INTEGER NOT NULL,
                         sku TEXT NOT NULL, name TEXT, category TEXT, quantity BIGINT NOT NULL, unit_price BIGINT NOT NULL, discount BIGINT NOT NULL,
                         total BIGINT NOT NULL, net_total BIGINT NOT NULL, returned_quantity BIGINT NOT NULL DEFAULT 0, original_line INTEGER,
                         reason TEXT, PRIMARY KEY (tenant_id, transaction_id, line_number))
-                    """).run()
-                try await sql.raw("DELETE FROM schema_migrations WHERE version = 8").run()
-                try await sql.raw("""
+                    """,
+                """
                     INSERT INTO transaction_lines (tenant_id, transaction_id, line_number, sku, name, category, quantity, unit_price, discount,
                         total, net_total, returned_quantity, original_line, reason)
                     VALUES ('t', 'txn_a', 1, 'SKU-1', 'Jumper', 'women/knitwear', 2, 1000, 100, 1900, 1900, 1, NULL, NULL),
                            ('t', 'txn_b', 1, 'SKU-1', NULL, NULL, -1, 1000, 0, -1000, -1000, 0, 1, 'damaged')
-                    """).run()
-            }
-            #expect(try await Migrator(database: database, logger: TestBackend.logger).migrate() == [8])
+                    """,
+            ]) == [8])
             let (lines, definition) = try await database.read { sql in
                 let lines = try await sql.raw("""
                     SELECT transaction_id || ' ' || line_number || ' ' || sku || ' ' || COALESCE(category, '-') || ' ' || quantity || ' ' ||
@@ -99,19 +97,17 @@ struct OperationsTests {
     func customerCategoriesMigration(backend: TestBackend) async throws {
         try await backend.withDatabase { database in
             // The table as migration 6 left it.
-            try await database.autocommit { sql in
-                try await sql.raw("DROP TABLE customer_categories").run()
-                try await sql.raw("""
+            #expect(try await Self.migrateAgain(database, version: 7, from: [
+                "DROP TABLE customer_categories",
+                """
                     CREATE TABLE customer_category_stats (tenant_id TEXT NOT NULL, customer_id TEXT NOT NULL, category TEXT NOT NULL,
                         quantity BIGINT NOT NULL, lines BIGINT NOT NULL, PRIMARY KEY (tenant_id, customer_id, category))
-                    """).run()
-                try await sql.raw("DELETE FROM schema_migrations WHERE version = 7").run()
-                try await sql.raw("""
+                    """,
+                """
                     INSERT INTO customer_category_stats (tenant_id, customer_id, category, quantity, lines)
                     VALUES ('t', 'cus_a', 'home', 3, 2), ('t', 'cus_a', 'kids/toys', -1, 0), ('t', 'cus_b', 'home', 1, 1), ('u', 'cus_a', 'men', 7, 7)
-                    """).run()
-            }
-            #expect(try await Migrator(database: database, logger: TestBackend.logger).migrate() == [7])
+                    """,
+            ]) == [7])
             let rows = try await database.read { sql in
                 try await sql.raw("SELECT tenant_id, customer_id, figures FROM customer_categories ORDER BY tenant_id, customer_id").all()
             }
@@ -120,9 +116,10 @@ struct OperationsTests {
                 let key = try row.decode(column: "tenant_id", as: String.self) + "/" + row.decode(column: "customer_id", as: String.self)
                 found[key] = CustomerCategoryFigures(text: try row.decode(column: "figures", as: String.self))
             }
-            #expect(Set(found["t/cus_a"]?.entries.map { "\($0.category) \($0.quantity) \($0.lines)" } ?? []) == ["home 3 2", "kids/toys -1 0"])
-            #expect(found["t/cus_b"]?.entries.map { "\($0.category) \($0.quantity) \($0.lines)" } == ["home 1 1"])
-            #expect(found["u/cus_a"]?.entries.map { "\($0.category) \($0.quantity) \($0.lines)" } == ["men 7 7"])
+            func entries(_ key: String) -> [String]? { found[key]?.entries.map { "\($0.category) \($0.quantity) \($0.lines)" } }
+            #expect(Set(entries("t/cus_a") ?? []) == ["home 3 2", "kids/toys -1 0"])
+            #expect(entries("t/cus_b") == ["home 1 1"])
+            #expect(entries("u/cus_a") == ["men 7 7"])
             #expect(found.count == 3)
             // Both databases add to the folded values.
             var delta = CustomerCategoryFigures()
@@ -143,22 +140,30 @@ struct OperationsTests {
     func eventOutboxMigration(backend: TestBackend) async throws {
         try await backend.withDatabase { database in
             // The schema as migration 5 left it, with one event dispatched and one not.
-            try await database.autocommit { sql in
-                try await sql.raw("DROP TABLE event_outbox").run()
-                try await sql.raw("ALTER TABLE events ADD COLUMN dispatched INTEGER NOT NULL DEFAULT 0").run()
-                try await sql.raw("CREATE INDEX events_undispatched ON events (created_at) WHERE dispatched = 0").run()
-                try await sql.raw("DELETE FROM schema_migrations WHERE version = 6").run()
-                try await sql.raw("""
+            #expect(try await Self.migrateAgain(database, version: 6, from: [
+                "DROP TABLE event_outbox",
+                "ALTER TABLE events ADD COLUMN dispatched INTEGER NOT NULL DEFAULT 0",
+                "CREATE INDEX events_undispatched ON events (created_at) WHERE dispatched = 0",
+                """
                     INSERT INTO events (tenant_id, id, type, data, created_at, dispatched)
                     VALUES ('t', 'evt_sent', 'x.sent', '{}', 1, 1), ('t', 'evt_waiting', 'x.waiting', '{}', 2, 0)
-                    """).run()
-            }
-            #expect(try await Migrator(database: database, logger: TestBackend.logger).migrate() == [6])
+                    """,
+            ]) == [6])
             let outbox = try await database.read { sql in
                 try await sql.raw("SELECT event_id || ' ' || type || ' ' || created_at AS row FROM event_outbox").all(decodingColumn: "row", as: String.self)
             }
             #expect(outbox == ["evt_waiting x.waiting 2"])
         }
+    }
+
+    /// Puts `database` back as it was before migration `version` (`before`: its schema and rows
+    /// then), forgets that `version` was applied, and migrates again: the versions applied.
+    static func migrateAgain(_ database: any Database, version: Int, from before: [String]) async throws -> [Int] {
+        try await database.autocommit { sql in
+            for statement in before { try await sql.raw(SQLQueryString(statement)).run() }
+            try await sql.raw("DELETE FROM schema_migrations WHERE version = \(bind: version)").run()
+        }
+        return try await Migrator(database: database, logger: TestBackend.logger).migrate()
     }
 }
 
