@@ -18,6 +18,8 @@ public enum IDPrefix: String, Sendable, CaseIterable {
     case journeyEvent = "jev"
     case matchJob = "mjb"
     case matchCandidate = "mca"
+    case ledgerAccount = "acc"
+    case ledgerTransfer = "trf"
 }
 
 /// Makes prefixed, time-sortable IDs: `prefix_` + 10 characters of milliseconds since the epoch

@@ -20,6 +20,10 @@ public protocol Database: Sendable {
     /// compare-and-set `UPDATE`). On PostgreSQL this saves the BEGIN and COMMIT round trips.
     func autocommit<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T
 
+    /// Runs reads that must agree with one another (an audit summing many pages) in one read-only
+    /// snapshot, without holding up writers.
+    func snapshot<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T
+
     /// Runs `body` inside one transaction: committed if it returns, rolled back if it throws.
     func transaction<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T
 

@@ -106,6 +106,13 @@ public final class SQLiteStore: Database {
         }
     }
 
+    /// A reader's deferred transaction keeps the snapshot of its first read until COMMIT (WAL mode).
+    /// In memory the only connection is the writer's, whose queued transaction is a snapshot already.
+    public func snapshot<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
+        guard !readers.isEmpty else { return try await writes.submit(body) }
+        return try await read { sql in try await sql.inTransaction { try await body($0) } }
+    }
+
     /// Writes go through the one writer whatever their shape; group commit makes the transaction cheap.
     public func autocommit<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
         try await writes.submit(body)

@@ -1,0 +1,42 @@
+/// The benefits ledger: accounts in one unit each, with their four running sums kept beside the
+/// immutable transfers that make them (TigerBeetle's model: posted and pending on each side).
+/// `ledger verify` recomputes the sums from the transfers.
+enum Migration009Ledger {
+    static let migration = Migration(version: 9, name: "ledger") { _ in
+        [
+            """
+            CREATE TABLE ledger_accounts (
+                tenant_id TEXT NOT NULL,
+                id TEXT NOT NULL,
+                unit TEXT NOT NULL,
+                kind TEXT NOT NULL,
+                customer_id TEXT,
+                flags INTEGER NOT NULL,
+                debits_pending BIGINT NOT NULL,
+                debits_posted BIGINT NOT NULL,
+                credits_pending BIGINT NOT NULL,
+                credits_posted BIGINT NOT NULL,
+                created_at BIGINT NOT NULL,
+                PRIMARY KEY (tenant_id, id))
+            """,
+            "CREATE INDEX ledger_accounts_by_customer ON ledger_accounts (tenant_id, customer_id) WHERE customer_id IS NOT NULL",
+            """
+            CREATE TABLE ledger_transfers (
+                tenant_id TEXT NOT NULL,
+                id TEXT NOT NULL,
+                kind TEXT NOT NULL,
+                debit_account_id TEXT NOT NULL,
+                credit_account_id TEXT NOT NULL,
+                amount BIGINT NOT NULL,
+                unit TEXT NOT NULL,
+                pending_id TEXT,
+                reason TEXT,
+                request_id TEXT,
+                created_at BIGINT NOT NULL,
+                PRIMARY KEY (tenant_id, id))
+            """,
+            "CREATE INDEX ledger_transfers_by_debit_account ON ledger_transfers (tenant_id, debit_account_id, id)",
+            "CREATE INDEX ledger_transfers_by_credit_account ON ledger_transfers (tenant_id, credit_account_id, id)",
+        ]
+    }
+}

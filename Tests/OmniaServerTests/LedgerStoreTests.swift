@@ -1,0 +1,141 @@
+import Foundation
+import OmniaCore
+@testable import OmniaServer
+import SQLKit
+import Testing
+
+/// The ledger's storage contract on both databases: a transfer moves value between two accounts
+/// and is written with both balances or not at all; a card never gives out more than it holds,
+/// whatever the number of clients taking from it at once; `ledger verify` proves the books.
+@Suite("Ledger store")
+struct LedgerStoreTests {
+    private static let euro = LedgerUnit(rawValue: "EUR")!
+
+    /// A tenant with a control account and a card of 1,000 cents loaded from it.
+    private static func loadedCard(_ app: TestApp, amount: Int64 = 1_000) async throws -> (store: LedgerStore, control: String, card: String) {
+        let store = LedgerStore(tenantID: app.tenantID)
+        let services = app.services
+        let (control, card) = try await services.database.transaction { sql in
+            let now = services.nowMilliseconds
+            let control = try await store.controlAccount(on: sql, "gift_cards_issued", unit: euro, now: now)
+            let card = services.ids.make(.ledgerAccount)
+            try await store.open(on: sql, id: card, unit: euro, kind: "gift_card", customerID: nil, flags: .debitsMustNotExceedCredits, now: now)
+            _ = try await store.post(on: sql, [LedgerTransferRequest(debitAccountID: control, creditAccountID: card, amount: amount, unit: euro)],
+                                     ids: services.ids, reason: "issue", requestID: nil, now: now)
+            return (control, card)
+        }
+        return (store, control, card)
+    }
+
+    private static func balances(_ app: TestApp, _ store: LedgerStore, _ ids: [String]) async throws -> [String: LedgerBalance] {
+        try await app.services.database.read { sql in
+            Dictionary(uniqueKeysWithValues: try await store.accounts(on: sql, ids: ids).map { ($0.id, $0.balance) })
+        }
+    }
+
+    private static func redeem(_ app: TestApp, _ store: LedgerStore, card: String, to control: String, amount: Int64,
+                               unit: LedgerUnit = euro) async throws {
+        let services = app.services
+        _ = try await services.database.transaction { sql in
+            try await store.post(on: sql, [LedgerTransferRequest(debitAccountID: card, creditAccountID: control, amount: amount, unit: unit)],
+                                 ids: services.ids, reason: "redeem", requestID: nil, now: services.nowMilliseconds)
+        }
+    }
+
+    @Test("a posted transfer moves value from one account to the other, and the books balance", arguments: TestBackend.available)
+    func postMovesValue(backend: TestBackend) async throws {
+        try await TestApp.run(backend) { app, _ in
+            let (store, control, card) = try await Self.loadedCard(app)
+            try await Self.redeem(app, store, card: card, to: control, amount: 300)
+            let balances = try await Self.balances(app, store, [control, card])
+            #expect(balances[card]?.posted == 700)
+            #expect(balances[card]?.debitsPosted == 300 && balances[card]?.creditsPosted == 1_000)
+            #expect(balances[control]?.posted == -700)
+            #expect(try await app.count("ledger_transfers") == 2)
+            let verification = try await OperatorTools(services: app.services).verifyLedger(tenant: app.tenantID)
+            #expect(verification.count == 1 && verification[0].accounts == 2 && verification[0].findings.isEmpty)
+        }
+    }
+
+    @Test("a refused transfer changes nothing: over the balance, another unit, an unknown account, a zero amount, the same account",
+          arguments: TestBackend.available)
+    func refusalsChangeNothing(backend: TestBackend) async throws {
+        try await TestApp.run(backend) { app, _ in
+            let (store, control, card) = try await Self.loadedCard(app)
+            let before = try await Self.balances(app, store, [control, card])
+            let cases: [(debit: String, credit: String, amount: Int64, unit: LedgerUnit, expected: LedgerRefused)] = [
+                (card, control, 1_001, Self.euro, LedgerRefused(refusal: .exceedsCredits, accountID: card)),
+                (card, control, 10, .points, LedgerRefused(refusal: .unitMismatch, accountID: card)),
+                (card, "acc_missing", 10, Self.euro, LedgerRefused(refusal: .unknownAccount, accountID: "acc_missing")),
+                (card, control, 0, Self.euro, LedgerRefused(refusal: .amountNotPositive, accountID: nil)),
+                (card, card, 10, Self.euro, LedgerRefused(refusal: .sameAccount, accountID: card)),
+            ]
+            for refused in cases {
+                await #expect(throws: refused.expected) {
+                    // A valid transfer first: the refusal must take it back too.
+                    _ = try await app.services.database.transaction { sql in
+                        try await store.post(on: sql, [
+                            LedgerTransferRequest(debitAccountID: card, creditAccountID: control, amount: 1, unit: Self.euro),
+                            LedgerTransferRequest(debitAccountID: refused.debit, creditAccountID: refused.credit, amount: refused.amount, unit: refused.unit),
+                        ], ids: app.services.ids, reason: nil, requestID: nil, now: 0)
+                    }
+                }
+            }
+            #expect(try await Self.balances(app, store, [control, card]) == before)
+            #expect(try await app.count("ledger_transfers") == 1)
+            await #expect(throws: LedgerRefused(refusal: .unitMismatch, accountID: card), "an open account cannot be reopened in another unit") {
+                try await app.services.database.transaction { sql in
+                    try await store.open(on: sql, id: card, unit: .points, kind: "points", customerID: nil, flags: [], now: 0)
+                }
+            }
+        }
+    }
+
+    @Test("64 clients taking from one card at once never take more than it holds", arguments: TestBackend.available)
+    func concurrentRedemptions(backend: TestBackend) async throws {
+        try await TestApp.run(backend) { app, _ in
+            let (store, control, card) = try await Self.loadedCard(app, amount: 1_000)
+            // 64 clients × 3 attempts × 30 cents = 5,760 asked of 1,000: 33 can succeed.
+            let outcomes = try await withThrowingTaskGroup(of: (taken: Int64, refused: Int).self) { group in
+                for _ in 0..<64 {
+                    group.addTask {
+                        var taken: Int64 = 0
+                        var refused = 0
+                        for _ in 0..<3 {
+                            do {
+                                try await Self.redeem(app, store, card: card, to: control, amount: 30)
+                                taken += 30
+                            } catch let error as LedgerRefused where error == LedgerRefused(refusal: .exceedsCredits, accountID: card) {
+                                refused += 1
+                            }
+                        }
+                        return (taken, refused)
+                    }
+                }
+                return try await group.reduce(into: [(taken: Int64, refused: Int)]()) { $0.append($1) }
+            }
+            let taken = outcomes.map(\.taken).reduce(0, +)
+            #expect(taken == 990, "33 redemptions of 30 fit in 1,000")
+            let refused: Int = outcomes.map(\.refused).reduce(0, +)
+            #expect(refused == 159, "every other attempt refused cleanly")
+            #expect(try await Self.balances(app, store, [card])[card]?.posted == 10)
+            let verification = try await OperatorTools(services: app.services).verifyLedger(tenant: nil)
+            #expect(verification.first?.findings.isEmpty == true)
+        }
+    }
+
+    @Test("ledger verify finds a balance edited by hand and the unit it unbalances", arguments: TestBackend.available)
+    func verifyFindsTampering(backend: TestBackend) async throws {
+        try await TestApp.run(backend) { app, _ in
+            let (_, _, card) = try await Self.loadedCard(app)
+            try await app.services.database.transaction { sql in
+                try await sql.raw("UPDATE ledger_accounts SET credits_posted = credits_posted + 5 WHERE id = \(bind: card)").run()
+            }
+            let findings = try await OperatorTools(services: app.services).verifyLedger(tenant: nil).flatMap(\.findings)
+            let cached = LedgerBalance(debitsPending: 0, debitsPosted: 0, creditsPending: 0, creditsPosted: 1_005)
+            let fromTransfers = LedgerBalance(debitsPending: 0, debitsPosted: 0, creditsPending: 0, creditsPosted: 1_000)
+            #expect(findings == [.unitDoesNotSumToZero(Self.euro, sum: 5),
+                                 .balanceDiffersFromTransfers(accountID: card, cached: cached, fromTransfers: fromTransfers)])
+        }
+    }
+}
