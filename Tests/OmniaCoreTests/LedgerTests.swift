@@ -26,6 +26,17 @@ struct LedgerTests {
         #expect(try held.debiting(3_000, flags: card).available == 0)
     }
 
+    @Test("a capture posts at most what was held and releases the whole hold; a void releases it untouched")
+    func holdChanges() throws {
+        let loaded = try LedgerBalance.zero.crediting(1_000, flags: card)
+        let held = try loaded.changing(LedgerChange(debitsPending: 600), flags: card)
+        #expect(held.available == 400 && held.posted == 1_000)
+        #expect(throws: LedgerRefusal.exceedsCredits) { try held.changing(LedgerChange(debitsPending: 401), flags: card) }
+        let captured = try held.changing(LedgerChange(debitsPosted: 450, debitsPending: -600), flags: card)
+        #expect(captured == LedgerBalance(debitsPending: 0, debitsPosted: 450, creditsPending: 0, creditsPosted: 1_000))
+        #expect(try held.changing(LedgerChange(debitsPending: -600), flags: card) == loaded)
+    }
+
     @Test("an account without limits may go negative; one limited on credits may not take more than it gave")
     func otherLimits() throws {
         let control = try LedgerBalance.zero.debiting(5_000, flags: [])

@@ -24,6 +24,8 @@ public struct LedgerAudit: Sendable {
         case balanceDiffersFromTransfers(accountID: String, cached: LedgerBalance, fromTransfers: LedgerBalance)
         /// A transfer between accounts of another unit than its own, or naming an account that does not exist.
         case transferUnitMismatch(transferID: String)
+        /// A hold listed as open though captured or voided, or unresolved but not listed (it would never expire).
+        case holdOutOfStep(transferID: String)
 
         public var description: String {
             switch self {
@@ -33,6 +35,8 @@ public struct LedgerAudit: Sendable {
                 "\(id): cached \(Self.sums(cached)); its transfers give \(Self.sums(fromTransfers))"
             case .transferUnitMismatch(let id):
                 "\(id): names an account that does not exist or counts another unit"
+            case .holdOutOfStep(let id):
+                "\(id): a hold whose open state disagrees with its capture or void"
             }
         }
 
@@ -58,6 +62,10 @@ public struct LedgerAudit: Sendable {
 
     public mutating func reportMismatchedTransfers(_ ids: [String]) {
         transferFindings += ids.map { .transferUnitMismatch(transferID: $0) }
+    }
+
+    public mutating func reportHoldsOutOfStep(_ ids: [String]) {
+        transferFindings += ids.map { .holdOutOfStep(transferID: $0) }
     }
 
     /// Units that do not sum to zero first (in unit order), then accounts and transfers in the order checked; empty when the ledger is sound.

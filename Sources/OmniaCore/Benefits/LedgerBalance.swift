@@ -39,16 +39,23 @@ public struct LedgerBalance: Hashable, Sendable, Codable {
 
     /// The balance after a posted debit of `amount`, or why an account with `flags` refuses it.
     public func debiting(_ amount: Int64, flags: LedgerAccountFlags) throws(LedgerRefusal) -> LedgerBalance {
-        var next = self
-        next.debitsPosted = try Self.adding(amount, to: debitsPosted)
-        try next.check(flags)
-        return next
+        try changing(LedgerChange(debitsPosted: amount), flags: flags)
     }
 
     /// The balance after a posted credit of `amount`, or why an account with `flags` refuses it.
     public func crediting(_ amount: Int64, flags: LedgerAccountFlags) throws(LedgerRefusal) -> LedgerBalance {
+        try changing(LedgerChange(creditsPosted: amount), flags: flags)
+    }
+
+    /// The balance after `change`, or why an account with `flags` refuses it. A capture or a void
+    /// lowers a pending sum by the hold and raises a posted one by at most as much, so it never
+    /// breaks a limit the hold kept.
+    public func changing(_ change: LedgerChange, flags: LedgerAccountFlags) throws(LedgerRefusal) -> LedgerBalance {
         var next = self
-        next.creditsPosted = try Self.adding(amount, to: creditsPosted)
+        next.debitsPosted = try Self.adding(change.debitsPosted, to: debitsPosted)
+        next.debitsPending = try Self.adding(change.debitsPending, to: debitsPending)
+        next.creditsPosted = try Self.adding(change.creditsPosted, to: creditsPosted)
+        next.creditsPending = try Self.adding(change.creditsPending, to: creditsPending)
         try next.check(flags)
         return next
     }
@@ -70,6 +77,23 @@ public struct LedgerBalance: Hashable, Sendable, Codable {
     }
 }
 
+/// What one transfer does to one account's four sums: a posted transfer raises a posted sum, a hold
+/// a pending one, and its capture or void lowers that pending sum again (raising the posted one by
+/// what is captured).
+public struct LedgerChange: Hashable, Sendable {
+    public var debitsPosted: Int64
+    public var debitsPending: Int64
+    public var creditsPosted: Int64
+    public var creditsPending: Int64
+
+    public init(debitsPosted: Int64 = 0, debitsPending: Int64 = 0, creditsPosted: Int64 = 0, creditsPending: Int64 = 0) {
+        self.debitsPosted = debitsPosted
+        self.debitsPending = debitsPending
+        self.creditsPosted = creditsPosted
+        self.creditsPending = creditsPending
+    }
+}
+
 /// Why the ledger refuses a transfer. Nothing of a refused transfer is written.
 public enum LedgerRefusal: String, Error, Sendable, Equatable {
     /// Zero or negative: a movement back is a transfer the other way.
@@ -82,4 +106,12 @@ public enum LedgerRefusal: String, Error, Sendable, Equatable {
     case exceedsCredits = "exceeds_credits"
     case exceedsDebits = "exceeds_debits"
     case overflow
+    /// No hold with that id in the tenant.
+    case holdNotFound = "hold_not_found"
+    /// The hold was captured or voided already (a retry of either without its `Idempotency-Key`, or a race lost).
+    case holdAlreadyResolved = "hold_already_resolved"
+    /// The hold's expiry passed; its value is released.
+    case holdExpired = "hold_expired"
+    /// A capture of more than the hold reserved.
+    case exceedsHold = "exceeds_hold"
 }

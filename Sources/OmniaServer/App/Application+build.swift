@@ -55,6 +55,7 @@ public enum OmniaApplication {
             workers.append(HousekeepingService(services: services))
             workers.append(CartAbandonmentWorker(services: services))
             workers.append(MatchJobWorker(services: services))
+            workers.append(HoldExpiryWorker(services: services))
         }
         return Application(
             router: try buildRouter(services),

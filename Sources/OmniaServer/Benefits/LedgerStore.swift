@@ -9,7 +9,9 @@ struct LedgerTransferRequest: Sendable, Equatable {
     let unit: LedgerUnit
 }
 
-/// A posted transfer as stored; immutable once written.
+/// A transfer as stored; immutable once written. `kind`: `posted`; `pending` (a hold, open until
+/// `expiresAt` unless resolved); `post_pending` (its capture, of `amount` ≤ the hold) or
+/// `void_pending` (its release), each naming the hold in `pendingId`.
 struct LedgerTransfer: Sendable, Equatable, Encodable {
     let id: String
     let kind: String
@@ -17,6 +19,8 @@ struct LedgerTransfer: Sendable, Equatable, Encodable {
     let creditAccountId: String
     let amount: Int64
     let unit: LedgerUnit
+    let pendingId: String?
+    let expiresAt: StoredTime?
     let reason: String?
     let createdAt: StoredTime
 }
@@ -81,55 +85,138 @@ struct LedgerStore: Sendable {
               now: Int64) async throws -> [LedgerTransfer] {
         var posted: [LedgerTransfer] = []
         for transfer in transfers {
-            guard transfer.amount > 0 else { throw LedgerRefused(refusal: .amountNotPositive, accountID: nil) }
-            guard transfer.debitAccountID != transfer.creditAccountID else { throw LedgerRefused(refusal: .sameAccount, accountID: transfer.debitAccountID) }
-            try await add(on: sql, transfer.amount, unit: transfer.unit, to: transfer.debitAccountID, side: .debit)
-            try await add(on: sql, transfer.amount, unit: transfer.unit, to: transfer.creditAccountID, side: .credit)
-            let stored = LedgerTransfer(id: ids.make(.ledgerTransfer), kind: "posted", debitAccountId: transfer.debitAccountID,
-                                        creditAccountId: transfer.creditAccountID, amount: transfer.amount, unit: transfer.unit, reason: reason,
-                                        createdAt: StoredTime(milliseconds: now))
-            try await sql.raw("""
-                INSERT INTO ledger_transfers (tenant_id, id, kind, debit_account_id, credit_account_id, amount, unit, reason, request_id, created_at)
-                VALUES (\(bind: tenantID), \(bind: stored.id), \(bind: stored.kind), \(bind: stored.debitAccountId), \(bind: stored.creditAccountId),
-                        \(bind: stored.amount), \(bind: stored.unit.rawValue), \(bind: reason), \(bind: requestID), \(bind: now))
-                """).run()
-            posted.append(stored)
+            try Self.validate(transfer)
+            try await apply(on: sql, LedgerChange(debitsPosted: transfer.amount), to: transfer.debitAccountID, unit: transfer.unit)
+            try await apply(on: sql, LedgerChange(creditsPosted: transfer.amount), to: transfer.creditAccountID, unit: transfer.unit)
+            posted.append(try await insert(on: sql, kind: "posted", transfer, pendingID: nil, expiresAt: nil, ids: ids, reason: reason,
+                                           requestID: requestID, now: now))
         }
         return posted
     }
 
-    private enum Side { case debit, credit }
+    // MARK: Holds
 
-    /// Adds a posted amount to one side of an account if its unit matches and its limit allows;
-    /// otherwise reads the account to say why not. (The sum never passes Int64.max: SQLite would
-    /// turn an overflowing integer into a float.)
-    private func add(on sql: any SQLDatabase, _ amount: Int64, unit: LedgerUnit, to accountID: String, side: Side) async throws {
-        let updated: SQLQueryString = switch side {
-        case .debit: """
-            UPDATE ledger_accounts SET debits_posted = debits_posted + \(bind: amount)
-            WHERE tenant_id = \(bind: tenantID) AND id = \(bind: accountID) AND unit = \(bind: unit.rawValue)
-              AND debits_posted <= \(bind: Int64.max - amount)
-              AND ((flags & \(literal: Self.debitLimit)) = 0 OR debits_posted + debits_pending + \(bind: amount) <= credits_posted)
-            RETURNING id
-            """
-        case .credit: """
-            UPDATE ledger_accounts SET credits_posted = credits_posted + \(bind: amount)
-            WHERE tenant_id = \(bind: tenantID) AND id = \(bind: accountID) AND unit = \(bind: unit.rawValue)
-              AND credits_posted <= \(bind: Int64.max - amount)
-              AND ((flags & \(literal: Self.creditLimit)) = 0 OR credits_posted + credits_pending + \(bind: amount) <= debits_posted)
-            RETURNING id
-            """
+    /// Reserves `transfer.amount` on the debit account until captured, voided or `expiresAt`: what
+    /// it holds is no longer available, but nothing is posted yet (TigerBeetle's pending transfer).
+    func hold(on sql: any SQLDatabase, _ transfer: LedgerTransferRequest, expiresAt: Int64, ids: IDGenerator, reason: String?,
+              requestID: String?, now: Int64) async throws -> LedgerTransfer {
+        try Self.validate(transfer)
+        try await apply(on: sql, LedgerChange(debitsPending: transfer.amount), to: transfer.debitAccountID, unit: transfer.unit)
+        try await apply(on: sql, LedgerChange(creditsPending: transfer.amount), to: transfer.creditAccountID, unit: transfer.unit)
+        let hold = try await insert(on: sql, kind: "pending", transfer, pendingID: nil, expiresAt: expiresAt, ids: ids, reason: reason,
+                                    requestID: requestID, now: now)
+        try await sql.raw("""
+            INSERT INTO ledger_open_holds (tenant_id, transfer_id, expires_at) VALUES (\(bind: tenantID), \(bind: hold.id), \(bind: expiresAt))
+            """).run()
+        return hold
+    }
+
+    /// Posts `amount` of an open hold (all of it when nil) and releases the rest.
+    func capture(on sql: any SQLDatabase, holdID: String, amount: Int64?, ids: IDGenerator, reason: String?, requestID: String?,
+                 now: Int64) async throws -> LedgerTransfer {
+        let hold = try await takeOpenHold(on: sql, holdID, now: now, refuseExpired: true)
+        let captured = amount ?? hold.amount
+        guard captured > 0 else { throw LedgerRefused(refusal: .amountNotPositive, accountID: nil) }
+        guard captured <= hold.amount else { throw LedgerRefused(refusal: .exceedsHold, accountID: nil) }
+        try await apply(on: sql, LedgerChange(debitsPosted: captured, debitsPending: -hold.amount), to: hold.debitAccountId, unit: hold.unit)
+        try await apply(on: sql, LedgerChange(creditsPosted: captured, creditsPending: -hold.amount), to: hold.creditAccountId, unit: hold.unit)
+        return try await insert(on: sql, kind: "post_pending", Self.request(hold, amount: captured), pendingID: hold.id, expiresAt: nil, ids: ids,
+                                reason: reason, requestID: requestID, now: now)
+    }
+
+    /// Releases an open hold whole — on request, or because it expired (`expired`: the sweep).
+    func void(on sql: any SQLDatabase, holdID: String, expired: Bool = false, ids: IDGenerator, reason: String?, requestID: String?,
+              now: Int64) async throws -> LedgerTransfer {
+        let hold = try await takeOpenHold(on: sql, holdID, now: now, refuseExpired: false)
+        try await apply(on: sql, LedgerChange(debitsPending: -hold.amount), to: hold.debitAccountId, unit: hold.unit)
+        try await apply(on: sql, LedgerChange(creditsPending: -hold.amount), to: hold.creditAccountId, unit: hold.unit)
+        return try await insert(on: sql, kind: "void_pending", Self.request(hold, amount: hold.amount), pendingID: hold.id, expiresAt: nil, ids: ids,
+                                reason: expired ? "expired" : reason, requestID: requestID, now: now)
+    }
+
+    /// Closes an open hold for its capture or void, and returns it. Deleting its open row first is
+    /// what makes a hold resolve once: a concurrent capture or void finds no row (on PostgreSQL it
+    /// waits for the first to commit) and is refused. An expired hold is refused a capture; the
+    /// rollback leaves it open for the sweep to void.
+    private func takeOpenHold(on sql: any SQLDatabase, _ holdID: String, now: Int64, refuseExpired: Bool) async throws -> LedgerTransfer {
+        let closed = try await sql.raw("""
+            DELETE FROM ledger_open_holds WHERE tenant_id = \(bind: tenantID) AND transfer_id = \(bind: holdID) RETURNING expires_at
+            """).all()
+        let hold = try await transfer(on: sql, id: holdID)
+        guard let hold, hold.kind == "pending" else { throw LedgerRefused(refusal: .holdNotFound, accountID: nil) }
+        guard let expiresAt = try closed.first?.decode(column: "expires_at", as: Int64.self) else {
+            throw LedgerRefused(refusal: .holdAlreadyResolved, accountID: nil)
         }
-        guard try await sql.raw(updated).all().isEmpty else { return }
+        if refuseExpired, now >= expiresAt { throw LedgerRefused(refusal: .holdExpired, accountID: nil) }
+        return hold
+    }
+
+    /// Open holds past their expiry, oldest first, over every tenant: what the sweep voids.
+    static func expiredHolds(on sql: any SQLDatabase, now: Int64, limit: Int) async throws -> [(tenantID: String, holdID: String)] {
+        try await sql.raw("""
+            SELECT tenant_id, transfer_id FROM ledger_open_holds WHERE expires_at <= \(bind: now) ORDER BY expires_at LIMIT \(literal: limit)
+            """).all().map { (try $0.decode(column: "tenant_id", as: String.self), try $0.decode(column: "transfer_id", as: String.self)) }
+    }
+
+    func transfer(on sql: any SQLDatabase, id: String) async throws -> LedgerTransfer? {
+        try await sql.raw("SELECT * FROM ledger_transfers WHERE tenant_id = \(bind: tenantID) AND id = \(bind: id)").all().first.map(Self.transfer)
+    }
+
+    // MARK: Writing
+
+    private static func validate(_ transfer: LedgerTransferRequest) throws {
+        guard transfer.amount > 0 else { throw LedgerRefused(refusal: .amountNotPositive, accountID: nil) }
+        guard transfer.debitAccountID != transfer.creditAccountID else { throw LedgerRefused(refusal: .sameAccount, accountID: transfer.debitAccountID) }
+    }
+
+    private static func request(_ hold: LedgerTransfer, amount: Int64) -> LedgerTransferRequest {
+        LedgerTransferRequest(debitAccountID: hold.debitAccountId, creditAccountID: hold.creditAccountId, amount: amount, unit: hold.unit)
+    }
+
+    private func insert(on sql: any SQLDatabase, kind: String, _ transfer: LedgerTransferRequest, pendingID: String?, expiresAt: Int64?,
+                        ids: IDGenerator, reason: String?, requestID: String?, now: Int64) async throws -> LedgerTransfer {
+        let stored = LedgerTransfer(id: ids.make(.ledgerTransfer), kind: kind, debitAccountId: transfer.debitAccountID,
+                                    creditAccountId: transfer.creditAccountID, amount: transfer.amount, unit: transfer.unit, pendingId: pendingID,
+                                    expiresAt: expiresAt.map(StoredTime.init(milliseconds:)), reason: reason, createdAt: StoredTime(milliseconds: now))
+        try await sql.raw("""
+            INSERT INTO ledger_transfers (tenant_id, id, kind, debit_account_id, credit_account_id, amount, unit, pending_id, expires_at, reason,
+                                          request_id, created_at)
+            VALUES (\(bind: tenantID), \(bind: stored.id), \(bind: kind), \(bind: stored.debitAccountId), \(bind: stored.creditAccountId),
+                    \(bind: stored.amount), \(bind: stored.unit.rawValue), \(bind: pendingID), \(bind: expiresAt), \(bind: reason), \(bind: requestID),
+                    \(bind: now))
+            """).run()
+        return stored
+    }
+
+    /// Applies `change` to an account if its unit matches and its limits hold afterwards; otherwise
+    /// reads the account to say why not. The limits are the `WHERE` of the update, evaluated on the
+    /// sums it would write — `LedgerBalance.check` in SQL. (No sum may pass Int64.max: SQLite
+    /// would turn an overflowing integer into a float.)
+    private func apply(on sql: any SQLDatabase, _ change: LedgerChange, to accountID: String, unit: LedgerUnit) async throws {
+        func ceiling(_ delta: Int64) -> Int64 { delta > 0 ? Int64.max - delta : Int64.max }
+        let updated = try await sql.raw("""
+            UPDATE ledger_accounts SET debits_posted = debits_posted + \(bind: change.debitsPosted),
+                debits_pending = debits_pending + \(bind: change.debitsPending), credits_posted = credits_posted + \(bind: change.creditsPosted),
+                credits_pending = credits_pending + \(bind: change.creditsPending)
+            WHERE tenant_id = \(bind: tenantID) AND id = \(bind: accountID) AND unit = \(bind: unit.rawValue)
+              AND debits_posted <= \(bind: ceiling(change.debitsPosted)) AND debits_pending <= \(bind: ceiling(change.debitsPending))
+              AND credits_posted <= \(bind: ceiling(change.creditsPosted)) AND credits_pending <= \(bind: ceiling(change.creditsPending))
+              AND ((flags & \(literal: Self.debitLimit)) = 0
+                   OR debits_posted + \(bind: change.debitsPosted) + debits_pending + \(bind: change.debitsPending) <= credits_posted + \(bind: change.creditsPosted))
+              AND ((flags & \(literal: Self.creditLimit)) = 0
+                   OR credits_posted + \(bind: change.creditsPosted) + credits_pending + \(bind: change.creditsPending) <= debits_posted + \(bind: change.debitsPosted))
+            RETURNING id
+            """).all()
+        guard updated.isEmpty else { return }
         guard let account = try await accounts(on: sql, ids: [accountID]).first else { throw LedgerRefused(refusal: .unknownAccount, accountID: accountID) }
         guard account.unit == unit else { throw LedgerRefused(refusal: .unitMismatch, accountID: accountID) }
         do {
-            _ = try side == .debit ? account.balance.debiting(amount, flags: account.flags) : account.balance.crediting(amount, flags: account.flags)
+            _ = try account.balance.changing(change, flags: account.flags)
         } catch {
             throw LedgerRefused(refusal: error, accountID: accountID)
         }
-        // The update found a row the rule accepts: only a concurrent change between the two reads explains it.
-        throw LedgerRefused(refusal: side == .debit ? .exceedsCredits : .exceedsDebits, accountID: accountID)
+        // The update found no row the rule accepts, yet the account read now would: it changed in between (PostgreSQL).
+        throw LedgerRefused(refusal: change.debitsPosted + change.debitsPending > 0 ? .exceedsCredits : .exceedsDebits, accountID: accountID)
     }
 
     func accounts(on sql: any SQLDatabase, ids: [String]) async throws -> [LedgerAccount] {
@@ -145,18 +232,26 @@ struct LedgerStore: Sendable {
         var query: SQLQueryString = """
             SELECT a.*,
                 (SELECT CAST(COALESCE(sum(t.amount), 0) AS BIGINT) FROM ledger_transfers t
-                 WHERE t.tenant_id = a.tenant_id AND t.debit_account_id = a.id AND t.kind = 'posted') AS transfer_debits,
+                 WHERE t.tenant_id = a.tenant_id AND t.debit_account_id = a.id AND t.kind IN ('posted', 'post_pending')) AS posted_debits,
                 (SELECT CAST(COALESCE(sum(t.amount), 0) AS BIGINT) FROM ledger_transfers t
-                 WHERE t.tenant_id = a.tenant_id AND t.credit_account_id = a.id AND t.kind = 'posted') AS transfer_credits
+                 WHERE t.tenant_id = a.tenant_id AND t.credit_account_id = a.id AND t.kind IN ('posted', 'post_pending')) AS posted_credits,
+                (SELECT CAST(COALESCE(sum(t.amount), 0) AS BIGINT) FROM ledger_transfers t
+                 WHERE t.tenant_id = a.tenant_id AND t.debit_account_id = a.id AND t.kind = 'pending' AND NOT EXISTS (
+                     SELECT 1 FROM ledger_transfers r WHERE r.tenant_id = t.tenant_id AND r.pending_id = t.id)) AS pending_debits,
+                (SELECT CAST(COALESCE(sum(t.amount), 0) AS BIGINT) FROM ledger_transfers t
+                 WHERE t.tenant_id = a.tenant_id AND t.credit_account_id = a.id AND t.kind = 'pending' AND NOT EXISTS (
+                     SELECT 1 FROM ledger_transfers r WHERE r.tenant_id = t.tenant_id AND r.pending_id = t.id)) AS pending_credits
             FROM ledger_accounts a WHERE a.tenant_id = \(bind: tenantID)
             """
         if let cursor { query += " AND a.id > \(bind: cursor)" }
         query += " ORDER BY a.id LIMIT \(literal: limit)"
         return try await sql.raw(query).all().map { row in
             let account = try Self.account(row)
-            // No holds yet: every transfer is posted, so nothing may be pending.
-            let fromTransfers = LedgerBalance(debitsPending: 0, debitsPosted: try row.decode(column: "transfer_debits", as: Int64.self),
-                                              creditsPending: 0, creditsPosted: try row.decode(column: "transfer_credits", as: Int64.self))
+            // Posted: posted transfers and captures. Pending: holds neither captured nor voided.
+            let fromTransfers = LedgerBalance(debitsPending: try row.decode(column: "pending_debits", as: Int64.self),
+                                              debitsPosted: try row.decode(column: "posted_debits", as: Int64.self),
+                                              creditsPending: try row.decode(column: "pending_credits", as: Int64.self),
+                                              creditsPosted: try row.decode(column: "posted_credits", as: Int64.self))
             return LedgerAudit.Account(id: account.id, unit: account.unit, cached: account.balance, fromTransfers: fromTransfers)
         }
     }
@@ -172,11 +267,41 @@ struct LedgerStore: Sendable {
             """).all().map { try $0.decode(column: "id", as: String.self) }
     }
 
+    /// Holds whose open row disagrees with their transfers: open but resolved, or unresolved with no
+    /// open row (it would never expire). The store never leaves either.
+    func holdsOutOfStep(on sql: any SQLDatabase, limit: Int) async throws -> [String] {
+        try await sql.raw("""
+            SELECT t.id FROM ledger_transfers t
+            LEFT JOIN ledger_open_holds o ON o.tenant_id = t.tenant_id AND o.transfer_id = t.id
+            WHERE t.tenant_id = \(bind: tenantID) AND t.kind = 'pending'
+              AND (o.transfer_id IS NULL) = (NOT EXISTS (SELECT 1 FROM ledger_transfers r WHERE r.tenant_id = t.tenant_id AND r.pending_id = t.id))
+            UNION ALL
+            SELECT o.transfer_id AS id FROM ledger_open_holds o
+            LEFT JOIN ledger_transfers t ON t.tenant_id = o.tenant_id AND t.id = o.transfer_id AND t.kind = 'pending'
+            WHERE o.tenant_id = \(bind: tenantID) AND t.id IS NULL
+            ORDER BY id LIMIT \(literal: limit)
+            """).all().map { try $0.decode(column: "id", as: String.self) }
+    }
+
+    private static func unit(_ row: any SQLRow) throws -> LedgerUnit {
+        let text = try row.decode(column: "unit", as: String.self)
+        guard let unit = LedgerUnit(rawValue: text) else { throw DecodingError.dataCorrupted(.init(codingPath: [], debugDescription: "ledger unit '\(text)'")) }
+        return unit
+    }
+
+    private static func transfer(_ row: any SQLRow) throws -> LedgerTransfer {
+        LedgerTransfer(
+            id: try row.decode(column: "id", as: String.self), kind: try row.decode(column: "kind", as: String.self),
+            debitAccountId: try row.decode(column: "debit_account_id", as: String.self),
+            creditAccountId: try row.decode(column: "credit_account_id", as: String.self), amount: try row.decode(column: "amount", as: Int64.self),
+            unit: try unit(row), pendingId: try row.decode(column: "pending_id", as: String?.self),
+            expiresAt: try row.decode(column: "expires_at", as: Int64?.self).map(StoredTime.init(milliseconds:)),
+            reason: try row.decode(column: "reason", as: String?.self), createdAt: StoredTime(milliseconds: try row.decode(column: "created_at", as: Int64.self)))
+    }
+
     private static func account(_ row: any SQLRow) throws -> LedgerAccount {
-        let unitText = try row.decode(column: "unit", as: String.self)
-        guard let unit = LedgerUnit(rawValue: unitText) else { throw DecodingError.dataCorrupted(.init(codingPath: [], debugDescription: "ledger unit '\(unitText)'")) }
-        return LedgerAccount(
-            id: try row.decode(column: "id", as: String.self), unit: unit, kind: try row.decode(column: "kind", as: String.self),
+        LedgerAccount(
+            id: try row.decode(column: "id", as: String.self), unit: try unit(row), kind: try row.decode(column: "kind", as: String.self),
             customerID: try row.decode(column: "customer_id", as: String?.self),
             flags: LedgerAccountFlags(rawValue: try row.decode(column: "flags", as: Int.self)),
             balance: LedgerBalance(debitsPending: try row.decode(column: "debits_pending", as: Int64.self),

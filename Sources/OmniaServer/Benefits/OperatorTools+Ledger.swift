@@ -10,7 +10,7 @@ extension OperatorTools {
     }
 
     /// Checks every tenant's ledger (or one's): each unit sums to zero, each cached balance equals its
-    /// transfers. A tenant is read in one snapshot (transfers posted meanwhile would make a sound
+    /// transfers, each hold is open exactly while unresolved. A tenant is read in one snapshot (transfers posted meanwhile would make a sound
     /// ledger look unbalanced), a page of accounts at a time, so memory stays flat whatever its size.
     public func verifyLedger(tenant: String?) async throws -> [LedgerVerification] {
         let tenantIDs: [String]
@@ -35,6 +35,7 @@ extension OperatorTools {
                     cursor = last.id
                 }
                 audit.reportMismatchedTransfers(try await store.mismatchedTransfers(on: sql, limit: 100))
+                audit.reportHoldsOutOfStep(try await store.holdsOutOfStep(on: sql, limit: 100))
                 return audit
             }
             verifications.append(LedgerVerification(tenantID: tenantID, accounts: audit.accountsChecked, findings: audit.findings))

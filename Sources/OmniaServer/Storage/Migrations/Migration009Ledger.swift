@@ -1,5 +1,6 @@
 /// The benefits ledger: accounts in one unit each, with their four running sums kept beside the
-/// immutable transfers that make them (TigerBeetle's model: posted and pending on each side).
+/// immutable transfers that make them (TigerBeetle's model: posted and pending on each side), and
+/// the holds still open.
 /// `ledger verify` recomputes the sums from the transfers.
 enum Migration009Ledger {
     static let migration = Migration(version: 9, name: "ledger") { _ in
@@ -30,6 +31,7 @@ enum Migration009Ledger {
                 amount BIGINT NOT NULL,
                 unit TEXT NOT NULL,
                 pending_id TEXT,
+                expires_at BIGINT,
                 reason TEXT,
                 request_id TEXT,
                 created_at BIGINT NOT NULL,
@@ -37,6 +39,18 @@ enum Migration009Ledger {
             """,
             "CREATE INDEX ledger_transfers_by_debit_account ON ledger_transfers (tenant_id, debit_account_id, id)",
             "CREATE INDEX ledger_transfers_by_credit_account ON ledger_transfers (tenant_id, credit_account_id, id)",
+            // A hold is captured or voided once: the safety net under `ledger_open_holds`.
+            "CREATE UNIQUE INDEX ledger_transfers_resolving ON ledger_transfers (tenant_id, pending_id) WHERE pending_id IS NOT NULL",
+            // Holds not yet captured, voided or expired: a row inserted with the hold and deleted by
+            // whatever resolves it, so "is it open?" is one delete and the expiry sweep reads only open holds.
+            """
+            CREATE TABLE ledger_open_holds (
+                tenant_id TEXT NOT NULL,
+                transfer_id TEXT NOT NULL,
+                expires_at BIGINT NOT NULL,
+                PRIMARY KEY (tenant_id, transfer_id))
+            """,
+            "CREATE INDEX ledger_open_holds_by_expiry ON ledger_open_holds (expires_at)",
         ]
     }
 }

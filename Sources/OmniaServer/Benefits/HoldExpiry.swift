@@ -1,0 +1,53 @@
+import Foundation
+import Logging
+import OmniaCore
+import ServiceLifecycle
+
+/// Voids holds past their expiry, so value a checkout reserved and never captured becomes
+/// available again. Each hold is voided in its own transaction; one captured or voided meanwhile
+/// is skipped (its open row is gone, so the void is refused).
+struct HoldExpiry: Sendable {
+    let services: AppServices
+    static let batch = 200
+
+    /// Voids every hold expired by now; returns how many.
+    func sweep() async throws -> Int {
+        var voided = 0
+        while true {
+            let now = services.nowMilliseconds
+            let expired = try await services.database.read { sql in try await LedgerStore.expiredHolds(on: sql, now: now, limit: Self.batch) }
+            for (tenantID, holdID) in expired {
+                do {
+                    _ = try await services.database.transaction { [services] sql in
+                        try await LedgerStore(tenantID: tenantID).void(on: sql, holdID: holdID, expired: true, ids: services.ids, reason: nil,
+                                                                       requestID: nil, now: services.nowMilliseconds)
+                    }
+                    voided += 1
+                } catch let refused as LedgerRefused where refused.refusal == .holdAlreadyResolved {
+                    continue
+                }
+            }
+            if expired.count < Self.batch { return voided }
+        }
+    }
+}
+
+/// Runs `HoldExpiry` every few seconds: a hold is released within `interval` of its expiry.
+struct HoldExpiryWorker: Service {
+    let services: AppServices
+    static let interval = Duration.seconds(5)
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                do {
+                    let voided = try await HoldExpiry(services: services).sweep()
+                    if voided > 0 { services.logger.info("expired holds voided", metadata: ["count": .stringConvertible(voided)]) }
+                } catch {
+                    services.logger.error("hold expiry sweep failed", metadata: ["error": .string(String(describing: error))])
+                }
+                try? await Task.sleep(for: Self.interval)
+            }
+        }
+    }
+}
