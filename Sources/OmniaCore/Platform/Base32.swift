@@ -18,4 +18,35 @@ public enum CrockfordBase32 {
     }
 
     private static let members: [Bool] = (0..<256).map { alphabet.contains(UInt8($0)) }
+
+    /// The alphabet's value of a lower-case character (0–31), or nil.
+    public static func value(of byte: UInt8) -> Int? {
+        values[Int(byte)]
+    }
+
+    /// `text` as a person typed it — any case, with dashes or spaces, I or L for 1, O for 0 — in the
+    /// alphabet's lower case, or nil unless that is exactly `length` characters of the alphabet.
+    public static func normalizeTyped(_ text: String, length: Int) -> String? {
+        var bytes: [UInt8] = []
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "-"), UInt8(ascii: " "): continue
+            case UInt8(ascii: "I"), UInt8(ascii: "i"), UInt8(ascii: "L"), UInt8(ascii: "l"): bytes.append(UInt8(ascii: "1"))
+            case UInt8(ascii: "O"), UInt8(ascii: "o"): bytes.append(UInt8(ascii: "0"))
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"): bytes.append(byte + 32)
+            default: bytes.append(byte)
+            }
+            if bytes.count > length { return nil }
+        }
+        guard bytes.count == length, bytes.allSatisfy({ members[Int($0)] }) else { return nil }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// A code as printed: upper case in groups of four (`K7QM-4XZP-9RTA`).
+    public static func displayGrouped(_ stored: String) -> String {
+        let upper = Array(stored.uppercased())
+        return stride(from: 0, to: upper.count, by: 4).map { String(upper[$0..<min($0 + 4, upper.count)]) }.joined(separator: "-")
+    }
+
+    private static let values: [Int?] = (0..<256).map { byte in alphabet.firstIndex(of: UInt8(byte)) }
 }

@@ -1,6 +1,6 @@
 /// A small, fast, seedable generator (SplitMix64): the same seed gives the same sequence on every
 /// platform — the demo's history, the matching benchmark's people and the tests' data.
-public struct SplitMix64: Sendable {
+public struct SplitMix64: Sendable, RandomNumberGenerator {
     private var state: UInt64
 
     public init(seed: UInt64) { state = seed }
