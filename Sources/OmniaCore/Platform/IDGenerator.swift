@@ -20,6 +20,7 @@ public enum IDPrefix: String, Sendable, CaseIterable {
     case matchCandidate = "mca"
     case ledgerAccount = "acc"
     case ledgerTransfer = "trf"
+    case giftCard = "gc"
 }
 
 /// Makes prefixed, time-sortable IDs: `prefix_` + 10 characters of milliseconds since the epoch

@@ -21,7 +21,7 @@ public struct Migrator: Sendable {
         Migration006EventOutbox.migration,
         Migration007CustomerCategories.migration,
         Migration008LinesWithoutRowID.migration,
-        Migration009Ledger.migration,
+        Migration009Benefits.migration,
     ]
 
     let database: any Database

@@ -1,9 +1,9 @@
-/// The benefits ledger: accounts in one unit each, with their four running sums kept beside the
-/// immutable transfers that make them (TigerBeetle's model: posted and pending on each side), and
-/// the holds still open.
-/// `ledger verify` recomputes the sums from the transfers.
-enum Migration009Ledger {
-    static let migration = Migration(version: 9, name: "ledger") { _ in
+/// The benefits ledger — accounts in one unit each, with their four running sums kept beside the
+/// immutable transfers that make them (TigerBeetle's model: posted and pending on each side;
+/// `ledger verify` recomputes the sums from the transfers), and the holds still open — and the
+/// gift cards whose accounts it keeps.
+enum Migration009Benefits {
+    static let migration = Migration(version: 9, name: "benefits") { _ in
         [
             """
             CREATE TABLE ledger_accounts (
@@ -51,6 +51,28 @@ enum Migration009Ledger {
                 PRIMARY KEY (tenant_id, transfer_id))
             """,
             "CREATE INDEX ledger_open_holds_by_expiry ON ledger_open_holds (expires_at)",
+            // A card's id is also its ledger account's. The code is a bearer secret: only its hash
+            // is kept (75 random bits, so a plain SHA-256 cannot be reversed), with its last four
+            // characters to tell cards apart. A PIN is kept hashed with the card's id.
+            """
+            CREATE TABLE gift_cards (
+                tenant_id TEXT NOT NULL,
+                id TEXT NOT NULL,
+                code_hash TEXT NOT NULL,
+                code_last4 TEXT NOT NULL,
+                currency TEXT NOT NULL,
+                status TEXT NOT NULL,
+                customer_id TEXT,
+                pin_hash TEXT,
+                failed_pin_attempts INTEGER NOT NULL,
+                locked_until BIGINT,
+                expires_at BIGINT,
+                created_at BIGINT NOT NULL,
+                updated_at BIGINT NOT NULL,
+                PRIMARY KEY (tenant_id, id))
+            """,
+            "CREATE UNIQUE INDEX gift_cards_by_code ON gift_cards (tenant_id, code_hash)",
+            "CREATE INDEX gift_cards_by_customer ON gift_cards (tenant_id, customer_id) WHERE customer_id IS NOT NULL",
         ]
     }
 }

@@ -1,0 +1,64 @@
+import Foundation
+import OmniaCore
+
+/// A gift card as the API shows it. Its code appears once, in the response that issued it; after
+/// that only its last four characters do.
+struct GiftCard: Codable, Sendable, Equatable {
+    let id: String
+    /// The printed code (`K7QM-4XZP-9RTA-B3C5`), only when the card was just issued.
+    var code: String?
+    let codeLast4: String
+    let currency: String
+    /// `active`, `inactive` (issued, not yet sold), `disabled` or `expired`.
+    let status: String
+    /// Credits minus debits posted, in minor units.
+    let balance: Int64
+    /// The balance less what open holds reserve.
+    let available: Int64
+    let customerId: String?
+    let hasPin: Bool
+    let expiresAt: StoredTime?
+    let createdAt: StoredTime
+    let updatedAt: StoredTime
+}
+
+/// `POST /v1/gift_cards`.
+struct IssueGiftCardRequest: Decodable, Sendable {
+    /// Minor units loaded at issue (0 for a card loaded later).
+    var amount: Int64?
+    /// ISO 4217; the tenant's currency when absent. Must be one the tenant accepts.
+    var currency: String?
+    var customerId: String?
+    /// 4 to 8 digits; without one, the code alone spends the card.
+    var pin: String?
+    /// RFC 3339; the card cannot be spent after it.
+    var expiresAt: String?
+    /// false issues the card inactive, to be activated when it is sold.
+    var active: Bool?
+}
+
+/// `POST /v1/gift_cards/{id}/reload`.
+struct ReloadGiftCardRequest: Decodable, Sendable {
+    var amount: Int64?
+}
+
+/// A card's stored row.
+struct GiftCardRow: Sendable {
+    let id: String
+    let codeLast4: String
+    let currency: String
+    let status: String
+    let customerID: String?
+    let pinHash: String?
+    let failedPinAttempts: Int
+    let lockedUntil: Int64?
+    let expiresAt: Int64?
+    let createdAt: Int64
+    let updatedAt: Int64
+
+    /// The status a request sees: a card past its expiry is `expired` whatever was stored.
+    func status(at now: Int64) -> String {
+        if status != "disabled", let expiresAt, now >= expiresAt { return "expired" }
+        return status
+    }
+}

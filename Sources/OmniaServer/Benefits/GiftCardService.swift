@@ -1,0 +1,234 @@
+import Crypto
+import Foundation
+import OmniaCore
+import SQLKit
+
+/// Gift cards: issue, activate, reload, disable and look up by code — each card a ledger account
+/// in its own currency, loaded from and spent to the tenant's control accounts, so a card sold
+/// online is the same account a till redeems.
+struct GiftCardService: Sendable {
+    let services: AppServices
+
+    /// Wrong PINs in a row before a card is locked, and for how long: 5 guesses per 15 minutes
+    /// makes a 4-digit PIN take weeks to guess, on top of the per-key rate limit.
+    static let pinAttempts = 5
+    static let lockMilliseconds: Int64 = 15 * 60 * 1000
+    /// The control account a card's value comes from when it is sold or reloaded.
+    static let issuedPurpose = "gift_cards_issued"
+
+    // MARK: Issue and change
+
+    func issue(on sql: any SQLDatabase, caller: Caller, _ request: IssueGiftCardRequest, actor: Actor) async throws -> GiftCard {
+        let now = services.nowMilliseconds
+        var validator = Validator()
+        let amount = validator.amount(request.amount ?? 0, field: "amount")
+        let currency = request.currency == nil ? Currency(code: caller.tenantCurrency) : validator.currency(request.currency, field: "currency")
+        if let currency, !caller.acceptedCurrencies.contains(currency.code) {
+            validator.fail("currency", "currency_not_accepted", "currency must be one the tenant accepts: \(caller.acceptedCurrencies.sorted().joined(separator: ", "))")
+        }
+        if let pin = request.pin, !Self.isWellFormedPIN(pin) { validator.fail("pin", "invalid_pin", "pin must be 4 to 8 digits") }
+        var expiresAt: Int64?
+        if let text = request.expiresAt {
+            expiresAt = RFC3339.milliseconds(text)
+            if expiresAt == nil {
+                validator.fail("expires_at", "invalid_time", "expires_at must be an RFC 3339 time such as 2027-12-31T23:59:59Z")
+            } else if let expiresAt, expiresAt <= now {
+                validator.fail("expires_at", "in_the_past", "expires_at must be in the future")
+            }
+        }
+        var customerID: String?
+        if let requested = request.customerId {
+            customerID = try await CustomerStore(tenantID: caller.tenantID).resolvedRow(on: sql, id: requested)?.id
+            if customerID == nil || !IDGenerator.isWellFormed(requested, prefix: .customer) {
+                validator.fail("customer_id", "unknown_customer", "customer_id does not name a customer of this tenant")
+            }
+        }
+        guard validator.isValid, let amount, let currency else { throw Problem.validation(validator.errors) }
+
+        let id = services.ids.make(.giftCard)
+        let code = GiftCardCode.generate()
+        let status = request.active == false ? "inactive" : "active"
+        let unit = LedgerUnit.currency(currency)
+        let ledger = LedgerStore(tenantID: caller.tenantID)
+        try await ledger.open(on: sql, id: id, unit: unit, kind: "gift_card", customerID: customerID, flags: .debitsMustNotExceedCredits, now: now)
+        try await sql.raw("""
+            INSERT INTO gift_cards (tenant_id, id, code_hash, code_last4, currency, status, customer_id, pin_hash, failed_pin_attempts, locked_until,
+                                    expires_at, created_at, updated_at)
+            VALUES (\(bind: caller.tenantID), \(bind: id), \(bind: Self.codeHash(tenantID: caller.tenantID, code)), \(bind: String(code.suffix(4)).uppercased()),
+                    \(bind: currency.code), \(bind: status), \(bind: customerID), \(bind: request.pin.map { Self.pinHash(cardID: id, $0) }), 0, NULL,
+                    \(bind: expiresAt), \(bind: now), \(bind: now))
+            """).run()
+        if amount > 0 { try await load(on: sql, ledger: ledger, cardID: id, amount: amount, unit: unit, reason: "issue", actor: actor, now: now) }
+        var card = try await view(on: sql, tenantID: caller.tenantID, id: id, now: now)
+        try await services.events.append(on: sql, tenantID: caller.tenantID, type: "gift_card.issued", data: card, requestID: actor.requestID)
+        card.code = GiftCardCode.display(code)
+        return card
+    }
+
+    func reload(on sql: any SQLDatabase, tenantID: String, id: String, _ request: ReloadGiftCardRequest, actor: Actor) async throws -> GiftCard {
+        var validator = Validator()
+        let amount = validator.amount(request.amount, field: "amount")
+        if amount == 0 { validator.fail("amount", "amount_not_positive", "amount must be at least 1") }
+        guard validator.isValid, let amount else { throw Problem.validation(validator.errors) }
+        let now = services.nowMilliseconds
+        let row = try await usableRow(on: sql, tenantID: tenantID, id: id, now: now)
+        let unit = LedgerUnit.currency(try Self.currency(row))
+        try await load(on: sql, ledger: LedgerStore(tenantID: tenantID), cardID: id, amount: amount, unit: unit, reason: "reload", actor: actor, now: now)
+        let card = try await view(on: sql, tenantID: tenantID, id: id, now: now)
+        try await services.events.append(on: sql, tenantID: tenantID, type: "gift_card.reloaded", data: card, requestID: actor.requestID)
+        return card
+    }
+
+    /// `inactive` → `active`: the card was sold and may now be spent.
+    func activate(on sql: any SQLDatabase, tenantID: String, id: String, actor: Actor) async throws -> GiftCard {
+        let now = services.nowMilliseconds
+        guard let row = try await row(on: sql, tenantID: tenantID, id: id) else { throw Problem.notFound("gift card") }
+        switch row.status(at: now) {
+        case "inactive": break
+        case "active": throw GiftCardError.alreadyActive
+        case let status: throw GiftCardError.unusable(status)
+        }
+        return try await setStatus(on: sql, tenantID: tenantID, id: id, "active", event: "gift_card.activated", actor: actor, now: now)
+    }
+
+    /// For good: a disabled card is never spent or reloaded again; its balance stays on the ledger.
+    func disable(on sql: any SQLDatabase, tenantID: String, id: String, actor: Actor) async throws -> GiftCard {
+        let now = services.nowMilliseconds
+        guard let row = try await row(on: sql, tenantID: tenantID, id: id) else { throw Problem.notFound("gift card") }
+        if row.status == "disabled" { throw GiftCardError.unusable("disabled") }
+        let card = try await setStatus(on: sql, tenantID: tenantID, id: id, "disabled", event: "gift_card.disabled", actor: actor, now: now)
+        try await services.audit.record(on: sql, tenantID: tenantID, actor: actor.id, action: "gift_card.disable", targetType: "gift_card", targetID: id,
+                                        details: [:], requestID: actor.requestID)
+        return card
+    }
+
+    private func setStatus(on sql: any SQLDatabase, tenantID: String, id: String, _ status: String, event: String, actor: Actor,
+                           now: Int64) async throws -> GiftCard {
+        try await sql.raw("""
+            UPDATE gift_cards SET status = \(bind: status), updated_at = \(bind: now) WHERE tenant_id = \(bind: tenantID) AND id = \(bind: id)
+            """).run()
+        let card = try await view(on: sql, tenantID: tenantID, id: id, now: now)
+        try await services.events.append(on: sql, tenantID: tenantID, type: event, data: card, requestID: actor.requestID)
+        return card
+    }
+
+    private func load(on sql: any SQLDatabase, ledger: LedgerStore, cardID: String, amount: Int64, unit: LedgerUnit, reason: String, actor: Actor,
+                      now: Int64) async throws {
+        let control = try await ledger.controlAccount(on: sql, Self.issuedPurpose, unit: unit, now: now)
+        do {
+            _ = try await ledger.post(on: sql, [LedgerTransferRequest(debitAccountID: control, creditAccountID: cardID, amount: amount, unit: unit)],
+                                      ids: services.ids, reason: reason, requestID: actor.requestID, now: now)
+        } catch let refused as LedgerRefused {
+            throw GiftCardError.refused(refused)
+        }
+    }
+
+    // MARK: Reading
+
+    /// The card by id (as a till or agent that holds the id sees it).
+    func card(on sql: any SQLDatabase, tenantID: String, id: String) async throws -> GiftCard {
+        guard IDGenerator.isWellFormed(id, prefix: .giftCard) else { throw Problem.notFound("gift card") }
+        return try await view(on: sql, tenantID: tenantID, id: id, now: services.nowMilliseconds)
+    }
+
+    /// The card a shopper's code (and PIN, when it has one) names. A code that fails its check
+    /// character is refused before any lookup; an unknown code, a wrong or missing PIN and a locked
+    /// card all get the same 404. Each wrong PIN is counted at once, in its own statement (the
+    /// request fails, but the count must stay), and the fifth in a row locks the card for 15 minutes.
+    func lookup(database: any Database, tenantID: String, code text: String?, pin: String?) async throws -> GiftCard {
+        guard let text, let code = GiftCardCode.normalize(text) else {
+            throw Problem.validation([FieldError(field: "code", code: "invalid_code",
+                                                 detail: "code must be a gift card code of 16 characters, e.g. K7QM-4XZP-9RTA-B3C5")])
+        }
+        let now = services.nowMilliseconds
+        let hash = Self.codeHash(tenantID: tenantID, code)
+        guard let row = try await database.read({ sql in
+            try await sql.raw("SELECT * FROM gift_cards WHERE tenant_id = \(bind: tenantID) AND code_hash = \(bind: hash)").all().first.map(Self.row)
+        }) else { throw GiftCardError.notFound }
+        if let pinHash = row.pinHash {
+            if let lockedUntil = row.lockedUntil, now < lockedUntil { throw GiftCardError.notFound }
+            guard let pin, Self.isWellFormedPIN(pin), Self.constantTimeEqual(Self.pinHash(cardID: row.id, pin), pinHash) else {
+                try await countWrongPIN(database: database, tenantID: tenantID, id: row.id, now: now)
+                throw GiftCardError.notFound
+            }
+            if row.failedPinAttempts > 0 {
+                try await database.autocommit { sql in
+                    try await sql.raw("UPDATE gift_cards SET failed_pin_attempts = 0 WHERE tenant_id = \(bind: tenantID) AND id = \(bind: row.id)").run()
+                }
+            }
+        }
+        return try await database.read { sql in try await view(on: sql, tenantID: tenantID, id: row.id, now: now) }
+    }
+
+    /// One more wrong PIN, in one statement so concurrent guesses all count; the last allowed one locks the card and starts the count again.
+    private func countWrongPIN(database: any Database, tenantID: String, id: String, now: Int64) async throws {
+        try await database.autocommit { sql in
+            try await sql.raw("""
+                UPDATE gift_cards SET
+                    locked_until = CASE WHEN failed_pin_attempts + 1 >= \(literal: Self.pinAttempts) THEN \(bind: now + Self.lockMilliseconds) ELSE locked_until END,
+                    failed_pin_attempts = CASE WHEN failed_pin_attempts + 1 >= \(literal: Self.pinAttempts) THEN 0 ELSE failed_pin_attempts + 1 END
+                WHERE tenant_id = \(bind: tenantID) AND id = \(bind: id)
+                """).run()
+        }
+    }
+
+    /// The card's row, refused unless it can take value now (active, not expired).
+    private func usableRow(on sql: any SQLDatabase, tenantID: String, id: String, now: Int64) async throws -> GiftCardRow {
+        guard IDGenerator.isWellFormed(id, prefix: .giftCard), let row = try await row(on: sql, tenantID: tenantID, id: id) else {
+            throw Problem.notFound("gift card")
+        }
+        let status = row.status(at: now)
+        guard status == "active" else { throw GiftCardError.unusable(status) }
+        return row
+    }
+
+    private func row(on sql: any SQLDatabase, tenantID: String, id: String) async throws -> GiftCardRow? {
+        try await sql.raw("SELECT * FROM gift_cards WHERE tenant_id = \(bind: tenantID) AND id = \(bind: id)").all().first.map(Self.row)
+    }
+
+    private func view(on sql: any SQLDatabase, tenantID: String, id: String, now: Int64) async throws -> GiftCard {
+        guard let row = try await row(on: sql, tenantID: tenantID, id: id),
+              let account = try await LedgerStore(tenantID: tenantID).accounts(on: sql, ids: [id]).first
+        else { throw Problem.notFound("gift card") }
+        return GiftCard(id: row.id, code: nil, codeLast4: row.codeLast4, currency: row.currency, status: row.status(at: now),
+                        balance: account.balance.posted, available: account.balance.available, customerId: account.customerID, hasPin: row.pinHash != nil,
+                        expiresAt: row.expiresAt.map(StoredTime.init(milliseconds:)), createdAt: StoredTime(milliseconds: row.createdAt),
+                        updatedAt: StoredTime(milliseconds: row.updatedAt))
+    }
+
+    // MARK: Secrets
+
+    /// What is stored of a code: its hex SHA-256, with the tenant so equal codes of two tenants differ.
+    static func codeHash(tenantID: String, _ code: String) -> String {
+        SHA256.hash(data: Data("\(tenantID):\(code)".utf8)).hexString
+    }
+
+    static func pinHash(cardID: String, _ pin: String) -> String {
+        SHA256.hash(data: Data("\(cardID):\(pin)".utf8)).hexString
+    }
+
+    static func isWellFormedPIN(_ pin: String) -> Bool {
+        (4...8).contains(pin.utf8.count) && pin.utf8.allSatisfy { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }
+    }
+
+    private static func constantTimeEqual(_ left: String, _ right: String) -> Bool {
+        let (a, b) = (Array(left.utf8), Array(right.utf8))
+        guard a.count == b.count else { return false }
+        return zip(a, b).reduce(UInt8(0)) { $0 | ($1.0 ^ $1.1) } == 0
+    }
+
+    private static func currency(_ row: GiftCardRow) throws -> Currency {
+        guard let currency = Currency(code: row.currency) else { throw DecodingError.dataCorrupted(.init(codingPath: [], debugDescription: "currency")) }
+        return currency
+    }
+
+    private static func row(_ row: any SQLRow) throws -> GiftCardRow {
+        GiftCardRow(
+            id: try row.decode(column: "id", as: String.self), codeLast4: try row.decode(column: "code_last4", as: String.self),
+            currency: try row.decode(column: "currency", as: String.self), status: try row.decode(column: "status", as: String.self),
+            customerID: try row.decode(column: "customer_id", as: String?.self), pinHash: try row.decode(column: "pin_hash", as: String?.self),
+            failedPinAttempts: try row.decode(column: "failed_pin_attempts", as: Int.self), lockedUntil: try row.decode(column: "locked_until", as: Int64?.self),
+            expiresAt: try row.decode(column: "expires_at", as: Int64?.self), createdAt: try row.decode(column: "created_at", as: Int64.self),
+            updatedAt: try row.decode(column: "updated_at", as: Int64.self))
+    }
+}
