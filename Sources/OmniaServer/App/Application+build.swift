@@ -41,6 +41,7 @@ public enum OmniaApplication {
         CustomerOverviewController(services: services).addRoutes(to: routes)
         JourneyController(services: services).addRoutes(to: routes)
         MatchController(services: services).addRoutes(to: routes)
+        GiftCardController(services: services).addRoutes(to: routes)
         return router
     }
 

@@ -23,7 +23,7 @@ struct GiftCard: Codable, Sendable, Equatable {
 }
 
 /// `POST /v1/gift_cards`.
-struct IssueGiftCardRequest: Decodable, Sendable {
+struct IssueGiftCardRequest: RequestBody {
     /// Minor units loaded at issue (0 for a card loaded later).
     var amount: Int64?
     /// ISO 4217; the tenant's currency when absent. Must be one the tenant accepts.
@@ -35,11 +35,31 @@ struct IssueGiftCardRequest: Decodable, Sendable {
     var expiresAt: String?
     /// false issues the card inactive, to be activated when it is sold.
     var active: Bool?
+
+    typealias Field = CodingKeys
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case amount, currency, customerId, pin, expiresAt, active
+    }
 }
 
 /// `POST /v1/gift_cards/{id}/reload`.
-struct ReloadGiftCardRequest: Decodable, Sendable {
+struct ReloadGiftCardRequest: RequestBody {
     var amount: Int64?
+
+    typealias Field = CodingKeys
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case amount
+    }
+}
+
+/// `POST /v1/gift_cards/{id}/activate` and `/disable`: an optional reason for the audit log (`{}` for none).
+struct GiftCardActionRequest: RequestBody {
+    var reason: String?
+
+    typealias Field = CodingKeys
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case reason
+    }
 }
 
 /// A card's stored row.

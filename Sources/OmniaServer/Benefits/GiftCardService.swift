@@ -80,7 +80,8 @@ struct GiftCardService: Sendable {
     }
 
     /// `inactive` → `active`: the card was sold and may now be spent.
-    func activate(on sql: any SQLDatabase, tenantID: String, id: String, actor: Actor) async throws -> GiftCard {
+    func activate(on sql: any SQLDatabase, tenantID: String, id: String, _ request: GiftCardActionRequest = .init(), actor: Actor) async throws -> GiftCard {
+        let reason = try Self.reason(request)
         let now = services.nowMilliseconds
         guard let row = try await row(on: sql, tenantID: tenantID, id: id) else { throw Problem.notFound("gift card") }
         switch row.status(at: now) {
@@ -88,28 +89,36 @@ struct GiftCardService: Sendable {
         case "active": throw GiftCardError.alreadyActive
         case let status: throw GiftCardError.unusable(status)
         }
-        return try await setStatus(on: sql, tenantID: tenantID, id: id, "active", event: "gift_card.activated", actor: actor, now: now)
+        return try await setStatus(on: sql, tenantID: tenantID, id: id, "active", action: "activate", reason: reason, actor: actor, now: now)
     }
 
     /// For good: a disabled card is never spent or reloaded again; its balance stays on the ledger.
-    func disable(on sql: any SQLDatabase, tenantID: String, id: String, actor: Actor) async throws -> GiftCard {
+    func disable(on sql: any SQLDatabase, tenantID: String, id: String, _ request: GiftCardActionRequest = .init(), actor: Actor) async throws -> GiftCard {
+        let reason = try Self.reason(request)
         let now = services.nowMilliseconds
         guard let row = try await row(on: sql, tenantID: tenantID, id: id) else { throw Problem.notFound("gift card") }
         if row.status == "disabled" { throw GiftCardError.unusable("disabled") }
-        let card = try await setStatus(on: sql, tenantID: tenantID, id: id, "disabled", event: "gift_card.disabled", actor: actor, now: now)
-        try await services.audit.record(on: sql, tenantID: tenantID, actor: actor.id, action: "gift_card.disable", targetType: "gift_card", targetID: id,
-                                        details: [:], requestID: actor.requestID)
-        return card
+        return try await setStatus(on: sql, tenantID: tenantID, id: id, "disabled", action: "disable", reason: reason, actor: actor, now: now)
     }
 
-    private func setStatus(on sql: any SQLDatabase, tenantID: String, id: String, _ status: String, event: String, actor: Actor,
+    /// Sets the status, emits `gift_card.<action>d` and audits `gift_card.<action>` with the reason.
+    private func setStatus(on sql: any SQLDatabase, tenantID: String, id: String, _ status: String, action: String, reason: String?, actor: Actor,
                            now: Int64) async throws -> GiftCard {
         try await sql.raw("""
             UPDATE gift_cards SET status = \(bind: status), updated_at = \(bind: now) WHERE tenant_id = \(bind: tenantID) AND id = \(bind: id)
             """).run()
         let card = try await view(on: sql, tenantID: tenantID, id: id, now: now)
-        try await services.events.append(on: sql, tenantID: tenantID, type: event, data: card, requestID: actor.requestID)
+        try await services.events.append(on: sql, tenantID: tenantID, type: "gift_card.\(action)d", data: card, requestID: actor.requestID)
+        try await services.audit.record(on: sql, tenantID: tenantID, actor: actor.id, action: "gift_card.\(action)", targetType: "gift_card", targetID: id,
+                                        details: reason.map { ["reason": .string($0)] } ?? [:], requestID: actor.requestID)
         return card
+    }
+
+    private static func reason(_ request: GiftCardActionRequest) throws -> String? {
+        var validator = Validator()
+        let reason = validator.text(request.reason, field: "reason", required: false, maxLength: 500)
+        guard validator.isValid else { throw Problem.validation(validator.errors) }
+        return reason
     }
 
     private func load(on sql: any SQLDatabase, ledger: LedgerStore, cardID: String, amount: Int64, unit: LedgerUnit, reason: String, actor: Actor,

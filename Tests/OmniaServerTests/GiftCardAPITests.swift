@@ -1,0 +1,52 @@
+import Foundation
+import HTTPTypes
+import HummingbirdTesting
+@testable import OmniaServer
+import Testing
+
+/// Gift cards through the real router, on both databases: a card issued online is looked up and
+/// reloaded by a till's key; keys without the scope, another tenant and a replayed POST behave.
+@Suite("Gift card API")
+struct GiftCardAPITests {
+    @Test("issue, look up by code and PIN, get, reload, activate and disable through the API", arguments: TestBackend.available)
+    func lifecycle(backend: TestBackend) async throws {
+        try await TestApp.run(backend) { app, client in
+            let web = try await app.key(scopes: ["ecommerce"])
+            let till = try await app.key(scopes: ["pos"])
+            let agent = try await app.key(scopes: ["service"])
+            let replayHeaders: HTTPFields = [HTTPField.Name("Idempotency-Key")!: "gift-1"]
+            let issued = try await client.call(.post, "/v1/gift_cards", key: web, json: ["amount": 5_000, "pin": "2468"], headers: replayHeaders)
+            #expect(issued.status == .created)
+            let id = try #require(issued.object["id"] as? String)
+            let code = try #require(issued.object["code"] as? String)
+            #expect(issued.object["balance"] as? Int == 5_000 && issued.object["has_pin"] as? Bool == true)
+            let replay = try await client.call(.post, "/v1/gift_cards", key: web, json: ["amount": 5_000, "pin": "2468"], headers: replayHeaders)
+            #expect(replay.object["id"] as? String == id, "a retried issue makes no second card")
+            #expect(try await app.count("gift_cards") == 1)
+
+            let found = try await client.call(.get, "/v1/gift_cards/lookup?code=\(code)&pin=2468", key: till)
+            #expect(found.status == .ok && found.object["id"] as? String == id && found.object["code"] == nil)
+            let wrong = try await client.call(.get, "/v1/gift_cards/lookup?code=\(code)&pin=0000", key: till)
+            #expect(wrong.status == .notFound && wrong.problemCode == "gift_card_not_found")
+            let typo = try await client.call(.get, "/v1/gift_cards/lookup?code=AAAA-AAAA-AAAA-AAAA", key: till)
+            #expect(typo.status == .unprocessableContent || typo.status == .badRequest)
+
+            let fetched = try await client.call(.get, "/v1/gift_cards/\(id)", key: till)
+            #expect(fetched.object["code_last4"] as? String == String(code.suffix(4)))
+            let reloaded = try await client.call(.post, "/v1/gift_cards/\(id)/reload", key: till, json: ["amount": 1_500])
+            #expect(reloaded.status == .ok && reloaded.object["balance"] as? Int == 6_500)
+            let active = try await client.call(.post, "/v1/gift_cards/\(id)/activate", key: till, json: [:])
+            #expect(active.status == .conflict && active.problemCode == "gift_card_active")
+            let forbidden = try await client.call(.post, "/v1/gift_cards/\(id)/disable", key: till)
+            #expect(forbidden.status == .forbidden, "disabling is for agents")
+            let disabled = try await client.call(.post, "/v1/gift_cards/\(id)/disable", key: agent, json: ["reason": "reported stolen"])
+            #expect(disabled.status == .ok && disabled.object["status"] as? String == "disabled")
+
+            let other = try await app.otherTenant()
+            let elsewhere = try await client.call(.get, "/v1/gift_cards/\(id)", key: other.key)
+            #expect(elsewhere.status == .notFound, "another tenant never sees the card")
+            let elsewhereLookup = try await client.call(.get, "/v1/gift_cards/lookup?code=\(code)&pin=2468", key: other.key)
+            #expect(elsewhereLookup.status == .notFound)
+        }
+    }
+}
