@@ -52,6 +52,11 @@ struct GiftCardCodeTests {
         }
     }
 
+    @Test("the code the documentation shows is a valid one")
+    func documentedExample() {
+        #expect(GiftCardCode.normalize("K7QM-4XZP-9RTA-B3CV") == "k7qm4xzp9rtab3cv")
+    }
+
     @Test("wrong lengths and characters outside the alphabet are refused")
     func malformed() {
         for text in ["", "ABCD-EFGH", "K7QM-4XZP-9RTA-B3C5-X", "K7QM-4XZP-9RTA-B3CU", "K7QM_4XZP_9RTA_B3C5"] {

@@ -44,10 +44,14 @@ struct GiftCardServiceTests {
             #expect(card.codeLast4 == String(code.suffix(4)))
             let found = try await Self.lookup(app, code.lowercased().replacingOccurrences(of: "-", with: " "))
             #expect(found.id == card.id && found.code == nil && found.balance == 5_000)
-            let stored = try await app.services.database.read { sql in
-                try await sql.raw("SELECT code_hash FROM gift_cards").all().map { try $0.decode(column: "code_hash", as: String.self) }
+            let (stored, eventsWithCode) = try await app.services.database.read { sql in
+                let hashes = try await sql.raw("SELECT code_hash FROM gift_cards").all().map { try $0.decode(column: "code_hash", as: String.self) }
+                let events = try await sql.raw("SELECT count(*) AS n FROM events WHERE data LIKE \(bind: "%" + code + "%")").first(decodingColumn: "n", as: Int.self)
+                return (hashes, events ?? -1)
             }
-            #expect(stored.count == 1 && !stored[0].contains(code.replacingOccurrences(of: "-", with: "").lowercased()), "only a hash is kept")
+            let normalized = try #require(GiftCardCode.normalize(code))
+            #expect(stored == [GiftCardService.codeHash(tenantID: app.tenantID, normalized)], "the card is found by its code's hash")
+            #expect(eventsWithCode == 0, "the issue event does not carry the code")
             #expect(try await OperatorTools(services: app.services).verifyLedger(tenant: app.tenantID).flatMap(\.findings).isEmpty)
         }
     }
@@ -104,6 +108,34 @@ struct GiftCardServiceTests {
                 try await sql.raw("SELECT type FROM events WHERE type LIKE 'gift_card.%' ORDER BY id").all().map { try $0.decode(column: "type", as: String.self) }
             }
             #expect(events == ["gift_card.issued", "gift_card.activated", "gift_card.reloaded", "gift_card.disabled"])
+        }
+    }
+
+    @Test("a disable racing activations and reloads always wins: the card ends disabled, never active again", arguments: TestBackend.available)
+    func disableWinsRaces(backend: TestBackend) async throws {
+        try await TestApp.run(backend) { app, _ in
+            let service = GiftCardService(services: app.services)
+            let actor = Actor(id: "test", requestID: nil)
+            let tenantID = app.tenantID
+            for _ in 0..<3 {
+                let card = try await Self.issue(app, IssueGiftCardRequest(amount: 1_000, active: false))
+                await withTaskGroup(of: Void.self) { group in
+                    for index in 0..<24 {
+                        group.addTask {
+                            _ = try? await app.services.database.transaction { sql in
+                                switch index {
+                                case 12: try await service.disable(on: sql, tenantID: tenantID, id: card.id, actor: actor)
+                                case let even where even % 2 == 0: try await service.activate(on: sql, tenantID: tenantID, id: card.id, actor: actor)
+                                default: try await service.reload(on: sql, tenantID: tenantID, id: card.id, .init(amount: 10), actor: actor)
+                                }
+                            }
+                        }
+                    }
+                }
+                let final = try await app.services.database.read { sql in try await service.card(on: sql, tenantID: tenantID, id: card.id) }
+                #expect(final.status == "disabled")
+            }
+            #expect(try await OperatorTools(services: app.services).verifyLedger(tenant: tenantID).flatMap(\.findings).isEmpty)
         }
     }
 

@@ -1,5 +1,5 @@
 /// A gift card's code: 16 Crockford base-32 characters — 15 random (75 bits) and a Luhn mod 32
-/// check character — printed `K7QM-4XZP-9RTA-B3C5`. The check character catches any one mistyped
+/// check character — printed `K7QM-4XZP-9RTA-B3CV`. The check character catches any one mistyped
 /// character and most swaps of two neighbours before the database is asked; 75 random bits make
 /// guessing hopeless (and lookups are rate-limited). Typed back, a code forgives case, dashes,
 /// spaces, and I, L and O for the digits they resemble.

@@ -5,7 +5,7 @@ import OmniaCore
 /// that only its last four characters do.
 struct GiftCard: Codable, Sendable, Equatable {
     let id: String
-    /// The printed code (`K7QM-4XZP-9RTA-B3C5`), only when the card was just issued.
+    /// The printed code (`K7QM-4XZP-9RTA-B3CV`), only when the card was just issued.
     var code: String?
     let codeLast4: String
     let currency: String

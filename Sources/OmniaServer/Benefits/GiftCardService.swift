@@ -71,7 +71,7 @@ struct GiftCardService: Sendable {
         if amount == 0 { validator.fail("amount", "amount_not_positive", "amount must be at least 1") }
         guard validator.isValid, let amount else { throw Problem.validation(validator.errors) }
         let now = services.nowMilliseconds
-        let row = try await usableRow(on: sql, tenantID: tenantID, id: id, now: now)
+        let row = try await claimUsableRow(on: sql, tenantID: tenantID, id: id, now: now)
         let unit = LedgerUnit.currency(try Self.currency(row))
         try await load(on: sql, ledger: LedgerStore(tenantID: tenantID), cardID: id, amount: amount, unit: unit, reason: "reload", actor: actor, now: now)
         let card = try await view(on: sql, tenantID: tenantID, id: id, now: now)
@@ -83,33 +83,45 @@ struct GiftCardService: Sendable {
     func activate(on sql: any SQLDatabase, tenantID: String, id: String, _ request: GiftCardActionRequest = .init(), actor: Actor) async throws -> GiftCard {
         let reason = try Self.reason(request)
         let now = services.nowMilliseconds
-        guard let row = try await row(on: sql, tenantID: tenantID, id: id) else { throw Problem.notFound("gift card") }
-        switch row.status(at: now) {
-        case "inactive": break
-        case "active": throw GiftCardError.alreadyActive
-        case let status: throw GiftCardError.unusable(status)
+        let card = try await setStatus(on: sql, tenantID: tenantID, id: id, "active", onlyIf: "status = 'inactive'", now: now) { row in
+            row.status(at: now) == "active" ? GiftCardError.alreadyActive : GiftCardError.unusable(row.status(at: now))
         }
-        return try await setStatus(on: sql, tenantID: tenantID, id: id, "active", action: "activate", reason: reason, actor: actor, now: now)
+        return try await record(card, action: "activate", reason: reason, on: sql, tenantID: tenantID, actor: actor)
     }
 
     /// For good: a disabled card is never spent or reloaded again; its balance stays on the ledger.
     func disable(on sql: any SQLDatabase, tenantID: String, id: String, _ request: GiftCardActionRequest = .init(), actor: Actor) async throws -> GiftCard {
         let reason = try Self.reason(request)
         let now = services.nowMilliseconds
-        guard let row = try await row(on: sql, tenantID: tenantID, id: id) else { throw Problem.notFound("gift card") }
-        if row.status == "disabled" { throw GiftCardError.unusable("disabled") }
-        return try await setStatus(on: sql, tenantID: tenantID, id: id, "disabled", action: "disable", reason: reason, actor: actor, now: now)
+        let card = try await setStatus(on: sql, tenantID: tenantID, id: id, "disabled", onlyIf: "status <> 'disabled'", now: now) { _ in
+            GiftCardError.unusable("disabled")
+        }
+        return try await record(card, action: "disable", reason: reason, on: sql, tenantID: tenantID, actor: actor)
     }
 
-    /// Sets the status, emits `gift_card.<action>d` and audits `gift_card.<action>` with the reason.
-    private func setStatus(on sql: any SQLDatabase, tenantID: String, id: String, _ status: String, action: String, reason: String?, actor: Actor,
-                           now: Int64) async throws -> GiftCard {
-        try await sql.raw("""
-            UPDATE gift_cards SET status = \(bind: status), updated_at = \(bind: now) WHERE tenant_id = \(bind: tenantID) AND id = \(bind: id)
-            """).run()
-        let card = try await view(on: sql, tenantID: tenantID, id: id, now: now)
+    /// Sets the status in one conditional update, so two requests changing one card at once (an
+    /// activation racing a disable on PostgreSQL) cannot both act on a status read before the
+    /// other committed; `refusal` says why a card whose row did not match was left alone.
+    private func setStatus(on sql: any SQLDatabase, tenantID: String, id: String, _ status: String, onlyIf condition: String, now: Int64,
+                           refusal: (GiftCardRow) -> Problem) async throws -> GiftCard {
+        guard IDGenerator.isWellFormed(id, prefix: .giftCard) else { throw Problem.notFound("gift card") }
+        let updated = try await sql.raw("""
+            UPDATE gift_cards SET status = \(bind: status), updated_at = \(bind: now)
+            WHERE tenant_id = \(bind: tenantID) AND id = \(bind: id) AND \(unsafeRaw: condition)
+              AND (expires_at IS NULL OR expires_at > \(bind: now) OR \(bind: status) = 'disabled')
+            RETURNING id
+            """).all()
+        guard !updated.isEmpty else {
+            guard let row = try await row(on: sql, tenantID: tenantID, id: id) else { throw Problem.notFound("gift card") }
+            throw refusal(row)
+        }
+        return try await view(on: sql, tenantID: tenantID, id: id, now: now)
+    }
+
+    /// Emits `gift_card.<action>d` and audits `gift_card.<action>` with the reason.
+    private func record(_ card: GiftCard, action: String, reason: String?, on sql: any SQLDatabase, tenantID: String, actor: Actor) async throws -> GiftCard {
         try await services.events.append(on: sql, tenantID: tenantID, type: "gift_card.\(action)d", data: card, requestID: actor.requestID)
-        try await services.audit.record(on: sql, tenantID: tenantID, actor: actor.id, action: "gift_card.\(action)", targetType: "gift_card", targetID: id,
+        try await services.audit.record(on: sql, tenantID: tenantID, actor: actor.id, action: "gift_card.\(action)", targetType: "gift_card", targetID: card.id,
                                         details: reason.map { ["reason": .string($0)] } ?? [:], requestID: actor.requestID)
         return card
     }
@@ -142,12 +154,13 @@ struct GiftCardService: Sendable {
 
     /// The card a shopper's code (and PIN, when it has one) names. A code that fails its check
     /// character is refused before any lookup; an unknown code, a wrong or missing PIN and a locked
-    /// card all get the same 404. Each wrong PIN is counted at once, in its own statement (the
-    /// request fails, but the count must stay), and the fifth in a row locks the card for 15 minutes.
+    /// card all get the same 404. Each attempt is counted before the PIN is compared, in its own
+    /// statement (a failed request must not roll the count back), and the fifth wrong one in a row
+    /// locks the card for 15 minutes.
     func lookup(database: any Database, tenantID: String, code text: String?, pin: String?) async throws -> GiftCard {
         guard let text, let code = GiftCardCode.normalize(text) else {
             throw Problem.validation([FieldError(field: "code", code: "invalid_code",
-                                                 detail: "code must be a gift card code of 16 characters, e.g. K7QM-4XZP-9RTA-B3C5")])
+                                                 detail: "code must be a gift card code of 16 characters, e.g. K7QM-4XZP-9RTA-B3CV")])
         }
         let now = services.nowMilliseconds
         let hash = Self.codeHash(tenantID: tenantID, code)
@@ -155,40 +168,50 @@ struct GiftCardService: Sendable {
             try await sql.raw("SELECT * FROM gift_cards WHERE tenant_id = \(bind: tenantID) AND code_hash = \(bind: hash)").all().first.map(Self.row)
         }) else { throw GiftCardError.notFound }
         if let pinHash = row.pinHash {
-            if let lockedUntil = row.lockedUntil, now < lockedUntil { throw GiftCardError.notFound }
+            // Claim the attempt before comparing, in one statement: concurrent guesses each take
+            // one of the five, and none is compared once the card is locked.
+            guard try await claimPINAttempt(database: database, tenantID: tenantID, id: row.id, now: now) else { throw GiftCardError.notFound }
             guard let pin, Self.isWellFormedPIN(pin), Self.constantTimeEqual(Self.pinHash(cardID: row.id, pin), pinHash) else {
-                try await countWrongPIN(database: database, tenantID: tenantID, id: row.id, now: now)
                 throw GiftCardError.notFound
             }
-            if row.failedPinAttempts > 0 {
-                try await database.autocommit { sql in
-                    try await sql.raw("UPDATE gift_cards SET failed_pin_attempts = 0 WHERE tenant_id = \(bind: tenantID) AND id = \(bind: row.id)").run()
-                }
+            try await database.autocommit { sql in
+                try await sql.raw("""
+                    UPDATE gift_cards SET failed_pin_attempts = 0, locked_until = NULL WHERE tenant_id = \(bind: tenantID) AND id = \(bind: row.id)
+                    """).run()
             }
         }
         return try await database.read { sql in try await view(on: sql, tenantID: tenantID, id: row.id, now: now) }
     }
 
-    /// One more wrong PIN, in one statement so concurrent guesses all count; the last allowed one locks the card and starts the count again.
-    private func countWrongPIN(database: any Database, tenantID: String, id: String, now: Int64) async throws {
+    /// Counts one PIN attempt unless the card is locked; false when it is. The attempt that makes
+    /// `pinAttempts` locks the card for `lockMilliseconds`; the first after a lock ran out starts
+    /// the count again. The right PIN clears it (`lookup`), so only wrong ones add up.
+    private func claimPINAttempt(database: any Database, tenantID: String, id: String, now: Int64) async throws -> Bool {
         try await database.autocommit { sql in
-            try await sql.raw("""
+            try await !sql.raw("""
                 UPDATE gift_cards SET
-                    locked_until = CASE WHEN failed_pin_attempts + 1 >= \(literal: Self.pinAttempts) THEN \(bind: now + Self.lockMilliseconds) ELSE locked_until END,
-                    failed_pin_attempts = CASE WHEN failed_pin_attempts + 1 >= \(literal: Self.pinAttempts) THEN 0 ELSE failed_pin_attempts + 1 END
-                WHERE tenant_id = \(bind: tenantID) AND id = \(bind: id)
-                """).run()
+                    failed_pin_attempts = CASE WHEN locked_until IS NOT NULL THEN 1 ELSE failed_pin_attempts + 1 END,
+                    locked_until = CASE WHEN (CASE WHEN locked_until IS NOT NULL THEN 1 ELSE failed_pin_attempts + 1 END) >= \(literal: Self.pinAttempts)
+                                        THEN \(bind: now + Self.lockMilliseconds) ELSE NULL END
+                WHERE tenant_id = \(bind: tenantID) AND id = \(bind: id) AND (locked_until IS NULL OR locked_until <= \(bind: now))
+                RETURNING id
+                """).all().isEmpty
         }
     }
 
-    /// The card's row, refused unless it can take value now (active, not expired).
-    private func usableRow(on sql: any SQLDatabase, tenantID: String, id: String, now: Int64) async throws -> GiftCardRow {
-        guard IDGenerator.isWellFormed(id, prefix: .giftCard), let row = try await row(on: sql, tenantID: tenantID, id: id) else {
-            throw Problem.notFound("gift card")
-        }
-        let status = row.status(at: now)
-        guard status == "active" else { throw GiftCardError.unusable(status) }
-        return row
+    /// The card's row, refused unless it can take value now (active, not expired). The check is an
+    /// update of `updated_at` whose condition is the rule, so on PostgreSQL it also locks the row
+    /// until commit: a disable committing meanwhile is waited for and seen, never overwritten.
+    private func claimUsableRow(on sql: any SQLDatabase, tenantID: String, id: String, now: Int64) async throws -> GiftCardRow {
+        guard IDGenerator.isWellFormed(id, prefix: .giftCard) else { throw Problem.notFound("gift card") }
+        let claimed = try await sql.raw("""
+            UPDATE gift_cards SET updated_at = \(bind: now)
+            WHERE tenant_id = \(bind: tenantID) AND id = \(bind: id) AND status = 'active' AND (expires_at IS NULL OR expires_at > \(bind: now))
+            RETURNING *
+            """).all()
+        if let row = try claimed.first.map(Self.row) { return row }
+        guard let row = try await row(on: sql, tenantID: tenantID, id: id) else { throw Problem.notFound("gift card") }
+        throw GiftCardError.unusable(row.status(at: now))
     }
 
     private func row(on sql: any SQLDatabase, tenantID: String, id: String) async throws -> GiftCardRow? {

@@ -5,7 +5,8 @@ import ServiceLifecycle
 
 /// Voids holds past their expiry, so value a checkout reserved and never captured becomes
 /// available again. Each hold is voided in its own transaction; one captured or voided meanwhile
-/// is skipped (its open row is gone, so the void is refused).
+/// is skipped (its open row is gone, so the void is refused), and one that fails otherwise is
+/// logged and left for the next sweep without holding up the others.
 struct HoldExpiry: Sendable {
     let services: AppServices
     static let batch = 200
@@ -16,6 +17,7 @@ struct HoldExpiry: Sendable {
         while true {
             let now = services.nowMilliseconds
             let expired = try await services.database.read { sql in try await LedgerStore.expiredHolds(on: sql, now: now, limit: Self.batch) }
+            var progressed = false
             for (tenantID, holdID) in expired {
                 do {
                     _ = try await services.database.transaction { [services] sql in
@@ -23,11 +25,17 @@ struct HoldExpiry: Sendable {
                                                                        requestID: nil, now: services.nowMilliseconds)
                     }
                     voided += 1
+                    progressed = true
                 } catch let refused as LedgerRefused where refused.refusal == .holdAlreadyResolved {
-                    continue
+                    progressed = true
+                } catch {
+                    services.logger.error("an expired hold could not be voided", metadata: [
+                        "tenant_id": .string(tenantID), "hold_id": .string(holdID), "error": .string(String(describing: error)),
+                    ])
                 }
             }
-            if expired.count < Self.batch { return voided }
+            // A full batch of holds that all failed would come back unchanged: leave them to the next sweep.
+            if expired.count < Self.batch || !progressed { return voided }
         }
     }
 }

@@ -86,8 +86,7 @@ struct LedgerStore: Sendable {
         var posted: [LedgerTransfer] = []
         for transfer in transfers {
             try Self.validate(transfer)
-            try await apply(on: sql, LedgerChange(debitsPosted: transfer.amount), to: transfer.debitAccountID, unit: transfer.unit)
-            try await apply(on: sql, LedgerChange(creditsPosted: transfer.amount), to: transfer.creditAccountID, unit: transfer.unit)
+            try await apply(on: sql, debit: LedgerChange(debitsPosted: transfer.amount), credit: LedgerChange(creditsPosted: transfer.amount), transfer)
             posted.append(try await insert(on: sql, kind: "posted", transfer, pendingID: nil, expiresAt: nil, ids: ids, reason: reason,
                                            requestID: requestID, now: now))
         }
@@ -101,8 +100,7 @@ struct LedgerStore: Sendable {
     func hold(on sql: any SQLDatabase, _ transfer: LedgerTransferRequest, expiresAt: Int64, ids: IDGenerator, reason: String?,
               requestID: String?, now: Int64) async throws -> LedgerTransfer {
         try Self.validate(transfer)
-        try await apply(on: sql, LedgerChange(debitsPending: transfer.amount), to: transfer.debitAccountID, unit: transfer.unit)
-        try await apply(on: sql, LedgerChange(creditsPending: transfer.amount), to: transfer.creditAccountID, unit: transfer.unit)
+        try await apply(on: sql, debit: LedgerChange(debitsPending: transfer.amount), credit: LedgerChange(creditsPending: transfer.amount), transfer)
         let hold = try await insert(on: sql, kind: "pending", transfer, pendingID: nil, expiresAt: expiresAt, ids: ids, reason: reason,
                                     requestID: requestID, now: now)
         try await sql.raw("""
@@ -114,41 +112,55 @@ struct LedgerStore: Sendable {
     /// Posts `amount` of an open hold (all of it when nil) and releases the rest.
     func capture(on sql: any SQLDatabase, holdID: String, amount: Int64?, ids: IDGenerator, reason: String?, requestID: String?,
                  now: Int64) async throws -> LedgerTransfer {
-        let hold = try await takeOpenHold(on: sql, holdID, now: now, refuseExpired: true)
+        let hold = try await pendingTransfer(on: sql, holdID)
+        // Resolved or expired first: those say more than a wrong amount does.
+        if let refusal = try await closedRefusal(on: sql, hold, now: now, refuseExpired: true) { throw LedgerRefused(refusal: refusal, accountID: nil) }
         let captured = amount ?? hold.amount
         guard captured > 0 else { throw LedgerRefused(refusal: .amountNotPositive, accountID: nil) }
         guard captured <= hold.amount else { throw LedgerRefused(refusal: .exceedsHold, accountID: nil) }
-        try await apply(on: sql, LedgerChange(debitsPosted: captured, debitsPending: -hold.amount), to: hold.debitAccountId, unit: hold.unit)
-        try await apply(on: sql, LedgerChange(creditsPosted: captured, creditsPending: -hold.amount), to: hold.creditAccountId, unit: hold.unit)
-        return try await insert(on: sql, kind: "post_pending", Self.request(hold, amount: captured), pendingID: hold.id, expiresAt: nil, ids: ids,
-                                reason: reason, requestID: requestID, now: now)
+        try await close(on: sql, hold, now: now, refuseExpired: true)
+        let request = Self.request(hold, amount: captured)
+        try await apply(on: sql, debit: LedgerChange(debitsPosted: captured, debitsPending: -hold.amount),
+                        credit: LedgerChange(creditsPosted: captured, creditsPending: -hold.amount), request)
+        return try await insert(on: sql, kind: "post_pending", request, pendingID: hold.id, expiresAt: nil, ids: ids, reason: reason,
+                                requestID: requestID, now: now)
     }
 
     /// Releases an open hold whole — on request, or because it expired (`expired`: the sweep).
     func void(on sql: any SQLDatabase, holdID: String, expired: Bool = false, ids: IDGenerator, reason: String?, requestID: String?,
               now: Int64) async throws -> LedgerTransfer {
-        let hold = try await takeOpenHold(on: sql, holdID, now: now, refuseExpired: false)
-        try await apply(on: sql, LedgerChange(debitsPending: -hold.amount), to: hold.debitAccountId, unit: hold.unit)
-        try await apply(on: sql, LedgerChange(creditsPending: -hold.amount), to: hold.creditAccountId, unit: hold.unit)
-        return try await insert(on: sql, kind: "void_pending", Self.request(hold, amount: hold.amount), pendingID: hold.id, expiresAt: nil, ids: ids,
+        let hold = try await pendingTransfer(on: sql, holdID)
+        try await close(on: sql, hold, now: now, refuseExpired: false)
+        let request = Self.request(hold, amount: hold.amount)
+        try await apply(on: sql, debit: LedgerChange(debitsPending: -hold.amount), credit: LedgerChange(creditsPending: -hold.amount), request)
+        return try await insert(on: sql, kind: "void_pending", request, pendingID: hold.id, expiresAt: nil, ids: ids,
                                 reason: expired ? "expired" : reason, requestID: requestID, now: now)
     }
 
-    /// Closes an open hold for its capture or void, and returns it. Deleting its open row first is
-    /// what makes a hold resolve once: a concurrent capture or void finds no row (on PostgreSQL it
-    /// waits for the first to commit) and is refused. An expired hold is refused a capture; the
-    /// rollback leaves it open for the sweep to void.
-    private func takeOpenHold(on sql: any SQLDatabase, _ holdID: String, now: Int64, refuseExpired: Bool) async throws -> LedgerTransfer {
-        let closed = try await sql.raw("""
-            DELETE FROM ledger_open_holds WHERE tenant_id = \(bind: tenantID) AND transfer_id = \(bind: holdID) RETURNING expires_at
-            """).all()
-        let hold = try await transfer(on: sql, id: holdID)
-        guard let hold, hold.kind == "pending" else { throw LedgerRefused(refusal: .holdNotFound, accountID: nil) }
-        guard let expiresAt = try closed.first?.decode(column: "expires_at", as: Int64.self) else {
-            throw LedgerRefused(refusal: .holdAlreadyResolved, accountID: nil)
-        }
-        if refuseExpired, now >= expiresAt { throw LedgerRefused(refusal: .holdExpired, accountID: nil) }
+    /// The hold `holdID` names, or `hold_not_found`.
+    private func pendingTransfer(on sql: any SQLDatabase, _ holdID: String) async throws -> LedgerTransfer {
+        guard let hold = try await transfer(on: sql, id: holdID), hold.kind == "pending" else { throw LedgerRefused(refusal: .holdNotFound, accountID: nil) }
         return hold
+    }
+
+    /// Closes an open hold for its capture or void, after every other check. Deleting its open row
+    /// is what makes a hold resolve once: a concurrent capture or void finds no row (on PostgreSQL
+    /// it waits for the first to commit) and is refused. A capture leaves an expired hold open for
+    /// the sweep to void.
+    private func close(on sql: any SQLDatabase, _ hold: LedgerTransfer, now: Int64, refuseExpired: Bool) async throws {
+        var statement: SQLQueryString = "DELETE FROM ledger_open_holds WHERE tenant_id = \(bind: tenantID) AND transfer_id = \(bind: hold.id)"
+        if refuseExpired { statement += " AND expires_at > \(bind: now)" }
+        guard try await sql.raw(statement + " RETURNING transfer_id").all().isEmpty else { return }
+        throw LedgerRefused(refusal: try await closedRefusal(on: sql, hold, now: now, refuseExpired: refuseExpired) ?? .holdAlreadyResolved, accountID: nil)
+    }
+
+    /// Why a hold cannot be resolved now — captured or voided already, or (for a capture) expired — or nil while it can.
+    private func closedRefusal(on sql: any SQLDatabase, _ hold: LedgerTransfer, now: Int64, refuseExpired: Bool) async throws -> LedgerRefusal? {
+        let open = try await sql.raw("""
+            SELECT expires_at FROM ledger_open_holds WHERE tenant_id = \(bind: tenantID) AND transfer_id = \(bind: hold.id)
+            """).all()
+        guard let expiresAt = try open.first?.decode(column: "expires_at", as: Int64.self) else { return .holdAlreadyResolved }
+        return refuseExpired && now >= expiresAt ? .holdExpired : nil
     }
 
     /// Open holds past their expiry, oldest first, over every tenant: what the sweep voids.
@@ -188,10 +200,19 @@ struct LedgerStore: Sendable {
         return stored
     }
 
+    /// Applies a transfer's change to both its accounts, in id order: two transfers between the
+    /// same accounts in opposite directions then lock them in one order, never waiting on each
+    /// other in a cycle (PostgreSQL).
+    private func apply(on sql: any SQLDatabase, debit: LedgerChange, credit: LedgerChange, _ transfer: LedgerTransferRequest) async throws {
+        let sides = [(transfer.debitAccountID, debit), (transfer.creditAccountID, credit)].sorted { $0.0 < $1.0 }
+        for (accountID, change) in sides { try await apply(on: sql, change, to: accountID, unit: transfer.unit) }
+    }
+
     /// Applies `change` to an account if its unit matches and its limits hold afterwards; otherwise
     /// reads the account to say why not. The limits are the `WHERE` of the update, evaluated on the
-    /// sums it would write — `LedgerBalance.check` in SQL. (No sum may pass Int64.max: SQLite
-    /// would turn an overflowing integer into a float.)
+    /// sums it would write — `LedgerBalance.check` in SQL, written as it is so that no intermediate
+    /// sum can pass Int64.max either (SQLite would turn an overflowing integer into a float,
+    /// PostgreSQL raise an error).
     private func apply(on sql: any SQLDatabase, _ change: LedgerChange, to accountID: String, unit: LedgerUnit) async throws {
         func ceiling(_ delta: Int64) -> Int64 { delta > 0 ? Int64.max - delta : Int64.max }
         let updated = try await sql.raw("""
@@ -202,9 +223,9 @@ struct LedgerStore: Sendable {
               AND debits_posted <= \(bind: ceiling(change.debitsPosted)) AND debits_pending <= \(bind: ceiling(change.debitsPending))
               AND credits_posted <= \(bind: ceiling(change.creditsPosted)) AND credits_pending <= \(bind: ceiling(change.creditsPending))
               AND ((flags & \(literal: Self.debitLimit)) = 0
-                   OR debits_posted + \(bind: change.debitsPosted) + debits_pending + \(bind: change.debitsPending) <= credits_posted + \(bind: change.creditsPosted))
+                   OR debits_posted + \(bind: change.debitsPosted) <= credits_posted + \(bind: change.creditsPosted) - (debits_pending + \(bind: change.debitsPending)))
               AND ((flags & \(literal: Self.creditLimit)) = 0
-                   OR credits_posted + \(bind: change.creditsPosted) + credits_pending + \(bind: change.creditsPending) <= debits_posted + \(bind: change.debitsPosted))
+                   OR credits_posted + \(bind: change.creditsPosted) <= debits_posted + \(bind: change.debitsPosted) - (credits_pending + \(bind: change.creditsPending)))
             RETURNING id
             """).all()
         guard updated.isEmpty else { return }

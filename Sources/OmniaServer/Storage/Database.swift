@@ -21,7 +21,8 @@ public protocol Database: Sendable {
     func autocommit<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T
 
     /// Runs reads that must agree with one another (an audit summing many pages) in one read-only
-    /// snapshot, without holding up writers.
+    /// snapshot. Writers go on meanwhile; on SQLite, though, a WAL restart waits for the snapshot
+    /// to end, so keep it to operator tools, not request paths.
     func snapshot<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T
 
     /// Runs `body` inside one transaction: committed if it returns, rolled back if it throws.
