@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import HummingbirdTesting
+import OmniaCore
 @testable import OmniaServer
 import Testing
 
@@ -48,6 +49,22 @@ struct GiftCardAPITests {
             #expect(elsewhere.status == .notFound, "another tenant never sees the card")
             let elsewhereLookup = try await client.call(.get, "/v1/gift_cards/lookup?code=\(code)&pin=2468", key: other.key)
             #expect(elsewhereLookup.status == .notFound)
+        }
+    }
+
+    @Test("code lookups are limited per key, far below the general rate limit", arguments: TestBackend.available)
+    func lookupRateLimit(backend: TestBackend) async throws {
+        try await TestApp.run(backend, configure: { $0.codeLookupsPerMinute = 1; $0.codeLookupBurst = 3 }) { app, client in
+            let till = try await app.key(scopes: ["pos"])
+            let other = try await app.key(scopes: ["pos"])
+            let code = GiftCardCode.generate()
+            for _ in 0..<3 {
+                #expect(try await client.call(.get, "/v1/gift_cards/lookup?code=\(code)", key: till).status == .notFound)
+            }
+            let limited = try await client.call(.get, "/v1/gift_cards/lookup?code=\(code)", key: till)
+            #expect(limited.status == .tooManyRequests && limited.problemCode == "rate_limited" && limited.headers[.retryAfter] != nil)
+            #expect(try await client.call(.get, "/v1/gift_cards/lookup?code=\(code)", key: other).status == .notFound, "another key has its own bucket")
+            #expect(try await client.call(.get, "/v1/gift_cards/gc_01aaaaaaaaaaaaaaaaaaaaaaaa", key: till).status == .notFound, "other routes are not limited by it")
         }
     }
 }

@@ -13,6 +13,10 @@ public struct AppConfig: Sendable {
     /// Requests per second per API key (0 turns the limit off), and the burst above it.
     public var rateLimitPerSecond = 1_000
     public var rateLimitBurst = 2_000
+    /// Gift card lookups by code per minute per API key (0 turns the limit off), and the burst
+    /// above it: far below the general limit, so codes cannot be harvested through one key.
+    public var codeLookupsPerMinute = 300
+    public var codeLookupBurst = 50
     /// Largest request body accepted.
     public var maxBodyBytes = 1 << 20
     /// Largest body of a bulk endpoint (`…/bulk`: up to 10,000 NDJSON records).
@@ -44,6 +48,9 @@ public struct AppConfig: Sendable {
         if let value = environment["OMNIA_LOG_LEVEL"] { config.logLevel = try logLevel(value, "OMNIA_LOG_LEVEL") }
         if let value = environment["OMNIA_RATE_LIMIT"] { config.rateLimitPerSecond = try integer(value, "OMNIA_RATE_LIMIT", 0...1_000_000) }
         if let value = environment["OMNIA_RATE_LIMIT_BURST"] { config.rateLimitBurst = try integer(value, "OMNIA_RATE_LIMIT_BURST", 1...10_000_000) }
+        if let value = environment["OMNIA_CODE_LOOKUPS_PER_MINUTE"] {
+            config.codeLookupsPerMinute = try integer(value, "OMNIA_CODE_LOOKUPS_PER_MINUTE", 0...1_000_000)
+        }
         if let value = environment["OMNIA_MAX_BODY_BYTES"] { config.maxBodyBytes = try integer(value, "OMNIA_MAX_BODY_BYTES", 1024...(256 << 20)) }
         if let value = environment["OMNIA_AUTH_CACHE_SECONDS"] {
             config.authCacheTTL = .seconds(try integer(value, "OMNIA_AUTH_CACHE_SECONDS", 0...300))
