@@ -27,11 +27,7 @@ struct GiftCardController {
         }
         // Registered before `gift_cards/:id`: a constant segment, not an id.
         routes.get("gift_cards/lookup", scopes: scopes) { request, _, caller in
-            if let codeLookups, let retryAfter = codeLookups.take(caller.keyID) {
-                throw Problem(.tooManyRequests, code: "rate_limited",
-                              detail: "this key looked up more than \(config.codeLookupsPerMinute) codes a minute; retry after \(retryAfter) s",
-                              headers: [.retryAfter: String(retryAfter)])
-            }
+            try codeLookups?.admit(caller.keyID, exceeded: "looked up more than \(config.codeLookupsPerMinute) codes a minute")
             let query = request.uri.queryParameters
             let card = try await giftCards.lookup(database: services.database, tenantID: caller.tenantID, code: query["code"].map(String.init),
                                                   pin: query["pin"].map(String.init))

@@ -20,11 +20,7 @@ struct AuthMiddleware: RouterMiddleware {
             throw Problem(.unauthorized, code: "invalid_api_key", detail: "the API key is unknown or revoked",
                           headers: [.wwwAuthenticate: "Bearer error=\"invalid_token\""])
         }
-        if let rateLimiter, let retryAfter = rateLimiter.take(caller.keyID) {
-            throw Problem(.tooManyRequests, code: "rate_limited",
-                          detail: "this key sent more than \(Int(rateLimiter.ratePerSecond)) requests per second; retry after \(retryAfter) s",
-                          headers: [.retryAfter: String(retryAfter)])
-        }
+        if let rateLimiter { try rateLimiter.admit(caller.keyID, exceeded: "sent more than \(Int(rateLimiter.ratePerSecond)) requests per second") }
         var context = context
         context.caller = caller
         return try await next(request, context)

@@ -1,3 +1,4 @@
+import HTTPTypes
 import Synchronization
 
 /// A token bucket per API key: `ratePerSecond` sustained with bursts up to `burst`. Counted per
@@ -15,6 +16,14 @@ final class RateLimiter: Sendable {
     init(ratePerSecond: Double, burst: Double) {
         self.ratePerSecond = ratePerSecond
         self.burst = max(1, burst)
+    }
+
+    /// Takes one token for `key`, or refuses the request with 429 `rate_limited` and `Retry-After`;
+    /// `exceeded` completes "this key …" in the detail (e.g. "sent more than 1000 requests per second").
+    func admit(_ key: String, exceeded: @autoclosure () -> String) throws {
+        guard let retryAfter = take(key) else { return }
+        throw Problem(.tooManyRequests, code: "rate_limited", detail: "this key \(exceeded()); retry after \(retryAfter) s",
+                      headers: [.retryAfter: String(retryAfter)])
     }
 
     /// Takes one token for `key`; returns nil when allowed, or how many whole seconds to wait.
