@@ -46,16 +46,9 @@ struct HoldExpiryWorker: Service {
     static let interval = Duration.seconds(5)
 
     func run() async throws {
-        await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                do {
-                    let voided = try await HoldExpiry(services: services).sweep()
-                    if voided > 0 { services.logger.info("expired holds voided", metadata: ["count": .stringConvertible(voided)]) }
-                } catch {
-                    services.logger.error("hold expiry sweep failed", metadata: ["error": .string(String(describing: error))])
-                }
-                try? await Task.sleep(for: Self.interval)
-            }
+        await repeatUntilShutdown(every: Self.interval, logger: services.logger, failure: "hold expiry sweep failed") { [services] in
+            let voided = try await HoldExpiry(services: services).sweep()
+            if voided > 0 { services.logger.info("expired holds voided", metadata: ["count": .stringConvertible(voided)]) }
         }
     }
 }

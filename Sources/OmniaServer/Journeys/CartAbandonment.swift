@@ -68,16 +68,9 @@ struct CartAbandonmentWorker: Service {
     static let interval = Duration.seconds(60)
 
     func run() async throws {
-        await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                do {
-                    let raised = try await CartAbandonment(services: services).sweep()
-                    if raised > 0 { services.logger.info("carts abandoned", metadata: ["count": .stringConvertible(raised)]) }
-                } catch {
-                    services.logger.error("cart abandonment sweep failed", metadata: ["error": .string(String(describing: error))])
-                }
-                try? await Task.sleep(for: Self.interval)
-            }
+        await repeatUntilShutdown(every: Self.interval, logger: services.logger, failure: "cart abandonment sweep failed") { [services] in
+            let raised = try await CartAbandonment(services: services).sweep()
+            if raised > 0 { services.logger.info("carts abandoned", metadata: ["count": .stringConvertible(raised)]) }
         }
     }
 }

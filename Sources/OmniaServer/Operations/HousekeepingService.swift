@@ -10,16 +10,7 @@ struct HousekeepingService: Service {
     static let interval = Duration.seconds(600)
 
     func run() async throws {
-        await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                do {
-                    try await runOnce()
-                } catch {
-                    services.logger.error("housekeeping failed", metadata: ["error": .string(String(describing: error))])
-                }
-                try? await Task.sleep(for: Self.interval)
-            }
-        }
+        await repeatUntilShutdown(every: Self.interval, logger: services.logger, failure: "housekeeping failed") { [self] in try await runOnce() }
     }
 
     func runOnce() async throws {
