@@ -62,16 +62,13 @@ struct GiftCardActionRequest: RequestBody {
     }
 }
 
-/// A card's stored row.
+/// A card's stored row, as far as reads need it (the PIN counters are only ever updated in SQL; the holder is the ledger account's).
 struct GiftCardRow: Sendable {
     let id: String
     let codeLast4: String
     let currency: String
     let status: String
-    let customerID: String?
     let pinHash: String?
-    let failedPinAttempts: Int
-    let lockedUntil: Int64?
     let expiresAt: Int64?
     let createdAt: Int64
     let updatedAt: Int64

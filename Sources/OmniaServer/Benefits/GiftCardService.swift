@@ -74,7 +74,7 @@ struct GiftCardService: Sendable {
         let row = try await claimUsableRow(on: sql, tenantID: tenantID, id: id, now: now)
         let unit = LedgerUnit.currency(try Self.currency(row))
         try await load(on: sql, ledger: LedgerStore(tenantID: tenantID), cardID: id, amount: amount, unit: unit, reason: "reload", actor: actor, now: now)
-        let card = try await view(on: sql, tenantID: tenantID, id: id, now: now)
+        let card = try await view(on: sql, tenantID: tenantID, row: row, now: now)
         try await services.events.append(on: sql, tenantID: tenantID, type: "gift_card.reloaded", data: card, requestID: actor.requestID)
         return card
     }
@@ -109,13 +109,13 @@ struct GiftCardService: Sendable {
             UPDATE gift_cards SET status = \(bind: status), updated_at = \(bind: now)
             WHERE tenant_id = \(bind: tenantID) AND id = \(bind: id) AND \(unsafeRaw: condition)
               AND (expires_at IS NULL OR expires_at > \(bind: now) OR \(bind: status) = 'disabled')
-            RETURNING id
+            RETURNING *
             """).all()
-        guard !updated.isEmpty else {
+        guard let updated = try updated.first.map(Self.row) else {
             guard let row = try await row(on: sql, tenantID: tenantID, id: id) else { throw Problem.notFound("gift card") }
             throw refusal(row)
         }
-        return try await view(on: sql, tenantID: tenantID, id: id, now: now)
+        return try await view(on: sql, tenantID: tenantID, row: updated, now: now)
     }
 
     /// Emits `gift_card.<action>d` and audits `gift_card.<action>` with the reason.
@@ -180,7 +180,7 @@ struct GiftCardService: Sendable {
                     """).run()
             }
         }
-        return try await database.read { sql in try await view(on: sql, tenantID: tenantID, id: row.id, now: now) }
+        return try await database.read { sql in try await view(on: sql, tenantID: tenantID, row: row, now: now) }
     }
 
     /// Counts one PIN attempt unless the card is locked; false when it is. The attempt that makes
@@ -219,9 +219,13 @@ struct GiftCardService: Sendable {
     }
 
     private func view(on sql: any SQLDatabase, tenantID: String, id: String, now: Int64) async throws -> GiftCard {
-        guard let row = try await row(on: sql, tenantID: tenantID, id: id),
-              let account = try await LedgerStore(tenantID: tenantID).accounts(on: sql, ids: [id]).first
-        else { throw Problem.notFound("gift card") }
+        guard let row = try await row(on: sql, tenantID: tenantID, id: id) else { throw Problem.notFound("gift card") }
+        return try await view(on: sql, tenantID: tenantID, row: row, now: now)
+    }
+
+    /// The card of a row already read (by code, or returned by the update that changed it) with its ledger balance.
+    private func view(on sql: any SQLDatabase, tenantID: String, row: GiftCardRow, now: Int64) async throws -> GiftCard {
+        guard let account = try await LedgerStore(tenantID: tenantID).accounts(on: sql, ids: [row.id]).first else { throw Problem.notFound("gift card") }
         return GiftCard(id: row.id, code: nil, codeLast4: row.codeLast4, currency: row.currency, status: row.status(at: now),
                         balance: account.balance.posted, available: account.balance.available, customerId: account.customerID, hasPin: row.pinHash != nil,
                         expiresAt: row.expiresAt.map(StoredTime.init(milliseconds:)), createdAt: StoredTime(milliseconds: row.createdAt),
@@ -258,9 +262,7 @@ struct GiftCardService: Sendable {
         GiftCardRow(
             id: try row.decode(column: "id", as: String.self), codeLast4: try row.decode(column: "code_last4", as: String.self),
             currency: try row.decode(column: "currency", as: String.self), status: try row.decode(column: "status", as: String.self),
-            customerID: try row.decode(column: "customer_id", as: String?.self), pinHash: try row.decode(column: "pin_hash", as: String?.self),
-            failedPinAttempts: try row.decode(column: "failed_pin_attempts", as: Int.self), lockedUntil: try row.decode(column: "locked_until", as: Int64?.self),
-            expiresAt: try row.decode(column: "expires_at", as: Int64?.self), createdAt: try row.decode(column: "created_at", as: Int64.self),
+            pinHash: try row.decode(column: "pin_hash", as: String?.self), expiresAt: try row.decode(column: "expires_at", as: Int64?.self), createdAt: try row.decode(column: "created_at", as: Int64.self),
             updatedAt: try row.decode(column: "updated_at", as: Int64.self))
     }
 }
