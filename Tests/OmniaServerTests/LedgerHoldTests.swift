@@ -55,7 +55,7 @@ struct LedgerHoldTests {
         let services = app.services
         let (control, card) = try await services.database.transaction { sql in
             let now = services.nowMilliseconds
-            let control = try await store.controlAccount(on: sql, "gift_cards_issued", unit: euro, now: now)
+            let control = LedgerStore.controlAccountID("gift_cards_issued", unit: euro, for: "test")
             let card = services.ids.make(.ledgerAccount)
             try await store.open(on: sql, id: card, unit: euro, kind: "gift_card", customerID: nil, flags: .debitsMustNotExceedCredits, now: now)
             _ = try await store.post(on: sql, [LedgerTransferRequest(debitAccountID: control, creditAccountID: card, amount: 1_000, unit: euro)],

@@ -21,6 +21,7 @@ public enum IDPrefix: String, Sendable, CaseIterable {
     case ledgerAccount = "acc"
     case ledgerTransfer = "trf"
     case giftCard = "gc"
+    case checkoutHold = "hld"
 }
 
 /// Makes prefixed, time-sortable IDs: `prefix_` + 10 characters of milliseconds since the epoch

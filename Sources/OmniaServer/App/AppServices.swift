@@ -18,6 +18,8 @@ public struct AppServices: Sendable {
     let idempotencyKeys = InFlightIdempotencyKeys()
     let saleGroups = SaleGroupCommit()
     let knownChannels = KnownChannels()
+    /// Lookups of benefit codes per API key (gift card balances, and holds naming a card by code); nil when unlimited.
+    let codeLookups: RateLimiter?
 
     public init(
         config: AppConfig, database: any Database, logger: Logger,
@@ -32,6 +34,13 @@ public struct AppServices: Sendable {
         self.ids = IDGenerator(now: now)
         self.metrics = metrics
         self.webhookTransport = webhookTransport ?? URLSessionWebhookTransport()
+        self.codeLookups = config.codeLookupsPerMinute > 0
+            ? RateLimiter(ratePerSecond: Double(config.codeLookupsPerMinute) / 60, burst: Double(config.codeLookupBurst)) : nil
+    }
+
+    /// Takes one code lookup of `keyID`'s allowance, or refuses with 429 `rate_limited`.
+    func admitCodeLookup(_ keyID: String) throws {
+        try codeLookups?.admit(keyID, exceeded: "looked up more than \(config.codeLookupsPerMinute) codes a minute")
     }
 
     var events: EventLog { EventLog(ids: ids, now: now) }

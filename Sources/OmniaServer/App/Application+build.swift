@@ -42,6 +42,7 @@ public enum OmniaApplication {
         JourneyController(services: services).addRoutes(to: routes)
         MatchController(services: services).addRoutes(to: routes)
         GiftCardController(services: services).addRoutes(to: routes)
+        CheckoutHoldController(services: services).addRoutes(to: routes)
         return router
     }
 

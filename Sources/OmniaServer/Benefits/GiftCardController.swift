@@ -17,9 +17,6 @@ struct GiftCardController {
     func addRoutes(to routes: Routes) {
         let giftCards = GiftCardService(services: services)
         let scopes = CustomerController.writeScopes
-        let config = services.config
-        let codeLookups = config.codeLookupsPerMinute > 0
-            ? RateLimiter(ratePerSecond: Double(config.codeLookupsPerMinute) / 60, burst: Double(config.codeLookupBurst)) : nil
         routes.post("gift_cards", scopes: scopes) { request, context, caller in
             let body = try await request.decode(IssueGiftCardRequest.self, maxBytes: services.config.maxBodyBytes)
             let actor = Actor(id: caller.keyID, requestID: context.requestID)
@@ -27,7 +24,7 @@ struct GiftCardController {
         }
         // Registered before `gift_cards/:id`: a constant segment, not an id.
         routes.get("gift_cards/lookup", scopes: scopes) { request, _, caller in
-            try codeLookups?.admit(caller.keyID, exceeded: "looked up more than \(config.codeLookupsPerMinute) codes a minute")
+            try services.admitCodeLookup(caller.keyID)
             let query = request.uri.queryParameters
             let card = try await giftCards.lookup(database: services.database, tenantID: caller.tenantID, code: query["code"].map(String.init),
                                                   pin: query["pin"].map(String.init))

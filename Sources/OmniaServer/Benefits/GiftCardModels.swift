@@ -17,6 +17,10 @@ struct GiftCard: Codable, Sendable, Equatable {
     let available: Int64
     let customerId: String?
     let hasPin: Bool
+    /// The channel codes it may be spent in; absent: every channel.
+    let channels: [String]?
+    /// The countries (ISO 3166-1 alpha-2) it may be spent in; absent: everywhere.
+    let countries: [String]?
     let expiresAt: StoredTime?
     let createdAt: StoredTime
     let updatedAt: StoredTime
@@ -35,10 +39,14 @@ struct IssueGiftCardRequest: RequestBody {
     var expiresAt: String?
     /// false issues the card inactive, to be activated when it is sold.
     var active: Bool?
+    /// Channel codes (or ids) the card may be spent in; every channel when absent.
+    var channels: [String]?
+    /// ISO 3166-1 alpha-2 countries the card may be spent in; everywhere when absent.
+    var countries: [String]?
 
     typealias Field = CodingKeys
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case amount, currency, customerId, pin, expiresAt, active
+        case amount, currency, customerId, pin, expiresAt, active, channels, countries
     }
 }
 
@@ -70,6 +78,8 @@ struct GiftCardRow: Sendable {
     let status: String
     let pinHash: String?
     let expiresAt: Int64?
+    let channels: [String]?
+    let countries: [String]?
     let createdAt: Int64
     let updatedAt: Int64
 

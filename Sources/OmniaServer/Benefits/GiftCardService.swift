@@ -43,6 +43,8 @@ struct GiftCardService: Sendable {
                 validator.fail("customer_id", "unknown_customer", "customer_id does not name a customer of this tenant")
             }
         }
+        let channels = try await channelCodes(request.channels, on: sql, tenantID: caller.tenantID, into: &validator)
+        let countries = Self.countries(request.countries, into: &validator)
         guard validator.isValid, let amount, let currency else { throw Problem.validation(validator.errors) }
 
         let id = services.ids.make(.giftCard)
@@ -53,16 +55,50 @@ struct GiftCardService: Sendable {
         try await ledger.open(on: sql, id: id, unit: unit, kind: "gift_card", customerID: customerID, flags: .debitsMustNotExceedCredits, now: now)
         try await sql.raw("""
             INSERT INTO gift_cards (tenant_id, id, code_hash, code_last4, currency, status, customer_id, pin_hash, failed_pin_attempts, locked_until,
-                                    expires_at, created_at, updated_at)
+                                    expires_at, channels, countries, created_at, updated_at)
             VALUES (\(bind: caller.tenantID), \(bind: id), \(bind: Self.codeHash(tenantID: caller.tenantID, code)), \(bind: String(code.suffix(4)).uppercased()),
                     \(bind: currency.code), \(bind: status), \(bind: customerID), \(bind: request.pin.map { Self.pinHash(cardID: id, $0) }), 0, NULL,
-                    \(bind: expiresAt), \(bind: now), \(bind: now))
+                    \(bind: expiresAt), \(bind: try Self.storedList(channels)), \(bind: try Self.storedList(countries)), \(bind: now), \(bind: now))
             """).run()
         if amount > 0 { try await load(on: sql, ledger: ledger, cardID: id, amount: amount, unit: unit, reason: "issue", actor: actor, now: now) }
         var card = try await view(on: sql, tenantID: caller.tenantID, id: id, now: now)
         try await services.events.append(on: sql, tenantID: caller.tenantID, type: "gift_card.issued", data: card, requestID: actor.requestID)
         card.code = GiftCardCode.display(code)
         return card
+    }
+
+    /// Restriction lists hold 1 to 50 entries: an empty list would make a card no channel can take.
+    static let restrictionEntries = 1...50
+
+    /// The codes of the channels a restriction names (by id or code), each checked.
+    private func channelCodes(_ references: [String]?, on sql: any SQLDatabase, tenantID: String, into validator: inout Validator) async throws -> [String]? {
+        guard let references else { return nil }
+        guard Self.restrictionEntries.contains(references.count) else {
+            validator.fail("channels", "invalid_length", "channels must list 1 to \(Self.restrictionEntries.upperBound) channels, or be left out")
+            return nil
+        }
+        var codes: [String] = []
+        for (index, reference) in references.enumerated() {
+            if let channel = try await PlatformService(services: services).knownChannel(on: sql, tenantID: tenantID, reference) {
+                if !codes.contains(channel.code) { codes.append(channel.code) }
+            } else {
+                validator.fail("channels[\(index)]", "unknown_channel", "channels[\(index)] does not name a channel of this tenant")
+            }
+        }
+        return codes
+    }
+
+    private static func countries(_ countries: [String]?, into validator: inout Validator) -> [String]? {
+        guard let countries else { return nil }
+        guard restrictionEntries.contains(countries.count) else {
+            validator.fail("countries", "invalid_length", "countries must list 1 to \(restrictionEntries.upperBound) countries, or be left out")
+            return nil
+        }
+        var checked: [String] = []
+        for (index, country) in countries.enumerated() {
+            if let country = validator.country(country, field: "countries[\(index)]"), !checked.contains(country) { checked.append(country) }
+        }
+        return checked
     }
 
     func reload(on sql: any SQLDatabase, tenantID: String, id: String, _ request: ReloadGiftCardRequest, actor: Actor) async throws -> GiftCard {
@@ -112,7 +148,7 @@ struct GiftCardService: Sendable {
             RETURNING *
             """).all()
         guard let updated = try updated.first.map(Self.row) else {
-            guard let row = try await row(on: sql, tenantID: tenantID, id: id) else { throw Problem.notFound("gift card") }
+            guard let row = try await Self.row(on: sql, tenantID: tenantID, id: id) else { throw Problem.notFound("gift card") }
             throw refusal(row)
         }
         return try await view(on: sql, tenantID: tenantID, row: updated, now: now)
@@ -135,7 +171,7 @@ struct GiftCardService: Sendable {
 
     private func load(on sql: any SQLDatabase, ledger: LedgerStore, cardID: String, amount: Int64, unit: LedgerUnit, reason: String, actor: Actor,
                       now: Int64) async throws {
-        let control = try await ledger.controlAccount(on: sql, Self.issuedPurpose, unit: unit, now: now)
+        let control = LedgerStore.controlAccountID(Self.issuedPurpose, unit: unit, for: cardID)
         do {
             _ = try await ledger.post(on: sql, [LedgerTransferRequest(debitAccountID: control, creditAccountID: cardID, amount: amount, unit: unit)],
                                       ids: services.ids, reason: reason, requestID: actor.requestID, now: now)
@@ -152,15 +188,21 @@ struct GiftCardService: Sendable {
         return try await view(on: sql, tenantID: tenantID, id: id, now: services.nowMilliseconds)
     }
 
-    /// The card a shopper's code (and PIN, when it has one) names. A code that fails its check
-    /// character is refused before any lookup; an unknown code, a wrong or missing PIN and a locked
-    /// card all get the same 404. Each attempt is counted before the PIN is compared, in its own
-    /// statement (a failed request must not roll the count back), and the fifth wrong one in a row
-    /// locks the card for 15 minutes.
-    func lookup(database: any Database, tenantID: String, code text: String?, pin: String?) async throws -> GiftCard {
+    /// The card a shopper's code (and PIN, when it has one) names, with its balance.
+    func lookup(database: any Database, tenantID: String, code: String?, pin: String?) async throws -> GiftCard {
+        let row = try await resolve(database: database, tenantID: tenantID, code: code, pin: pin, field: "code")
+        return try await database.read { sql in try await view(on: sql, tenantID: tenantID, row: row, now: services.nowMilliseconds) }
+    }
+
+    /// The card a code (and PIN, when it has one) names. A code that fails its check character is
+    /// refused before any lookup (a validation error on `field`); an unknown code, a wrong or
+    /// missing PIN and a locked card all get the same 404. Each attempt is counted before the PIN is
+    /// compared, in its own statement (a failed request must not roll the count back), and the
+    /// fifth wrong one in a row locks the card for 15 minutes.
+    func resolve(database: any Database, tenantID: String, code text: String?, pin: String?, field: String) async throws -> GiftCardRow {
         guard let text, let code = GiftCardCode.normalize(text) else {
-            throw Problem.validation([FieldError(field: "code", code: "invalid_code",
-                                                 detail: "code must be a gift card code of 16 characters, e.g. K7QM-4XZP-9RTA-B3CV")])
+            throw Problem.validation([FieldError(field: field, code: "invalid_code",
+                                                 detail: "\(field) must be a gift card code of 16 characters, e.g. K7QM-4XZP-9RTA-B3CV")])
         }
         let now = services.nowMilliseconds
         let hash = Self.codeHash(tenantID: tenantID, code)
@@ -180,7 +222,7 @@ struct GiftCardService: Sendable {
                     """).run()
             }
         }
-        return try await database.read { sql in try await view(on: sql, tenantID: tenantID, row: row, now: now) }
+        return row
     }
 
     /// Counts one PIN attempt unless the card is locked; false when it is. The attempt that makes
@@ -210,16 +252,16 @@ struct GiftCardService: Sendable {
             RETURNING *
             """).all()
         if let row = try claimed.first.map(Self.row) { return row }
-        guard let row = try await row(on: sql, tenantID: tenantID, id: id) else { throw Problem.notFound("gift card") }
+        guard let row = try await Self.row(on: sql, tenantID: tenantID, id: id) else { throw Problem.notFound("gift card") }
         throw GiftCardError.unusable(row.status(at: now))
     }
 
-    private func row(on sql: any SQLDatabase, tenantID: String, id: String) async throws -> GiftCardRow? {
+    static func row(on sql: any SQLDatabase, tenantID: String, id: String) async throws -> GiftCardRow? {
         try await sql.raw("SELECT * FROM gift_cards WHERE tenant_id = \(bind: tenantID) AND id = \(bind: id)").all().first.map(Self.row)
     }
 
     private func view(on sql: any SQLDatabase, tenantID: String, id: String, now: Int64) async throws -> GiftCard {
-        guard let row = try await row(on: sql, tenantID: tenantID, id: id) else { throw Problem.notFound("gift card") }
+        guard let row = try await Self.row(on: sql, tenantID: tenantID, id: id) else { throw Problem.notFound("gift card") }
         return try await view(on: sql, tenantID: tenantID, row: row, now: now)
     }
 
@@ -228,6 +270,7 @@ struct GiftCardService: Sendable {
         guard let account = try await LedgerStore(tenantID: tenantID).accounts(on: sql, ids: [row.id]).first else { throw Problem.notFound("gift card") }
         return GiftCard(id: row.id, code: nil, codeLast4: row.codeLast4, currency: row.currency, status: row.status(at: now),
                         balance: account.balance.posted, available: account.balance.available, customerId: account.customerID, hasPin: row.pinHash != nil,
+                        channels: row.channels, countries: row.countries,
                         expiresAt: row.expiresAt.map(StoredTime.init(milliseconds:)), createdAt: StoredTime(milliseconds: row.createdAt),
                         updatedAt: StoredTime(milliseconds: row.updatedAt))
     }
@@ -262,7 +305,17 @@ struct GiftCardService: Sendable {
         GiftCardRow(
             id: try row.decode(column: "id", as: String.self), codeLast4: try row.decode(column: "code_last4", as: String.self),
             currency: try row.decode(column: "currency", as: String.self), status: try row.decode(column: "status", as: String.self),
-            pinHash: try row.decode(column: "pin_hash", as: String?.self), expiresAt: try row.decode(column: "expires_at", as: Int64?.self), createdAt: try row.decode(column: "created_at", as: Int64.self),
+            pinHash: try row.decode(column: "pin_hash", as: String?.self), expiresAt: try row.decode(column: "expires_at", as: Int64?.self),
+            channels: try list(row, "channels"), countries: try list(row, "countries"), createdAt: try row.decode(column: "created_at", as: Int64.self),
             updatedAt: try row.decode(column: "updated_at", as: Int64.self))
+    }
+
+    /// A restriction list stored as a JSON array, or nil (no restriction).
+    private static func list(_ row: any SQLRow, _ column: String) throws -> [String]? {
+        try row.decode(column: column, as: String?.self).map { try JSONCoding.decoder.decode([String].self, from: Data($0.utf8)) }
+    }
+
+    static func storedList(_ list: [String]?) throws -> String? {
+        try list.map { String(decoding: try JSONCoding.encode($0), as: UTF8.self) }
     }
 }

@@ -53,9 +53,23 @@ struct LedgerStore: Sendable {
     private static let debitLimit = LedgerAccountFlags.debitsMustNotExceedCredits.rawValue
     private static let creditLimit = LedgerAccountFlags.creditsMustNotExceedDebits.rawValue
 
-    /// The tenant's own account for `purpose` in `unit` (`ctl_gift_cards_issued_EUR`): where value
-    /// comes from and goes to. Control accounts carry no limit and are created on first use.
-    static func controlAccountID(_ purpose: String, unit: LedgerUnit) -> String { "ctl_\(purpose)_\(unit.rawValue)" }
+    /// How many accounts each control account is split into. Every sale of a card, every
+    /// redemption, credits or debits the same control account; kept as one row, that row's lock
+    /// would queue every checkout of a tenant behind one another on PostgreSQL. Split, a transfer
+    /// uses the part its instrument's id hashes to, and the control account's balance is the sum of
+    /// its parts (each an ordinary account, so `ledger verify` needs nothing more).
+    static let controlShards: UInt32 = 16
+    static let controlPrefix = "ctl_"
+
+    /// The tenant's own account for `purpose` in `unit` that transfers of `instrumentID` use
+    /// (`ctl_gift_cards_issued_EUR_07`): where value comes from and goes to. Control accounts
+    /// carry no limit and are opened by the first transfer that names one.
+    static func controlAccountID(_ purpose: String, unit: LedgerUnit, for instrumentID: String) -> String {
+        // FNV-1a: stable across processes and releases, unlike `Hasher`.
+        let hash = instrumentID.utf8.reduce(UInt32(2_166_136_261)) { ($0 ^ UInt32($1)) &* 16_777_619 }
+        let shard = hash % controlShards
+        return "\(controlPrefix)\(purpose)_\(unit.rawValue)_\(shard < 10 ? "0" : "")\(shard)"
+    }
 
     /// Opens an account with zero sums. Opening an id already open keeps its sums (a retry), and is
     /// refused when the account counts another unit.
@@ -72,12 +86,6 @@ struct LedgerStore: Sendable {
         }
     }
 
-    /// Opens (if need be) the control account for `purpose` in `unit` and returns its id.
-    func controlAccount(on sql: any SQLDatabase, _ purpose: String, unit: LedgerUnit, now: Int64) async throws -> String {
-        let id = Self.controlAccountID(purpose, unit: unit)
-        try await open(on: sql, id: id, unit: unit, kind: "control", customerID: nil, flags: [], now: now)
-        return id
-    }
 
     /// Posts `transfers` in order, or refuses the first that breaks a rule and throws `LedgerRefused`
     /// (the caller's transaction then writes nothing of any of them).
@@ -86,7 +94,7 @@ struct LedgerStore: Sendable {
         var posted: [LedgerTransfer] = []
         for transfer in transfers {
             try Self.validate(transfer)
-            try await apply(on: sql, debit: LedgerChange(debitsPosted: transfer.amount), credit: LedgerChange(creditsPosted: transfer.amount), transfer)
+            try await apply(on: sql, debit: LedgerChange(debitsPosted: transfer.amount), credit: LedgerChange(creditsPosted: transfer.amount), transfer, now: now)
             posted.append(try await insert(on: sql, kind: "posted", transfer, pendingID: nil, expiresAt: nil, ids: ids, reason: reason,
                                            requestID: requestID, now: now))
         }
@@ -100,7 +108,7 @@ struct LedgerStore: Sendable {
     func hold(on sql: any SQLDatabase, _ transfer: LedgerTransferRequest, expiresAt: Int64, ids: IDGenerator, reason: String?,
               requestID: String?, now: Int64) async throws -> LedgerTransfer {
         try Self.validate(transfer)
-        try await apply(on: sql, debit: LedgerChange(debitsPending: transfer.amount), credit: LedgerChange(creditsPending: transfer.amount), transfer)
+        try await apply(on: sql, debit: LedgerChange(debitsPending: transfer.amount), credit: LedgerChange(creditsPending: transfer.amount), transfer, now: now)
         let hold = try await insert(on: sql, kind: "pending", transfer, pendingID: nil, expiresAt: expiresAt, ids: ids, reason: reason,
                                     requestID: requestID, now: now)
         try await sql.raw("""
@@ -121,7 +129,7 @@ struct LedgerStore: Sendable {
         try await close(on: sql, hold, now: now, refuseExpired: true)
         let request = Self.request(hold, amount: captured)
         try await apply(on: sql, debit: LedgerChange(debitsPosted: captured, debitsPending: -hold.amount),
-                        credit: LedgerChange(creditsPosted: captured, creditsPending: -hold.amount), request)
+                        credit: LedgerChange(creditsPosted: captured, creditsPending: -hold.amount), request, now: now)
         return try await insert(on: sql, kind: "post_pending", request, pendingID: hold.id, expiresAt: nil, ids: ids, reason: reason,
                                 requestID: requestID, now: now)
     }
@@ -132,7 +140,7 @@ struct LedgerStore: Sendable {
         let hold = try await pendingTransfer(on: sql, holdID)
         try await close(on: sql, hold, now: now, refuseExpired: false)
         let request = Self.request(hold, amount: hold.amount)
-        try await apply(on: sql, debit: LedgerChange(debitsPending: -hold.amount), credit: LedgerChange(creditsPending: -hold.amount), request)
+        try await apply(on: sql, debit: LedgerChange(debitsPending: -hold.amount), credit: LedgerChange(creditsPending: -hold.amount), request, now: now)
         return try await insert(on: sql, kind: "void_pending", request, pendingID: hold.id, expiresAt: nil, ids: ids,
                                 reason: expired ? "expired" : reason, requestID: requestID, now: now)
     }
@@ -203,9 +211,9 @@ struct LedgerStore: Sendable {
     /// Applies a transfer's change to both its accounts, in id order: two transfers between the
     /// same accounts in opposite directions then lock them in one order, never waiting on each
     /// other in a cycle (PostgreSQL).
-    private func apply(on sql: any SQLDatabase, debit: LedgerChange, credit: LedgerChange, _ transfer: LedgerTransferRequest) async throws {
+    private func apply(on sql: any SQLDatabase, debit: LedgerChange, credit: LedgerChange, _ transfer: LedgerTransferRequest, now: Int64) async throws {
         let sides = [(transfer.debitAccountID, debit), (transfer.creditAccountID, credit)].sorted { $0.0 < $1.0 }
-        for (accountID, change) in sides { try await apply(on: sql, change, to: accountID, unit: transfer.unit) }
+        for (accountID, change) in sides { try await apply(on: sql, change, to: accountID, unit: transfer.unit, now: now) }
     }
 
     /// Applies `change` to an account if its unit matches and its limits hold afterwards; otherwise
@@ -213,7 +221,7 @@ struct LedgerStore: Sendable {
     /// sums it would write — `LedgerBalance.check` in SQL, written as it is so that no intermediate
     /// sum can pass Int64.max either (SQLite would turn an overflowing integer into a float,
     /// PostgreSQL raise an error).
-    private func apply(on sql: any SQLDatabase, _ change: LedgerChange, to accountID: String, unit: LedgerUnit) async throws {
+    private func apply(on sql: any SQLDatabase, _ change: LedgerChange, to accountID: String, unit: LedgerUnit, now: Int64, openingControl: Bool = true) async throws {
         func ceiling(_ delta: Int64) -> Int64 { delta > 0 ? Int64.max - delta : Int64.max }
         let updated = try await sql.raw("""
             UPDATE ledger_accounts SET debits_posted = debits_posted + \(bind: change.debitsPosted),
@@ -229,7 +237,12 @@ struct LedgerStore: Sendable {
             RETURNING id
             """).all()
         guard updated.isEmpty else { return }
-        guard let account = try await accounts(on: sql, ids: [accountID]).first else { throw LedgerRefused(refusal: .unknownAccount, accountID: accountID) }
+        guard let account = try await accounts(on: sql, ids: [accountID]).first else {
+            // A control account's first transfer opens it: no statement on every later one.
+            guard openingControl, accountID.hasPrefix(Self.controlPrefix) else { throw LedgerRefused(refusal: .unknownAccount, accountID: accountID) }
+            try await open(on: sql, id: accountID, unit: unit, kind: "control", customerID: nil, flags: [], now: now)
+            return try await apply(on: sql, change, to: accountID, unit: unit, now: now, openingControl: false)
+        }
         guard account.unit == unit else { throw LedgerRefused(refusal: .unitMismatch, accountID: accountID) }
         do {
             _ = try account.balance.changing(change, flags: account.flags)

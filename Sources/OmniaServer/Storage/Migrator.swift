@@ -22,6 +22,7 @@ public struct Migrator: Sendable {
         Migration007CustomerCategories.migration,
         Migration008LinesWithoutRowID.migration,
         Migration009Benefits.migration,
+        Migration010CheckoutHolds.migration,
     ]
 
     let database: any Database

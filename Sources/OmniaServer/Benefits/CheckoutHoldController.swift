@@ -1,0 +1,62 @@
+import Hummingbird
+import OmniaCore
+import SQLKit
+
+/// Holds and redemptions on a checkout's instruments, from every channel.
+///
+/// | route | scope |
+/// | --- | --- |
+/// | `POST /v1/holds` | pos, ecommerce, service |
+/// | `GET /v1/holds/{id}` | pos, ecommerce, service |
+/// | `POST /v1/holds/{id}/capture` | pos, ecommerce, service |
+/// | `POST /v1/holds/{id}/void` | pos, ecommerce, service |
+/// | `POST /v1/holds/{id}/refund` | pos, ecommerce, service |
+/// | `POST /v1/redemptions` | pos, ecommerce, service |
+struct CheckoutHoldController {
+    let services: AppServices
+
+    func addRoutes(to routes: Routes) {
+        let holds = CheckoutHoldService(services: services)
+        let scopes = CustomerController.writeScopes
+        for (path, kind) in [("holds", "hold"), ("redemptions", "redemption")] {
+            routes.post(path, scopes: scopes) { request, context, caller in
+                let body = try await request.decode(CreateHoldRequest.self, maxBytes: services.config.maxBodyBytes)
+                let cards = try await resolveCodes(body, caller: caller)
+                let actor = Actor(id: caller.keyID, requestID: context.requestID)
+                return try await services.mutation(context) { sql in
+                    try await holds.create(on: sql, caller: caller, body, kind: kind, cardIDsByCode: cards, actor: actor)
+                }
+            }
+        }
+        routes.get("holds/:id", scopes: scopes) { request, context, caller in
+            let id = try request.id("id", .checkoutHold, context: context, what: "hold")
+            let hold = try await services.database.read { sql in try await holds.current(on: sql, tenantID: caller.tenantID, id: id) }
+            return try JSONResponse.make(hold)
+        }
+        let actions: [(String, @Sendable (any SQLDatabase, String, String, HoldAmountRequest, Actor) async throws -> CheckoutHold)] = [
+            ("capture", holds.capture), ("void", holds.void), ("refund", holds.refund),
+        ]
+        for (action, perform) in actions {
+            routes.post("holds/:id/\(action)", scopes: scopes) { request, context, caller in
+                let id = try request.id("id", .checkoutHold, context: context, what: "hold")
+                let body = try await request.decode(HoldAmountRequest.self, maxBytes: services.config.maxBodyBytes)
+                let actor = Actor(id: caller.keyID, requestID: context.requestID)
+                return try await services.mutation(context, status: .ok) { sql in try await perform(sql, caller.tenantID, id, body, actor) }
+            }
+        }
+    }
+
+    /// The cards of the instruments given by code, by position: each code counts against the key's
+    /// code lookups and is checked with its PIN before the checkout's transaction, so a wrong PIN
+    /// counts towards the card's lockout even though the request fails.
+    private func resolveCodes(_ body: CreateHoldRequest, caller: Caller) async throws -> [Int: String] {
+        var cards: [Int: String] = [:]
+        for (position, instrument) in (body.instruments ?? []).enumerated() where instrument.code != nil && instrument.id == nil {
+            try services.admitCodeLookup(caller.keyID)
+            let card = try await GiftCardService(services: services).resolve(database: services.database, tenantID: caller.tenantID,
+                                                                              code: instrument.code, pin: instrument.pin, field: "instruments[\(position)].code")
+            cards[position] = card.id
+        }
+        return cards
+    }
+}

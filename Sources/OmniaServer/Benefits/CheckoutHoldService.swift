@@ -1,0 +1,430 @@
+import Foundation
+import OmniaCore
+import SQLKit
+
+/// Holds and redemptions over a checkout's instruments. A hold reserves an amount on each
+/// instrument (a pending ledger transfer per part) until it is captured — all or part, the rest
+/// released — voided, or expires; a redemption takes the amounts at once (a posted transfer per
+/// part). Either is all or nothing: one instrument refusing (too little on it, disabled, not
+/// allowed in this channel) refuses the checkout and writes nothing. A captured amount can be
+/// refunded back onto its instruments.
+///
+/// Whether a hold is still open is decided by one conditional update of its row, so a capture
+/// racing a void or another capture (two tills, two servers, a retried request) resolves it once.
+struct CheckoutHoldService: Sendable {
+    let services: AppServices
+
+    static let defaultExpirySeconds = 900
+    static let expirySeconds = 30...604_800
+    static let maximumInstruments = 20
+
+    // MARK: Create
+
+    /// Holds (`kind: hold`) or redeems (`kind: redemption`) the request's instruments. Instruments
+    /// given by code were resolved to cards beforehand (`GiftCardService.resolve`, outside this
+    /// transaction so that a wrong PIN counts even though the request fails): `cardIDsByCode` holds
+    /// their ids, by the instrument's position.
+    func create(on sql: any SQLDatabase, caller: Caller, _ request: CreateHoldRequest, kind: String, cardIDsByCode: [Int: String],
+                actor: Actor) async throws -> CheckoutHold {
+        let now = services.nowMilliseconds
+        let checked = try await validate(on: sql, caller: caller, request, kind: kind, cardIDsByCode: cardIDsByCode, now: now)
+        let ledger = LedgerStore(tenantID: caller.tenantID)
+        let id = services.ids.make(.checkoutHold)
+        var country = checked.country
+        var parts: [CheckoutHoldPart] = []
+        for (position, instrument) in checked.instruments.enumerated() {
+            let card = try await usableCard(on: sql, tenantID: caller.tenantID, instrument.id, position: position, now: now)
+            guard card.currency == checked.currency else { throw CheckoutHoldError.currencyMismatch(card.currency, checkout: checked.currency, position: position) }
+            if let refusal = try await restriction(of: card, channel: checked.channel, country: &country, on: sql, tenantID: caller.tenantID) {
+                throw CheckoutHoldError.restricted(refusal, position: position)
+            }
+            let unit = LedgerUnit.currency(Currency(code: card.currency)!)
+            let transfer = LedgerTransferRequest(debitAccountID: card.id, creditAccountID: Self.redeemedAccount(.giftCard, unit: unit, instrumentID: card.id),
+                                                 amount: instrument.amount, unit: unit)
+            let written: LedgerTransfer
+            do {
+                if kind == "hold" {
+                    written = try await ledger.hold(on: sql, transfer, expiresAt: checked.expiresAt!, ids: services.ids, reason: id,
+                                                    requestID: actor.requestID, now: now)
+                } else {
+                    written = try await ledger.post(on: sql, [transfer], ids: services.ids, reason: id, requestID: actor.requestID, now: now)[0]
+                }
+            } catch let refused as LedgerRefused {
+                throw CheckoutHoldError.refused(refused, position: position)
+            }
+            parts.append(CheckoutHoldPart(instrumentType: InstrumentType.giftCard.rawValue, instrumentId: card.id, unit: unit.rawValue,
+                                          amount: instrument.amount, captured: kind == "hold" ? 0 : instrument.amount, refunded: 0,
+                                          transferId: written.id))
+        }
+        let hold = CheckoutHold(id: id, kind: kind, status: kind == "hold" ? "open" : "captured", channelId: checked.channel.id, currency: checked.currency, country: country,
+                                customerId: checked.customerID, reference: checked.reference,
+                                expiresAt: checked.expiresAt.map(StoredTime.init(milliseconds:)), parts: parts,
+                                createdAt: StoredTime(milliseconds: now), updatedAt: StoredTime(milliseconds: now))
+        try await insert(hold, on: sql, tenantID: caller.tenantID)
+        try await services.events.append(on: sql, tenantID: caller.tenantID, type: kind == "hold" ? "hold.created" : "redemption.created",
+                                         data: hold, requestID: actor.requestID)
+        return hold
+    }
+
+    private struct CheckedRequest {
+        let channel: Channel
+        let currency: String
+        let country: String?
+        let customerID: String?
+        let reference: String?
+        let expiresAt: Int64?
+        let instruments: [(id: String, amount: Int64)]
+    }
+
+    /// Every field checked at once, each wrong one named; instruments must be distinct.
+    private func validate(on sql: any SQLDatabase, caller: Caller, _ request: CreateHoldRequest, kind: String, cardIDsByCode: [Int: String],
+                          now: Int64) async throws -> CheckedRequest {
+        let tenantID = caller.tenantID
+        var validator = Validator()
+        let currency = request.currency == nil ? Currency(code: caller.tenantCurrency) : validator.currency(request.currency, field: "currency")
+        var channel: Channel?
+        if let reference = validator.text(request.channel, field: "channel", maxLength: 100) {
+            channel = try await PlatformService(services: services).knownChannel(on: sql, tenantID: tenantID, reference)
+            if channel == nil { validator.fail("channel", "unknown_channel", "channel does not name a channel of this tenant") }
+        }
+        let country = validator.country(request.country, field: "country", required: false)
+        let reference = validator.text(request.reference, field: "reference", required: false, maxLength: 200)
+        var customerID: String?
+        if let requested = request.customerId {
+            if IDGenerator.isWellFormed(requested, prefix: .customer) {
+                customerID = try await CustomerStore(tenantID: tenantID).resolvedRow(on: sql, id: requested)?.id
+            }
+            if customerID == nil { validator.fail("customer_id", "unknown_customer", "customer_id does not name a customer of this tenant") }
+        }
+        var expiresAt: Int64?
+        if kind == "hold" {
+            let seconds = request.expiresIn ?? Self.defaultExpirySeconds
+            if Self.expirySeconds.contains(seconds) {
+                expiresAt = now + Int64(seconds) * 1000
+            } else {
+                validator.fail("expires_in", "out_of_range", "expires_in must be \(Self.expirySeconds.lowerBound) to \(Self.expirySeconds.upperBound) seconds")
+            }
+        } else if request.expiresIn != nil {
+            validator.fail("expires_in", "not_for_redemptions", "a redemption takes its amounts at once; expires_in is for holds")
+        }
+        var instruments: [(id: String, amount: Int64)] = []
+        let inputs = request.instruments ?? []
+        if inputs.isEmpty || inputs.count > Self.maximumInstruments {
+            validator.fail("instruments", inputs.isEmpty ? "required" : "too_many", "instruments must list 1 to \(Self.maximumInstruments) instruments")
+        }
+        var seen = Set<String>()
+        for (position, input) in inputs.enumerated() {
+            let field = "instruments[\(position)]"
+            _ = validator.oneOf(input.type, InstrumentType.self, field: "\(field).type")
+            let amount = validator.amount(input.amount, field: "\(field).amount")
+            if amount == 0 { validator.fail("\(field).amount", "amount_not_positive", "\(field).amount must be at least 1") }
+            var id: String?
+            switch (input.id, input.code) {
+            case (let given?, nil):
+                if IDGenerator.isWellFormed(given, prefix: .giftCard) { id = given } else {
+                    validator.fail("\(field).id", "unknown_instrument", "\(field).id does not name a gift card of this tenant")
+                }
+            case (nil, _?):
+                id = cardIDsByCode[position]
+            default:
+                validator.fail(field, "id_or_code", "\(field) must name its instrument by id or by code, not both")
+            }
+            if input.pin != nil && input.code == nil { validator.fail("\(field).pin", "pin_needs_code", "\(field).pin goes with a code") }
+            if let id, !seen.insert(id).inserted {
+                validator.fail(field, "duplicate_instrument", "\(field) names an instrument listed before; list each once with its whole amount")
+            }
+            if let id, let amount, amount > 0 { instruments.append((id, amount)) }
+        }
+        guard validator.isValid, let channel, let currency else { throw Problem.validation(validator.errors) }
+        return CheckedRequest(channel: channel, currency: currency.code, country: country, customerID: customerID, reference: reference, expiresAt: expiresAt,
+                              instruments: instruments)
+    }
+
+    /// The card `id`, refused unless it can be spent now. A plain read, not a lock: a disable
+    /// committing meanwhile is ordered after this redemption, and the card's balance is guarded by
+    /// the ledger's own conditional update.
+    private func usableCard(on sql: any SQLDatabase, tenantID: String, _ id: String, position: Int, now: Int64) async throws -> GiftCardRow {
+        guard let card = try await GiftCardService.row(on: sql, tenantID: tenantID, id: id) else { throw CheckoutHoldError.unknownInstrument(position: position) }
+        let status = card.status(at: now)
+        guard status == "active" else { throw CheckoutHoldError.unusable(status, position: position) }
+        return card
+    }
+
+    /// Why `card` may not be spent in `channel` and `country`, or nil when it may. The country is
+    /// the request's, or the channel's location's (read only when a card asks, and kept for the hold).
+    private func restriction(of card: GiftCardRow, channel: Channel, country: inout String?, on sql: any SQLDatabase,
+                             tenantID: String) async throws -> String? {
+        if let channels = card.channels, !channels.contains(channel.code) {
+            return "the gift card cannot be used in channel \(channel.code)"
+        }
+        guard let countries = card.countries else { return nil }
+        if country == nil, let locationID = channel.locationId {
+            country = try await sql.raw("SELECT country FROM locations WHERE tenant_id = \(bind: tenantID) AND id = \(bind: locationID)").all()
+                .first?.decode(column: "country", as: String.self)
+        }
+        guard let country else { return "the gift card can only be used in \(countries.joined(separator: ", ")); say the checkout's country" }
+        return countries.contains(country) ? nil : "the gift card cannot be used in \(country)"
+    }
+
+    /// The control account a part's redeemed amount goes to (split by instrument, `LedgerStore.controlShards`).
+    static func redeemedAccount(_ type: InstrumentType, unit: LedgerUnit, instrumentID: String) -> String {
+        LedgerStore.controlAccountID(type.redeemedPurpose, unit: unit, for: instrumentID)
+    }
+
+    // MARK: Capture, void, refund
+
+    /// Captures `amount` of an open hold (all of it when absent), taken from its parts in order;
+    /// what a part does not contribute is released.
+    func capture(on sql: any SQLDatabase, tenantID: String, id: String, _ request: HoldAmountRequest, actor: Actor) async throws -> CheckoutHold {
+        let now = services.nowMilliseconds
+        let hold = try await existing(on: sql, tenantID: tenantID, id: id)
+        let amount = try Self.amount(request, of: hold, available: hold.parts.reduce(0) { $0 + $1.amount }, exceeded: CheckoutHoldError.exceedsHold)
+        let reason = try Self.reason(request)
+        try await resolve(hold, to: "captured", on: sql, tenantID: tenantID, now: now)
+        let ledger = LedgerStore(tenantID: tenantID)
+        var remaining = amount ?? Int64.max
+        var parts: [CheckoutHoldPart] = []
+        for part in hold.parts {
+            let taken = min(remaining, part.amount)
+            remaining -= taken
+            do {
+                if taken > 0 {
+                    _ = try await ledger.capture(on: sql, holdID: part.transferId, amount: taken, ids: services.ids, reason: reason ?? hold.id,
+                                                 requestID: actor.requestID, now: now)
+                } else {
+                    _ = try await ledger.void(on: sql, holdID: part.transferId, ids: services.ids, reason: reason ?? hold.id, requestID: actor.requestID, now: now)
+                }
+            } catch let refused as LedgerRefused {
+                throw CheckoutHoldError.refused(refused, position: parts.count)
+            }
+            parts.append(part.with(captured: taken))
+        }
+        try await updateParts(parts, of: hold.id, on: sql, tenantID: tenantID)
+        return try await record(hold.changed(status: "captured", parts: parts, at: now), event: "hold.captured", on: sql, tenantID: tenantID, actor: actor)
+    }
+
+    /// Releases an open hold whole.
+    func void(on sql: any SQLDatabase, tenantID: String, id: String, _ request: HoldAmountRequest, actor: Actor) async throws -> CheckoutHold {
+        let now = services.nowMilliseconds
+        let hold = try await existing(on: sql, tenantID: tenantID, id: id)
+        if request.amount != nil {
+            throw Problem.validation([FieldError(field: "amount", code: "not_for_voids", detail: "a void releases the whole hold; capture part of it instead")])
+        }
+        let reason = try Self.reason(request)
+        try await resolve(hold, to: "voided", on: sql, tenantID: tenantID, now: now)
+        try await voidParts(of: hold, expired: false, reason: reason, on: sql, tenantID: tenantID, requestID: actor.requestID, now: now)
+        return try await record(hold.changed(status: "voided", parts: hold.parts, at: now), event: "hold.voided", on: sql, tenantID: tenantID, actor: actor)
+    }
+
+    /// Puts `amount` of what was captured (all not yet refunded when absent) back on the
+    /// instruments, in the order of the parts: a return's refund to the card it was paid with.
+    func refund(on sql: any SQLDatabase, tenantID: String, id: String, _ request: HoldAmountRequest, actor: Actor) async throws -> CheckoutHold {
+        let now = services.nowMilliseconds
+        let hold = try await existing(on: sql, tenantID: tenantID, id: id)
+        guard hold.status == "captured" else { throw CheckoutHoldError.notCaptured(hold.status) }
+        let refundable = hold.parts.reduce(0) { $0 + $1.captured - $1.refunded }
+        let amount = try Self.amount(request, of: hold, available: refundable, exceeded: CheckoutHoldError.exceedsRefundable(refundable))
+        let reason = try Self.reason(request)
+        guard refundable > 0 else { throw CheckoutHoldError.exceedsRefundable(0) }
+        let ledger = LedgerStore(tenantID: tenantID)
+        var remaining = amount ?? refundable
+        var parts: [CheckoutHoldPart] = []
+        for (position, part) in hold.parts.enumerated() {
+            let given = min(remaining, part.captured - part.refunded)
+            remaining -= given
+            guard given > 0 else { parts.append(part); continue }
+            // The part's refunded sum is raised only while it stays within what was captured: two
+            // refunds of one hold at once cannot both give back the same amount.
+            let raised = try await sql.raw("""
+                UPDATE checkout_hold_parts SET refunded = refunded + \(bind: given)
+                WHERE tenant_id = \(bind: tenantID) AND hold_id = \(bind: hold.id) AND position = \(bind: position)
+                  AND refunded + \(bind: given) <= captured
+                RETURNING refunded
+                """).all()
+            guard !raised.isEmpty else { throw CheckoutHoldError.exceedsRefundable(refundable) }
+            let unit = LedgerUnit(rawValue: part.unit)!
+            let back = LedgerTransferRequest(debitAccountID: Self.redeemedAccount(.giftCard, unit: unit, instrumentID: part.instrumentId),
+                                             creditAccountID: part.instrumentId, amount: given, unit: unit)
+            do {
+                _ = try await ledger.post(on: sql, [back], ids: services.ids, reason: reason ?? "refund \(hold.id)", requestID: actor.requestID, now: now)
+            } catch let refused as LedgerRefused {
+                throw CheckoutHoldError.refused(refused, position: position)
+            }
+            parts.append(part.with(refunded: part.refunded + given))
+        }
+        try await sql.raw("UPDATE checkout_holds SET updated_at = \(bind: now) WHERE tenant_id = \(bind: tenantID) AND id = \(bind: hold.id)").run()
+        return try await record(hold.changed(status: hold.status, parts: parts, at: now), event: "hold.refunded", on: sql, tenantID: tenantID, actor: actor)
+    }
+
+    /// Releases a hold past its expiry (the sweep): its status becomes `expired`. False when it was
+    /// resolved meanwhile.
+    func expire(on sql: any SQLDatabase, tenantID: String, id: String) async throws -> Bool {
+        let now = services.nowMilliseconds
+        guard let hold = try await hold(on: sql, tenantID: tenantID, id: id) else { return false }
+        let expired = try await sql.raw("""
+            UPDATE checkout_holds SET status = 'expired', updated_at = \(bind: now)
+            WHERE tenant_id = \(bind: tenantID) AND id = \(bind: id) AND status = 'open' AND expires_at <= \(bind: now)
+            RETURNING id
+            """).all()
+        guard !expired.isEmpty else { return false }
+        try await voidParts(of: hold, expired: true, reason: nil, on: sql, tenantID: tenantID, requestID: nil, now: now)
+        _ = try await record(hold.changed(status: "expired", parts: hold.parts, at: now), event: "hold.expired", on: sql, tenantID: tenantID,
+                             actor: Actor(id: "system", requestID: nil))
+        return true
+    }
+
+    /// Open holds past their expiry, over every tenant, oldest first: what the sweep expires.
+    static func expiredHolds(on sql: any SQLDatabase, now: Int64, limit: Int) async throws -> [(tenantID: String, holdID: String)] {
+        try await sql.raw("""
+            SELECT tenant_id, id FROM checkout_holds WHERE status = 'open' AND expires_at <= \(bind: now) ORDER BY expires_at LIMIT \(literal: limit)
+            """).all().map { (try $0.decode(column: "tenant_id", as: String.self), try $0.decode(column: "id", as: String.self)) }
+    }
+
+    /// Voids each part's ledger hold. A part the ledger's own expiry sweep voided first is left as it is.
+    private func voidParts(of hold: CheckoutHold, expired: Bool, reason: String?, on sql: any SQLDatabase, tenantID: String, requestID: String?,
+                           now: Int64) async throws {
+        let ledger = LedgerStore(tenantID: tenantID)
+        for part in hold.parts {
+            do {
+                _ = try await ledger.void(on: sql, holdID: part.transferId, expired: expired, ids: services.ids, reason: reason ?? hold.id,
+                                          requestID: requestID, now: now)
+            } catch let refused as LedgerRefused where expired && refused.refusal == .holdAlreadyResolved {
+                continue
+            }
+        }
+    }
+
+    /// Moves an open hold to `status` in one conditional update — the step that makes a hold
+    /// resolve once — or says why it cannot (captured, voided, expired).
+    private func resolve(_ hold: CheckoutHold, to status: String, on sql: any SQLDatabase, tenantID: String, now: Int64) async throws {
+        let changed = try await sql.raw("""
+            UPDATE checkout_holds SET status = \(bind: status), updated_at = \(bind: now)
+            WHERE tenant_id = \(bind: tenantID) AND id = \(bind: hold.id) AND status = 'open' AND expires_at > \(bind: now)
+            RETURNING id
+            """).all()
+        guard changed.isEmpty else { return }
+        let current = try await self.hold(on: sql, tenantID: tenantID, id: hold.id)
+        throw CheckoutHoldError.notOpen(current.map { $0.status(at: now) } ?? hold.status)
+    }
+
+    private static func amount(_ request: HoldAmountRequest, of hold: CheckoutHold, available: Int64, exceeded: Problem) throws -> Int64? {
+        guard let requested = request.amount else { return nil }
+        var validator = Validator()
+        let amount = validator.amount(requested, field: "amount")
+        if amount == 0 { validator.fail("amount", "amount_not_positive", "amount must be at least 1") }
+        if Set(hold.parts.map(\.unit)).count > 1 {
+            validator.fail("amount", "units_differ", "the hold's instruments count different units; leave amount out to take the whole")
+        }
+        guard validator.isValid, let amount else { throw Problem.validation(validator.errors) }
+        guard amount <= available else { throw exceeded }
+        return amount
+    }
+
+    private static func reason(_ request: HoldAmountRequest) throws -> String? {
+        var validator = Validator()
+        let reason = validator.text(request.reason, field: "reason", required: false, maxLength: 500)
+        guard validator.isValid else { throw Problem.validation(validator.errors) }
+        return reason
+    }
+
+    // MARK: Storage
+
+    private func insert(_ hold: CheckoutHold, on sql: any SQLDatabase, tenantID: String) async throws {
+        try await sql.raw("""
+            INSERT INTO checkout_holds (tenant_id, id, kind, status, channel_id, currency, country, customer_id, reference, expires_at, created_at,
+                                        updated_at)
+            VALUES (\(bind: tenantID), \(bind: hold.id), \(bind: hold.kind), \(bind: hold.status), \(bind: hold.channelId), \(bind: hold.currency),
+                    \(bind: hold.country),
+                    \(bind: hold.customerId), \(bind: hold.reference), \(bind: hold.expiresAt?.milliseconds), \(bind: hold.createdAt.milliseconds),
+                    \(bind: hold.updatedAt.milliseconds))
+            """).run()
+        try await sql.insertRows(into: "checkout_hold_parts", columns: Self.partColumns, Array(hold.parts.enumerated())) { entry, values in
+            let (position, part) = entry
+            values.add(tenantID)
+            values.add(hold.id)
+            values.add(position)
+            values.add(part.instrumentType)
+            values.add(part.instrumentId)
+            values.add(part.unit)
+            values.add(part.amount)
+            values.add(part.captured)
+            values.add(part.refunded)
+            values.add(part.transferId)
+        }
+    }
+
+    private static let partColumns = ["tenant_id", "hold_id", "position", "instrument_type", "instrument_id", "unit", "amount", "captured", "refunded",
+                                      "transfer_id"]
+
+    private func updateParts(_ parts: [CheckoutHoldPart], of holdID: String, on sql: any SQLDatabase, tenantID: String) async throws {
+        for (position, part) in parts.enumerated() {
+            try await sql.raw("""
+                UPDATE checkout_hold_parts SET captured = \(bind: part.captured)
+                WHERE tenant_id = \(bind: tenantID) AND hold_id = \(bind: holdID) AND position = \(bind: position)
+                """).run()
+        }
+    }
+
+    private func record(_ hold: CheckoutHold, event: String, on sql: any SQLDatabase, tenantID: String, actor: Actor) async throws -> CheckoutHold {
+        try await services.events.append(on: sql, tenantID: tenantID, type: event, data: hold, requestID: actor.requestID)
+        return hold
+    }
+
+    // MARK: Reading
+
+    /// The hold `id`, or 404.
+    func existing(on sql: any SQLDatabase, tenantID: String, id: String) async throws -> CheckoutHold {
+        guard IDGenerator.isWellFormed(id, prefix: .checkoutHold), let hold = try await hold(on: sql, tenantID: tenantID, id: id) else {
+            throw Problem.notFound("hold")
+        }
+        return hold
+    }
+
+    /// The hold as a request sees it now: an open hold past its expiry reads `expired`.
+    func current(on sql: any SQLDatabase, tenantID: String, id: String) async throws -> CheckoutHold {
+        let hold = try await existing(on: sql, tenantID: tenantID, id: id)
+        return hold.changed(status: hold.status(at: services.nowMilliseconds), parts: hold.parts, at: hold.updatedAt.milliseconds)
+    }
+
+    private func hold(on sql: any SQLDatabase, tenantID: String, id: String) async throws -> CheckoutHold? {
+        guard let row = try await sql.raw("SELECT * FROM checkout_holds WHERE tenant_id = \(bind: tenantID) AND id = \(bind: id)").all().first else {
+            return nil
+        }
+        let parts = try await sql.raw("""
+            SELECT * FROM checkout_hold_parts WHERE tenant_id = \(bind: tenantID) AND hold_id = \(bind: id) ORDER BY position
+            """).all().map { row in
+            CheckoutHoldPart(instrumentType: try row.decode(column: "instrument_type", as: String.self),
+                             instrumentId: try row.decode(column: "instrument_id", as: String.self), unit: try row.decode(column: "unit", as: String.self),
+                             amount: try row.decode(column: "amount", as: Int64.self), captured: try row.decode(column: "captured", as: Int64.self),
+                             refunded: try row.decode(column: "refunded", as: Int64.self), transferId: try row.decode(column: "transfer_id", as: String.self))
+        }
+        return CheckoutHold(
+            id: id, kind: try row.decode(column: "kind", as: String.self), status: try row.decode(column: "status", as: String.self),
+            channelId: try row.decode(column: "channel_id", as: String.self), currency: try row.decode(column: "currency", as: String.self),
+            country: try row.decode(column: "country", as: String?.self),
+            customerId: try row.decode(column: "customer_id", as: String?.self), reference: try row.decode(column: "reference", as: String?.self),
+            expiresAt: try row.decode(column: "expires_at", as: Int64?.self).map(StoredTime.init(milliseconds:)), parts: parts,
+            createdAt: StoredTime(milliseconds: try row.decode(column: "created_at", as: Int64.self)),
+            updatedAt: StoredTime(milliseconds: try row.decode(column: "updated_at", as: Int64.self)))
+    }
+}
+
+extension CheckoutHold {
+    /// The status a request sees: an open hold past its expiry is `expired` before the sweep gets to it.
+    func status(at now: Int64) -> String {
+        if status == "open", let expiresAt, now >= expiresAt.milliseconds { return "expired" }
+        return status
+    }
+
+    func changed(status: String, parts: [CheckoutHoldPart], at now: Int64) -> CheckoutHold {
+        CheckoutHold(id: id, kind: kind, status: status, channelId: channelId, currency: currency, country: country, customerId: customerId, reference: reference,
+                     expiresAt: expiresAt, parts: parts, createdAt: createdAt, updatedAt: StoredTime(milliseconds: now))
+    }
+}
+
+extension CheckoutHoldPart {
+    func with(captured: Int64? = nil, refunded: Int64? = nil) -> CheckoutHoldPart {
+        CheckoutHoldPart(instrumentType: instrumentType, instrumentId: instrumentId, unit: unit, amount: amount, captured: captured ?? self.captured,
+                         refunded: refunded ?? self.refunded, transferId: transferId)
+    }
+}
