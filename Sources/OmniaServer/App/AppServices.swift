@@ -17,6 +17,7 @@ public struct AppServices: Sendable {
     /// Idempotency claims of this process's running requests (used on SQLite).
     let idempotencyKeys = InFlightIdempotencyKeys()
     let saleGroups = SaleGroupCommit()
+    let redemptionGroups = RedemptionGroupCommit()
     let knownChannels = KnownChannels()
     /// Lookups of benefit codes per API key (gift card balances, and holds naming a card by code); nil when unlimited.
     let codeLookups: RateLimiter?

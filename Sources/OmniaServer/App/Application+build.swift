@@ -26,7 +26,7 @@ public enum OmniaApplication {
         let v1 = router.group("v1")
             .add(middleware: AuthMiddleware(authenticator: authenticator, rateLimiter: rateLimiter))
             .add(middleware: IdempotencyMiddleware(store: services.idempotency, config: services.config, now: services.now,
-                                                   handlerClaimedPaths: [TransactionController.singleSalePath]))
+                                                   handlerClaimedPaths: [TransactionController.singleSalePath, CheckoutHoldController.redemptionsPath]))
         let routes = Routes(group: v1, table: services.routeTable, basePath: "/v1")
         TenantController(services: services, authenticator: authenticator).addRoutes(to: routes)
         LocationController(services: services).addRoutes(to: routes)

@@ -15,6 +15,10 @@ import SQLKit
 struct CheckoutHoldController {
     let services: AppServices
 
+    /// The route whose `Idempotency-Key` the handler claims itself: a redemption written in a group
+    /// writes its key completed with it, in the group's transaction (PostgreSQL).
+    static let redemptionsPath = "/v1/redemptions"
+
     func addRoutes(to routes: Routes) {
         let holds = CheckoutHoldService(services: services)
         let scopes = CustomerController.writeScopes
@@ -23,9 +27,21 @@ struct CheckoutHoldController {
                 let body = try await request.decode(CreateHoldRequest.self, maxBytes: services.config.maxBodyBytes)
                 let cards = try await resolveCodes(body, caller: caller)
                 let actor = Actor(id: caller.keyID, requestID: context.requestID)
-                return try await services.mutation(context) { sql in
-                    try await holds.create(on: sql, caller: caller, body, kind: kind, cardIDsByCode: cards, actor: actor)
+                let alone: @Sendable () async throws -> Response = {
+                    try await context.claimingIdempotencyKey { context in
+                        try await services.mutation(context) { sql in
+                            try await holds.create(on: sql, caller: caller, body, kind: kind, cardIDsByCode: cards, actor: actor)
+                        }
+                    }
                 }
+                // A redemption of one card may be written with others arriving at the same moment.
+                guard kind == "redemption", let instruments = body.instruments, instruments.count == 1,
+                    let cardID = instruments[0].id ?? cards[0], IDGenerator.isWellFormed(cardID, prefix: .giftCard)
+                else { return try await alone() }
+                return try await services.redemptionGroups.redeem(
+                    .init(caller: caller, request: body, cardID: cardID, actor: actor, claim: context.idempotencyClaim,
+                          unclaimedKey: context.unclaimedIdempotencyKey, services: services),
+                    ordinary: alone)
             }
         }
         routes.get("holds/:id", scopes: scopes) { request, context, caller in

@@ -60,13 +60,13 @@ struct CheckoutHoldService: Sendable {
                                 customerId: checked.customerID, reference: checked.reference,
                                 expiresAt: checked.expiresAt.map(StoredTime.init(milliseconds:)), parts: parts,
                                 createdAt: StoredTime(milliseconds: now), updatedAt: StoredTime(milliseconds: now))
-        try await insert(hold, on: sql, tenantID: caller.tenantID)
+        try await insert([hold], on: sql, tenantID: caller.tenantID)
         try await services.events.append(on: sql, tenantID: caller.tenantID, type: kind == "hold" ? "hold.created" : "redemption.created",
                                          data: hold, requestID: actor.requestID)
         return hold
     }
 
-    private struct CheckedRequest {
+    struct CheckedRequest {
         let channel: Channel
         let currency: String
         let country: String?
@@ -77,7 +77,7 @@ struct CheckoutHoldService: Sendable {
     }
 
     /// Every field checked at once, each wrong one named; instruments must be distinct.
-    private func validate(on sql: any SQLDatabase, caller: Caller, _ request: CreateHoldRequest, kind: String, cardIDsByCode: [Int: String],
+    func validate(on sql: any SQLDatabase, caller: Caller, _ request: CreateHoldRequest, kind: String, cardIDsByCode: [Int: String],
                           now: Int64) async throws -> CheckedRequest {
         let tenantID = caller.tenantID
         var validator = Validator()
@@ -152,7 +152,7 @@ struct CheckoutHoldService: Sendable {
 
     /// Why `card` may not be spent in `channel` and `country`, or nil when it may. The country is
     /// the request's, or the channel's location's (read only when a card asks, and kept for the hold).
-    private func restriction(of card: GiftCardRow, channel: Channel, country: inout String?, on sql: any SQLDatabase,
+    func restriction(of card: GiftCardRow, channel: Channel, country: inout String?, on sql: any SQLDatabase,
                              tenantID: String) async throws -> String? {
         if let channels = card.channels, !channels.contains(channel.code) {
             return "the gift card cannot be used in channel \(channel.code)"
@@ -329,19 +329,27 @@ struct CheckoutHoldService: Sendable {
 
     // MARK: Storage
 
-    private func insert(_ hold: CheckoutHold, on sql: any SQLDatabase, tenantID: String) async throws {
-        try await sql.raw("""
-            INSERT INTO checkout_holds (tenant_id, id, kind, status, channel_id, currency, country, customer_id, reference, expires_at, created_at,
-                                        updated_at)
-            VALUES (\(bind: tenantID), \(bind: hold.id), \(bind: hold.kind), \(bind: hold.status), \(bind: hold.channelId), \(bind: hold.currency),
-                    \(bind: hold.country),
-                    \(bind: hold.customerId), \(bind: hold.reference), \(bind: hold.expiresAt?.milliseconds), \(bind: hold.createdAt.milliseconds),
-                    \(bind: hold.updatedAt.milliseconds))
-            """).run()
-        try await sql.insertRows(into: "checkout_hold_parts", columns: Self.partColumns, Array(hold.parts.enumerated())) { entry, values in
-            let (position, part) = entry
+    /// Writes holds and their parts, two statements for all.
+    func insert(_ holds: [CheckoutHold], on sql: any SQLDatabase, tenantID: String) async throws {
+        try await sql.insertRows(into: "checkout_holds", columns: Self.holdColumns, holds) { hold, values in
             values.add(tenantID)
             values.add(hold.id)
+            values.add(hold.kind)
+            values.add(hold.status)
+            values.add(hold.channelId)
+            values.add(hold.currency)
+            values.add(hold.country)
+            values.add(hold.customerId)
+            values.add(hold.reference)
+            values.add(hold.expiresAt?.milliseconds)
+            values.add(hold.createdAt.milliseconds)
+            values.add(hold.updatedAt.milliseconds)
+        }
+        let parts = holds.flatMap { hold in hold.parts.enumerated().map { (hold.id, $0.offset, $0.element) } }
+        try await sql.insertRows(into: "checkout_hold_parts", columns: Self.partColumns, parts) { entry, values in
+            let (holdID, position, part) = entry
+            values.add(tenantID)
+            values.add(holdID)
             values.add(position)
             values.add(part.instrumentType)
             values.add(part.instrumentId)
@@ -353,6 +361,8 @@ struct CheckoutHoldService: Sendable {
         }
     }
 
+    private static let holdColumns = ["tenant_id", "id", "kind", "status", "channel_id", "currency", "country", "customer_id", "reference", "expires_at",
+                                      "created_at", "updated_at"]
     private static let partColumns = ["tenant_id", "hold_id", "position", "instrument_type", "instrument_id", "unit", "amount", "captured", "refunded",
                                       "transfer_id"]
 

@@ -301,7 +301,7 @@ struct GiftCardService: Sendable {
         return currency
     }
 
-    private static func row(_ row: any SQLRow) throws -> GiftCardRow {
+    static func row(_ row: any SQLRow) throws -> GiftCardRow {
         GiftCardRow(
             id: try row.decode(column: "id", as: String.self), codeLast4: try row.decode(column: "code_last4", as: String.self),
             currency: try row.decode(column: "currency", as: String.self), status: try row.decode(column: "status", as: String.self),

@@ -184,7 +184,7 @@ struct LedgerStore: Sendable {
 
     // MARK: Writing
 
-    private static func validate(_ transfer: LedgerTransferRequest) throws {
+    static func validate(_ transfer: LedgerTransferRequest) throws {
         guard transfer.amount > 0 else { throw LedgerRefused(refusal: .amountNotPositive, accountID: nil) }
         guard transfer.debitAccountID != transfer.creditAccountID else { throw LedgerRefused(refusal: .sameAccount, accountID: transfer.debitAccountID) }
     }
@@ -198,20 +198,36 @@ struct LedgerStore: Sendable {
         let stored = LedgerTransfer(id: ids.make(.ledgerTransfer), kind: kind, debitAccountId: transfer.debitAccountID,
                                     creditAccountId: transfer.creditAccountID, amount: transfer.amount, unit: transfer.unit, pendingId: pendingID,
                                     expiresAt: expiresAt.map(StoredTime.init(milliseconds:)), reason: reason, createdAt: StoredTime(milliseconds: now))
-        try await sql.raw("""
-            INSERT INTO ledger_transfers (tenant_id, id, kind, debit_account_id, credit_account_id, amount, unit, pending_id, expires_at, reason,
-                                          request_id, created_at)
-            VALUES (\(bind: tenantID), \(bind: stored.id), \(bind: kind), \(bind: stored.debitAccountId), \(bind: stored.creditAccountId),
-                    \(bind: stored.amount), \(bind: stored.unit.rawValue), \(bind: pendingID), \(bind: expiresAt), \(bind: reason), \(bind: requestID),
-                    \(bind: now))
-            """).run()
+        try await insert(on: sql, [(stored, requestID)])
         return stored
     }
+
+    /// Writes transfers, each with the request that made it, in one statement.
+    func insert(on sql: any SQLDatabase, _ transfers: [(transfer: LedgerTransfer, requestID: String?)]) async throws {
+        try await sql.insertRows(into: "ledger_transfers", columns: Self.transferColumns, transfers) { entry, values in
+            let transfer = entry.transfer
+            values.add(tenantID)
+            values.add(transfer.id)
+            values.add(transfer.kind)
+            values.add(transfer.debitAccountId)
+            values.add(transfer.creditAccountId)
+            values.add(transfer.amount)
+            values.add(transfer.unit.rawValue)
+            values.add(transfer.pendingId)
+            values.add(transfer.expiresAt?.milliseconds)
+            values.add(transfer.reason)
+            values.add(entry.requestID)
+            values.add(transfer.createdAt.milliseconds)
+        }
+    }
+
+    private static let transferColumns = ["tenant_id", "id", "kind", "debit_account_id", "credit_account_id", "amount", "unit", "pending_id", "expires_at",
+                                          "reason", "request_id", "created_at"]
 
     /// Applies a transfer's change to both its accounts, in id order: two transfers between the
     /// same accounts in opposite directions then lock them in one order, never waiting on each
     /// other in a cycle (PostgreSQL).
-    private func apply(on sql: any SQLDatabase, debit: LedgerChange, credit: LedgerChange, _ transfer: LedgerTransferRequest, now: Int64) async throws {
+    func apply(on sql: any SQLDatabase, debit: LedgerChange, credit: LedgerChange, _ transfer: LedgerTransferRequest, now: Int64) async throws {
         let sides = [(transfer.debitAccountID, debit), (transfer.creditAccountID, credit)].sorted { $0.0 < $1.0 }
         for (accountID, change) in sides { try await apply(on: sql, change, to: accountID, unit: transfer.unit, now: now) }
     }
@@ -333,7 +349,7 @@ struct LedgerStore: Sendable {
             reason: try row.decode(column: "reason", as: String?.self), createdAt: StoredTime(milliseconds: try row.decode(column: "created_at", as: Int64.self)))
     }
 
-    private static func account(_ row: any SQLRow) throws -> LedgerAccount {
+    static func account(_ row: any SQLRow) throws -> LedgerAccount {
         LedgerAccount(
             id: try row.decode(column: "id", as: String.self), unit: try unit(row), kind: try row.decode(column: "kind", as: String.self),
             customerID: try row.decode(column: "customer_id", as: String?.self),

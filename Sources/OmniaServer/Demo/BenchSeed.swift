@@ -111,6 +111,42 @@ public enum BenchSeed {
         return customerIDs
     }
 
+    /// `count` active gift cards of `amount` cents each, issued through the real service (so each
+    /// has its ledger account and load); returns their ids.
+    public static func giftCards(_ services: AppServices, tenantID: String, count: Int, amount: Int64) async throws -> [String] {
+        let caller = Caller(tenantID: tenantID, keyID: "bench", scopes: [.admin], channelID: nil, locationID: nil, tenantCurrency: "EUR",
+                            tenantTimeZone: "Europe/Madrid", acceptedCurrencies: ["EUR"], identityPolicy: .defaults(country: "ES"))
+        let giftCards = GiftCardService(services: services)
+        var ids: [String] = []
+        while ids.count < count {
+            let batch = min(500, count - ids.count)
+            ids += try await services.database.transaction { sql in
+                var issued: [String] = []
+                for _ in 0..<batch {
+                    issued.append(try await giftCards.issue(on: sql, caller: caller, IssueGiftCardRequest(amount: amount), actor: .cli).id)
+                }
+                return issued
+            }
+        }
+        await services.database.refreshPlannerStatistics(["gift_cards", "ledger_accounts", "ledger_transfers"], logger: services.logger)
+        return ids
+    }
+
+    /// A card's ledger figures for the benchmark's books check: its posted balance, what is
+    /// available, and what redemptions took from it (their count and sum).
+    public static func cardBooks(_ services: AppServices, tenantID: String, cardID: String) async throws
+        -> (balance: Int64, available: Int64, redemptions: Int, redeemed: Int64) {
+        try await services.database.read { sql in
+            guard let account = try await LedgerStore(tenantID: tenantID).accounts(on: sql, ids: [cardID]).first else { throw Problem.notFound("gift card") }
+            let row = try await sql.raw("""
+                SELECT COUNT(*) AS n, CAST(COALESCE(SUM(amount), 0) AS BIGINT) AS total FROM checkout_hold_parts
+                WHERE tenant_id = \(bind: tenantID) AND instrument_id = \(bind: cardID)
+                """).all().first
+            return (account.balance.posted, account.balance.available, try row?.decode(column: "n", as: Int.self) ?? 0,
+                    try row?.decode(column: "total", as: Int64.self) ?? 0)
+        }
+    }
+
     public static func email(_ number: Int) -> String { "bench-\(number)@example.com" }
     public static func card(_ number: Int) -> String { String(70_000_000 + number) }
 }

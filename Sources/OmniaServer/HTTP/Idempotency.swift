@@ -291,6 +291,21 @@ struct IdempotentRequest: Sendable {
 }
 
 extension IdempotencyStore {
+    /// Which of `requests`' keys are stored already (completed or claimed), as `api key id` + U+001F + key.
+    /// A group asks before it decides anything, so that a retry in it is answered on its own (its
+    /// replay), never refused by the state the first attempt left (a card the first attempt emptied).
+    static func storedKeys(on sql: any SQLDatabase, _ requests: [IdempotentRequest]) async throws -> Set<String> {
+        guard let tenantID = requests.first?.tenantID else { return [] }
+        var pairs: SQLQueryString = ""
+        for (index, request) in requests.enumerated() {
+            pairs += "\(unsafeRaw: index == 0 ? "" : ", ")(\(bind: request.apiKeyID), \(bind: request.key))"
+        }
+        let rows = try await sql.raw("""
+            SELECT api_key_id, idempotency_key FROM idempotency_keys WHERE tenant_id = \(bind: tenantID) AND (api_key_id, idempotency_key) IN (\(pairs))
+            """).all()
+        return Set(try rows.map { "\(try $0.decode(column: "api_key_id", as: String.self))\u{1F}\(try $0.decode(column: "idempotency_key", as: String.self))" })
+    }
+
     /// A key the group wanted to write completed was already there: a retry, the key reused, or a request holding it.
     static let keyTakenInGroup = Problem(.conflict, code: "idempotency_key_in_use", detail: "an Idempotency-Key of the group is already stored")
 

@@ -24,11 +24,14 @@ struct Bench: AsyncParsableCommand {
     @Option(help: "Admin API key for --url.") var key: String?
     @Option(help: "Folder for the JSON results.") var output = "bench-results"
     @Option(help: "Transactions in the file of import.transactions.") var records = 100_000
+    @Option(help: "omnia serve processes sharing the database (PostgreSQL), connections spread over them.") var servers = 1
 
     func run() async throws {
         try await runReportingErrors {
             let scenarios: [BenchScenario] = scenario == "all" ? BenchScenario.allCases : try [parseScenario()]
-            guard connections > 0, duration > 0 else { throw ConfigurationError(setting: "connections/duration", reason: "must be positive") }
+            guard connections > 0, duration > 0, servers > 0 else {
+                throw ConfigurationError(setting: "connections/duration/servers", reason: "must be positive")
+            }
             let temporary = FileManager.default.temporaryDirectory.appendingPathComponent("omnia-bench-\(UUID().uuidString)")
             try FileManager.default.createDirectory(at: temporary, withIntermediateDirectories: true)
             defer { try? FileManager.default.removeItem(at: temporary) }
@@ -39,6 +42,7 @@ struct Bench: AsyncParsableCommand {
             for scenario in scenarios {
                 let result = try await run(scenario, database: databaseURL, temporary: temporary)
                 print(result.row)
+                if let books = result.books { print("  books: \(books)") }
                 results.append(result)
             }
             try write(results)
@@ -67,7 +71,7 @@ struct Bench: AsyncParsableCommand {
             guard let key, let components = URLComponents(string: url), let host = components.host, let port = components.port else {
                 throw ConfigurationError(setting: "url", reason: "give --url http://HOST:PORT and --key")
             }
-            return try await drive(scenario, host: host, port: port, key: key, databaseLabel: "external", context: BenchContext())
+            return try await drive(scenario, host: host, ports: [port], key: key, databaseLabel: "external", context: BenchContext())
         }
         // A fresh tenant per run with the demo's locations and channels, created before the server starts.
         let (admin, context) = try await DatabaseFactory.with(database, logger: commandLogger()) { store in
@@ -92,15 +96,42 @@ struct Bench: AsyncParsableCommand {
             case .customerOverview:
                 context.customerID = try await BenchSeed.customerWithSales(services, tenantID: seeded.tenantID, count: BenchScenario.overviewSales)
                 print("seeded a customer with \(BenchScenario.overviewSales) sales in " + String(format: "%.1f s", Date().timeIntervalSince(started)))
+            case .redemptions, .redemptionsHot, .redemptionsContended:
+                let (count, amount) = scenario.seededCards
+                context.cardIDs = try await BenchSeed.giftCards(services, tenantID: seeded.tenantID, count: count, amount: amount)
+                print("seeded \(count) gift cards of \(amount) cents in " + String(format: "%.1f s", Date().timeIntervalSince(started)))
             default:
                 break
             }
+            context.tenantID = seeded.tenantID
             return (seeded.adminKey, context)
         }
-        let server = try ServerProcess(arguments: ["--database", databaseDescriptionForChild(database), "--rate-limit", "0", "--log-level", "error"])
-        defer { server.stop() }
-        let port = try await server.port()
-        return try await drive(scenario, host: "127.0.0.1", port: port, key: admin, databaseLabel: label, context: context)
+        guard servers == 1 || label == "postgres" else { throw ConfigurationError(setting: "servers", reason: "several servers share a PostgreSQL database") }
+        let processes = try (0..<servers).map { _ in
+            try ServerProcess(arguments: ["--database", databaseDescriptionForChild(database), "--rate-limit", "0", "--log-level", "error"])
+        }
+        defer { for server in processes { server.stop() } }
+        var ports: [Int] = []
+        for server in processes { ports.append(try await server.port()) }
+        var result = try await drive(scenario, host: "127.0.0.1", ports: ports, key: admin, databaseLabel: label, context: context)
+        if scenario.checksBooks { result.books = try await checkBooks(scenario, database: database, context: context) }
+        return result
+    }
+
+    /// After a run on gift cards: what the first card gave out equals what its redemptions took, it
+    /// never went below zero, and `ledger verify` finds the tenant's books sound — or the bench fails.
+    private func checkBooks(_ scenario: BenchScenario, database: DatabaseURL, context: BenchContext) async throws -> String {
+        try await DatabaseFactory.with(database, logger: commandLogger()) { store in
+            let services = AppServices(config: AppConfig(), database: store, logger: commandLogger())
+            let tenantID = context.tenantID ?? ""
+            let card = try await BenchSeed.cardBooks(services, tenantID: tenantID, cardID: context.cardIDs[0])
+            let findings = try await OperatorTools(services: services).verifyLedger(tenant: tenantID).flatMap(\.findings)
+            let loaded = scenario.seededCards.amount
+            let summary = "\(card.redemptions) redemptions took \(card.redeemed) of \(loaded); balance \(card.balance), available \(card.available); "
+                + "ledger verify: \(findings.isEmpty ? "sound" : "\(findings.count) findings")"
+            guard findings.isEmpty, card.available >= 0, card.balance == loaded - card.redeemed else { throw BenchError("books do not add up: \(summary)") }
+            return summary
+        }
     }
 
     /// One I/O thread for all connections, like `wrk -t1`: on a small machine a second busy client
@@ -114,12 +145,12 @@ struct Bench: AsyncParsableCommand {
         }
     }
 
-    private func drive(_ scenario: BenchScenario, host: String, port: Int, key: String, databaseLabel: String,
+    private func drive(_ scenario: BenchScenario, host: String, ports: [Int], key: String, databaseLabel: String,
                        context: BenchContext) async throws -> BenchResult {
         let group = Self.loadGroup
         var connectionsList: [LoadConnection] = []
-        for _ in 0..<connections {
-            connectionsList.append(try await LoadConnection.connect(host: host, port: port, group: group))
+        for index in 0..<connections {
+            connectionsList.append(try await LoadConnection.connect(host: host, port: ports[index % ports.count], group: group))
         }
         let pool = connectionsList
         defer { Task { for connection in pool { await connection.close() } } }
@@ -135,7 +166,7 @@ struct Bench: AsyncParsableCommand {
             let outcomes = try await withThrowingTaskGroup(of: ([UInt64], Int).self) { tasks in
                 for connection in pool {
                     tasks.addTask {
-                        try await connection.drive(until: deadline, expectedStatus: scenario.expectedStatus) {
+                        try await connection.drive(until: deadline, expectedStatuses: scenario.expectedStatuses) {
                             fixed ?? scenario.request(runID: "\(runID)-\(phase)-\(counter.next())", context: context).encoded(adding: auth)
                         }
                     }
@@ -145,7 +176,7 @@ struct Bench: AsyncParsableCommand {
             if phase == 1 {
                 return BenchResult(scenario: scenario.rawValue, database: databaseLabel, connections: connections, duration: duration,
                                    latenciesNanoseconds: outcomes.flatMap(\.0), errors: outcomes.map(\.1).reduce(0, +),
-                                   target: scenario.target(databaseLabel))
+                                   target: scenario.target(databaseLabel), servers: ports.count)
             }
         }
         throw BenchError("unreachable")
@@ -162,9 +193,11 @@ struct Bench: AsyncParsableCommand {
     }
 }
 
-/// What a scenario's seed made that its requests name (the customer whose 360 is read).
+/// What a scenario's seed made that its requests name (the customer whose 360 is read, the gift cards redeemed).
 struct BenchContext: Sendable {
+    var tenantID: String?
     var customerID: String?
+    var cardIDs: [String] = []
 }
 
 /// Numbers requests across connections so every write is unique.
@@ -192,6 +225,9 @@ enum BenchScenario: String, CaseIterable, Sendable {
     case identify
     case transactionsCreate = "transactions.create"
     case customerOverview = "customers.overview"
+    case redemptions
+    case redemptionsHot = "redemptions.hot"
+    case redemptionsContended = "redemptions.contended"
     case importTransactions = "import.transactions"
     case identityMatch = "identity.match"
     case startup
@@ -204,6 +240,22 @@ enum BenchScenario: String, CaseIterable, Sendable {
     static let salesHistory = 50_000
     /// Sales of the one customer whose 360 is read (the issue's 2,000 transactions).
     static let overviewSales = 2_000
+
+    /// The gift cards a redemption scenario seeds: many cards that never run out (`redemptions`),
+    /// one that never runs out (`redemptions.hot`), or one that runs out during the run, so that
+    /// half the requests are refused (`redemptions.contended`: 20,000 redemptions' worth).
+    var seededCards: (count: Int, amount: Int64) {
+        switch self {
+        case .redemptions: (10_000, 1_000_000_000)
+        case .redemptionsHot: (1, 100_000_000_000)
+        default: (1, 20_000 * Self.redeemedAmount)
+        }
+    }
+
+    static let redeemedAmount: Int64 = 100
+
+    /// Whether the run ends with the books check (`Bench.checkBooks`).
+    var checksBooks: Bool { self == .redemptionsHot || self == .redemptionsContended }
 
     func request(runID: String, context: BenchContext) -> ScenarioRequest {
         switch self {
@@ -218,6 +270,13 @@ enum BenchScenario: String, CaseIterable, Sendable {
             let body = "{\"external_id\":\"B-\(runID)\",\"channel\":\"store-madrid-01\",\"occurred_at\":\"2026-03-01T10:15:00Z\",\"currency\":\"EUR\","
                 + "\"customer\":{\"loyalty_card\":\"\(card)\"},\"lines\":[\(lines)],\"tenders\":[{\"kind\":\"card\",\"amount\":\(total)}]}"
             return ScenarioRequest(method: .POST, path: "/v1/transactions", headers: [("Idempotency-Key", "bench-\(runID)")], body: Array(body.utf8))
+        case .redemptions, .redemptionsHot, .redemptionsContended:
+            // A web or till checkout paying 1.00 with a card: a different card each time, or always the first.
+            let sequence = Int(runID.split(separator: "-").last ?? "") ?? 0
+            let card = context.cardIDs.isEmpty ? "" : context.cardIDs[(sequence &* 7919) % context.cardIDs.count]
+            let body = "{\"channel\":\"\(sequence % 2 == 0 ? "web" : "store-madrid-01")\",\"reference\":\"bench-\(runID)\","
+                + "\"instruments\":[{\"type\":\"gift_card\",\"id\":\"\(card)\",\"amount\":\(Self.redeemedAmount)}]}"
+            return ScenarioRequest(method: .POST, path: "/v1/redemptions", headers: [("Idempotency-Key", "bench-\(runID)")], body: Array(body.utf8))
         case .customerOverview:
             return ScenarioRequest(method: .GET, path: "/v1/customers/\(context.customerID ?? "")/overview", headers: [], body: nil)
         case .channelsList, .startup, .importTransactions, .identityMatch:
@@ -238,9 +297,18 @@ enum BenchScenario: String, CaseIterable, Sendable {
     }
 
     /// Whether each request differs (a new location code and key per POST) or one can be reused.
-    var variesPerRequest: Bool { self == .locationsCreate || self == .identify || self == .transactionsCreate }
+    var variesPerRequest: Bool {
+        [.locationsCreate, .identify, .transactionsCreate, .redemptions, .redemptionsHot, .redemptionsContended].contains(self)
+    }
 
-    var expectedStatus: Int { self == .locationsCreate || self == .transactionsCreate ? 201 : 200 }
+    /// The answers that count as correct; any other is an error. A card that ran out refuses with a clean 409.
+    var expectedStatuses: [Int] {
+        switch self {
+        case .locationsCreate, .transactionsCreate, .redemptions, .redemptionsHot: [201]
+        case .redemptionsContended: [201, 409]
+        default: [200]
+        }
+    }
 
     func target(_ database: String) -> String {
         switch self {
@@ -249,6 +317,9 @@ enum BenchScenario: String, CaseIterable, Sendable {
         case .identify: ">= 3000/s, p99 <= 5 ms (sqlite, 1,000,000 identifiers)"
         case .transactionsCreate: database == "postgres" ? ">= 1000/s (postgres, 5 lines)" : ">= 2000/s (sqlite, 5 lines)"
         case .customerOverview: "p99 <= 10 ms (2,000 transactions)"
+        case .redemptions: database == "postgres" ? ">= 1500/s, p99 <= 15 ms (postgres, 32 conns)" : ">= 2000/s, p99 <= 15 ms (sqlite, 32 conns)"
+        case .redemptionsHot: ">= 1000/s on one card (postgres, 64 conns)"
+        case .redemptionsContended: "no error but 409, books balance (one card running out)"
         case .startup: "ready <= 1000 ms, idle RSS <= 100 MB"
         case .importTransactions: ">= 20000/s (sqlite, 5 lines)"
         case .identityMatch: "10,000 x 10,000 customers <= 60 s"

@@ -15,9 +15,13 @@ struct BenchResult: Codable, Sendable {
     let maxMs: Double
     let target: String
     let date: String
+    /// `omnia serve` processes the connections were spread over.
+    let servers: Int
+    /// The books check after a gift card scenario (`Bench.checkBooks`).
+    var books: String?
 
     enum CodingKeys: String, CodingKey {
-        case scenario, database, connections, requests, errors, target, date
+        case scenario, database, connections, requests, errors, target, date, servers, books
         case durationSeconds = "duration_seconds"
         case throughputPerSecond = "throughput_per_second"
         case p50Ms = "p50_ms"
@@ -26,7 +30,8 @@ struct BenchResult: Codable, Sendable {
         case maxMs = "max_ms"
     }
 
-    init(scenario: String, database: String, connections: Int, duration: Double, latenciesNanoseconds: [UInt64], errors: Int, target: String) {
+    init(scenario: String, database: String, connections: Int, duration: Double, latenciesNanoseconds: [UInt64], errors: Int, target: String,
+         servers: Int = 1) {
         let sorted = latenciesNanoseconds.sorted()
         func percentile(_ fraction: Double) -> Double {
             guard !sorted.isEmpty else { return 0 }
@@ -46,6 +51,7 @@ struct BenchResult: Codable, Sendable {
         self.maxMs = Double(sorted.last ?? 0) / 1_000_000
         self.target = target
         self.date = ISO8601DateFormatter().string(from: Date())
+        self.servers = servers
     }
 
     static let header = columns(["scenario", "database", "conns", "requests", "errors", "req/s", "p50 ms", "p95 ms", "p99 ms", "max ms", "target"])

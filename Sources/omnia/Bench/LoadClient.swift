@@ -40,11 +40,11 @@ final class LoadConnection: @unchecked Sendable {
     }
 
     /// Sends requests back to back until `deadline`; returns each latency in nanoseconds and the
-    /// number of responses whose status was not `expectedStatus`.
-    func drive(until deadline: UInt64, expectedStatus: Int, next: @escaping @Sendable () -> LoadRequest) async throws -> (latencies: [UInt64], errors: Int) {
+    /// number of responses whose status was none of `expectedStatuses`.
+    func drive(until deadline: UInt64, expectedStatuses: [Int], next: @escaping @Sendable () -> LoadRequest) async throws -> (latencies: [UInt64], errors: Int) {
         let promise = channel.eventLoop.makePromise(of: ([UInt64], Int).self)
         channel.eventLoop.execute { [handler, channel] in
-            handler.startLoop(on: channel, deadline: deadline, expectedStatus: expectedStatus, next: next, done: promise)
+            handler.startLoop(on: channel, deadline: deadline, expectedStatuses: expectedStatuses, next: next, done: promise)
         }
         return try await promise.futureResult.get()
     }
@@ -57,7 +57,7 @@ final class LoadConnection: @unchecked Sendable {
     private final class ResponseHandler: ChannelInboundHandler, @unchecked Sendable {
         typealias InboundIn = ByteBuffer
         var single: EventLoopPromise<(Int, ByteBuffer)>?
-        private var loop: (deadline: UInt64, expected: Int, next: @Sendable () -> LoadRequest, done: EventLoopPromise<([UInt64], Int)>)?
+        private var loop: (deadline: UInt64, expected: [Int], next: @Sendable () -> LoadRequest, done: EventLoopPromise<([UInt64], Int)>)?
         private var latencies: [UInt64] = []
         private var errors = 0
         private var sentAt: UInt64 = 0
@@ -68,12 +68,12 @@ final class LoadConnection: @unchecked Sendable {
             channel.writeAndFlush(request.bytes, promise: nil)
         }
 
-        func startLoop(on channel: any Channel, deadline: UInt64, expectedStatus: Int, next: @escaping @Sendable () -> LoadRequest,
+        func startLoop(on channel: any Channel, deadline: UInt64, expectedStatuses: [Int], next: @escaping @Sendable () -> LoadRequest,
                        done: EventLoopPromise<([UInt64], Int)>) {
             latencies = []
             latencies.reserveCapacity(200_000)
             errors = 0
-            loop = (deadline, expectedStatus, next, done)
+            loop = (deadline, expectedStatuses, next, done)
             write(next(), on: channel)
         }
 
@@ -101,7 +101,7 @@ final class LoadConnection: @unchecked Sendable {
                 single.succeed((status, body))
             } else if let loop {
                 latencies.append(now - sentAt)
-                if status != loop.expected { errors += 1 }
+                if !loop.expected.contains(status) { errors += 1 }
                 if now < loop.deadline {
                     write(loop.next(), on: channel)
                 } else {

@@ -1,0 +1,87 @@
+import OmniaCore
+import SQLKit
+
+extension LedgerStore {
+    /// Posts each of `transfers` that the accounts' limits allow, in order, and refuses the others;
+    /// one result per transfer. However many transfers, it costs a handful of statements: every
+    /// account they name is locked and read in one statement (in id order, the order `apply` locks
+    /// them in), the transfers are checked one after another in memory by the same rules
+    /// (`LedgerBalance.changing`) against the sums the earlier ones left, and the accepted ones are
+    /// applied as one update of all the accounts and one insert of all the transfers. That is how
+    /// many checkouts redeeming at the same instant — one company card, or many cards — are written
+    /// with one commit for all (`RedemptionGroupCommit`).
+    ///
+    /// The locks are what keeps the limits here: on PostgreSQL the rows are read `FOR UPDATE`, so no
+    /// other transaction changes them before this one commits; SQLite has one writer.
+    func postEach(on sql: any SQLDatabase, _ transfers: [LedgerTransferRequest], reasons: [String?], requestIDs: [String?], ids: IDGenerator,
+                  now: Int64) async throws -> [Result<LedgerTransfer, LedgerRefused>] {
+        precondition(transfers.count == reasons.count && transfers.count == requestIDs.count)
+        let accountIDs = Array(Set(transfers.flatMap { [$0.debitAccountID, $0.creditAccountID] })).sorted()
+        var accounts = try await lockedAccounts(on: sql, accountIDs)
+        let unopened = accountIDs.filter { accounts[$0] == nil && $0.hasPrefix(Self.controlPrefix) }
+        if !unopened.isEmpty {
+            for id in unopened {
+                guard let unit = transfers.first(where: { $0.debitAccountID == id || $0.creditAccountID == id })?.unit else { continue }
+                try await open(on: sql, id: id, unit: unit, kind: "control", customerID: nil, flags: [], now: now)
+            }
+            accounts.merge(try await lockedAccounts(on: sql, unopened)) { $1 }
+        }
+        let before = accounts.mapValues(\.balance)
+        var balances = before
+        var results: [Result<LedgerTransfer, LedgerRefused>] = []
+        var accepted: [(transfer: LedgerTransfer, requestID: String?)] = []
+        for (index, request) in transfers.enumerated() {
+            do {
+                try Self.validate(request)
+                var next: [(String, LedgerBalance)] = []
+                for (id, change) in [(request.debitAccountID, LedgerChange(debitsPosted: request.amount)),
+                                     (request.creditAccountID, LedgerChange(creditsPosted: request.amount))] {
+                    guard let account = accounts[id] else { throw LedgerRefused(refusal: .unknownAccount, accountID: id) }
+                    guard account.unit == request.unit else { throw LedgerRefused(refusal: .unitMismatch, accountID: id) }
+                    do { next.append((id, try balances[id]!.changing(change, flags: account.flags))) } catch {
+                        throw LedgerRefused(refusal: error, accountID: id)
+                    }
+                }
+                for (id, balance) in next { balances[id] = balance }
+                let transfer = LedgerTransfer(id: ids.make(.ledgerTransfer), kind: "posted", debitAccountId: request.debitAccountID,
+                                              creditAccountId: request.creditAccountID, amount: request.amount, unit: request.unit, pendingId: nil,
+                                              expiresAt: nil, reason: reasons[index], createdAt: StoredTime(milliseconds: now))
+                accepted.append((transfer, requestIDs[index]))
+                results.append(.success(transfer))
+            } catch let refused as LedgerRefused {
+                results.append(.failure(refused))
+            }
+        }
+        guard !accepted.isEmpty else { return results }
+        let changed = accountIDs.compactMap { id -> (String, Int64, Int64)? in
+            guard let old = before[id], let new = balances[id], old != new else { return nil }
+            return (id, new.debitsPosted - old.debitsPosted, new.creditsPosted - old.creditsPosted)
+        }
+        try await addPosted(on: sql, changed)
+        try await insert(on: sql, accepted)
+        return results
+    }
+
+    /// The accounts of `ids` that exist, each locked until the transaction ends (PostgreSQL, in id order).
+    private func lockedAccounts(on sql: any SQLDatabase, _ ids: [String]) async throws -> [String: LedgerAccount] {
+        guard !ids.isEmpty else { return [:] }
+        let lock = sql.dialect.name == "sqlite" ? "" : " FOR UPDATE"
+        let rows = try await sql.raw("""
+            SELECT * FROM ledger_accounts WHERE tenant_id = \(bind: tenantID) AND id IN (\(binds: ids)) ORDER BY id\(unsafeRaw: lock)
+            """).all()
+        return Dictionary(uniqueKeysWithValues: try rows.map(Self.account).map { ($0.id, $0) })
+    }
+
+    /// Adds to each account's posted sums in one statement: (account, debits, credits).
+    private func addPosted(on sql: any SQLDatabase, _ changes: [(String, Int64, Int64)]) async throws {
+        var values: SQLQueryString = ""
+        for (index, (id, debits, credits)) in changes.enumerated() {
+            values += "\(unsafeRaw: index == 0 ? "" : ", ")(\(bind: id), \(bind: debits), \(bind: credits))"
+        }
+        // `column1…` are the names both databases give the columns of a VALUES list.
+        try await sql.raw("""
+            UPDATE ledger_accounts SET debits_posted = debits_posted + v.column2, credits_posted = credits_posted + v.column3
+            FROM (VALUES \(values)) AS v WHERE ledger_accounts.tenant_id = \(bind: tenantID) AND ledger_accounts.id = v.column1
+            """).run()
+    }
+}
