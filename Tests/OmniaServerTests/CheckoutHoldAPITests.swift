@@ -189,11 +189,21 @@ struct CheckoutHoldAPITests {
             #expect(unknownCountry.status == .conflict && unknownCountry.problemCode == "instrument_restricted")
             #expect(try await hold(spainOnly.id, channel: "web", country: "FR").problemCode == "instrument_restricted")
             #expect(try await hold(spainOnly.id, channel: "web", country: "ES").status == .created)
-            let inStore = try await hold(spainOnly.id, channel: "store-madrid-01")
-            #expect(inStore.status == .created && inStore.object["country"] as? String == "ES", "the till's store is in Spain")
+            let inStore = try await hold(spainOnly.id, channel: "store-madrid-01", country: "FR")
+            #expect(inStore.status == .created && inStore.object["country"] as? String == "ES", "the till's store is in Spain, whatever the request says")
+
+            // A key bound to the store's till checks out there only.
+            let boundTill = try await app.key(scopes: ["pos"], channel: setup.fixtures.storeChannelID)
+            let elsewhere = try await client.call(.post, "/v1/redemptions", key: boundTill, json: [
+                "channel": "web", "instruments": [Self.part(id: storeOnly.id, amount: 100)],
+            ])
+            #expect(elsewhere.status == .badRequest && (elsewhere.object["errors"] as? [[String: Any]])?.first?["code"] as? String == "channel_mismatch")
+            let atTill = try await client.call(.post, "/v1/redemptions", key: boundTill, json: ["instruments": [Self.part(id: storeOnly.id, amount: 100)]])
+            #expect(atTill.status == .created && atTill.object["channel_id"] as? String == setup.fixtures.storeChannelID, "\(atTill.text)")
             let unknownChannel = try await client.call(.post, "/v1/gift_cards", key: setup.web, json: ["amount": 100, "channels": ["nowhere"]])
             #expect(unknownChannel.status == .badRequest && (unknownChannel.object["errors"] as? [[String: Any]])?.first?["field"] as? String == "channels[0]")
             #expect(try await Self.card(client, key: setup.web, spainOnly.id).balance == 800)
+            #expect(try await Self.card(client, key: setup.web, storeOnly.id).balance == 800)
         }
     }
 

@@ -70,8 +70,8 @@ struct CreateHoldRequest: RequestBody {
     }
 }
 
-/// `POST /v1/holds/{id}/capture`, and `/refund`: how much, taken from the parts in order (the
-/// whole when absent). Only for holds whose parts share one unit.
+/// `POST /v1/holds/{id}/capture`, and `/refund`: how much, in the checkout's currency, taken from
+/// the parts in order (the whole when absent); `/void` takes only the reason.
 struct HoldAmountRequest: RequestBody {
     var amount: Int64?
     var reason: String?

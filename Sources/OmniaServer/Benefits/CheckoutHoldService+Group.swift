@@ -32,7 +32,7 @@ extension CheckoutHoldService {
                 guard status == "active" else { throw CheckoutHoldError.unusable(status, position: 0) }
                 guard card.currency == checked.currency else { throw CheckoutHoldError.currencyMismatch(card.currency, checkout: checked.currency, position: 0) }
                 var country = checked.country
-                if let refusal = try await restriction(of: card, channel: checked.channel, country: &country, on: sql, tenantID: tenantID) {
+                if let refusal = try await restriction(of: card, checked, country: &country, on: sql, tenantID: tenantID) {
                     throw CheckoutHoldError.restricted(refusal, position: 0)
                 }
                 accepted.append((index, services.ids.make(.checkoutHold), checked, country, LedgerUnit.currency(Currency(code: card.currency)!)))

@@ -35,7 +35,7 @@ struct CheckoutHoldService: Sendable {
         for (position, instrument) in checked.instruments.enumerated() {
             let card = try await usableCard(on: sql, tenantID: caller.tenantID, instrument.id, position: position, now: now)
             guard card.currency == checked.currency else { throw CheckoutHoldError.currencyMismatch(card.currency, checkout: checked.currency, position: position) }
-            if let refusal = try await restriction(of: card, channel: checked.channel, country: &country, on: sql, tenantID: caller.tenantID) {
+            if let refusal = try await restriction(of: card, checked, country: &country, on: sql, tenantID: caller.tenantID) {
                 throw CheckoutHoldError.restricted(refusal, position: position)
             }
             let unit = LedgerUnit.currency(Currency(code: card.currency)!)
@@ -68,6 +68,8 @@ struct CheckoutHoldService: Sendable {
 
     struct CheckedRequest {
         let channel: Channel
+        /// The store the checkout runs in: the key's, or the channel's.
+        let locationID: String?
         let currency: String
         let country: String?
         let customerID: String?
@@ -82,10 +84,19 @@ struct CheckoutHoldService: Sendable {
         let tenantID = caller.tenantID
         var validator = Validator()
         let currency = request.currency == nil ? Currency(code: caller.tenantCurrency) : validator.currency(request.currency, field: "currency")
+        // A key bound to a channel checks out in that channel only, as its sales are recorded there.
+        let platform = PlatformService(services: services)
         var channel: Channel?
-        if let reference = validator.text(request.channel, field: "channel", maxLength: 100) {
-            channel = try await PlatformService(services: services).knownChannel(on: sql, tenantID: tenantID, reference)
+        if let reference = validator.text(request.channel, field: "channel", required: caller.channelID == nil, maxLength: 100) {
+            channel = try await platform.knownChannel(on: sql, tenantID: tenantID, reference)
             if channel == nil { validator.fail("channel", "unknown_channel", "channel does not name a channel of this tenant") }
+        }
+        if let bound = caller.channelID {
+            if let channel, channel.id != bound {
+                validator.fail("channel", "channel_mismatch", "this key checks out in channel \(bound) only")
+            } else if channel == nil && request.channel == nil {
+                channel = try await platform.knownChannel(on: sql, tenantID: tenantID, bound)
+            }
         }
         let country = validator.country(request.country, field: "country", required: false)
         let reference = validator.text(request.reference, field: "reference", required: false, maxLength: 200)
@@ -136,7 +147,7 @@ struct CheckoutHoldService: Sendable {
             if let id, let amount, amount > 0 { instruments.append((id, amount)) }
         }
         guard validator.isValid, let channel, let currency else { throw Problem.validation(validator.errors) }
-        return CheckedRequest(channel: channel, currency: currency.code, country: country, customerID: customerID, reference: reference, expiresAt: expiresAt,
+        return CheckedRequest(channel: channel, locationID: caller.locationID ?? channel.locationId, currency: currency.code, country: country, customerID: customerID, reference: reference, expiresAt: expiresAt,
                               instruments: instruments)
     }
 
@@ -150,15 +161,16 @@ struct CheckoutHoldService: Sendable {
         return card
     }
 
-    /// Why `card` may not be spent in `channel` and `country`, or nil when it may. The country is
-    /// the request's, or the channel's location's (read only when a card asks, and kept for the hold).
-    func restriction(of card: GiftCardRow, channel: Channel, country: inout String?, on sql: any SQLDatabase,
-                             tenantID: String) async throws -> String? {
-        if let channels = card.channels, !channels.contains(channel.code) {
-            return "the gift card cannot be used in channel \(channel.code)"
+    /// Why `card` may not be spent in the checkout's channel and country, or nil when it may. The
+    /// country of a checkout in a store is the store's (read only when a card asks, and kept for the
+    /// hold), whatever the request says; elsewhere it is the request's.
+    func restriction(of card: GiftCardRow, _ checked: CheckedRequest, country: inout String?, on sql: any SQLDatabase,
+                     tenantID: String) async throws -> String? {
+        if let channels = card.channels, !channels.contains(checked.channel.code) {
+            return "the gift card cannot be used in channel \(checked.channel.code)"
         }
         guard let countries = card.countries else { return nil }
-        if country == nil, let locationID = channel.locationId {
+        if let locationID = checked.locationID {
             country = try await sql.raw("SELECT country FROM locations WHERE tenant_id = \(bind: tenantID) AND id = \(bind: locationID)").all()
                 .first?.decode(column: "country", as: String.self)
         }
@@ -194,6 +206,9 @@ struct CheckoutHoldService: Sendable {
                 } else {
                     _ = try await ledger.void(on: sql, holdID: part.transferId, ids: services.ids, reason: reason ?? hold.id, requestID: actor.requestID, now: now)
                 }
+            } catch let refused as LedgerRefused where [.holdExpired, .holdAlreadyResolved].contains(refused.refusal) {
+                // The ledger's own sweep (on a server whose clock runs ahead) released the part first.
+                throw CheckoutHoldError.notOpen("expired")
             } catch let refused as LedgerRefused {
                 throw CheckoutHoldError.refused(refused, position: parts.count)
             }
@@ -241,7 +256,10 @@ struct CheckoutHoldService: Sendable {
                   AND refunded + \(bind: given) <= captured
                 RETURNING refunded
                 """).all()
-            guard !raised.isEmpty else { throw CheckoutHoldError.exceedsRefundable(refundable) }
+            // What the row holds now, which a concurrent refund of this hold (PostgreSQL) may have raised too.
+            guard let refundedNow = try raised.first?.decode(column: "refunded", as: Int64.self) else {
+                throw CheckoutHoldError.exceedsRefundable(refundable)
+            }
             let unit = LedgerUnit(rawValue: part.unit)!
             let back = LedgerTransferRequest(debitAccountID: Self.redeemedAccount(.giftCard, unit: unit, instrumentID: part.instrumentId),
                                              creditAccountID: part.instrumentId, amount: given, unit: unit)
@@ -250,7 +268,7 @@ struct CheckoutHoldService: Sendable {
             } catch let refused as LedgerRefused {
                 throw CheckoutHoldError.refused(refused, position: position)
             }
-            parts.append(part.with(refunded: part.refunded + given))
+            parts.append(part.with(refunded: refundedNow))
         }
         try await sql.raw("UPDATE checkout_holds SET updated_at = \(bind: now) WHERE tenant_id = \(bind: tenantID) AND id = \(bind: hold.id)").run()
         return try await record(hold.changed(status: hold.status, parts: parts, at: now), event: "hold.refunded", on: sql, tenantID: tenantID, actor: actor)
@@ -312,9 +330,6 @@ struct CheckoutHoldService: Sendable {
         var validator = Validator()
         let amount = validator.amount(requested, field: "amount")
         if amount == 0 { validator.fail("amount", "amount_not_positive", "amount must be at least 1") }
-        if Set(hold.parts.map(\.unit)).count > 1 {
-            validator.fail("amount", "units_differ", "the hold's instruments count different units; leave amount out to take the whole")
-        }
         guard validator.isValid, let amount else { throw Problem.validation(validator.errors) }
         guard amount <= available else { throw exceeded }
         return amount
