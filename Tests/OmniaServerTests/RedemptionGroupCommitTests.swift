@@ -8,7 +8,7 @@ import SQLKit
 import Testing
 
 /// Redemptions POSTed at the same moment are written together (`RedemptionGroupCommit`). The test
-/// first takes the tenant's writer place with a redemption that waits on a gate, so every POST of
+/// first takes the tenant's writer places with redemptions that wait on a gate, so every POST of
 /// the burst queues and the burst is written as exactly one group when the gate opens.
 @Suite("Redemptions written in groups")
 struct RedemptionGroupCommitTests {
@@ -89,21 +89,29 @@ struct RedemptionGroupCommitTests {
         }
     }
 
-    /// Runs `burst` while the tenant's writer place is taken, then checks that its `count`
+    /// Runs `burst` while the tenant's writer places are taken, then checks that its `count`
     /// redemptions were written as exactly one group.
     static func inOneGroup<Result: Sendable>(_ app: TestApp, count: Int, _ burst: @escaping @Sendable () async throws -> Result) async throws -> Result {
         let groups = app.services.redemptionGroups
         let before = groups.statistics
         let caller = try await SaleGroupCommitTests.adminCaller(app)
         let gate = Gate()
-        let blocker = Task {
-            _ = try await groups.redeem(.init(caller: caller, request: CreateHoldRequest(), cardID: "gc_gate", actor: Actor(id: caller.keyID, requestID: nil),
-                                              claim: nil, unclaimedKey: nil, services: app.services)) {
-                await gate.wait()
-                return Response(status: .noContent)
+        let blockers = Task {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for _ in 0..<groups.queue.writersPerKey {
+                    group.addTask {
+                        _ = try await groups.redeem(.init(caller: caller, request: CreateHoldRequest(), cardID: "gc_gate",
+                                                          actor: Actor(id: caller.keyID, requestID: nil), claim: nil, unclaimedKey: nil,
+                                                          services: app.services)) {
+                            await gate.wait()
+                            return Response(status: .noContent)
+                        }
+                    }
+                }
+                try await group.waitForAll()
             }
         }
-        while gate.waiters < 1 { try await Task.sleep(for: .milliseconds(5)) }
+        while gate.waiters < groups.queue.writersPerKey { try await Task.sleep(for: .milliseconds(5)) }
         let running = Task { try await burst() }
         var waited = 0
         while groups.statistics.waiting < count {
@@ -113,7 +121,7 @@ struct RedemptionGroupCommitTests {
             if waited >= 2_000 { break }
         }
         gate.open()
-        try await blocker.value
+        try await blockers.value
         let result = try await running.value
         let after = groups.statistics
         #expect(after.groups - before.groups == 1 && after.redemptions - before.redemptions == count, "\(before) → \(after)")

@@ -13,7 +13,7 @@ import Synchronization
 /// and checkouts on different cards would each pay a dozen statements and a commit.
 ///
 /// Redemptions are grouped per tenant by a `GroupCommitQueue` (no timer: a redemption arriving
-/// while none of the tenant's is being written goes the ordinary way at once). Only redemptions of
+/// while fewer than two of the tenant's writes run goes the ordinary way at once). Only redemptions of
 /// a single card are grouped; a checkout over several cards goes alone.
 ///
 /// Each gets exactly what it would get alone: its own checks and refusals (a refused one writes
@@ -41,7 +41,10 @@ final class RedemptionGroupCommit: Sendable {
         case alone
     }
 
-    let queue = GroupCommitQueue<Redemption, Outcome>(writersPerKey: 1, maximumGroup: 500) { redemptions in await RedemptionGroupCommit.write(redemptions) }
+    /// Two writes of a tenant at a time: while one group commits, the next locks its accounts and
+    /// checks its amounts (PostgreSQL pipelines the two; SQLite's writer runs them back to back).
+    /// Measured 2026-12-06 against one: 3,246 → 3,704/s on SQLite, 1,274 → 1,347/s on PostgreSQL.
+    let queue = GroupCommitQueue<Redemption, Outcome>(writersPerKey: 2, maximumGroup: 500) { redemptions in await RedemptionGroupCommit.write(redemptions) }
     private let counters = Mutex((groups: 0, redemptions: 0, failed: 0))
 
     /// Groups of two or more taken so far, the redemptions in them, the groups whose transaction
