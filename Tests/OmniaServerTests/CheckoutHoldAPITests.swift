@@ -255,6 +255,40 @@ struct CheckoutHoldAPITests {
         }
     }
 
+    @Test("checkouts over the same cards in opposite orders at once never deadlock", arguments: TestBackend.available)
+    func oppositeOrders(backend: TestBackend) async throws {
+        try await TestApp.run(backend) { app, client in
+            let setup = try await Self.setup(app, client)
+            let first = try await Self.issue(client, key: setup.web, ["amount": 10_000])
+            let second = try await Self.issue(client, key: setup.web, ["amount": 10_000])
+            let holds = try await withThrowingTaskGroup(of: (Int, String?).self) { group in
+                for index in 0..<32 {
+                    group.addTask {
+                        let cards = index.isMultiple(of: 2) ? [first.id, second.id] : [second.id, first.id]
+                        let response = try await client.call(.post, "/v1/holds", key: setup.web, json: [
+                            "channel": "web", "instruments": cards.map { Self.part(id: $0, amount: 100) },
+                        ])
+                        return (Int(response.status.code), response.object["id"] as? String)
+                    }
+                }
+                return try await group.reduce(into: [(Int, String?)]()) { $0.append($1) }
+            }
+            #expect(holds.allSatisfy { $0.0 == 201 }, "\(holds.map(\.0))")
+            let outcomes = try await withThrowingTaskGroup(of: Int.self) { group in
+                for (index, id) in holds.compactMap(\.1).enumerated() {
+                    group.addTask {
+                        let action = index.isMultiple(of: 2) ? "capture" : "void"
+                        return Int(try await client.call(.post, "/v1/holds/\(id)/\(action)", key: setup.web, json: [:]).status.code)
+                    }
+                }
+                return try await group.reduce(into: [Int]()) { $0.append($1) }
+            }
+            #expect(outcomes.allSatisfy { $0 == 200 }, "\(outcomes)")
+            #expect(try await Self.card(client, key: setup.web, first.id).balance == 10_000 - 16 * 100)
+            try await Self.verify(app)
+        }
+    }
+
     @Test("64 clients redeeming one card at once take exactly what it holds", arguments: TestBackend.available)
     func concurrentRedemptions(backend: TestBackend) async throws {
         try await TestApp.run(backend) { app, client in

@@ -32,6 +32,10 @@ struct CheckoutHoldService: Sendable {
         let id = services.ids.make(.checkoutHold)
         var country = checked.country
         var parts: [CheckoutHoldPart] = []
+        if checked.instruments.count > 1 {
+            let currency = LedgerUnit.currency(Currency(code: checked.currency)!)
+            try await lockAccounts(of: checked.instruments.map(\.id), unit: currency, on: sql, tenantID: caller.tenantID)
+        }
         for (position, instrument) in checked.instruments.enumerated() {
             let card = try await usableCard(on: sql, tenantID: caller.tenantID, instrument.id, position: position, now: now)
             guard card.currency == checked.currency else { throw CheckoutHoldError.currencyMismatch(card.currency, checkout: checked.currency, position: position) }
@@ -178,6 +182,22 @@ struct CheckoutHoldService: Sendable {
         return countries.contains(country) ? nil : "the gift card cannot be used in \(country)"
     }
 
+    /// Locks the accounts of a checkout over several cards — the cards and the control accounts they
+    /// pay into — in one order (`LedgerStore.lockedAccounts`) before any changes, so that two such
+    /// checkouts over the same cards never wait on each other in a cycle (PostgreSQL). One card needs nothing.
+    private func lockAccounts(of cardIDs: [String], unit: LedgerUnit, on sql: any SQLDatabase, tenantID: String) async throws {
+        guard cardIDs.count > 1 else { return }
+        let controls = cardIDs.map { Self.redeemedAccount(.giftCard, unit: unit, instrumentID: $0) }
+        let ledger = LedgerStore(tenantID: tenantID)
+        try await ledger.openControlAccounts(on: sql, Dictionary(controls.map { ($0, unit) }) { first, _ in first }, now: services.nowMilliseconds)
+        _ = try await ledger.lockedAccounts(on: sql, Array(Set(cardIDs + controls)).sorted())
+    }
+
+    private func lockAccounts(of hold: CheckoutHold, on sql: any SQLDatabase, tenantID: String) async throws {
+        guard hold.parts.count > 1, let unit = LedgerUnit(rawValue: hold.parts[0].unit) else { return }
+        try await lockAccounts(of: hold.parts.map(\.instrumentId), unit: unit, on: sql, tenantID: tenantID)
+    }
+
     /// The control account a part's redeemed amount goes to (split by instrument, `LedgerStore.controlShards`).
     static func redeemedAccount(_ type: InstrumentType, unit: LedgerUnit, instrumentID: String) -> String {
         LedgerStore.controlAccountID(type.redeemedPurpose, unit: unit, for: instrumentID)
@@ -190,6 +210,7 @@ struct CheckoutHoldService: Sendable {
     func capture(on sql: any SQLDatabase, tenantID: String, id: String, _ request: HoldAmountRequest, actor: Actor) async throws -> CheckoutHold {
         let now = services.nowMilliseconds
         let hold = try await existing(on: sql, tenantID: tenantID, id: id)
+        try await lockAccounts(of: hold, on: sql, tenantID: tenantID)
         let amount = try Self.amount(request, of: hold, available: hold.parts.reduce(0) { $0 + $1.amount }, exceeded: CheckoutHoldError.exceedsHold)
         let reason = try Self.reason(request)
         try await resolve(hold, to: "captured", on: sql, tenantID: tenantID, now: now)
@@ -222,6 +243,7 @@ struct CheckoutHoldService: Sendable {
     func void(on sql: any SQLDatabase, tenantID: String, id: String, _ request: HoldAmountRequest, actor: Actor) async throws -> CheckoutHold {
         let now = services.nowMilliseconds
         let hold = try await existing(on: sql, tenantID: tenantID, id: id)
+        try await lockAccounts(of: hold, on: sql, tenantID: tenantID)
         if request.amount != nil {
             throw Problem.validation([FieldError(field: "amount", code: "not_for_voids", detail: "a void releases the whole hold; capture part of it instead")])
         }
@@ -237,6 +259,7 @@ struct CheckoutHoldService: Sendable {
         let now = services.nowMilliseconds
         let hold = try await existing(on: sql, tenantID: tenantID, id: id)
         guard hold.status == "captured" else { throw CheckoutHoldError.notCaptured(hold.status) }
+        try await lockAccounts(of: hold, on: sql, tenantID: tenantID)
         let refundable = hold.parts.reduce(0) { $0 + $1.captured - $1.refunded }
         let amount = try Self.amount(request, of: hold, available: refundable, exceeded: CheckoutHoldError.exceedsRefundable(refundable))
         let reason = try Self.reason(request)

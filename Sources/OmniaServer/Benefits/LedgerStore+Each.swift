@@ -17,15 +17,12 @@ extension LedgerStore {
                   now: Int64) async throws -> [Result<LedgerTransfer, LedgerRefused>] {
         precondition(transfers.count == reasons.count && transfers.count == requestIDs.count)
         let accountIDs = Array(Set(transfers.flatMap { [$0.debitAccountID, $0.creditAccountID] })).sorted()
-        var accounts = try await lockedAccounts(on: sql, accountIDs)
-        let unopened = accountIDs.filter { accounts[$0] == nil && $0.hasPrefix(Self.controlPrefix) }
-        if !unopened.isEmpty {
-            for id in unopened {
-                guard let unit = transfers.first(where: { $0.debitAccountID == id || $0.creditAccountID == id })?.unit else { continue }
-                try await open(on: sql, id: id, unit: unit, kind: "control", customerID: nil, flags: [], now: now)
-            }
-            accounts.merge(try await lockedAccounts(on: sql, unopened)) { $1 }
+        var controlUnits: [String: LedgerUnit] = [:]
+        for transfer in transfers {
+            for id in [transfer.debitAccountID, transfer.creditAccountID] where id.hasPrefix(Self.controlPrefix) { controlUnits[id] = transfer.unit }
         }
+        try await openControlAccounts(on: sql, controlUnits, now: now)
+        let accounts = try await lockedAccounts(on: sql, accountIDs)
         let before = accounts.mapValues(\.balance)
         var balances = before
         var results: [Result<LedgerTransfer, LedgerRefused>] = []
@@ -62,14 +59,33 @@ extension LedgerStore {
         return results
     }
 
-    /// The accounts of `ids` that exist, each locked until the transaction ends (PostgreSQL, in id order).
-    private func lockedAccounts(on sql: any SQLDatabase, _ ids: [String]) async throws -> [String: LedgerAccount] {
+    /// The accounts of `ids` that exist, each locked until the transaction ends (PostgreSQL, in id
+    /// order). A write that changes several instruments locks them all first with this: changed one
+    /// by one, two checkouts over the same cards in another order could each wait for the other.
+    func lockedAccounts(on sql: any SQLDatabase, _ ids: [String]) async throws -> [String: LedgerAccount] {
         guard !ids.isEmpty else { return [:] }
         let lock = sql.dialect.name == "sqlite" ? "" : " FOR UPDATE"
         let rows = try await sql.raw("""
             SELECT * FROM ledger_accounts WHERE tenant_id = \(bind: tenantID) AND id IN (\(binds: ids)) ORDER BY id\(unsafeRaw: lock)
             """).all()
         return Dictionary(uniqueKeysWithValues: try rows.map(Self.account).map { ($0.id, $0) })
+    }
+
+    /// Opens the control accounts of `units` not open yet, in id order and in one statement, before
+    /// anything is locked: an account being opened by a transaction still running makes the next to
+    /// open it wait, and two transactions opening two accounts in opposite orders would wait on each other.
+    func openControlAccounts(on sql: any SQLDatabase, _ units: [String: LedgerUnit], now: Int64) async throws {
+        let sorted = units.sorted { $0.key < $1.key }
+        guard !sorted.isEmpty else { return }
+        var rows: SQLQueryString = ""
+        for (index, (id, unit)) in sorted.enumerated() {
+            rows += "\(unsafeRaw: index == 0 ? "" : ", ")(\(bind: tenantID), \(bind: id), \(bind: unit.rawValue), 'control', NULL, 0, 0, 0, 0, 0, \(bind: now))"
+        }
+        try await sql.raw("""
+            INSERT INTO ledger_accounts (tenant_id, id, unit, kind, customer_id, flags, debits_pending, debits_posted, credits_pending,
+                                         credits_posted, created_at)
+            VALUES \(rows) ON CONFLICT (tenant_id, id) DO NOTHING
+            """).run()
     }
 
     /// Adds to each account's posted sums in one statement: (account, debits, credits).
