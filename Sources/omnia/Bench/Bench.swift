@@ -25,11 +25,13 @@ struct Bench: AsyncParsableCommand {
     @Option(help: "Folder for the JSON results.") var output = "bench-results"
     @Option(help: "Transactions in the file of import.transactions.") var records = 100_000
     @Option(help: "omnia serve processes sharing the database (PostgreSQL), connections spread over them.") var servers = 1
+    @Option(help: "Requests per second offered in all (an open loop, latencies from when each was due); default: each connection sends as soon as answered.")
+    var rate: Double?
 
     func run() async throws {
         try await runReportingErrors {
             let scenarios: [BenchScenario] = scenario == "all" ? BenchScenario.allCases : try [parseScenario()]
-            guard connections > 0, duration > 0, servers > 0 else {
+            guard connections > 0, duration > 0, servers > 0, (rate ?? 1) > 0 else {
                 throw ConfigurationError(setting: "connections/duration/servers", reason: "must be positive")
             }
             let temporary = FileManager.default.temporaryDirectory.appendingPathComponent("omnia-bench-\(UUID().uuidString)")
@@ -42,6 +44,7 @@ struct Bench: AsyncParsableCommand {
             for scenario in scenarios {
                 let result = try await run(scenario, database: databaseURL, temporary: temporary)
                 print(result.row)
+                if let offered = result.offeredRate { print(String(format: "  offered %.0f requests/s in an open loop; latencies count from when each was due", offered)) }
                 if let books = result.books { print("  books: \(books)") }
                 results.append(result)
             }
@@ -162,11 +165,15 @@ struct Bench: AsyncParsableCommand {
         // Warm up, then measure; each connection keeps exactly one request in flight.
         let counter = Counter()
         for (phase, seconds) in [(0, 1.0), (1, duration)] {
-            let deadline = DispatchTime.now().uptimeNanoseconds + UInt64(seconds * 1e9)
+            let start = DispatchTime.now().uptimeNanoseconds
+            let deadline = start + UInt64(seconds * 1e9)
+            // At a fixed rate each connection sends every `connections / rate` seconds, the connections staggered evenly.
+            let interval = rate.map { UInt64(Double(connections) / $0 * 1e9) }
             let outcomes = try await withThrowingTaskGroup(of: ([UInt64], Int).self) { tasks in
-                for connection in pool {
+                for (index, connection) in pool.enumerated() {
+                    let schedule = interval.map { (first: start + $0 * UInt64(index) / UInt64(pool.count), interval: $0) }
                     tasks.addTask {
-                        try await connection.drive(until: deadline, expectedStatuses: scenario.expectedStatuses) {
+                        try await connection.drive(until: deadline, expectedStatuses: scenario.expectedStatuses, schedule: schedule) {
                             fixed ?? scenario.request(runID: "\(runID)-\(phase)-\(counter.next())", context: context).encoded(adding: auth)
                         }
                     }
@@ -176,7 +183,7 @@ struct Bench: AsyncParsableCommand {
             if phase == 1 {
                 return BenchResult(scenario: scenario.rawValue, database: databaseLabel, connections: connections, duration: duration,
                                    latenciesNanoseconds: outcomes.flatMap(\.0), errors: outcomes.map(\.1).reduce(0, +),
-                                   target: scenario.target(databaseLabel), servers: ports.count)
+                                   target: scenario.target(databaseLabel), servers: ports.count, offeredRate: rate)
             }
         }
         throw BenchError("unreachable")
@@ -243,12 +250,12 @@ enum BenchScenario: String, CaseIterable, Sendable {
 
     /// The gift cards a redemption scenario seeds: many cards that never run out (`redemptions`),
     /// one that never runs out (`redemptions.hot`), or one that runs out during the run, so that
-    /// half the requests are refused (`redemptions.contended`: 20,000 redemptions' worth).
+/// the rest are refused (`redemptions.contended`: 5,000 redemptions' worth, a few seconds of a run).
     var seededCards: (count: Int, amount: Int64) {
         switch self {
         case .redemptions: (10_000, 1_000_000_000)
         case .redemptionsHot: (1, 100_000_000_000)
-        default: (1, 20_000 * Self.redeemedAmount)
+        default: (1, 5_000 * Self.redeemedAmount)
         }
     }
 

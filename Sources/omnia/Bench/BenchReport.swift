@@ -17,11 +17,14 @@ struct BenchResult: Codable, Sendable {
     let date: String
     /// `omnia serve` processes the connections were spread over.
     let servers: Int
+    /// Requests a second offered at a fixed rate (`--rate`), or nil for a closed loop.
+    let offeredRate: Double?
     /// The books check after a gift card scenario (`Bench.checkBooks`).
     var books: String?
 
     enum CodingKeys: String, CodingKey {
         case scenario, database, connections, requests, errors, target, date, servers, books
+        case offeredRate = "offered_rate"
         case durationSeconds = "duration_seconds"
         case throughputPerSecond = "throughput_per_second"
         case p50Ms = "p50_ms"
@@ -31,7 +34,7 @@ struct BenchResult: Codable, Sendable {
     }
 
     init(scenario: String, database: String, connections: Int, duration: Double, latenciesNanoseconds: [UInt64], errors: Int, target: String,
-         servers: Int = 1) {
+         servers: Int = 1, offeredRate: Double? = nil) {
         let sorted = latenciesNanoseconds.sorted()
         func percentile(_ fraction: Double) -> Double {
             guard !sorted.isEmpty else { return 0 }
@@ -52,6 +55,7 @@ struct BenchResult: Codable, Sendable {
         self.target = target
         self.date = ISO8601DateFormatter().string(from: Date())
         self.servers = servers
+        self.offeredRate = offeredRate
     }
 
     static let header = columns(["scenario", "database", "conns", "requests", "errors", "req/s", "p50 ms", "p95 ms", "p99 ms", "max ms", "target"])

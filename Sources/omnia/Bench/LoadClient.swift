@@ -39,12 +39,18 @@ final class LoadConnection: @unchecked Sendable {
         return try await promise.futureResult.get()
     }
 
-    /// Sends requests back to back until `deadline`; returns each latency in nanoseconds and the
-    /// number of responses whose status was none of `expectedStatuses`.
-    func drive(until deadline: UInt64, expectedStatuses: [Int], next: @escaping @Sendable () -> LoadRequest) async throws -> (latencies: [UInt64], errors: Int) {
+    /// Sends requests until `deadline`; returns each latency in nanoseconds and the number of
+    /// responses whose status was none of `expectedStatuses`. Without `schedule` each request is
+    /// sent as soon as the previous one is answered (a closed loop: the server sets the pace). With
+    /// it, one request is due every `interval` nanoseconds from `first` (an open loop at a fixed
+    /// rate, as wrk2 drives), and a latency counts from when the request was due, not from when a
+    /// late answer let it go out: a server that falls behind shows it in the percentiles instead of
+    /// slowing its own clients down.
+    func drive(until deadline: UInt64, expectedStatuses: [Int], schedule: (first: UInt64, interval: UInt64)? = nil,
+               next: @escaping @Sendable () -> LoadRequest) async throws -> (latencies: [UInt64], errors: Int) {
         let promise = channel.eventLoop.makePromise(of: ([UInt64], Int).self)
         channel.eventLoop.execute { [handler, channel] in
-            handler.startLoop(on: channel, deadline: deadline, expectedStatuses: expectedStatuses, next: next, done: promise)
+            handler.startLoop(on: channel, deadline: deadline, expectedStatuses: expectedStatuses, schedule: schedule, next: next, done: promise)
         }
         return try await promise.futureResult.get()
     }
@@ -58,23 +64,39 @@ final class LoadConnection: @unchecked Sendable {
         typealias InboundIn = ByteBuffer
         var single: EventLoopPromise<(Int, ByteBuffer)>?
         private var loop: (deadline: UInt64, expected: [Int], next: @Sendable () -> LoadRequest, done: EventLoopPromise<([UInt64], Int)>)?
+        /// When the request in flight was due (open loop) or sent (closed loop): what its latency counts from.
+        private var sentAt: UInt64 = 0
+        private var interval: UInt64?
         private var latencies: [UInt64] = []
         private var errors = 0
-        private var sentAt: UInt64 = 0
         private var received: ByteBuffer?
 
-        func write(_ request: LoadRequest, on channel: any Channel) {
-            sentAt = DispatchTime.now().uptimeNanoseconds
+        func write(_ request: LoadRequest, on channel: any Channel, dueAt: UInt64? = nil) {
+            sentAt = dueAt ?? DispatchTime.now().uptimeNanoseconds
             channel.writeAndFlush(request.bytes, promise: nil)
         }
 
-        func startLoop(on channel: any Channel, deadline: UInt64, expectedStatuses: [Int], next: @escaping @Sendable () -> LoadRequest,
-                       done: EventLoopPromise<([UInt64], Int)>) {
+        func startLoop(on channel: any Channel, deadline: UInt64, expectedStatuses: [Int], schedule: (first: UInt64, interval: UInt64)?,
+                       next: @escaping @Sendable () -> LoadRequest, done: EventLoopPromise<([UInt64], Int)>) {
             latencies = []
             latencies.reserveCapacity(200_000)
             errors = 0
             loop = (deadline, expectedStatuses, next, done)
-            write(next(), on: channel)
+            interval = schedule?.interval
+            if let schedule { send(dueAt: schedule.first, on: channel) } else { write(next(), on: channel) }
+        }
+
+        /// Sends the next request when it is due: now if it is late, else at its time.
+        private func send(dueAt due: UInt64, on channel: any Channel) {
+            guard let loop else { return }
+            if due <= DispatchTime.now().uptimeNanoseconds {
+                write(loop.next(), on: channel, dueAt: due)
+            } else {
+                channel.eventLoop.scheduleTask(deadline: .uptimeNanoseconds(due)) { [self] in
+                    guard let loop = self.loop else { return }
+                    self.write(loop.next(), on: channel, dueAt: due)
+                }
+            }
         }
 
         func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -103,7 +125,7 @@ final class LoadConnection: @unchecked Sendable {
                 latencies.append(now - sentAt)
                 if !loop.expected.contains(status) { errors += 1 }
                 if now < loop.deadline {
-                    write(loop.next(), on: channel)
+                    if let interval { send(dueAt: sentAt + interval, on: channel) } else { write(loop.next(), on: channel) }
                 } else {
                     self.loop = nil
                     loop.done.succeed((latencies, errors))
