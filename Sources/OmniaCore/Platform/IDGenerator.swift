@@ -22,6 +22,7 @@ public enum IDPrefix: String, Sendable, CaseIterable {
     case ledgerTransfer = "trf"
     case giftCard = "gc"
     case checkoutHold = "hld"
+    case storeCredit = "scr"
 }
 
 /// Makes prefixed, time-sortable IDs: `prefix_` + 10 characters of milliseconds since the epoch

@@ -43,6 +43,7 @@ public enum OmniaApplication {
         MatchController(services: services).addRoutes(to: routes)
         GiftCardController(services: services).addRoutes(to: routes)
         CheckoutHoldController(services: services).addRoutes(to: routes)
+        WalletController(services: services).addRoutes(to: routes)
         return router
     }
 

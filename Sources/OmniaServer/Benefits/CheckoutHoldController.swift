@@ -67,7 +67,8 @@ struct CheckoutHoldController {
     /// counts towards the card's lockout even though the request fails.
     private func resolveCodes(_ body: CreateHoldRequest, caller: Caller) async throws -> [Int: String] {
         var cards: [Int: String] = [:]
-        for (position, instrument) in (body.instruments ?? []).enumerated() where instrument.code != nil && instrument.id == nil {
+        for (position, instrument) in (body.instruments ?? []).enumerated()
+        where instrument.code != nil && instrument.id == nil && instrument.type == InstrumentType.giftCard.rawValue {
             try services.admitCodeLookup(caller.keyID)
             let card = try await GiftCardService(services: services).resolve(database: services.database, tenantID: caller.tenantID,
                                                                               code: instrument.code, pin: instrument.pin, field: "instruments[\(position)].code")

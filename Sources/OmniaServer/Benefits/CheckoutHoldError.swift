@@ -22,9 +22,14 @@ enum CheckoutHoldError {
         Problem(.conflict, code: "currency_mismatch", detail: "instrument \(position) counts \(currency); the checkout is in \(checkout)").naming(position)
     }
 
-    static func unknownInstrument(position: Int) -> Problem {
+    static func unknownInstrument(position: Int, noun: String) -> Problem {
         Problem.validation([FieldError(field: "instruments[\(position)].id", code: "unknown_instrument",
-                                       detail: "instruments[\(position)].id does not name a gift card of this tenant")])
+                                       detail: "instruments[\(position)].id does not name a \(noun) of this tenant")])
+    }
+
+    static func notOwned(position: Int) -> Problem {
+        Problem(.conflict, code: "store_credit_not_owned",
+                detail: "store credit is spent by the customer it belongs to; give that customer's customer_id").naming(position)
     }
 
     /// A capture or void of a hold no longer open: `hold_already_captured`, `hold_already_voided` or `hold_expired`.

@@ -28,7 +28,7 @@ struct CheckoutHold: Codable, Sendable, Equatable {
 /// One instrument of a hold: how much it reserved, how much of that was captured and how much of
 /// the capture was refunded, in the instrument's unit.
 struct CheckoutHoldPart: Codable, Sendable, Equatable {
-    /// `gift_card`.
+    /// `gift_card` or `store_credit`.
     let instrumentType: String
     let instrumentId: String
     /// The instrument's unit: an ISO 4217 currency, or `points`.
@@ -85,11 +85,28 @@ struct HoldAmountRequest: RequestBody {
 /// The type of instrument a hold part names, and how the ledger moves its value.
 enum InstrumentType: String, CaseIterable, Sendable {
     case giftCard = "gift_card"
+    case storeCredit = "store_credit"
 
     /// The control account a redeemed amount goes to and a refund comes from.
     var redeemedPurpose: String {
         switch self {
         case .giftCard: "gift_cards_redeemed"
+        case .storeCredit: "store_credit_redeemed"
+        }
+    }
+
+    var idPrefix: IDPrefix {
+        switch self {
+        case .giftCard: .giftCard
+        case .storeCredit: .storeCredit
+        }
+    }
+
+    /// How errors name it.
+    var noun: String {
+        switch self {
+        case .giftCard: "gift card"
+        case .storeCredit: "store credit"
         }
     }
 }

@@ -34,16 +34,24 @@ struct CheckoutHoldService: Sendable {
         var parts: [CheckoutHoldPart] = []
         if checked.instruments.count > 1 {
             let currency = LedgerUnit.currency(Currency(code: checked.currency)!)
-            try await lockAccounts(of: checked.instruments.map(\.id), unit: currency, on: sql, tenantID: caller.tenantID)
+            try await lockAccounts(of: checked.instruments.map { ($0.type, $0.id) }, unit: currency, on: sql, tenantID: caller.tenantID)
         }
         for (position, instrument) in checked.instruments.enumerated() {
-            let card = try await usableCard(on: sql, tenantID: caller.tenantID, instrument.id, position: position, now: now)
-            guard card.currency == checked.currency else { throw CheckoutHoldError.currencyMismatch(card.currency, checkout: checked.currency, position: position) }
-            if let refusal = try await restriction(of: card, checked, country: &country, on: sql, tenantID: caller.tenantID) {
-                throw CheckoutHoldError.restricted(refusal, position: position)
+            let currency: String
+            switch instrument.type {
+            case .giftCard:
+                let card = try await usableCard(on: sql, tenantID: caller.tenantID, instrument.id, position: position, now: now)
+                if let refusal = try await restriction(of: card, checked, country: &country, on: sql, tenantID: caller.tenantID) {
+                    throw CheckoutHoldError.restricted(refusal, position: position)
+                }
+                currency = card.currency
+            case .storeCredit:
+                currency = try await ownedStoreCredit(on: sql, tenantID: caller.tenantID, instrument.id, customerID: checked.customerID, position: position)
             }
-            let unit = LedgerUnit.currency(Currency(code: card.currency)!)
-            let transfer = LedgerTransferRequest(debitAccountID: card.id, creditAccountID: Self.redeemedAccount(.giftCard, unit: unit, instrumentID: card.id),
+            guard currency == checked.currency else { throw CheckoutHoldError.currencyMismatch(currency, checkout: checked.currency, position: position) }
+            let unit = LedgerUnit.currency(Currency(code: currency)!)
+            let transfer = LedgerTransferRequest(debitAccountID: instrument.id,
+                                                 creditAccountID: Self.redeemedAccount(instrument.type, unit: unit, instrumentID: instrument.id),
                                                  amount: instrument.amount, unit: unit)
             let written: LedgerTransfer
             do {
@@ -56,7 +64,7 @@ struct CheckoutHoldService: Sendable {
             } catch let refused as LedgerRefused {
                 throw CheckoutHoldError.refused(refused, position: position)
             }
-            parts.append(CheckoutHoldPart(instrumentType: InstrumentType.giftCard.rawValue, instrumentId: card.id, unit: unit.rawValue,
+            parts.append(CheckoutHoldPart(instrumentType: instrument.type.rawValue, instrumentId: instrument.id, unit: unit.rawValue,
                                           amount: instrument.amount, captured: kind == "hold" ? 0 : instrument.amount, refunded: 0,
                                           transferId: written.id))
         }
@@ -79,7 +87,7 @@ struct CheckoutHoldService: Sendable {
         let customerID: String?
         let reference: String?
         let expiresAt: Int64?
-        let instruments: [(id: String, amount: Int64)]
+        let instruments: [(type: InstrumentType, id: String, amount: Int64)]
     }
 
     /// Every field checked at once, each wrong one named; instruments must be distinct.
@@ -122,7 +130,7 @@ struct CheckoutHoldService: Sendable {
         } else if request.expiresIn != nil {
             validator.fail("expires_in", "not_for_redemptions", "a redemption takes its amounts at once; expires_in is for holds")
         }
-        var instruments: [(id: String, amount: Int64)] = []
+        var instruments: [(type: InstrumentType, id: String, amount: Int64)] = []
         let inputs = request.instruments ?? []
         if inputs.isEmpty || inputs.count > Self.maximumInstruments {
             validator.fail("instruments", inputs.isEmpty ? "required" : "too_many", "instruments must list 1 to \(Self.maximumInstruments) instruments")
@@ -130,17 +138,21 @@ struct CheckoutHoldService: Sendable {
         var seen = Set<String>()
         for (position, input) in inputs.enumerated() {
             let field = "instruments[\(position)]"
-            _ = validator.oneOf(input.type, InstrumentType.self, field: "\(field).type")
+            let type = validator.oneOf(input.type, InstrumentType.self, field: "\(field).type")
             let amount = validator.amount(input.amount, field: "\(field).amount")
             if amount == 0 { validator.fail("\(field).amount", "amount_not_positive", "\(field).amount must be at least 1") }
             var id: String?
             switch (input.id, input.code) {
             case (let given?, nil):
-                if IDGenerator.isWellFormed(given, prefix: .giftCard) { id = given } else {
-                    validator.fail("\(field).id", "unknown_instrument", "\(field).id does not name a gift card of this tenant")
+                if let type, IDGenerator.isWellFormed(given, prefix: type.idPrefix) { id = given } else if let type {
+                    validator.fail("\(field).id", "unknown_instrument", "\(field).id does not name a \(type.noun) of this tenant")
                 }
             case (nil, _?):
-                id = cardIDsByCode[position]
+                if type == .storeCredit {
+                    validator.fail("\(field).code", "no_code", "store credit has no code; name it by id")
+                } else {
+                    id = cardIDsByCode[position]
+                }
             default:
                 validator.fail(field, "id_or_code", "\(field) must name its instrument by id or by code, not both")
             }
@@ -148,7 +160,7 @@ struct CheckoutHoldService: Sendable {
             if let id, !seen.insert(id).inserted {
                 validator.fail(field, "duplicate_instrument", "\(field) names an instrument listed before; list each once with its whole amount")
             }
-            if let id, let amount, amount > 0 { instruments.append((id, amount)) }
+            if let type, let id, let amount, amount > 0 { instruments.append((type, id, amount)) }
         }
         guard validator.isValid, let channel, let currency else { throw Problem.validation(validator.errors) }
         return CheckedRequest(channel: channel, locationID: caller.locationID ?? channel.locationId, currency: currency.code, country: country, customerID: customerID, reference: reference, expiresAt: expiresAt,
@@ -159,7 +171,7 @@ struct CheckoutHoldService: Sendable {
     /// committing meanwhile is ordered after this redemption, and the card's balance is guarded by
     /// the ledger's own conditional update.
     private func usableCard(on sql: any SQLDatabase, tenantID: String, _ id: String, position: Int, now: Int64) async throws -> GiftCardRow {
-        guard let card = try await GiftCardService.row(on: sql, tenantID: tenantID, id: id) else { throw CheckoutHoldError.unknownInstrument(position: position) }
+        guard let card = try await GiftCardService.row(on: sql, tenantID: tenantID, id: id) else { throw CheckoutHoldError.unknownInstrument(position: position, noun: InstrumentType.giftCard.noun) }
         let status = card.status(at: now)
         guard status == "active" else { throw CheckoutHoldError.unusable(status, position: position) }
         return card
@@ -185,17 +197,31 @@ struct CheckoutHoldService: Sendable {
     /// Locks the accounts of a checkout over several cards — the cards and the control accounts they
     /// pay into — in one order (`LedgerStore.lockedAccounts`) before any changes, so that two such
     /// checkouts over the same cards never wait on each other in a cycle (PostgreSQL). One card needs nothing.
-    private func lockAccounts(of cardIDs: [String], unit: LedgerUnit, on sql: any SQLDatabase, tenantID: String) async throws {
-        guard cardIDs.count > 1 else { return }
-        let controls = cardIDs.map { Self.redeemedAccount(.giftCard, unit: unit, instrumentID: $0) }
+    private func lockAccounts(of instruments: [(type: InstrumentType, id: String)], unit: LedgerUnit, on sql: any SQLDatabase,
+                              tenantID: String) async throws {
+        guard instruments.count > 1 else { return }
+        let controls = instruments.map { Self.redeemedAccount($0.type, unit: unit, instrumentID: $0.id) }
         let ledger = LedgerStore(tenantID: tenantID)
         try await ledger.openControlAccounts(on: sql, Dictionary(controls.map { ($0, unit) }) { first, _ in first }, now: services.nowMilliseconds)
-        _ = try await ledger.lockedAccounts(on: sql, Array(Set(cardIDs + controls)).sorted())
+        _ = try await ledger.lockedAccounts(on: sql, Array(Set(instruments.map(\.id) + controls)).sorted())
     }
 
     private func lockAccounts(of hold: CheckoutHold, on sql: any SQLDatabase, tenantID: String) async throws {
         guard hold.parts.count > 1, let unit = LedgerUnit(rawValue: hold.parts[0].unit) else { return }
-        try await lockAccounts(of: hold.parts.map(\.instrumentId), unit: unit, on: sql, tenantID: tenantID)
+        try await lockAccounts(of: hold.parts.map { (InstrumentType(rawValue: $0.instrumentType)!, $0.instrumentId) }, unit: unit, on: sql, tenantID: tenantID)
+    }
+
+    /// The currency of the store credit `id`, refused unless it belongs to the checkout's customer
+    /// (or a customer merged into them): credit is spent by its owner, who must be named.
+    private func ownedStoreCredit(on sql: any SQLDatabase, tenantID: String, _ id: String, customerID: String?, position: Int) async throws -> String {
+        guard let row = try await sql.raw("""
+            SELECT s.currency, c.canonical_id FROM store_credits s JOIN customers c ON c.tenant_id = s.tenant_id AND c.id = s.customer_id
+            WHERE s.tenant_id = \(bind: tenantID) AND s.id = \(bind: id)
+            """).all().first else { throw CheckoutHoldError.unknownInstrument(position: position, noun: InstrumentType.storeCredit.noun) }
+        guard let customerID, try row.decode(column: "canonical_id", as: String.self) == customerID else {
+            throw CheckoutHoldError.notOwned(position: position)
+        }
+        return try row.decode(column: "currency", as: String.self)
     }
 
     /// The control account a part's redeemed amount goes to (split by instrument, `LedgerStore.controlShards`).
@@ -284,7 +310,8 @@ struct CheckoutHoldService: Sendable {
                 throw CheckoutHoldError.exceedsRefundable(refundable)
             }
             let unit = LedgerUnit(rawValue: part.unit)!
-            let back = LedgerTransferRequest(debitAccountID: Self.redeemedAccount(.giftCard, unit: unit, instrumentID: part.instrumentId),
+            let back = LedgerTransferRequest(debitAccountID: Self.redeemedAccount(InstrumentType(rawValue: part.instrumentType)!, unit: unit,
+                                                                                  instrumentID: part.instrumentId),
                                              creditAccountID: part.instrumentId, amount: given, unit: unit)
             do {
                 _ = try await ledger.post(on: sql, [back], ids: services.ids, reason: reason ?? "refund \(hold.id)", requestID: actor.requestID, now: now)

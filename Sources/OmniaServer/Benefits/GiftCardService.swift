@@ -268,11 +268,27 @@ struct GiftCardService: Sendable {
     /// The card of a row already read (by code, or returned by the update that changed it) with its ledger balance.
     private func view(on sql: any SQLDatabase, tenantID: String, row: GiftCardRow, now: Int64) async throws -> GiftCard {
         guard let account = try await LedgerStore(tenantID: tenantID).accounts(on: sql, ids: [row.id]).first else { throw Problem.notFound("gift card") }
-        return GiftCard(id: row.id, code: nil, codeLast4: row.codeLast4, currency: row.currency, status: row.status(at: now),
-                        balance: account.balance.posted, available: account.balance.available, customerId: account.customerID, hasPin: row.pinHash != nil,
-                        channels: row.channels, countries: row.countries,
-                        expiresAt: row.expiresAt.map(StoredTime.init(milliseconds:)), createdAt: StoredTime(milliseconds: row.createdAt),
-                        updatedAt: StoredTime(milliseconds: row.updatedAt))
+        return Self.card(row, account: account, now: now)
+    }
+
+    static func card(_ row: GiftCardRow, account: LedgerAccount, now: Int64) -> GiftCard {
+        GiftCard(id: row.id, code: nil, codeLast4: row.codeLast4, currency: row.currency, status: row.status(at: now),
+                 balance: account.balance.posted, available: account.balance.available, customerId: account.customerID, hasPin: row.pinHash != nil,
+                 channels: row.channels, countries: row.countries, expiresAt: row.expiresAt.map(StoredTime.init(milliseconds:)),
+                 createdAt: StoredTime(milliseconds: row.createdAt), updatedAt: StoredTime(milliseconds: row.updatedAt))
+    }
+
+    /// The cards held by a customer's whole merged cluster, newest first, with their balances: two statements however many.
+    func cards(on sql: any SQLDatabase, tenantID: String, customerID: String) async throws -> [GiftCard] {
+        let accounts = try await sql.raw("""
+            SELECT * FROM ledger_accounts WHERE tenant_id = \(bind: tenantID) AND kind = 'gift_card'
+              AND customer_id IN (SELECT id FROM customers WHERE tenant_id = \(bind: tenantID) AND canonical_id = \(bind: customerID))
+            """).all().map(LedgerStore.account).reduce(into: [String: LedgerAccount]()) { $0[$1.id] = $1 }
+        guard !accounts.isEmpty else { return [] }
+        let now = services.nowMilliseconds
+        return try await sql.raw("""
+            SELECT * FROM gift_cards WHERE tenant_id = \(bind: tenantID) AND id IN (\(binds: Array(accounts.keys))) ORDER BY id DESC
+            """).all().map(Self.row).compactMap { row in accounts[row.id].map { Self.card(row, account: $0, now: now) } }
     }
 
     // MARK: Secrets

@@ -1,6 +1,7 @@
 /// Checkout holds and redemptions: what a checkout reserved or took, on which instruments — each
 /// part one ledger transfer (a hold's `pending` one, a redemption's `posted` one) — and what was
-/// captured and refunded of it. And a gift card's optional restriction to channels and countries.
+/// captured and refunded of it; a customer's store credit, one ledger account per currency; and a
+/// gift card's optional restriction to channels and countries.
 enum Migration010CheckoutHolds {
     static let migration = Migration(version: 10, name: "checkout_holds") { _ in
         [
@@ -38,6 +39,16 @@ enum Migration010CheckoutHolds {
                 PRIMARY KEY (tenant_id, hold_id, position))
             """,
             "CREATE INDEX checkout_hold_parts_by_instrument ON checkout_hold_parts (tenant_id, instrument_id)",
+            """
+            CREATE TABLE store_credits (
+                tenant_id TEXT NOT NULL,
+                id TEXT NOT NULL,
+                customer_id TEXT NOT NULL,
+                currency TEXT NOT NULL,
+                created_at BIGINT NOT NULL,
+                PRIMARY KEY (tenant_id, id))
+            """,
+            "CREATE UNIQUE INDEX store_credits_by_customer ON store_credits (tenant_id, customer_id, currency)",
             // JSON arrays of channel codes and ISO 3166 countries; NULL: anywhere.
             "ALTER TABLE gift_cards ADD COLUMN channels TEXT",
             "ALTER TABLE gift_cards ADD COLUMN countries TEXT",

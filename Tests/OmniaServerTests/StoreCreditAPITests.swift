@@ -1,0 +1,89 @@
+import Foundation
+import HTTPTypes
+import HummingbirdTesting
+import OmniaCore
+@testable import OmniaServer
+import Testing
+
+/// Store credit and the wallet through the real router, on both databases: an agent gives credit,
+/// the customer spends it (alone or with a gift card) in any channel, a refund puts it back, and
+/// the wallet shows what the customer's whole merged cluster holds.
+@Suite("Store credit and wallet")
+struct StoreCreditAPITests {
+    private static func customer(_ client: any TestClientProtocol, _ app: TestApp, _ name: String) async throws -> String {
+        let created = try await client.call(.post, "/v1/customers", key: app.adminKey, json: ["first_name": name, "last_name": "Test"])
+        return try #require(created.object["id"] as? String, "\(created.text)")
+    }
+
+    private static func part(_ type: String, _ id: String, _ amount: Int) -> [String: any Sendable] {
+        ["type": type, "id": id, "amount": amount]
+    }
+
+    @Test("an agent gives credit, its owner spends it with a gift card, a refund puts both back, the wallet shows them", arguments: TestBackend.available)
+    func lifecycle(backend: TestBackend) async throws {
+        try await TestApp.run(backend) { app, client in
+            _ = try await SalesFixtures.make(app, client)
+            let agent = try await app.key(scopes: ["service"])
+            let till = try await app.key(scopes: ["pos"])
+            let ana = try await Self.customer(client, app, "Ana")
+            let bruno = try await Self.customer(client, app, "Bruno")
+
+            let given = try await client.call(.post, "/v1/customers/\(ana)/store_credit", key: agent, json: ["amount": 2_000, "reason": "late delivery"])
+            #expect(given.status == .created && given.object["balance"] as? Int == 2_000 && given.object["customer_id"] as? String == ana, "\(given.text)")
+            let credit = try #require(given.object["id"] as? String)
+            let more = try await client.call(.post, "/v1/customers/\(ana)/store_credit", key: agent, json: ["amount": 500, "reason": "goodwill"])
+            #expect(more.object["id"] as? String == credit && more.object["balance"] as? Int == 2_500, "one account per currency")
+            #expect(try await client.call(.post, "/v1/customers/\(ana)/store_credit", key: till, json: ["amount": 1, "reason": "x"]).status == .forbidden)
+            let noReason = try await client.call(.post, "/v1/customers/\(ana)/store_credit", key: agent, json: ["amount": 100])
+            #expect(noReason.status == .badRequest && (noReason.object["errors"] as? [[String: Any]])?.first?["field"] as? String == "reason")
+            let unknown = try await client.call(.post, "/v1/customers/cus_01aaaaaaaaaaaaaaaaaaaaaaaa/store_credit", key: agent,
+                                                json: ["amount": 100, "reason": "x"])
+            #expect(unknown.status == .notFound)
+
+            // Credit is spent by its owner only.
+            let anonymous = try await client.call(.post, "/v1/redemptions", key: till, json: [
+                "channel": "store-madrid-01", "instruments": [Self.part("store_credit", credit, 100)],
+            ])
+            #expect(anonymous.status == .conflict && anonymous.problemCode == "store_credit_not_owned")
+            let someoneElse = try await client.call(.post, "/v1/redemptions", key: till, json: [
+                "channel": "store-madrid-01", "customer_id": bruno, "instruments": [Self.part("store_credit", credit, 100)],
+            ])
+            #expect(someoneElse.status == .conflict && someoneElse.problemCode == "store_credit_not_owned")
+            let byCode = try await client.call(.post, "/v1/holds", key: till, json: [
+                "channel": "web", "customer_id": ana, "instruments": [["type": "store_credit", "code": "K7QM-4XZP-9RTA-B3CV", "amount": 1] as [String: any Sendable]],
+            ])
+            #expect(byCode.status == .badRequest && (byCode.object["errors"] as? [[String: Any]])?.first?["code"] as? String == "no_code")
+
+            let card = try await client.call(.post, "/v1/gift_cards", key: agent, json: ["amount": 1_000, "customer_id": ana])
+            let cardID = try #require(card.object["id"] as? String)
+            let held = try await client.call(.post, "/v1/holds", key: till, json: [
+                "channel": "store-madrid-01", "customer_id": ana, "instruments": [Self.part("gift_card", cardID, 1_000), Self.part("store_credit", credit, 1_500)],
+            ])
+            let holdID = try #require(held.object["id"] as? String, "\(held.text)")
+            let captured = try await client.call(.post, "/v1/holds/\(holdID)/capture", key: till, json: ["amount": 2_000])
+            #expect((captured.object["parts"] as? [[String: Any]])?.map { $0["captured"] as? Int } == [1_000, 1_000])
+            let refunded = try await client.call(.post, "/v1/holds/\(holdID)/refund", key: till, json: ["amount": 1_500])
+            #expect((refunded.object["parts"] as? [[String: Any]])?.map { $0["refunded"] as? Int } == [1_000, 500], "\(refunded.text)")
+
+            let wallet = try await client.call(.get, "/v1/customers/\(ana)/wallet", key: till)
+            #expect(wallet.status == .ok && wallet.object["customer_id"] as? String == ana)
+            #expect((wallet.object["gift_cards"] as? [[String: Any]])?.map { $0["balance"] as? Int } == [1_000])
+            #expect((wallet.object["store_credit"] as? [[String: Any]])?.map { $0["balance"] as? Int } == [2_000])
+
+            // Ana and Bruno turn out to be one person: the survivor's wallet holds Ana's instruments, and the survivor spends them.
+            let merged = try await client.call(.post, "/v1/customers/\(bruno)/merge", key: agent, json: ["customer_id": ana, "reason": "same person"])
+            #expect(merged.status == .ok, "\(merged.text)")
+            let survivor = try #require(merged.object["id"] as? String)
+            let survivorWallet = try await client.call(.get, "/v1/customers/\(survivor)/wallet", key: till)
+            #expect((survivorWallet.object["store_credit"] as? [[String: Any]])?.count == 1)
+            #expect((survivorWallet.object["gift_cards"] as? [[String: Any]])?.count == 1)
+            let bySurvivor = try await client.call(.post, "/v1/redemptions", key: till, json: [
+                "channel": "web", "customer_id": survivor, "instruments": [Self.part("store_credit", credit, 2_000)],
+            ])
+            #expect(bySurvivor.status == .created, "the survivor spends the merged customer's credit: \(bySurvivor.text)")
+            let other = try await app.otherTenant()
+            #expect(try await client.call(.get, "/v1/customers/\(ana)/wallet", key: other.key).status == .notFound)
+            #expect(try await OperatorTools(services: app.services).verifyLedger(tenant: app.tenantID).flatMap(\.findings).isEmpty)
+        }
+    }
+}
