@@ -81,6 +81,11 @@ struct StoreCreditAPITests {
                 "channel": "web", "customer_id": survivor, "instruments": [Self.part("store_credit", credit, 2_000)],
             ])
             #expect(bySurvivor.status == .created, "the survivor spends the merged customer's credit: \(bySurvivor.text)")
+            // The checkouts appear in the customer's timeline, newest first.
+            let timeline = try await client.call(.get, "/v1/customers/\(survivor)/timeline?type=hold,redemption", key: till)
+            let entries = timeline.list.map { ($0["type"] as? String ?? "", $0["status"] as? String ?? "", $0["total"] as? Int ?? 0) }
+            #expect(entries.map(\.0) == ["redemption", "hold"] && entries.map(\.1) == ["captured", "captured"] && entries.map(\.2) == [2_000, 2_500],
+                    "\(timeline.text)")
             let other = try await app.otherTenant()
             #expect(try await client.call(.get, "/v1/customers/\(ana)/wallet", key: other.key).status == .notFound)
             #expect(try await OperatorTools(services: app.services).verifyLedger(tenant: app.tenantID).flatMap(\.findings).isEmpty)

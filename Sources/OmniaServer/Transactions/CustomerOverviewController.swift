@@ -22,8 +22,9 @@ struct CustomerOverviewController {
         }
         routes.get("customers/:id/timeline", scopes: CustomerController.readScopes) { request, context, caller in
             let id = try request.id("id", .customer, context: context, what: "customer")
-            let query = try Self.timelineQuery(request)
-            let items = try await services.database.read { sql in
+            var query = try Self.timelineQuery(request)
+            query.now = services.nowMilliseconds
+            let items = try await services.database.read { [query] sql in
                 guard let root = try await CustomerStore(tenantID: caller.tenantID).resolvedRow(on: sql, id: id) else { throw Problem.notFound("customer") }
                 return try await CustomerTimelineStore(tenantID: caller.tenantID).page(on: sql, customerID: root.id, query)
             }

@@ -2,7 +2,8 @@ import OmniaCore
 import SQLKit
 
 /// One entry of a customer's timeline: a sale or return in any channel, a journey event (a view, a
-/// cart, a store visit…), or a merge or unmerge of their record. Fields that do not apply to the type are omitted.
+/// cart, a store visit…), a merge or unmerge of their record, or a checkout's hold or redemption on
+/// their gift cards or store credit. Fields that do not apply to the type are omitted.
 struct TimelineItem: Encodable, Sendable {
     let type: String
     let id: String
@@ -23,11 +24,13 @@ struct TimelineItem: Encodable, Sendable {
     var eventType: String?
     var anonymousId: String?
     var properties: StoredJSON?
+    /// Of a `hold` or `redemption`: its status now (`open`, `captured`, `voided`, `expired`).
+    var status: String?
 
     /// The position of this entry, for `starting_after`: `<epoch ms>_<id>`.
     var cursor: String { "\(occurredAt.milliseconds)_\(id)" }
 
-    static let types = ["sale", "return", "event", "merge", "unmerge"]
+    static let types = ["sale", "return", "event", "merge", "unmerge", "hold", "redemption"]
 }
 
 /// What `GET /v1/customers/{id}/timeline` may filter on.
@@ -37,6 +40,8 @@ struct TimelineQuery: Sendable {
     /// Entries strictly older than this position (newest first).
     var before: (milliseconds: Int64, id: String)?
     var limit = PageRequest.defaultLimit
+    /// What "now" is for an open hold's expiry (epoch milliseconds).
+    var now: Int64 = 0
 }
 
 /// Reads a customer's timeline across their merged cluster, newest first: each source is read
@@ -92,6 +97,33 @@ struct CustomerTimelineStore: Sendable {
                 item.eventType = event.type
                 item.anonymousId = event.anonymousId
                 item.properties = event.properties
+                items.append(item)
+            }
+        }
+        let checkouts = ["hold", "redemption"].filter(query.types.contains)
+        if !checkouts.isEmpty {
+            var statement: SQLQueryString = """
+                SELECT h.id, h.kind, h.status, h.channel_id, h.currency, h.customer_id, h.expires_at, h.created_at,
+                    (SELECT CAST(COALESCE(SUM(p.amount), 0) AS BIGINT) FROM checkout_hold_parts p WHERE p.tenant_id = h.tenant_id AND p.hold_id = h.id) AS total
+                FROM checkout_holds h WHERE h.tenant_id = \(bind: tenantID) AND h.customer_id IN (\(cluster)) AND h.kind IN (\(binds: checkouts))
+                """
+            if let channelID = query.channelID { statement += " AND h.channel_id = \(bind: channelID)" }
+            if let before = query.before {
+                statement += """
+                     AND (h.created_at < \(bind: before.milliseconds) OR (h.created_at = \(bind: before.milliseconds) AND h.id < \(bind: before.id)))
+                    """
+            }
+            statement += " ORDER BY h.created_at DESC, h.id DESC LIMIT \(literal: query.limit + 1)"
+            for row in try await sql.raw(statement).all() {
+                var item = TimelineItem(type: try row.decode(column: "kind", as: String.self), id: try row.decode(column: "id", as: String.self),
+                                        occurredAt: StoredTime(milliseconds: try row.decode(column: "created_at", as: Int64.self)),
+                                        channelId: try row.decode(column: "channel_id", as: String.self))
+                item.currency = try row.decode(column: "currency", as: String.self)
+                item.total = try row.decode(column: "total", as: Int64.self)
+                item.customerId = try row.decode(column: "customer_id", as: String?.self)
+                let status = try row.decode(column: "status", as: String.self)
+                let expiresAt = try row.decode(column: "expires_at", as: Int64?.self)
+                item.status = status == "open" && (expiresAt.map { query.now >= $0 } ?? false) ? "expired" : status
                 items.append(item)
             }
         }
