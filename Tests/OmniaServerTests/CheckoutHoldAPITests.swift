@@ -227,7 +227,9 @@ struct CheckoutHoldAPITests {
             #expect(try await fieldCodes(["channel": "web", "expires_in": 5, "instruments": [gift(10)]]) == ["out_of_range"])
             #expect(try await fieldCodes(["channel": "web", "expires_in": 60, "instruments": [gift(10)]], path: "/v1/redemptions") == ["not_for_redemptions"])
             #expect(try await fieldCodes(["channel": "web", "instruments": [gift(10), gift(20)]]) == ["duplicate_instrument"])
-            #expect(try await fieldCodes(["channel": "web", "instruments": [Self.part(type: "coupon", id: card.id, amount: 1)]]) == ["invalid_enum"])
+            #expect(try await fieldCodes(["channel": "web", "instruments": [Self.part(type: "voucher", id: card.id, amount: 1)]]) == ["invalid_enum"])
+            #expect(try await fieldCodes(["channel": "web", "instruments": [Self.part(type: "coupon", id: card.id, amount: 1)]]) == ["unknown_instrument"],
+                    "a coupon is named by its code")
             #expect(try await fieldCodes(["channel": "web", "instruments": [Self.part(id: card.id, code: card.code, amount: 1)]])
                     == ["id_or_code"])
             #expect(try await fieldCodes(["channel": "web", "instruments": [Self.part(id: "gc_01aaaaaaaaaaaaaaaaaaaaaaaa", amount: 1)]])

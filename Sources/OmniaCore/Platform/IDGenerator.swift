@@ -23,6 +23,7 @@ public enum IDPrefix: String, Sendable, CaseIterable {
     case giftCard = "gc"
     case checkoutHold = "hld"
     case storeCredit = "scr"
+    case couponCampaign = "cpc"
 }
 
 /// Makes prefixed, time-sortable IDs: `prefix_` + 10 characters of milliseconds since the epoch

@@ -44,6 +44,7 @@ public enum OmniaApplication {
         GiftCardController(services: services).addRoutes(to: routes)
         CheckoutHoldController(services: services).addRoutes(to: routes)
         WalletController(services: services).addRoutes(to: routes)
+        CouponController(services: services).addRoutes(to: routes)
         return router
     }
 

@@ -67,6 +67,10 @@ struct CheckoutHoldController {
     /// counts towards the card's lockout even though the request fails.
     private func resolveCodes(_ body: CreateHoldRequest, caller: Caller) async throws -> [Int: String] {
         var cards: [Int: String] = [:]
+        // Coupon codes are looked up in the checkout's transaction; they count against the same allowance.
+        for instrument in body.instruments ?? [] where instrument.code != nil && instrument.type == InstrumentType.coupon.rawValue {
+            try services.admitCodeLookup(caller.keyID)
+        }
         for (position, instrument) in (body.instruments ?? []).enumerated()
         where instrument.code != nil && instrument.id == nil && instrument.type == InstrumentType.giftCard.rawValue {
             try services.admitCodeLookup(caller.keyID)

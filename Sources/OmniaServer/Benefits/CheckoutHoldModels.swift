@@ -28,16 +28,16 @@ struct CheckoutHold: Codable, Sendable, Equatable {
 /// One instrument of a hold: how much it reserved, how much of that was captured and how much of
 /// the capture was refunded, in the instrument's unit.
 struct CheckoutHoldPart: Codable, Sendable, Equatable {
-    /// `gift_card` or `store_credit`.
+    /// `gift_card`, `store_credit` or `coupon`.
     let instrumentType: String
     let instrumentId: String
-    /// The instrument's unit: an ISO 4217 currency, or `points`.
+    /// The instrument's unit: an ISO 4217 currency, `points`, or `uses` (a coupon: amount 1).
     let unit: String
     let amount: Int64
     let captured: Int64
     let refunded: Int64
-    /// The ledger transfer that reserved (`pending`) or took (`posted`) the amount.
-    let transferId: String
+    /// The ledger transfer that reserved (`pending`) or took (`posted`) the amount; none for a coupon.
+    let transferId: String?
 }
 
 /// An instrument named in a request: by id, or by the code a shopper gives (with its PIN when it has one).
@@ -46,7 +46,7 @@ struct InstrumentInput: Codable, Sendable {
     var id: String?
     var code: String?
     var pin: String?
-    /// In the instrument's unit (minor units of its currency).
+    /// In the instrument's unit (minor units of its currency); a coupon's is 1, and may be left out.
     var amount: Int64?
 }
 
@@ -86,19 +86,27 @@ struct HoldAmountRequest: RequestBody {
 enum InstrumentType: String, CaseIterable, Sendable {
     case giftCard = "gift_card"
     case storeCredit = "store_credit"
+    /// A coupon code: a right to one use, not value — it moves no money, so its part has no ledger transfer.
+    case coupon
+
+    /// Whether the instrument holds value on the ledger (a coupon holds uses).
+    var holdsValue: Bool { self != .coupon }
 
     /// The control account a redeemed amount goes to and a refund comes from.
     var redeemedPurpose: String {
         switch self {
         case .giftCard: "gift_cards_redeemed"
         case .storeCredit: "store_credit_redeemed"
+        case .coupon: preconditionFailure("a coupon moves no value")
         }
     }
 
-    var idPrefix: IDPrefix {
+    /// The prefix of its id, for instruments named by id.
+    var idPrefix: IDPrefix? {
         switch self {
         case .giftCard: .giftCard
         case .storeCredit: .storeCredit
+        case .coupon: nil
         }
     }
 
@@ -107,6 +115,7 @@ enum InstrumentType: String, CaseIterable, Sendable {
         switch self {
         case .giftCard: "gift card"
         case .storeCredit: "store credit"
+        case .coupon: "coupon"
         }
     }
 }

@@ -34,8 +34,11 @@ struct CheckoutHoldService: Sendable {
         var parts: [CheckoutHoldPart] = []
         if checked.instruments.count > 1 {
             let currency = LedgerUnit.currency(Currency(code: checked.currency)!)
-            try await lockAccounts(of: checked.instruments.map { ($0.type, $0.id) }, unit: currency, on: sql, tenantID: caller.tenantID)
+            try await lockAccounts(of: checked.instruments.filter(\.type.holdsValue).map { ($0.type, $0.id) }, unit: currency, on: sql,
+                                   tenantID: caller.tenantID)
         }
+        var partsByPosition: [Int: CheckoutHoldPart] = [:]
+        var coupons: [(position: Int, coupon: CouponService.Resolved)] = []
         for (position, instrument) in checked.instruments.enumerated() {
             let currency: String
             switch instrument.type {
@@ -47,6 +50,17 @@ struct CheckoutHoldService: Sendable {
                 currency = card.currency
             case .storeCredit:
                 currency = try await ownedStoreCredit(on: sql, tenantID: caller.tenantID, instrument.id, customerID: checked.customerID, position: position)
+            case .coupon:
+                let couponService = CouponService(services: services)
+                guard let coupon = try await couponService.resolve(on: sql, tenantID: caller.tenantID, instrument.id) else {
+                    throw CouponError.notFound.naming(position)
+                }
+                if let refusal = try await couponService.refusal(of: coupon, channel: checked.channel, customerID: checked.customerID, now: now, on: sql,
+                                                                 tenantID: caller.tenantID) {
+                    throw refusal.naming(position)
+                }
+                coupons.append((position, coupon))
+                continue
             }
             guard currency == checked.currency else { throw CheckoutHoldError.currencyMismatch(currency, checkout: checked.currency, position: position) }
             let unit = LedgerUnit.currency(Currency(code: currency)!)
@@ -64,10 +78,23 @@ struct CheckoutHoldService: Sendable {
             } catch let refused as LedgerRefused {
                 throw CheckoutHoldError.refused(refused, position: position)
             }
-            parts.append(CheckoutHoldPart(instrumentType: instrument.type.rawValue, instrumentId: instrument.id, unit: unit.rawValue,
-                                          amount: instrument.amount, captured: kind == "hold" ? 0 : instrument.amount, refunded: 0,
-                                          transferId: written.id))
+            partsByPosition[position] = CheckoutHoldPart(instrumentType: instrument.type.rawValue, instrumentId: instrument.id, unit: unit.rawValue,
+                                                         amount: instrument.amount, captured: kind == "hold" ? 0 : instrument.amount, refunded: 0,
+                                                         transferId: written.id)
         }
+        // Coupon uses after the value, in campaign order: two checkouts using the same campaigns
+        // take their counters in one order, never waiting on each other in a cycle.
+        for (position, coupon) in coupons.sorted(by: { ($0.coupon.campaign.id, $0.coupon.code) < ($1.coupon.campaign.id, $1.coupon.code) }) {
+            do {
+                try await CouponService(services: services).take(coupon, customerID: checked.customerID, holdID: id, redeemed: kind == "redemption",
+                                                                 on: sql, tenantID: caller.tenantID, now: now)
+            } catch let problem as Problem {
+                throw problem.naming(position)
+            }
+            partsByPosition[position] = CheckoutHoldPart(instrumentType: InstrumentType.coupon.rawValue, instrumentId: coupon.code, unit: "uses",
+                                                         amount: 1, captured: kind == "hold" ? 0 : 1, refunded: 0, transferId: nil)
+        }
+        parts = (0..<checked.instruments.count).map { partsByPosition[$0]! }
         let hold = CheckoutHold(id: id, kind: kind, status: kind == "hold" ? "open" : "captured", channelId: checked.channel.id, currency: checked.currency, country: country,
                                 customerId: checked.customerID, reference: checked.reference,
                                 expiresAt: checked.expiresAt.map(StoredTime.init(milliseconds:)), parts: parts,
@@ -139,19 +166,20 @@ struct CheckoutHoldService: Sendable {
         for (position, input) in inputs.enumerated() {
             let field = "instruments[\(position)]"
             let type = validator.oneOf(input.type, InstrumentType.self, field: "\(field).type")
-            let amount = validator.amount(input.amount, field: "\(field).amount")
+            let amount = validator.amount(input.amount ?? (type == .coupon ? 1 : nil), field: "\(field).amount")
             if amount == 0 { validator.fail("\(field).amount", "amount_not_positive", "\(field).amount must be at least 1") }
+            if type == .coupon, let amount, amount != 1 { validator.fail("\(field).amount", "coupon_amount", "a coupon is used once per checkout: amount 1") }
             var id: String?
             switch (input.id, input.code) {
             case (let given?, nil):
-                if let type, IDGenerator.isWellFormed(given, prefix: type.idPrefix) { id = given } else if let type {
+                if let type, let prefix = type.idPrefix, IDGenerator.isWellFormed(given, prefix: prefix) { id = given } else if let type {
                     validator.fail("\(field).id", "unknown_instrument", "\(field).id does not name a \(type.noun) of this tenant")
                 }
-            case (nil, _?):
-                if type == .storeCredit {
-                    validator.fail("\(field).code", "no_code", "store credit has no code; name it by id")
-                } else {
-                    id = cardIDsByCode[position]
+            case (nil, let code?):
+                switch type {
+                case .storeCredit: validator.fail("\(field).code", "no_code", "store credit has no code; name it by id")
+                case .coupon: id = code.trimmingCharacters(in: .whitespaces).uppercased()
+                default: id = cardIDsByCode[position]
                 }
             default:
                 validator.fail(field, "id_or_code", "\(field) must name its instrument by id or by code, not both")
@@ -207,8 +235,9 @@ struct CheckoutHoldService: Sendable {
     }
 
     private func lockAccounts(of hold: CheckoutHold, on sql: any SQLDatabase, tenantID: String) async throws {
-        guard hold.parts.count > 1, let unit = LedgerUnit(rawValue: hold.parts[0].unit) else { return }
-        try await lockAccounts(of: hold.parts.map { (InstrumentType(rawValue: $0.instrumentType)!, $0.instrumentId) }, unit: unit, on: sql, tenantID: tenantID)
+        let valued = hold.parts.filter(\.holdsValue)
+        guard valued.count > 1, let unit = LedgerUnit(rawValue: valued[0].unit) else { return }
+        try await lockAccounts(of: valued.map { ($0.type, $0.instrumentId) }, unit: unit, on: sql, tenantID: tenantID)
     }
 
     /// The currency of the store credit `id`, refused unless it belongs to the checkout's customer
@@ -237,21 +266,28 @@ struct CheckoutHoldService: Sendable {
         let now = services.nowMilliseconds
         let hold = try await existing(on: sql, tenantID: tenantID, id: id)
         try await lockAccounts(of: hold, on: sql, tenantID: tenantID)
-        let amount = try Self.amount(request, of: hold, available: hold.parts.reduce(0) { $0 + $1.amount }, exceeded: CheckoutHoldError.exceedsHold)
+        let amount = try Self.amount(request, of: hold, available: hold.parts.filter(\.holdsValue).reduce(0) { $0 + $1.amount },
+                                     exceeded: CheckoutHoldError.exceedsHold)
         let reason = try Self.reason(request)
         try await resolve(hold, to: "captured", on: sql, tenantID: tenantID, now: now)
         let ledger = LedgerStore(tenantID: tenantID)
         var remaining = amount ?? Int64.max
         var parts: [CheckoutHoldPart] = []
         for part in hold.parts {
+            guard let transferID = part.transferId else {
+                // A coupon's use is captured with the hold, whatever amount of value is.
+                try await CouponService(services: services).redeemHeld(code: part.instrumentId, holdID: hold.id, on: sql, tenantID: tenantID, now: now)
+                parts.append(part.with(captured: 1))
+                continue
+            }
             let taken = min(remaining, part.amount)
             remaining -= taken
             do {
                 if taken > 0 {
-                    _ = try await ledger.capture(on: sql, holdID: part.transferId, amount: taken, ids: services.ids, reason: reason ?? hold.id,
+                    _ = try await ledger.capture(on: sql, holdID: transferID, amount: taken, ids: services.ids, reason: reason ?? hold.id,
                                                  requestID: actor.requestID, now: now)
                 } else {
-                    _ = try await ledger.void(on: sql, holdID: part.transferId, ids: services.ids, reason: reason ?? hold.id, requestID: actor.requestID, now: now)
+                    _ = try await ledger.void(on: sql, holdID: transferID, ids: services.ids, reason: reason ?? hold.id, requestID: actor.requestID, now: now)
                 }
             } catch let refused as LedgerRefused where [.holdExpired, .holdAlreadyResolved].contains(refused.refusal) {
                 // The ledger's own sweep (on a server whose clock runs ahead) released the part first.
@@ -286,14 +322,27 @@ struct CheckoutHoldService: Sendable {
         let hold = try await existing(on: sql, tenantID: tenantID, id: id)
         guard hold.status == "captured" else { throw CheckoutHoldError.notCaptured(hold.status) }
         try await lockAccounts(of: hold, on: sql, tenantID: tenantID)
-        let refundable = hold.parts.reduce(0) { $0 + $1.captured - $1.refunded }
+        let refundable = hold.parts.filter(\.holdsValue).reduce(0) { $0 + $1.captured - $1.refunded }
         let amount = try Self.amount(request, of: hold, available: refundable, exceeded: CheckoutHoldError.exceedsRefundable(refundable))
         let reason = try Self.reason(request)
-        guard refundable > 0 else { throw CheckoutHoldError.exceedsRefundable(0) }
+        // A whole refund also gives the checkout's coupon uses back; a partial one is value only.
+        let couponsBack = amount == nil ? hold.parts.filter { !$0.holdsValue && $0.refunded < $0.captured } : []
+        guard refundable > 0 || !couponsBack.isEmpty else { throw CheckoutHoldError.exceedsRefundable(0) }
         let ledger = LedgerStore(tenantID: tenantID)
         var remaining = amount ?? refundable
         var parts: [CheckoutHoldPart] = []
         for (position, part) in hold.parts.enumerated() {
+            guard part.holdsValue else {
+                guard amount == nil, part.refunded < part.captured else { parts.append(part); continue }
+                let marked = try await sql.raw("""
+                    UPDATE checkout_hold_parts SET refunded = 1
+                    WHERE tenant_id = \(bind: tenantID) AND hold_id = \(bind: hold.id) AND position = \(bind: position) AND refunded = 0
+                    RETURNING refunded
+                    """).all()
+                if !marked.isEmpty { try await giveBackCoupon(part, of: hold, on: sql, tenantID: tenantID, now: now) }
+                parts.append(part.with(refunded: 1))
+                continue
+            }
             let given = min(remaining, part.captured - part.refunded)
             remaining -= given
             guard given > 0 else { parts.append(part); continue }
@@ -353,13 +402,24 @@ struct CheckoutHoldService: Sendable {
                            now: Int64) async throws {
         let ledger = LedgerStore(tenantID: tenantID)
         for part in hold.parts {
+            guard let transferID = part.transferId else {
+                try await giveBackCoupon(part, of: hold, on: sql, tenantID: tenantID, now: now)
+                continue
+            }
             do {
-                _ = try await ledger.void(on: sql, holdID: part.transferId, expired: expired, ids: services.ids, reason: reason ?? hold.id,
+                _ = try await ledger.void(on: sql, holdID: transferID, expired: expired, ids: services.ids, reason: reason ?? hold.id,
                                           requestID: requestID, now: now)
             } catch let refused as LedgerRefused where expired && refused.refusal == .holdAlreadyResolved {
                 continue
             }
         }
+    }
+
+    /// Gives a coupon part's use back to its code, campaign and customer.
+    private func giveBackCoupon(_ part: CheckoutHoldPart, of hold: CheckoutHold, on sql: any SQLDatabase, tenantID: String, now: Int64) async throws {
+        let coupons = CouponService(services: services)
+        guard let coupon = try await coupons.resolve(on: sql, tenantID: tenantID, part.instrumentId) else { return }
+        try await coupons.giveBack(coupon, customerID: hold.customerId, holdID: hold.id, on: sql, tenantID: tenantID, now: now)
     }
 
     /// Moves an open hold to `status` in one conditional update — the step that makes a hold
@@ -471,7 +531,7 @@ struct CheckoutHoldService: Sendable {
             CheckoutHoldPart(instrumentType: try row.decode(column: "instrument_type", as: String.self),
                              instrumentId: try row.decode(column: "instrument_id", as: String.self), unit: try row.decode(column: "unit", as: String.self),
                              amount: try row.decode(column: "amount", as: Int64.self), captured: try row.decode(column: "captured", as: Int64.self),
-                             refunded: try row.decode(column: "refunded", as: Int64.self), transferId: try row.decode(column: "transfer_id", as: String.self))
+                             refunded: try row.decode(column: "refunded", as: Int64.self), transferId: try row.decode(column: "transfer_id", as: String?.self))
         }
         return CheckoutHold(
             id: id, kind: try row.decode(column: "kind", as: String.self), status: try row.decode(column: "status", as: String.self),
@@ -498,6 +558,11 @@ extension CheckoutHold {
 }
 
 extension CheckoutHoldPart {
+    var type: InstrumentType { InstrumentType(rawValue: instrumentType)! }
+
+    /// Whether the part moved value on the ledger (a coupon part did not).
+    var holdsValue: Bool { type.holdsValue }
+
     func with(captured: Int64? = nil, refunded: Int64? = nil) -> CheckoutHoldPart {
         CheckoutHoldPart(instrumentType: instrumentType, instrumentId: instrumentId, unit: unit, amount: amount, captured: captured ?? self.captured,
                          refunded: refunded ?? self.refunded, transferId: transferId)

@@ -71,7 +71,7 @@ struct GiftCardService: Sendable {
     static let restrictionEntries = 1...50
 
     /// The codes of the channels a restriction names (by id or code), each checked.
-    private func channelCodes(_ references: [String]?, on sql: any SQLDatabase, tenantID: String, into validator: inout Validator) async throws -> [String]? {
+    func channelCodes(_ references: [String]?, on sql: any SQLDatabase, tenantID: String, into validator: inout Validator) async throws -> [String]? {
         guard let references else { return nil }
         guard Self.restrictionEntries.contains(references.count) else {
             validator.fail("channels", "invalid_length", "channels must list 1 to \(Self.restrictionEntries.upperBound) channels, or be left out")

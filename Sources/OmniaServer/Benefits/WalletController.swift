@@ -13,6 +13,7 @@ struct WalletController {
     func addRoutes(to routes: Routes) {
         let giftCards = GiftCardService(services: services)
         let storeCredit = StoreCreditService(services: services)
+        let coupons = CouponService(services: services)
         routes.get("customers/:id/wallet", scopes: CustomerController.writeScopes) { request, context, caller in
             let id = try request.id("id", .customer, context: context, what: "customer")
             let wallet = try await services.database.read { sql in
@@ -20,7 +21,8 @@ struct WalletController {
                     throw Problem.notFound("customer")
                 }
                 return Wallet(customerId: customer.id, giftCards: try await giftCards.cards(on: sql, tenantID: caller.tenantID, customerID: customer.id),
-                              storeCredit: try await storeCredit.credits(on: sql, tenantID: caller.tenantID, customerID: customer.id))
+                              storeCredit: try await storeCredit.credits(on: sql, tenantID: caller.tenantID, customerID: customer.id),
+                              coupons: try await coupons.assigned(on: sql, tenantID: caller.tenantID, customerID: customer.id))
             }
             return try JSONResponse.make(wallet)
         }
@@ -35,10 +37,12 @@ struct WalletController {
     }
 }
 
-/// `GET /v1/customers/{id}/wallet`: the gift cards and store credit of the customer's whole merged
-/// cluster (the survivor's id answers for a merged-away one), each with what is available now.
+/// `GET /v1/customers/{id}/wallet`: the gift cards, store credit and assigned coupons still usable
+/// of the customer's whole merged cluster (the survivor's id answers for a merged-away one), each
+/// with what is available now.
 struct Wallet: Encodable, Sendable {
     let customerId: String
     let giftCards: [GiftCard]
     let storeCredit: [StoreCredit]
+    let coupons: [Coupon]
 }
