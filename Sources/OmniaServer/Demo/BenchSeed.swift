@@ -114,8 +114,7 @@ public enum BenchSeed {
     /// `count` active gift cards of `amount` cents each, issued through the real service (so each
     /// has its ledger account and load); returns their ids.
     public static func giftCards(_ services: AppServices, tenantID: String, count: Int, amount: Int64) async throws -> [String] {
-        let caller = Caller(tenantID: tenantID, keyID: "bench", scopes: [.admin], channelID: nil, locationID: nil, tenantCurrency: "EUR",
-                            tenantTimeZone: "Europe/Madrid", acceptedCurrencies: ["EUR"], identityPolicy: .defaults(country: "ES"))
+        let caller = benchCaller(tenantID)
         let giftCards = GiftCardService(services: services)
         var ids: [String] = []
         while ids.count < count {
@@ -144,6 +143,56 @@ public enum BenchSeed {
                 """).all().first
             return (account.balance.posted, account.balance.available, try row?.decode(column: "n", as: Int.self) ?? 0,
                     try row?.decode(column: "total", as: Int64.self) ?? 0)
+        }
+    }
+
+    private static func benchCaller(_ tenantID: String) -> Caller {
+        Caller(tenantID: tenantID, keyID: "bench", scopes: [.admin], channelID: nil, locationID: nil, tenantCurrency: "EUR",
+               tenantTimeZone: "Europe/Madrid", acceptedCurrencies: ["EUR"], identityPolicy: .defaults(country: "ES"))
+    }
+
+    /// A unique coupon campaign with `codes` generated codes, in one transaction (what
+    /// `POST /v1/coupon_campaigns/{id}/codes` does); returns the campaign's id.
+    public static func couponCampaign(_ services: AppServices, tenantID: String, codes: Int) async throws -> String {
+        let coupons = CouponService(services: services)
+        return try await services.database.transaction { sql in
+            let campaign = try await coupons.create(on: sql, tenantID: tenantID, CreateCouponCampaignRequest(name: "Bench", kind: "unique"), actor: .cli)
+            _ = try await coupons.generate(on: sql, tenantID: tenantID, campaignID: campaign.id, GenerateCouponCodesRequest(count: codes), actor: .cli)
+            return campaign.id
+        }
+    }
+
+    /// Up to `limit` of a campaign's codes in their printed form.
+    public static func couponCodes(_ services: AppServices, tenantID: String, campaignID: String, limit: Int) async throws -> [String] {
+        try await services.database.read { sql in
+            try await CouponService(services: services).codes(on: sql, tenantID: tenantID, campaignID: campaignID, after: nil, limit: limit)
+                .map { CouponCode.display($0.code) }
+        }
+    }
+
+    /// A customer whose wallet holds `cards` gift cards, store credit and `coupons` assigned coupons; returns the customer's id.
+    public static func walletCustomer(_ services: AppServices, tenantID: String, cards: Int, coupons: Int) async throws -> String {
+        let caller = benchCaller(tenantID)
+        let campaignID = try await couponCampaign(services, tenantID: tenantID, codes: coupons)
+        let codes = try await couponCodes(services, tenantID: tenantID, campaignID: campaignID, limit: coupons)
+        return try await services.database.transaction { sql in
+            let customerID = services.ids.make(.customer)
+            let now = services.nowMilliseconds
+            try await sql.raw("""
+                INSERT INTO customers (tenant_id, id, canonical_id, attributes, created_at, updated_at)
+                VALUES (\(bind: tenantID), \(bind: customerID), \(bind: customerID), '{}', \(bind: now), \(bind: now))
+                """).run()
+            for _ in 0..<cards {
+                _ = try await GiftCardService(services: services).issue(on: sql, caller: caller, IssueGiftCardRequest(amount: 5_000, customerId: customerID),
+                                                                        actor: .cli)
+            }
+            _ = try await StoreCreditService(services: services).issue(on: sql, caller: caller, customerID: customerID,
+                                                                       IssueStoreCreditRequest(amount: 2_500, reason: "bench"), actor: .cli)
+            for code in codes {
+                _ = try await CouponService(services: services).assign(on: sql, tenantID: tenantID, AssignCouponRequest(code: code, customerId: customerID),
+                                                                        actor: .cli)
+            }
+            return customerID
         }
     }
 

@@ -67,6 +67,9 @@ struct Bench: AsyncParsableCommand {
         if scenario == .identityMatch {
             return try await MatchMeasurement.run(database: database, databaseLabel: label)
         }
+        if scenario == .couponsGenerate {
+            return try await CouponMeasurement.run(database: database, databaseLabel: label)
+        }
         if scenario == .importTransactions {
             return try await ImportMeasurement.run(database: database, databaseLabel: label, folder: temporary, records: records)
         }
@@ -103,6 +106,13 @@ struct Bench: AsyncParsableCommand {
                 let (count, amount) = scenario.seededCards
                 context.cardIDs = try await BenchSeed.giftCards(services, tenantID: seeded.tenantID, count: count, amount: amount)
                 print("seeded \(count) gift cards of \(amount) cents in " + String(format: "%.1f s", Date().timeIntervalSince(started)))
+            case .couponsValidate:
+                let campaignID = try await BenchSeed.couponCampaign(services, tenantID: seeded.tenantID, codes: BenchScenario.validatedCodes)
+                context.codes = try await BenchSeed.couponCodes(services, tenantID: seeded.tenantID, campaignID: campaignID, limit: BenchScenario.validatedCodes)
+                print("seeded \(BenchScenario.validatedCodes) coupon codes in " + String(format: "%.1f s", Date().timeIntervalSince(started)))
+            case .wallet:
+                context.customerID = try await BenchSeed.walletCustomer(services, tenantID: seeded.tenantID, cards: 40, coupons: 9)
+                print("seeded a customer with 40 gift cards, store credit and 9 coupons in " + String(format: "%.1f s", Date().timeIntervalSince(started)))
             default:
                 break
             }
@@ -111,7 +121,9 @@ struct Bench: AsyncParsableCommand {
         }
         guard servers == 1 || label == "postgres" else { throw ConfigurationError(setting: "servers", reason: "several servers share a PostgreSQL database") }
         let processes = try (0..<servers).map { _ in
-            try ServerProcess(arguments: ["--database", databaseDescriptionForChild(database), "--rate-limit", "0", "--log-level", "error"])
+            // Code lookups are limited per key (300 a minute) like every request is per key; the bench sends them all under one.
+            try ServerProcess(arguments: ["--database", databaseDescriptionForChild(database), "--rate-limit", "0", "--log-level", "error"],
+                              environment: ["OMNIA_CODE_LOOKUPS_PER_MINUTE": "0"])
         }
         defer { for server in processes { server.stop() } }
         var ports: [Int] = []
@@ -205,6 +217,7 @@ struct BenchContext: Sendable {
     var tenantID: String?
     var customerID: String?
     var cardIDs: [String] = []
+    var codes: [String] = []
 }
 
 /// Numbers requests across connections so every write is unique.
@@ -235,6 +248,9 @@ enum BenchScenario: String, CaseIterable, Sendable {
     case redemptions
     case redemptionsHot = "redemptions.hot"
     case redemptionsContended = "redemptions.contended"
+    case couponsValidate = "coupons.validate"
+    case wallet
+    case couponsGenerate = "coupons.generate"
     case importTransactions = "import.transactions"
     case identityMatch = "identity.match"
     case startup
@@ -260,6 +276,8 @@ enum BenchScenario: String, CaseIterable, Sendable {
     }
 
     static let redeemedAmount: Int64 = 100
+    /// Codes of the campaign `coupons.validate` asks about, each a different one in turn.
+    static let validatedCodes = 100_000
 
     /// Whether the run ends with the books check (`Bench.checkBooks`).
     var checksBooks: Bool { self == .redemptionsHot || self == .redemptionsContended }
@@ -284,9 +302,15 @@ enum BenchScenario: String, CaseIterable, Sendable {
             let body = "{\"channel\":\"\(sequence % 2 == 0 ? "web" : "store-madrid-01")\",\"reference\":\"bench-\(runID)\","
                 + "\"instruments\":[{\"type\":\"gift_card\",\"id\":\"\(card)\",\"amount\":\(Self.redeemedAmount)}]}"
             return ScenarioRequest(method: .POST, path: "/v1/redemptions", headers: [("Idempotency-Key", "bench-\(runID)")], body: Array(body.utf8))
+        case .couponsValidate:
+            let sequence = Int(runID.split(separator: "-").last ?? "") ?? 0
+            let code = context.codes.isEmpty ? "" : context.codes[(sequence &* 7919) % context.codes.count]
+            return ScenarioRequest(method: .GET, path: "/v1/coupons/validate?code=\(code)&channel=web", headers: [], body: nil)
+        case .wallet:
+            return ScenarioRequest(method: .GET, path: "/v1/customers/\(context.customerID ?? "")/wallet", headers: [], body: nil)
         case .customerOverview:
             return ScenarioRequest(method: .GET, path: "/v1/customers/\(context.customerID ?? "")/overview", headers: [], body: nil)
-        case .channelsList, .startup, .importTransactions, .identityMatch:
+        case .channelsList, .startup, .importTransactions, .identityMatch, .couponsGenerate:
             return ScenarioRequest(method: .GET, path: "/v1/channels", headers: [], body: nil)
         case .locationsCreate:
             let body = "{\"code\":\"b-\(runID)\",\"name\":\"Bench store\",\"kind\":\"store\",\"country\":\"ES\",\"city\":\"Madrid\"}"
@@ -305,7 +329,7 @@ enum BenchScenario: String, CaseIterable, Sendable {
 
     /// Whether each request differs (a new location code and key per POST) or one can be reused.
     var variesPerRequest: Bool {
-        [.locationsCreate, .identify, .transactionsCreate, .redemptions, .redemptionsHot, .redemptionsContended].contains(self)
+        [.locationsCreate, .identify, .transactionsCreate, .redemptions, .redemptionsHot, .redemptionsContended, .couponsValidate].contains(self)
     }
 
     /// The answers that count as correct; any other is an error. A card that ran out refuses with a clean 409.
@@ -327,6 +351,9 @@ enum BenchScenario: String, CaseIterable, Sendable {
         case .redemptions: database == "postgres" ? ">= 1500/s, p99 <= 15 ms (postgres, 32 conns)" : ">= 2000/s, p99 <= 15 ms (sqlite, 32 conns)"
         case .redemptionsHot: ">= 1000/s on one card (postgres, 64 conns)"
         case .redemptionsContended: "no error but 409, books balance (one card running out)"
+        case .couponsValidate: "p99 <= 2 ms (100,000 codes)"
+        case .wallet: "p99 <= 5 ms (50 instruments)"
+        case .couponsGenerate: "1,000,000 codes <= 30 s"
         case .startup: "ready <= 1000 ms, idle RSS <= 100 MB"
         case .importTransactions: ">= 20000/s (sqlite, 5 lines)"
         case .identityMatch: "10,000 x 10,000 customers <= 60 s"

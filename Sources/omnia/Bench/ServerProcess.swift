@@ -8,10 +8,11 @@ final class ServerProcess: @unchecked Sendable {
     private var banner = ""
     let started = Date()
 
-    /// Starts `omnia serve` with `arguments` (port 0: the OS picks a free port).
-    init(arguments: [String]) throws {
+    /// Starts `omnia serve` with `arguments` (port 0: the OS picks a free port) and `environment` added to this process's.
+    init(arguments: [String], environment: [String: String] = [:]) throws {
         process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL
         process.arguments = ["serve", "--host", "127.0.0.1", "--port", "0"] + arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         process.standardOutput = output
         process.standardError = FileHandle.nullDevice
         output.fileHandleForReading.readabilityHandler = { [weak self] handle in

@@ -86,7 +86,8 @@ enum Migration010CheckoutHolds {
                 PRIMARY KEY (tenant_id, code))\(dialect == .sqlite ? " WITHOUT ROWID" : "")
             """,
             "CREATE INDEX coupon_codes_by_campaign ON coupon_codes (tenant_id, campaign_id, code)",
-            "CREATE INDEX coupon_codes_by_customer ON coupon_codes (tenant_id, customer_id) WHERE customer_id IS NOT NULL",
+            // Covering for the wallet's read of a customer's codes: without it SQLite walks the tenant's codes by key.
+            "CREATE INDEX coupon_codes_by_customer ON coupon_codes (tenant_id, customer_id, status, campaign_id) WHERE customer_id IS NOT NULL",
             """
             CREATE TABLE coupon_customer_uses (
                 tenant_id TEXT NOT NULL,
