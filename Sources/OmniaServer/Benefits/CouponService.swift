@@ -82,14 +82,7 @@ struct CouponService: Sendable {
         var written = 0
         while written < count {
             let batch = (0..<min(Self.generationBatch, count - written)).map { _ in CouponCode.generate(using: &generator) }
-            try await sql.insertRows(into: "coupon_codes", columns: ["tenant_id", "code", "campaign_id", "status", "updated_at"], batch,
-                                     suffix: " ON CONFLICT (tenant_id, code) DO NOTHING") { code, values in
-                values.add(tenantID)
-                values.add(code)
-                values.add(campaignID)
-                values.add("available")
-                values.add(now)
-            }
+            try await insertCodes(batch, on: sql, tenantID: tenantID, campaignID: campaignID, now: now)
             written += batch.count
         }
         // What was written, counted: a code drawn twice was skipped by the insert and is drawn again.
@@ -97,14 +90,7 @@ struct CouponService: Sendable {
         while stored < campaign.codeCount + Int64(count) {
             let missing = Int(campaign.codeCount + Int64(count) - stored)
             let batch = (0..<missing).map { _ in CouponCode.generate(using: &generator) }
-            try await sql.insertRows(into: "coupon_codes", columns: ["tenant_id", "code", "campaign_id", "status", "updated_at"], batch,
-                                     suffix: " ON CONFLICT (tenant_id, code) DO NOTHING") { code, values in
-                values.add(tenantID)
-                values.add(code)
-                values.add(campaignID)
-                values.add("available")
-                values.add(now)
-            }
+            try await insertCodes(batch, on: sql, tenantID: tenantID, campaignID: campaignID, now: now)
             stored = try await codeCount(on: sql, tenantID: tenantID, campaignID: campaignID)
         }
         try await sql.raw("""
@@ -113,6 +99,28 @@ struct CouponService: Sendable {
         let result = GeneratedCouponCodes(campaignId: campaignID, generated: count, codeCount: stored)
         try await services.events.append(on: sql, tenantID: tenantID, type: "coupon_codes.generated", data: result, requestID: actor.requestID)
         return result
+    }
+
+    /// Writes fresh codes, skipping any already taken. On PostgreSQL the codes travel as one array
+    /// parameter (`unnest`) instead of five bound values each: binding 5,000,000 values cost more
+    /// than inserting the rows.
+    private func insertCodes(_ codes: [String], on sql: any SQLDatabase, tenantID: String, campaignID: String, now: Int64) async throws {
+        if sql.dialect.name != "sqlite" {
+            try await sql.raw("""
+                INSERT INTO coupon_codes (tenant_id, code, campaign_id, status, updated_at)
+                SELECT \(bind: tenantID), code, \(bind: campaignID), 'available', \(bind: now) FROM unnest(\(bind: codes)::text[]) AS code
+                ON CONFLICT (tenant_id, code) DO NOTHING
+                """).run()
+            return
+        }
+        try await sql.insertRows(into: "coupon_codes", columns: ["tenant_id", "code", "campaign_id", "status", "updated_at"], codes,
+                                 suffix: " ON CONFLICT (tenant_id, code) DO NOTHING") { code, values in
+            values.add(tenantID)
+            values.add(code)
+            values.add(campaignID)
+            values.add("available")
+            values.add(now)
+        }
     }
 
     private func codeCount(on sql: any SQLDatabase, tenantID: String, campaignID: String) async throws -> Int64 {
