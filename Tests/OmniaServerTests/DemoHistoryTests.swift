@@ -43,6 +43,19 @@ struct DemoHistoryTests {
                         """).first(decodingColumn: "n", as: Int.self) ?? 0
                 }
                 #expect(crossChannel > 0, "some web orders come back in a store")
+                // Benefits: cards held by customers (some partly spent), store credit, a welcome code and assigned unique codes; sound books.
+                let benefits = try await app.services.database.read { sql in
+                    try await sql.raw("""
+                        SELECT (SELECT COUNT(*) FROM gift_cards WHERE tenant_id = \(bind: demo.tenantID)) AS cards,
+                               (SELECT COUNT(*) FROM checkout_holds WHERE tenant_id = \(bind: demo.tenantID)) AS redemptions,
+                               (SELECT COUNT(*) FROM store_credits WHERE tenant_id = \(bind: demo.tenantID)) AS credits,
+                               (SELECT COUNT(*) FROM coupon_codes WHERE tenant_id = \(bind: demo.tenantID) AND customer_id IS NOT NULL) AS assigned
+                        """).all().first.map { row in
+                        try ["cards", "redemptions", "credits", "assigned"].map { try row.decode(column: $0, as: Int.self) }
+                    } ?? []
+                }
+                #expect(benefits.count == 4 && benefits.allSatisfy { $0 > 0 }, "\(benefits)")
+                #expect(try await OperatorTools(services: app.services).verifyLedger(tenant: demo.tenantID).flatMap(\.findings).isEmpty)
                 digests.withLock { $0.append(digest) }
             }
         }

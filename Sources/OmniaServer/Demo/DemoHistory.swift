@@ -111,6 +111,7 @@ public enum DemoHistory {
         } catch MatchError.jobActive {
             // A job already queued or running will see these customers too.
         }
+        _ = try await DemoBenefits.seed(services, tenantID: tenantID, caller: caller, random: &random)
         return transactions
     }
 
