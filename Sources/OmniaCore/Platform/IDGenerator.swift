@@ -24,6 +24,7 @@ public enum IDPrefix: String, Sendable, CaseIterable {
     case checkoutHold = "hld"
     case storeCredit = "scr"
     case couponCampaign = "cpc"
+    case redemptionException = "rex"
 }
 
 /// Makes prefixed, time-sortable IDs: `prefix_` + 10 characters of milliseconds since the epoch

@@ -11,7 +11,9 @@ import SQLKit
 /// | `POST /v1/holds/{id}/capture` | pos, ecommerce, service |
 /// | `POST /v1/holds/{id}/void` | pos, ecommerce, service |
 /// | `POST /v1/holds/{id}/refund` | pos, ecommerce, service |
-/// | `POST /v1/redemptions` | pos, ecommerce, service |
+/// | `POST /v1/redemptions` (`offline: true`: 201, or 202 with a redemption exception) | pos, ecommerce, service |
+/// | `GET /v1/redemption_exceptions?status=` | service |
+/// | `POST /v1/redemption_exceptions/{id}/resolve` | service |
 struct CheckoutHoldController {
     let services: AppServices
 
@@ -25,8 +27,9 @@ struct CheckoutHoldController {
         for (path, kind) in [("holds", "hold"), ("redemptions", "redemption")] {
             routes.post(path, scopes: scopes) { request, context, caller in
                 let body = try await request.decode(CreateHoldRequest.self, maxBytes: services.config.maxBodyBytes)
-                let cards = try await resolveCodes(body, caller: caller)
                 let actor = Actor(id: caller.keyID, requestID: context.requestID)
+                if kind == "redemption" && body.offline == true { return try await syncOffline(body, caller: caller, context: context, actor: actor) }
+                let cards = try await resolveCodes(body, caller: caller)
                 let alone: @Sendable () async throws -> Response = {
                     try await context.claimingIdempotencyKey { context in
                         try await services.mutation(context) { sql in
@@ -35,7 +38,7 @@ struct CheckoutHoldController {
                     }
                 }
                 // A redemption of one card may be written with others arriving at the same moment.
-                guard kind == "redemption", let instruments = body.instruments, instruments.count == 1,
+                guard kind == "redemption", body.occurredAt == nil, let instruments = body.instruments, instruments.count == 1,
                     let cardID = instruments[0].id ?? cards[0], IDGenerator.isWellFormed(cardID, prefix: .giftCard)
                 else { return try await alone() }
                 return try await services.redemptionGroups.redeem(
@@ -49,6 +52,26 @@ struct CheckoutHoldController {
             let hold = try await services.database.read { sql in try await holds.current(on: sql, tenantID: caller.tenantID, id: id) }
             return try JSONResponse.make(hold)
         }
+        let offline = OfflineRedemptions(services: services)
+        routes.get("redemption_exceptions", scopes: [.service]) { request, _, caller in
+            let page = try PageRequest(request)
+            let status = request.uri.queryParameters["status"].map(String.init)
+            if let status, !["open", "resolved"].contains(status) {
+                throw Problem.validation([FieldError(field: "status", code: "invalid_enum", detail: "status must be open or resolved")])
+            }
+            let exceptions = try await services.database.read { sql in
+                try await offline.page(on: sql, tenantID: caller.tenantID, status: status, page: page)
+            }
+            return try JSONResponse.make(page.page(exceptions, id: \.id))
+        }
+        routes.post("redemption_exceptions/:id/resolve", scopes: [.service]) { request, context, caller in
+            let id = try request.id("id", .redemptionException, context: context, what: "redemption exception")
+            let body = try await request.decode(ResolveExceptionRequest.self, maxBytes: services.config.maxBodyBytes)
+            let actor = Actor(id: caller.keyID, requestID: context.requestID)
+            return try await services.mutation(context, status: .ok) { sql in
+                try await offline.resolve(on: sql, tenantID: caller.tenantID, id: id, body, actor: actor)
+            }
+        }
         let actions: [(String, @Sendable (any SQLDatabase, String, String, HoldAmountRequest, Actor) async throws -> CheckoutHold)] = [
             ("capture", holds.capture), ("void", holds.void), ("refund", holds.refund),
         ]
@@ -58,6 +81,25 @@ struct CheckoutHoldController {
                 let body = try await request.decode(HoldAmountRequest.self, maxBytes: services.config.maxBodyBytes)
                 let actor = Actor(id: caller.keyID, requestID: context.requestID)
                 return try await services.mutation(context, status: .ok) { sql in try await perform(sql, caller.tenantID, id, body, actor) }
+            }
+        }
+    }
+
+    /// A redemption a till made offline: redeemed, or recorded as an exception (202) when it can no
+    /// longer be honoured — a code or PIN that no longer matches included. Never grouped.
+    private func syncOffline(_ body: CreateHoldRequest, caller: Caller, context: OmniaRequestContext, actor: Actor) async throws -> Response {
+        var cards: [Int: String] = [:]
+        var refusedCode: Problem?
+        do {
+            cards = try await resolveCodes(body, caller: caller)
+        } catch let problem as Problem where OfflineRedemptions.isUnhonourable(problem) {
+            refusedCode = problem
+        }
+        let outcomeCards = cards, outcomeRefusal = refusedCode
+        return try await context.claimingIdempotencyKey { context in
+            try await services.mutation(context, status: { $0.status }) { sql in
+                try await OfflineRedemptions(services: services).sync(on: sql, caller: caller, body, cardIDsByCode: outcomeCards,
+                                                                      refusedCode: outcomeRefusal, actor: actor)
             }
         }
     }

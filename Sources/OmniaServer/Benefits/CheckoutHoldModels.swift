@@ -18,6 +18,8 @@ struct CheckoutHold: Codable, Sendable, Equatable {
     let reference: String?
     /// Until when an open hold reserves its amounts (a redemption has none).
     let expiresAt: StoredTime?
+    /// When a till says the redemption happened (one synced after working offline); absent for one made live.
+    var occurredAt: StoredTime? = nil
     let parts: [CheckoutHoldPart]
     let createdAt: StoredTime
     let updatedAt: StoredTime
@@ -63,10 +65,15 @@ struct CreateHoldRequest: RequestBody {
     /// Seconds an open hold lasts, 30 to 604,800 (7 days); 900 when absent. Not for redemptions.
     var expiresIn: Int?
     var instruments: [InstrumentInput]?
+    /// Redemptions only: when the till made it, RFC 3339 (a till syncing what it did offline).
+    var occurredAt: String?
+    /// Redemptions only: true for one a till made offline and now syncs. One that can no longer
+    /// be honoured is then recorded as a `redemption_exception` (202) instead of refused.
+    var offline: Bool?
 
     typealias Field = CodingKeys
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case channel, currency, country, customerId, reference, expiresIn, instruments
+        case channel, currency, country, customerId, reference, expiresIn, instruments, occurredAt, offline
     }
 }
 
@@ -117,5 +124,47 @@ enum InstrumentType: String, CaseIterable, Sendable {
         case .storeCredit: "store credit"
         case .coupon: "coupon"
         }
+    }
+}
+
+/// A redemption a till made offline that could not be honoured when it synced (the card was spent
+/// elsewhere meanwhile, disabled, the coupon used): nothing of it was taken, and it waits here for
+/// review with the amount at risk.
+struct RedemptionException: Codable, Sendable, Equatable {
+    let id: String
+    /// `open` until someone resolves it, then `resolved`.
+    let status: String
+    let channelId: String
+    let customerId: String?
+    let reference: String?
+    let occurredAt: StoredTime?
+    let currency: String
+    /// What the till took payment for with the instruments that could not be honoured: the value instruments' amounts.
+    let amountAtRisk: Int64
+    /// The instruments as the till sent them (codes shown by their last four characters, PINs never).
+    let instruments: [ExceptionInstrument]
+    /// The refusal a live redemption would have got (`insufficient_funds`, `gift_card_disabled`, `coupon_already_redeemed`…).
+    let code: String
+    let detail: String
+    let resolution: String?
+    let createdAt: StoredTime
+    let resolvedAt: StoredTime?
+}
+
+struct ExceptionInstrument: Codable, Sendable, Equatable {
+    let type: String
+    let id: String?
+    let codeLast4: String?
+    let amount: Int64
+}
+
+/// `POST /v1/redemption_exceptions/{id}/resolve`.
+struct ResolveExceptionRequest: RequestBody {
+    /// What was done about it (the customer paid the difference, written off…), for the audit log.
+    var resolution: String?
+
+    typealias Field = CodingKeys
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case resolution
     }
 }

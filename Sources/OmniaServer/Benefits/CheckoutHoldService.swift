@@ -97,7 +97,8 @@ struct CheckoutHoldService: Sendable {
         parts = (0..<checked.instruments.count).map { partsByPosition[$0]! }
         let hold = CheckoutHold(id: id, kind: kind, status: kind == "hold" ? "open" : "captured", channelId: checked.channel.id, currency: checked.currency, country: country,
                                 customerId: checked.customerID, reference: checked.reference,
-                                expiresAt: checked.expiresAt.map(StoredTime.init(milliseconds:)), parts: parts,
+                                expiresAt: checked.expiresAt.map(StoredTime.init(milliseconds:)),
+                                occurredAt: checked.occurredAt.map(StoredTime.init(milliseconds:)), parts: parts,
                                 createdAt: StoredTime(milliseconds: now), updatedAt: StoredTime(milliseconds: now))
         try await insert([hold], on: sql, tenantID: caller.tenantID)
         try await services.events.append(on: sql, tenantID: caller.tenantID, type: kind == "hold" ? "hold.created" : "redemption.created",
@@ -110,6 +111,7 @@ struct CheckoutHoldService: Sendable {
         /// The store the checkout runs in: the key's, or the channel's.
         let locationID: String?
         let currency: String
+        let occurredAt: Int64?
         let country: String?
         let customerID: String?
         let reference: String?
@@ -157,6 +159,14 @@ struct CheckoutHoldService: Sendable {
         } else if request.expiresIn != nil {
             validator.fail("expires_in", "not_for_redemptions", "a redemption takes its amounts at once; expires_in is for holds")
         }
+        var occurredAt: Int64?
+        if kind == "hold" {
+            for (field, given) in [("occurred_at", request.occurredAt != nil), ("offline", request.offline != nil)] where given {
+                validator.fail(field, "not_for_holds", "\(field) is for redemptions a till syncs after working offline")
+            }
+        } else if let text = request.occurredAt {
+            occurredAt = TransactionValidation.occurredAt(text, field: "occurred_at", now: now, into: &validator)
+        }
         var instruments: [(type: InstrumentType, id: String, amount: Int64)] = []
         let inputs = request.instruments ?? []
         if inputs.isEmpty || inputs.count > Self.maximumInstruments {
@@ -191,7 +201,8 @@ struct CheckoutHoldService: Sendable {
             if let type, let id, let amount, amount > 0 { instruments.append((type, id, amount)) }
         }
         guard validator.isValid, let channel, let currency else { throw Problem.validation(validator.errors) }
-        return CheckedRequest(channel: channel, locationID: caller.locationID ?? channel.locationId, currency: currency.code, country: country, customerID: customerID, reference: reference, expiresAt: expiresAt,
+        return CheckedRequest(channel: channel, locationID: caller.locationID ?? channel.locationId, currency: currency.code, occurredAt: occurredAt,
+                              country: country, customerID: customerID, reference: reference, expiresAt: expiresAt,
                               instruments: instruments)
     }
 
@@ -467,6 +478,7 @@ struct CheckoutHoldService: Sendable {
             values.add(hold.customerId)
             values.add(hold.reference)
             values.add(hold.expiresAt?.milliseconds)
+            values.add(hold.occurredAt?.milliseconds)
             values.add(hold.createdAt.milliseconds)
             values.add(hold.updatedAt.milliseconds)
         }
@@ -487,7 +499,7 @@ struct CheckoutHoldService: Sendable {
     }
 
     private static let holdColumns = ["tenant_id", "id", "kind", "status", "channel_id", "currency", "country", "customer_id", "reference", "expires_at",
-                                      "created_at", "updated_at"]
+                                      "occurred_at", "created_at", "updated_at"]
     private static let partColumns = ["tenant_id", "hold_id", "position", "instrument_type", "instrument_id", "unit", "amount", "captured", "refunded",
                                       "transfer_id"]
 
@@ -538,7 +550,8 @@ struct CheckoutHoldService: Sendable {
             channelId: try row.decode(column: "channel_id", as: String.self), currency: try row.decode(column: "currency", as: String.self),
             country: try row.decode(column: "country", as: String?.self),
             customerId: try row.decode(column: "customer_id", as: String?.self), reference: try row.decode(column: "reference", as: String?.self),
-            expiresAt: try row.decode(column: "expires_at", as: Int64?.self).map(StoredTime.init(milliseconds:)), parts: parts,
+            expiresAt: try row.decode(column: "expires_at", as: Int64?.self).map(StoredTime.init(milliseconds:)),
+            occurredAt: try row.decode(column: "occurred_at", as: Int64?.self).map(StoredTime.init(milliseconds:)), parts: parts,
             createdAt: StoredTime(milliseconds: try row.decode(column: "created_at", as: Int64.self)),
             updatedAt: StoredTime(milliseconds: try row.decode(column: "updated_at", as: Int64.self)))
     }
@@ -553,7 +566,7 @@ extension CheckoutHold {
 
     func changed(status: String, parts: [CheckoutHoldPart], at now: Int64) -> CheckoutHold {
         CheckoutHold(id: id, kind: kind, status: status, channelId: channelId, currency: currency, country: country, customerId: customerId, reference: reference,
-                     expiresAt: expiresAt, parts: parts, createdAt: createdAt, updatedAt: StoredTime(milliseconds: now))
+                     expiresAt: expiresAt, occurredAt: occurredAt, parts: parts, createdAt: createdAt, updatedAt: StoredTime(milliseconds: now))
     }
 }
 

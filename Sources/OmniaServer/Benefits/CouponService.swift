@@ -199,7 +199,10 @@ struct CouponService: Sendable {
         }
         if coupon.isUnique {
             if coupon.status != "available" { return CouponError.alreadyRedeemed }
-            if let owner = coupon.customerID, try await !isCustomer(owner, sameAs: customerID, on: sql, tenantID: tenantID) { return CouponError.assignedElsewhere }
+            if let owner = coupon.customerID {
+                guard customerID != nil else { return CouponError.needsCustomer }
+                if try await !isCustomer(owner, sameAs: customerID, on: sql, tenantID: tenantID) { return CouponError.assignedElsewhere }
+            }
         } else if coupon.status != "available" {
             return CouponError.limitReached
         }
@@ -328,9 +331,12 @@ struct CouponService: Sendable {
         let assigned = try await sql.raw("""
             UPDATE coupon_codes SET customer_id = \(bind: customerID), updated_at = \(bind: now)
             WHERE tenant_id = \(bind: tenantID) AND code = \(bind: coupon.code) AND (customer_id IS NULL OR customer_id = \(bind: customerID))
+              AND status = 'available'
             RETURNING code
             """).all()
-        guard !assigned.isEmpty else { throw CouponError.assignedElsewhere }
+        guard !assigned.isEmpty else {
+            throw coupon.customerID.map { $0 != customerID } ?? false ? CouponError.assignedElsewhere : CouponError.alreadyRedeemed
+        }
         let result = Resolved(campaign: coupon.campaign, code: coupon.code, isUnique: true, status: coupon.status, customerID: customerID).coupon
         try await services.events.append(on: sql, tenantID: tenantID, type: "coupon.assigned", data: result, requestID: actor.requestID)
         return result
@@ -340,15 +346,19 @@ struct CouponService: Sendable {
     /// wallet, in code order. Sorted here, not by the query: ordered by code, SQLite would walk the
     /// tenant's codes in key order instead of the few of the customer's index.
     func assigned(on sql: any SQLDatabase, tenantID: String, customerID: String) async throws -> [Coupon] {
-        try await sql.raw("""
+        let now = services.nowMilliseconds
+        return try await sql.raw("""
             SELECT c.code AS coupon_code, c.status AS code_status, c.customer_id AS code_customer, k.* FROM coupon_codes c
             JOIN coupon_campaigns k ON k.tenant_id = c.tenant_id AND k.id = c.campaign_id
             WHERE c.tenant_id = \(bind: tenantID) AND c.status = 'available' AND c.customer_id IS NOT NULL
               AND c.customer_id IN (SELECT id FROM customers WHERE tenant_id = \(bind: tenantID) AND canonical_id = \(bind: customerID))
             """).all().map { row in
             Resolved(campaign: try Self.campaign(row), code: try row.decode(column: "coupon_code", as: String.self), isUnique: true,
-                     status: try row.decode(column: "code_status", as: String.self), customerID: try row.decode(column: "code_customer", as: String?.self)).coupon
-        }.sorted { $0.code < $1.code }
+                     status: try row.decode(column: "code_status", as: String.self), customerID: try row.decode(column: "code_customer", as: String?.self))
+        }.filter { coupon in
+            // Only what can be used now or later: not a paused or ended campaign's codes.
+            coupon.campaign.status == "active" && (coupon.campaign.endsAt.map { $0.milliseconds > now } ?? true)
+        }.map(\.coupon).sorted { $0.code < $1.code }
     }
 
     private func isCustomer(_ owner: String, sameAs customerID: String?, on sql: any SQLDatabase, tenantID: String) async throws -> Bool {
@@ -396,7 +406,8 @@ enum CouponError {
     static let alreadyRedeemed = Problem(.conflict, code: "coupon_already_redeemed", detail: "the coupon was used already")
     static let limitReached = Problem(.conflict, code: "coupon_limit_reached", detail: "the campaign's uses are all taken")
     static let customerLimitReached = Problem(.conflict, code: "coupon_customer_limit_reached", detail: "this customer has used the coupon as often as allowed")
-    static let needsCustomer = Problem(.conflict, code: "coupon_needs_customer", detail: "the coupon is limited per customer; give the checkout's customer_id")
+    static let needsCustomer = Problem(.conflict, code: "coupon_needs_customer",
+                                       detail: "the coupon is assigned to a customer or limited per customer; give the checkout's customer_id")
     static let assignedElsewhere = Problem(.conflict, code: "coupon_assigned_to_another_customer", detail: "the coupon is assigned to another customer")
     static let notStarted = Problem(.conflict, code: "coupon_not_started", detail: "the campaign has not started yet")
     static let ended = Problem(.conflict, code: "coupon_ended", detail: "the campaign has ended")

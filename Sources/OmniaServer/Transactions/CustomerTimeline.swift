@@ -24,7 +24,7 @@ struct TimelineItem: Encodable, Sendable {
     var eventType: String?
     var anonymousId: String?
     var properties: StoredJSON?
-    /// Of a `hold` or `redemption`: its status now (`open`, `captured`, `voided`, `expired`).
+    /// Of a `hold` or `redemption`: its status now (`open`, `captured`, `voided`, `expired`); its `total` is the value its parts reserved or took (coupon uses not counted).
     var status: String?
 
     /// The position of this entry, for `starting_after`: `<epoch ms>_<id>`.
@@ -104,7 +104,8 @@ struct CustomerTimelineStore: Sendable {
         if !checkouts.isEmpty {
             var statement: SQLQueryString = """
                 SELECT h.id, h.kind, h.status, h.channel_id, h.currency, h.customer_id, h.expires_at, h.created_at,
-                    (SELECT CAST(COALESCE(SUM(p.amount), 0) AS BIGINT) FROM checkout_hold_parts p WHERE p.tenant_id = h.tenant_id AND p.hold_id = h.id) AS total
+                    (SELECT CAST(COALESCE(SUM(p.amount), 0) AS BIGINT) FROM checkout_hold_parts p
+                     WHERE p.tenant_id = h.tenant_id AND p.hold_id = h.id AND p.transfer_id IS NOT NULL) AS total
                 FROM checkout_holds h WHERE h.tenant_id = \(bind: tenantID) AND h.customer_id IN (\(cluster)) AND h.kind IN (\(binds: checkouts))
                 """
             if let channelID = query.channelID { statement += " AND h.channel_id = \(bind: channelID)" }

@@ -18,6 +18,7 @@ enum Migration010CheckoutHolds {
                 customer_id TEXT,
                 reference TEXT,
                 expires_at BIGINT,
+                occurred_at BIGINT,
                 created_at BIGINT NOT NULL,
                 updated_at BIGINT NOT NULL,
                 PRIMARY KEY (tenant_id, id))
@@ -40,6 +41,28 @@ enum Migration010CheckoutHolds {
                 PRIMARY KEY (tenant_id, hold_id, position))
             """,
             "CREATE INDEX checkout_hold_parts_by_instrument ON checkout_hold_parts (tenant_id, instrument_id)",
+            // A redemption a till made while offline that could no longer be honoured when it synced:
+            // kept for review with what it asked for and the amount at risk, never dropped.
+            """
+            CREATE TABLE redemption_exceptions (
+                tenant_id TEXT NOT NULL,
+                id TEXT NOT NULL,
+                status TEXT NOT NULL,
+                channel_id TEXT NOT NULL,
+                customer_id TEXT,
+                reference TEXT,
+                occurred_at BIGINT,
+                currency TEXT NOT NULL,
+                amount_at_risk BIGINT NOT NULL,
+                instruments TEXT NOT NULL,
+                code TEXT NOT NULL,
+                detail TEXT NOT NULL,
+                resolution TEXT,
+                created_at BIGINT NOT NULL,
+                resolved_at BIGINT,
+                PRIMARY KEY (tenant_id, id))
+            """,
+            "CREATE INDEX redemption_exceptions_open ON redemption_exceptions (tenant_id, status, id)",
             """
             CREATE TABLE store_credits (
                 tenant_id TEXT NOT NULL,
