@@ -67,4 +67,18 @@ struct GiftCardAPITests {
             #expect(try await client.call(.get, "/v1/gift_cards/gc_01aaaaaaaaaaaaaaaaaaaaaaaa", key: till).status == .notFound, "other routes are not limited by it")
         }
     }
+
+    @Test("code lookups are limited per client address too, whatever the key", arguments: TestBackend.available)
+    func lookupLimitPerClient(backend: TestBackend) async throws {
+        try await TestApp.run(backend, configure: { $0.codeLookupsPerClientPerMinute = 1; $0.codeLookupClientBurst = 2 }) { app, _ in
+            let services = app.services
+            try services.admitCodeLookup("key-a", client: "203.0.113.7")
+            try services.admitCodeLookup("key-b", client: "203.0.113.7")
+            #expect(throws: Problem.self, "a third key from the same address shares its allowance") {
+                try services.admitCodeLookup("key-c", client: "203.0.113.7")
+            }
+            try services.admitCodeLookup("key-c", client: "198.51.100.4")
+            try services.admitCodeLookup("key-c", client: nil)
+        }
+    }
 }

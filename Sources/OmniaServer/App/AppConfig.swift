@@ -17,6 +17,10 @@ public struct AppConfig: Sendable {
     /// above it: far below the general limit, so codes cannot be harvested through one key.
     public var codeLookupsPerMinute = 300
     public var codeLookupBurst = 50
+    /// The same per client address, whatever the key (0 turns it off): many keys in one attacker's
+    /// hands still share one allowance. Above the per-key one, as a store's tills share an address.
+    public var codeLookupsPerClientPerMinute = 1_200
+    public var codeLookupClientBurst = 200
     /// Largest request body accepted.
     public var maxBodyBytes = 1 << 20
     /// Largest body of a bulk endpoint (`…/bulk`: up to 10,000 NDJSON records).
@@ -50,6 +54,9 @@ public struct AppConfig: Sendable {
         if let value = environment["OMNIA_RATE_LIMIT_BURST"] { config.rateLimitBurst = try integer(value, "OMNIA_RATE_LIMIT_BURST", 1...10_000_000) }
         if let value = environment["OMNIA_CODE_LOOKUPS_PER_MINUTE"] {
             config.codeLookupsPerMinute = try integer(value, "OMNIA_CODE_LOOKUPS_PER_MINUTE", 0...1_000_000)
+        }
+        if let value = environment["OMNIA_CODE_LOOKUPS_PER_CLIENT_PER_MINUTE"] {
+            config.codeLookupsPerClientPerMinute = try integer(value, "OMNIA_CODE_LOOKUPS_PER_CLIENT_PER_MINUTE", 0...1_000_000)
         }
         if let value = environment["OMNIA_MAX_BODY_BYTES"] { config.maxBodyBytes = try integer(value, "OMNIA_MAX_BODY_BYTES", 1024...(256 << 20)) }
         if let value = environment["OMNIA_AUTH_CACHE_SECONDS"] {

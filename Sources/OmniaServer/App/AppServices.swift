@@ -19,8 +19,10 @@ public struct AppServices: Sendable {
     let saleGroups = SaleGroupCommit()
     let redemptionGroups = RedemptionGroupCommit()
     let knownChannels = KnownChannels()
-    /// Lookups of benefit codes per API key (gift card balances, and holds naming a card by code); nil when unlimited.
+    /// Lookups of benefit codes (gift card balances, coupon validations, codes in checkouts) per API
+    /// key and per client address; nil when unlimited.
     let codeLookups: RateLimiter?
+    let codeLookupsByClient: RateLimiter?
 
     public init(
         config: AppConfig, database: any Database, logger: Logger,
@@ -37,11 +39,17 @@ public struct AppServices: Sendable {
         self.webhookTransport = webhookTransport ?? URLSessionWebhookTransport()
         self.codeLookups = config.codeLookupsPerMinute > 0
             ? RateLimiter(ratePerSecond: Double(config.codeLookupsPerMinute) / 60, burst: Double(config.codeLookupBurst)) : nil
+        self.codeLookupsByClient = config.codeLookupsPerClientPerMinute > 0
+            ? RateLimiter(ratePerSecond: Double(config.codeLookupsPerClientPerMinute) / 60, burst: Double(config.codeLookupClientBurst)) : nil
     }
 
-    /// Takes one code lookup of `keyID`'s allowance, or refuses with 429 `rate_limited`.
-    func admitCodeLookup(_ keyID: String) throws {
+    /// Takes one code lookup of `keyID`'s allowance and of the client address's (when known), or
+    /// refuses with 429 `rate_limited`.
+    func admitCodeLookup(_ keyID: String, client: String?) throws {
         try codeLookups?.admit(keyID, exceeded: "looked up more than \(config.codeLookupsPerMinute) codes a minute")
+        if let client {
+            try codeLookupsByClient?.admit(client, exceeded: "looked up more than \(config.codeLookupsPerClientPerMinute) codes a minute from this address")
+        }
     }
 
     var events: EventLog { EventLog(ids: ids, now: now) }

@@ -29,7 +29,7 @@ struct CheckoutHoldController {
                 let body = try await request.decode(CreateHoldRequest.self, maxBytes: services.config.maxBodyBytes)
                 let actor = Actor(id: caller.keyID, requestID: context.requestID)
                 if kind == "redemption" && body.offline == true { return try await syncOffline(body, caller: caller, context: context, actor: actor) }
-                let cards = try await resolveCodes(body, caller: caller)
+                let cards = try await resolveCodes(body, caller: caller, client: context.clientAddress)
                 let alone: @Sendable () async throws -> Response = {
                     try await context.claimingIdempotencyKey { context in
                         try await services.mutation(context) { sql in
@@ -91,7 +91,7 @@ struct CheckoutHoldController {
         var cards: [Int: String] = [:]
         var refusedCode: Problem?
         do {
-            cards = try await resolveCodes(body, caller: caller)
+            cards = try await resolveCodes(body, caller: caller, client: context.clientAddress)
         } catch let problem as Problem where OfflineRedemptions.isUnhonourable(problem) {
             refusedCode = problem
         }
@@ -107,15 +107,15 @@ struct CheckoutHoldController {
     /// The cards of the instruments given by code, by position: each code counts against the key's
     /// code lookups and is checked with its PIN before the checkout's transaction, so a wrong PIN
     /// counts towards the card's lockout even though the request fails.
-    private func resolveCodes(_ body: CreateHoldRequest, caller: Caller) async throws -> [Int: String] {
+    private func resolveCodes(_ body: CreateHoldRequest, caller: Caller, client: String?) async throws -> [Int: String] {
         var cards: [Int: String] = [:]
         // Coupon codes are looked up in the checkout's transaction; they count against the same allowance.
         for instrument in body.instruments ?? [] where instrument.code != nil && instrument.type == InstrumentType.coupon.rawValue {
-            try services.admitCodeLookup(caller.keyID)
+            try services.admitCodeLookup(caller.keyID, client: client)
         }
         for (position, instrument) in (body.instruments ?? []).enumerated()
         where instrument.code != nil && instrument.id == nil && instrument.type == InstrumentType.giftCard.rawValue {
-            try services.admitCodeLookup(caller.keyID)
+            try services.admitCodeLookup(caller.keyID, client: client)
             let card = try await GiftCardService(services: services).resolve(database: services.database, tenantID: caller.tenantID,
                                                                               code: instrument.code, pin: instrument.pin, field: "instruments[\(position)].code")
             cards[position] = card.id

@@ -61,12 +61,12 @@ struct CouponController {
         }
         routes.post("coupons/assign", scopes: [.ecommerce, .service]) { request, context, caller in
             let body = try await request.decode(AssignCouponRequest.self, maxBytes: services.config.maxBodyBytes)
-            try services.admitCodeLookup(caller.keyID)
+            try services.admitCodeLookup(caller.keyID, client: context.clientAddress)
             let actor = Actor(id: caller.keyID, requestID: context.requestID)
             return try await services.mutation(context, status: .ok) { sql in try await coupons.assign(on: sql, tenantID: caller.tenantID, body, actor: actor) }
         }
-        routes.get("coupons/validate", scopes: CustomerController.writeScopes) { request, _, caller in
-            try services.admitCodeLookup(caller.keyID)
+        routes.get("coupons/validate", scopes: CustomerController.writeScopes) { request, context, caller in
+            try services.admitCodeLookup(caller.keyID, client: context.clientAddress)
             let query = request.uri.queryParameters
             let coupon = try await services.database.read { sql in
                 try await coupons.validate(on: sql, caller: caller, code: query["code"].map(String.init), channel: query["channel"].map(String.init),

@@ -23,8 +23,8 @@ struct GiftCardController {
             return try await services.mutation(context) { sql in try await giftCards.issue(on: sql, caller: caller, body, actor: actor) }
         }
         // Registered before `gift_cards/:id`: a constant segment, not an id.
-        routes.get("gift_cards/lookup", scopes: scopes) { request, _, caller in
-            try services.admitCodeLookup(caller.keyID)
+        routes.get("gift_cards/lookup", scopes: scopes) { request, context, caller in
+            try services.admitCodeLookup(caller.keyID, client: context.clientAddress)
             let query = request.uri.queryParameters
             let card = try await giftCards.lookup(database: services.database, tenantID: caller.tenantID, code: query["code"].map(String.init),
                                                   pin: query["pin"].map(String.init))

@@ -14,8 +14,12 @@ public struct OmniaRequestContext: RequestContext {
     /// The `Idempotency-Key` of a POST whose handler claims it itself (see `IdempotencyMiddleware`).
     var unclaimedIdempotencyKey: IdempotentRequest?
 
+    /// The address of the connection's peer (no port), for limits per client; nil where there is none (in-process tests).
+    public var clientAddress: String?
+
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
+        self.clientAddress = source.channel.remoteAddress?.ipAddress
     }
 
     /// The authenticated caller; every `/v1` handler runs behind the auth middleware, so this never fails there.
