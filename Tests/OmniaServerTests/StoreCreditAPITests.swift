@@ -15,6 +15,12 @@ struct StoreCreditAPITests {
         return try #require(created.object["id"] as? String, "\(created.text)")
     }
 
+    private static func redeemCredit(_ client: any TestClientProtocol, key: String, _ credit: String, customer: String) async throws -> TestResponse {
+        try await client.call(.post, "/v1/redemptions", key: key, json: [
+            "channel": "web", "customer_id": customer, "instruments": [Self.part("store_credit", credit, 1)],
+        ])
+    }
+
     private static func part(_ type: String, _ id: String, _ amount: Int) -> [String: any Sendable] {
         ["type": type, "id": id, "amount": amount]
     }
@@ -86,6 +92,16 @@ struct StoreCreditAPITests {
             let entries = timeline.list.map { ($0["type"] as? String ?? "", $0["status"] as? String ?? "", $0["total"] as? Int ?? 0) }
             #expect(entries.map(\.0) == ["redemption", "hold"] && entries.map(\.1) == ["captured", "captured"] && entries.map(\.2) == [2_000, 2_500],
                     "\(timeline.text)")
+            // Unmerged, each holds exactly their own instruments again.
+            let mergedAway = survivor == ana ? bruno : ana
+            let unmerged = try await client.call(.post, "/v1/customers/\(mergedAway)/unmerge", key: agent, json: [:])
+            #expect(unmerged.status == .ok, "\(unmerged.text)")
+            let anaAgain = try await client.call(.get, "/v1/customers/\(ana)/wallet", key: till)
+            #expect((anaAgain.object["store_credit"] as? [[String: Any]])?.map { $0["id"] as? String } == [credit])
+            #expect((anaAgain.object["gift_cards"] as? [[String: Any]])?.map { $0["id"] as? String } == [cardID])
+            let brunoAgain = try await client.call(.get, "/v1/customers/\(bruno)/wallet", key: till)
+            #expect((brunoAgain.object["store_credit"] as? [[String: Any]])?.isEmpty == true && (brunoAgain.object["gift_cards"] as? [[String: Any]])?.isEmpty == true)
+            #expect(try await Self.redeemCredit(client, key: till, credit, customer: bruno).problemCode == "store_credit_not_owned")
             let other = try await app.otherTenant()
             #expect(try await client.call(.get, "/v1/customers/\(ana)/wallet", key: other.key).status == .notFound)
             #expect(try await OperatorTools(services: app.services).verifyLedger(tenant: app.tenantID).flatMap(\.findings).isEmpty)
