@@ -3,6 +3,7 @@ import HTTPTypes
 import HummingbirdTesting
 import OmniaCore
 @testable import OmniaServer
+import SQLKit
 import Testing
 
 /// Store credit and the wallet through the real router, on both databases: an agent gives credit,
@@ -70,6 +71,24 @@ struct StoreCreditAPITests {
             #expect((captured.object["parts"] as? [[String: Any]])?.map { $0["captured"] as? Int } == [1_000, 1_000])
             let refunded = try await client.call(.post, "/v1/holds/\(holdID)/refund", key: till, json: ["amount": 1_500])
             #expect((refunded.object["parts"] as? [[String: Any]])?.map { $0["refunded"] as? Int } == [1_000, 500], "\(refunded.text)")
+
+            // The shopper's own page, by an unguessable link and no key.
+            let web = try await app.key(scopes: ["ecommerce"])
+            #expect(try await client.call(.post, "/v1/customers/\(ana)/wallet_link", key: till, json: [:]).status == .forbidden)
+            let link = try await client.call(.post, "/v1/customers/\(ana)/wallet_link", key: web, json: [:])
+            let path = try #require(link.object["path"] as? String, "\(link.text)")
+            #expect(link.status == .created && path.hasPrefix("/v1/wallets/wlt_"))
+            let page = try await client.call(.get, path, key: nil)
+            #expect(page.status == .ok && (page.object["store_credit"] as? [[String: Any]])?.first?["balance"] as? Int == 2_000, "\(page.text)")
+            let html = try await client.call(.get, path + "?format=html", key: nil)
+            #expect(html.headers[.contentType]?.hasPrefix("text/html") == true && html.text.contains("Store credit") && html.text.contains("Gift card"))
+            #expect(try await client.call(.get, path + "x", key: nil).status == .notFound)
+            #expect(try await client.call(.get, "/v1/wallets/wlt_nothing", key: nil).status == .notFound)
+            #expect(try await app.count("wallet_links") == 1)
+            let tokens = try await app.services.database.read { sql in
+                try await sql.raw("SELECT token_hash FROM wallet_links").all(decodingColumn: "token_hash", as: String.self)
+            }
+            #expect(!path.contains(tokens[0]), "only the token's hash is stored")
 
             let wallet = try await client.call(.get, "/v1/customers/\(ana)/wallet", key: till)
             #expect(wallet.status == .ok && wallet.object["customer_id"] as? String == ana)

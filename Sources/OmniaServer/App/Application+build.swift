@@ -19,6 +19,7 @@ public enum OmniaApplication {
 
         OperationsController(services: services, openAPI: try openAPIDocument()).addRoutes(to: router, table: services.routeTable)
         ReceiptController(services: services).addRoutes(to: router, table: services.routeTable)
+        WalletController(services: services).addPublicRoutes(to: router, table: services.routeTable)
 
         let authenticator = APIKeyAuthenticator(database: services.database, cacheTTL: services.config.authCacheTTL)
         let rateLimiter = services.config.rateLimitPerSecond > 0

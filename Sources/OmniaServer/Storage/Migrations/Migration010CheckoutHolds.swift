@@ -119,6 +119,15 @@ enum Migration010CheckoutHolds {
                 uses BIGINT NOT NULL,
                 PRIMARY KEY (tenant_id, campaign_id, customer_id))
             """,
+            // A shopper's link to their wallet page: only the token's hash is kept, like an API key's.
+            """
+            CREATE TABLE wallet_links (
+                tenant_id TEXT NOT NULL,
+                token_hash TEXT NOT NULL,
+                customer_id TEXT NOT NULL,
+                created_at BIGINT NOT NULL,
+                PRIMARY KEY (tenant_id, token_hash))
+            """,
             // JSON arrays of channel codes and ISO 3166 countries; NULL: anywhere.
             "ALTER TABLE gift_cards ADD COLUMN channels TEXT",
             "ALTER TABLE gift_cards ADD COLUMN countries TEXT",
