@@ -52,6 +52,14 @@ struct OfflineRedemptionTests {
             ])
             #expect(unknownCode.status == .accepted && unknownCode.object["code"] as? String == "gift_card_not_found"
                     && (unknownCode.object["instruments"] as? [[String: Any]])?.first?["code_last4"] as? String != nil, "\(unknownCode.text)")
+            // A code that no longer matches does not spare the rest of the request its checks.
+            let huge = try await client.call(.post, "/v1/redemptions", key: till, json: [
+                "channel": "nowhere", "offline": true,
+                "instruments": [["type": "gift_card", "code": GiftCardCode.display(GiftCardCode.generate()), "amount": Int64.max] as [String: any Sendable],
+                                ["type": "gift_card", "id": card, "amount": Int64.max] as [String: any Sendable]],
+            ])
+            #expect(huge.status == .badRequest && Set((huge.object["errors"] as? [[String: Any]] ?? []).compactMap { $0["code"] as? String })
+                    == ["unknown_channel", "amount_too_large"], "\(huge.text)")
             let bad = try await client.call(.post, "/v1/redemptions", key: till, json: [
                 "channel": "store-madrid-01", "offline": true, "occurred_at": "yesterday",
                 "instruments": [["type": "gift_card", "id": card, "amount": 1] as [String: any Sendable]],

@@ -88,18 +88,20 @@ struct CheckoutHoldController {
     /// A redemption a till made offline: redeemed, or recorded as an exception (202) when it can no
     /// longer be honoured — a code or PIN that no longer matches included. Never grouped.
     private func syncOffline(_ body: CreateHoldRequest, caller: Caller, context: OmniaRequestContext, actor: Actor) async throws -> Response {
-        var cards: [Int: String] = [:]
-        var refusedCode: Problem?
-        do {
-            cards = try await resolveCodes(body, caller: caller, client: context.clientAddress)
-        } catch let problem as Problem where OfflineRedemptions.isUnhonourable(problem) {
-            refusedCode = problem
-        }
-        let outcomeCards = cards, outcomeRefusal = refusedCode
-        return try await context.claimingIdempotencyKey { context in
-            try await services.mutation(context, status: { $0.status }) { sql in
-                try await OfflineRedemptions(services: services).sync(on: sql, caller: caller, body, cardIDsByCode: outcomeCards,
-                                                                      refusedCode: outcomeRefusal, actor: actor)
+        // The key is claimed before any code is looked up: a repeated sync gets its stored answer
+        // without spending the key's lookups again, or counting a wrong PIN twice.
+        try await context.claimingIdempotencyKey { context in
+            var cards: [Int: String] = [:]
+            var refusedCode: Problem?
+            do {
+                cards = try await resolveCodes(body, caller: caller, client: context.clientAddress)
+            } catch let problem as Problem where OfflineRedemptions.isUnhonourable(problem) {
+                refusedCode = problem
+            }
+            let resolved = cards, refusal = refusedCode
+            return try await services.mutation(context, status: { $0.status }) { sql in
+                try await OfflineRedemptions(services: services).sync(on: sql, caller: caller, body, cardIDsByCode: resolved, refusedCode: refusal,
+                                                                      actor: actor)
             }
         }
     }

@@ -38,7 +38,13 @@ struct OfflineRedemptions: Sendable {
     func sync(on sql: any SQLDatabase, caller: Caller, _ request: CreateHoldRequest, cardIDsByCode: [Int: String], refusedCode: Problem?,
               actor: Actor) async throws -> Outcome {
         let holds = CheckoutHoldService(services: services)
-        if let refusedCode { return .exception(try await record(refusedCode, for: request, on: sql, caller: caller, actor: actor)) }
+        // Checked whole first, whatever happens next: bad input is a 400 even when a code no longer
+        // matches (its position stands in as resolved, so only the rest of the request is judged).
+        let unresolved = (request.instruments ?? []).indices.filter { request.instruments![$0].code != nil && cardIDsByCode[$0] == nil }
+        let standIns = Dictionary(uniqueKeysWithValues: unresolved.map { ($0, "unresolved-\($0)") })
+        let checked = try await holds.validate(on: sql, caller: caller, request, kind: "redemption",
+                                               cardIDsByCode: cardIDsByCode.merging(standIns) { given, _ in given }, now: services.nowMilliseconds)
+        if let refusedCode { return .exception(try await record(refusedCode, checked, request, on: sql, caller: caller, actor: actor)) }
         try await sql.raw("SAVEPOINT offline_redemption").run()
         do {
             let hold = try await holds.create(on: sql, caller: caller, request, kind: "redemption", cardIDsByCode: cardIDsByCode, actor: actor)
@@ -47,7 +53,7 @@ struct OfflineRedemptions: Sendable {
         } catch let problem as Problem where Self.isUnhonourable(problem) {
             try await sql.raw("ROLLBACK TO SAVEPOINT offline_redemption").run()
             try await sql.raw("RELEASE SAVEPOINT offline_redemption").run()
-            return .exception(try await record(problem, for: request, on: sql, caller: caller, actor: actor))
+            return .exception(try await record(problem, checked, request, on: sql, caller: caller, actor: actor))
         }
     }
 
@@ -56,28 +62,21 @@ struct OfflineRedemptions: Sendable {
         problem.status == .conflict || problem.status == .notFound
     }
 
-    private func record(_ problem: Problem, for request: CreateHoldRequest, on sql: any SQLDatabase, caller: Caller,
-                        actor: Actor) async throws -> RedemptionException {
+    private func record(_ problem: Problem, _ checked: CheckoutHoldService.CheckedRequest, _ request: CreateHoldRequest, on sql: any SQLDatabase,
+                        caller: Caller, actor: Actor) async throws -> RedemptionException {
         let now = services.nowMilliseconds
-        // The request passed validation (a 400 would have come first); its channel and customer are read again for the record.
-        var channelID = caller.channelID ?? ""
-        if let reference = request.channel, let channel = try await services.platform.knownChannel(on: sql, tenantID: caller.tenantID, reference) {
-            channelID = channel.id
+        let channelID = checked.channel.id
+        let customerID = checked.customerID
+        // The instruments as sent (validated: at most 20, each amount within bounds), codes by their last four characters.
+        let instruments = zip(request.instruments ?? [], checked.instruments).map { input, valid in
+            ExceptionInstrument(type: valid.type.rawValue, id: input.id, codeLast4: input.code.map { code in
+                String(code.uppercased().filter { $0.isASCII && ($0.isLetter || $0.isNumber) }.suffix(4))
+            }, amount: valid.amount)
         }
-        var customerID: String?
-        if let requested = request.customerId, IDGenerator.isWellFormed(requested, prefix: .customer) {
-            customerID = try await CustomerStore(tenantID: caller.tenantID).resolvedRow(on: sql, id: requested)?.id
-        }
-        let instruments = (request.instruments ?? []).map { input in
-            ExceptionInstrument(type: input.type ?? "", id: input.id, codeLast4: input.code.map { String($0.filter { $0 != "-" && $0 != " " }.suffix(4)).uppercased() },
-                                amount: input.amount ?? 1)
-        }
-        let atRisk = zip(request.instruments ?? [], instruments).filter { InstrumentType(rawValue: $0.0.type ?? "")?.holdsValue ?? false }
-            .reduce(Int64(0)) { $0 + $1.1.amount }
+        let atRisk = checked.instruments.filter(\.type.holdsValue).reduce(Int64(0)) { $0 + $1.amount }
         let exception = RedemptionException(
-            id: services.ids.make(.redemptionException), status: "open", channelId: channelID, customerId: customerID, reference: request.reference,
-            occurredAt: request.occurredAt.flatMap(RFC3339.milliseconds).map(StoredTime.init(milliseconds:)),
-            currency: request.currency ?? caller.tenantCurrency, amountAtRisk: atRisk, instruments: instruments, code: problem.code,
+            id: services.ids.make(.redemptionException), status: "open", channelId: channelID, customerId: customerID, reference: checked.reference,
+            occurredAt: checked.occurredAt.map(StoredTime.init(milliseconds:)), currency: checked.currency, amountAtRisk: atRisk, instruments: instruments, code: problem.code,
             detail: problem.detail, resolution: nil, createdAt: StoredTime(milliseconds: now), resolvedAt: nil)
         try await sql.raw("""
             INSERT INTO redemption_exceptions (tenant_id, id, status, channel_id, customer_id, reference, occurred_at, currency, amount_at_risk,

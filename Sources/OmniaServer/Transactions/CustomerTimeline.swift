@@ -103,7 +103,7 @@ struct CustomerTimelineStore: Sendable {
         let checkouts = ["hold", "redemption"].filter(query.types.contains)
         if !checkouts.isEmpty {
             var statement: SQLQueryString = """
-                SELECT h.id, h.kind, h.status, h.channel_id, h.currency, h.customer_id, h.expires_at, h.created_at,
+                SELECT h.id, h.kind, h.status, h.channel_id, h.currency, h.customer_id, h.expires_at, COALESCE(h.occurred_at, h.created_at) AS at,
                     (SELECT CAST(COALESCE(SUM(p.amount), 0) AS BIGINT) FROM checkout_hold_parts p
                      WHERE p.tenant_id = h.tenant_id AND p.hold_id = h.id AND p.transfer_id IS NOT NULL) AS total
                 FROM checkout_holds h WHERE h.tenant_id = \(bind: tenantID) AND h.customer_id IN (\(cluster)) AND h.kind IN (\(binds: checkouts))
@@ -111,13 +111,15 @@ struct CustomerTimelineStore: Sendable {
             if let channelID = query.channelID { statement += " AND h.channel_id = \(bind: channelID)" }
             if let before = query.before {
                 statement += """
-                     AND (h.created_at < \(bind: before.milliseconds) OR (h.created_at = \(bind: before.milliseconds) AND h.id < \(bind: before.id)))
+                     AND (COALESCE(h.occurred_at, h.created_at) < \(bind: before.milliseconds)
+                          OR (COALESCE(h.occurred_at, h.created_at) = \(bind: before.milliseconds) AND h.id < \(bind: before.id)))
                     """
             }
-            statement += " ORDER BY h.created_at DESC, h.id DESC LIMIT \(literal: query.limit + 1)"
+            // An offline till's redemption stands where it happened, not where it was synced.
+            statement += " ORDER BY at DESC, h.id DESC LIMIT \(literal: query.limit + 1)"
             for row in try await sql.raw(statement).all() {
                 var item = TimelineItem(type: try row.decode(column: "kind", as: String.self), id: try row.decode(column: "id", as: String.self),
-                                        occurredAt: StoredTime(milliseconds: try row.decode(column: "created_at", as: Int64.self)),
+                                        occurredAt: StoredTime(milliseconds: try row.decode(column: "at", as: Int64.self)),
                                         channelId: try row.decode(column: "channel_id", as: String.self))
                 item.currency = try row.decode(column: "currency", as: String.self)
                 item.total = try row.decode(column: "total", as: Int64.self)
