@@ -153,6 +153,7 @@ struct CouponAPITests {
                     == ["before_start"])
             #expect(try await codes(["name": "A", "kind": "generic", "code": "ABC", "per_customer_limit": 0, "channels": ["nowhere"]])
                     == ["out_of_range", "unknown_channel"])
+            #expect(try await codes(["name": "A", "kind": "unique", "channels": ["web\u{0}"]]) == ["invalid_characters"], "a NUL never reaches the database")
             #expect(try await app.count("coupon_campaigns") == 0)
             _ = try await client.call(.post, "/v1/coupon_campaigns", key: agent, json: ["name": "Soon", "kind": "generic", "code": "SOON",
                                                                                      "starts_at": "2099-01-01T00:00:00Z"])

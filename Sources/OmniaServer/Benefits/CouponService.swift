@@ -217,14 +217,14 @@ struct CouponService: Sendable {
         if code == nil { validator.fail("code", "required", "code is required") }
         var channel: Channel?
         let platform = PlatformService(services: services)
-        if let reference = reference ?? caller.channelID {
+        if reference == nil && caller.channelID == nil {
+            validator.fail("channel", "required", "channel is required (its code or id)")
+        } else if let reference = reference.map({ validator.text($0, field: "channel", maxLength: 100) }) ?? caller.channelID {
             channel = try await platform.knownChannel(on: sql, tenantID: caller.tenantID, reference)
             if channel == nil { validator.fail("channel", "unknown_channel", "channel does not name a channel of this tenant") }
             if let bound = caller.channelID, let channel, channel.id != bound {
                 validator.fail("channel", "channel_mismatch", "this key checks out in channel \(bound) only")
             }
-        } else {
-            validator.fail("channel", "required", "channel is required (its code or id)")
         }
         var customerID: String?
         if let requested {

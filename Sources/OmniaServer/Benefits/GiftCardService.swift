@@ -78,7 +78,9 @@ struct GiftCardService: Sendable {
             return nil
         }
         var codes: [String] = []
-        for (index, reference) in references.enumerated() {
+        for (index, given) in references.enumerated() {
+            // Checked as text first: a control character (a NUL) must not reach the database's lookup.
+            guard let reference = validator.text(given, field: "channels[\(index)]", maxLength: 100) else { continue }
             if let channel = try await PlatformService(services: services).knownChannel(on: sql, tenantID: tenantID, reference) {
                 if !codes.contains(channel.code) { codes.append(channel.code) }
             } else {
