@@ -277,10 +277,11 @@ struct CheckoutHoldService: Sendable {
         let now = services.nowMilliseconds
         let hold = try await existing(on: sql, tenantID: tenantID, id: id)
         try await lockAccounts(of: hold, on: sql, tenantID: tenantID)
-        let amount = try Self.amount(request, of: hold, available: hold.parts.filter(\.holdsValue).reduce(0) { $0 + $1.amount },
-                                     exceeded: CheckoutHoldError.exceedsHold)
+        // Bad input first (400), then whether the hold is still open, then whether it holds that much (409s).
+        let amount = try Self.amount(request, of: hold, available: .max, exceeded: CheckoutHoldError.exceedsHold)
         let reason = try Self.reason(request)
         try await resolve(hold, to: "captured", on: sql, tenantID: tenantID, now: now)
+        if let amount, amount > hold.parts.filter(\.holdsValue).reduce(0, { $0 + $1.amount }) { throw CheckoutHoldError.exceedsHold }
         let ledger = LedgerStore(tenantID: tenantID)
         var remaining = amount ?? Int64.max
         var parts: [CheckoutHoldPart] = []
