@@ -198,6 +198,11 @@ struct CheckoutHoldAPITests {
                 "channel": "web", "instruments": [Self.part(id: storeOnly.id, amount: 100)],
             ])
             #expect(elsewhere.status == .badRequest && (elsewhere.object["errors"] as? [[String: Any]])?.first?["code"] as? String == "channel_mismatch")
+            let blank = try await client.call(.post, "/v1/redemptions", key: boundTill, json: [
+                "channel": "", "instruments": [Self.part(id: storeOnly.id, amount: 100)],
+            ])
+            #expect(blank.status == .badRequest && (blank.object["errors"] as? [[String: Any]])?.first?["code"] as? String == "required",
+                    "a blank channel is named as such, not answered with an empty list of errors")
             let atTill = try await client.call(.post, "/v1/redemptions", key: boundTill, json: ["instruments": [Self.part(id: storeOnly.id, amount: 100)]])
             #expect(atTill.status == .created && atTill.object["channel_id"] as? String == setup.fixtures.storeChannelID, "\(atTill.text)")
             let unknownChannel = try await client.call(.post, "/v1/gift_cards", key: setup.web, json: ["amount": 100, "channels": ["nowhere"]])

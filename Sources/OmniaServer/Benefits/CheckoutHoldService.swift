@@ -119,34 +119,42 @@ struct CheckoutHoldService: Sendable {
         let instruments: [(type: InstrumentType, id: String, amount: Int64)]
     }
 
+    /// The channel a checkout runs in: the one `reference` names (code or id), or the key's when it
+    /// is bound to one and none is named. A key bound to a channel checks out there only, as its
+    /// sales are recorded there (`channel_mismatch`). Shared with coupon validation.
+    func checkoutChannel(on sql: any SQLDatabase, caller: Caller, _ reference: String?, into validator: inout Validator) async throws -> Channel? {
+        let platform = PlatformService(services: services)
+        guard let reference else {
+            guard let bound = caller.channelID else {
+                validator.fail("channel", "required", "channel is required (its code or id)")
+                return nil
+            }
+            return try await platform.knownChannel(on: sql, tenantID: caller.tenantID, bound)
+        }
+        guard let text = validator.text(reference, field: "channel", maxLength: 100) else { return nil }
+        guard let channel = try await platform.knownChannel(on: sql, tenantID: caller.tenantID, text) else {
+            validator.fail("channel", "unknown_channel", "channel does not name a channel of this tenant")
+            return nil
+        }
+        if let bound = caller.channelID, channel.id != bound {
+            validator.fail("channel", "channel_mismatch", "this key checks out in channel \(bound) only")
+            return nil
+        }
+        return channel
+    }
+
     /// Every field checked at once, each wrong one named; instruments must be distinct.
     func validate(on sql: any SQLDatabase, caller: Caller, _ request: CreateHoldRequest, kind: String, cardIDsByCode: [Int: String],
                           now: Int64) async throws -> CheckedRequest {
         let tenantID = caller.tenantID
         var validator = Validator()
         let currency = request.currency == nil ? Currency(code: caller.tenantCurrency) : validator.currency(request.currency, field: "currency")
-        // A key bound to a channel checks out in that channel only, as its sales are recorded there.
-        let platform = PlatformService(services: services)
-        var channel: Channel?
-        if let reference = validator.text(request.channel, field: "channel", required: caller.channelID == nil, maxLength: 100) {
-            channel = try await platform.knownChannel(on: sql, tenantID: tenantID, reference)
-            if channel == nil { validator.fail("channel", "unknown_channel", "channel does not name a channel of this tenant") }
-        }
-        if let bound = caller.channelID {
-            if let channel, channel.id != bound {
-                validator.fail("channel", "channel_mismatch", "this key checks out in channel \(bound) only")
-            } else if channel == nil && request.channel == nil {
-                channel = try await platform.knownChannel(on: sql, tenantID: tenantID, bound)
-            }
-        }
+        let channel = try await checkoutChannel(on: sql, caller: caller, request.channel, into: &validator)
         let country = validator.country(request.country, field: "country", required: false)
         let reference = validator.text(request.reference, field: "reference", required: false, maxLength: 200)
         var customerID: String?
         if let requested = request.customerId {
-            if IDGenerator.isWellFormed(requested, prefix: .customer) {
-                customerID = try await CustomerStore(tenantID: tenantID).resolvedRow(on: sql, id: requested)?.id
-            }
-            if customerID == nil { validator.fail("customer_id", "unknown_customer", "customer_id does not name a customer of this tenant") }
+            customerID = try await CustomerStore(tenantID: tenantID).resolvedID(on: sql, requested, into: &validator)
         }
         var expiresAt: Int64?
         if kind == "hold" {

@@ -215,23 +215,10 @@ struct CouponService: Sendable {
     func validate(on sql: any SQLDatabase, caller: Caller, code: String?, channel reference: String?, customerID requested: String?) async throws -> Coupon {
         var validator = Validator()
         if code == nil { validator.fail("code", "required", "code is required") }
-        var channel: Channel?
-        let platform = PlatformService(services: services)
-        if reference == nil && caller.channelID == nil {
-            validator.fail("channel", "required", "channel is required (its code or id)")
-        } else if let reference = reference.map({ validator.text($0, field: "channel", maxLength: 100) }) ?? caller.channelID {
-            channel = try await platform.knownChannel(on: sql, tenantID: caller.tenantID, reference)
-            if channel == nil { validator.fail("channel", "unknown_channel", "channel does not name a channel of this tenant") }
-            if let bound = caller.channelID, let channel, channel.id != bound {
-                validator.fail("channel", "channel_mismatch", "this key checks out in channel \(bound) only")
-            }
-        }
+        let channel = try await CheckoutHoldService(services: services).checkoutChannel(on: sql, caller: caller, reference, into: &validator)
         var customerID: String?
         if let requested {
-            if IDGenerator.isWellFormed(requested, prefix: .customer) {
-                customerID = try await CustomerStore(tenantID: caller.tenantID).resolvedRow(on: sql, id: requested)?.id
-            }
-            if customerID == nil { validator.fail("customer_id", "unknown_customer", "customer_id does not name a customer of this tenant") }
+            customerID = try await CustomerStore(tenantID: caller.tenantID).resolvedID(on: sql, requested, into: &validator)
         }
         guard validator.isValid, let code, let channel else { throw Problem.validation(validator.errors) }
         guard let coupon = try await resolve(on: sql, tenantID: caller.tenantID, code) else { throw CouponError.notFound }
@@ -317,10 +304,7 @@ struct CouponService: Sendable {
         if request.code == nil { validator.fail("code", "required", "code is required") }
         var customerID: String?
         if let requested = request.customerId {
-            if IDGenerator.isWellFormed(requested, prefix: .customer) {
-                customerID = try await CustomerStore(tenantID: tenantID).resolvedRow(on: sql, id: requested)?.id
-            }
-            if customerID == nil { validator.fail("customer_id", "unknown_customer", "customer_id does not name a customer of this tenant") }
+            customerID = try await CustomerStore(tenantID: tenantID).resolvedID(on: sql, requested, into: &validator)
         } else {
             validator.fail("customer_id", "required", "customer_id is required")
         }

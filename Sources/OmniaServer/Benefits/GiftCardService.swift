@@ -38,10 +38,7 @@ struct GiftCardService: Sendable {
         }
         var customerID: String?
         if let requested = request.customerId {
-            customerID = try await CustomerStore(tenantID: caller.tenantID).resolvedRow(on: sql, id: requested)?.id
-            if customerID == nil || !IDGenerator.isWellFormed(requested, prefix: .customer) {
-                validator.fail("customer_id", "unknown_customer", "customer_id does not name a customer of this tenant")
-            }
+            customerID = try await CustomerStore(tenantID: caller.tenantID).resolvedID(on: sql, requested, into: &validator)
         }
         let channels = try await channelCodes(request.channels, on: sql, tenantID: caller.tenantID, into: &validator)
         let countries = Self.countries(request.countries, into: &validator)

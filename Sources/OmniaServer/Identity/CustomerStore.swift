@@ -64,6 +64,14 @@ struct CustomerStore: Sendable {
         return found
     }
 
+    /// The customer a request's `field` names today (the survivor if it was merged), or nil after
+    /// refusing the field as `unknown_customer` — an id of another shape without a lookup.
+    func resolvedID(on sql: any SQLDatabase, _ requested: String, field: String = "customer_id", into validator: inout Validator) async throws -> String? {
+        if IDGenerator.isWellFormed(requested, prefix: .customer), let row = try await resolvedRow(on: sql, id: requested) { return row.id }
+        validator.fail(field, "unknown_customer", "\(field) does not name a customer of this tenant")
+        return nil
+    }
+
     /// The customer `id` resolves to today: itself, or the survivor it was merged into.
     func resolvedRow(on sql: any SQLDatabase, id: String) async throws -> CustomerRow? {
         try await sql.raw("""
