@@ -35,16 +35,10 @@ final class RedemptionGroupCommit: Sendable {
         let services: AppServices
     }
 
-    enum Outcome: Sendable {
-        case redeemed(Data)
-        case refused(any Error)
-        case alone
-    }
-
     /// Two writes of a tenant at a time: while one group commits, the next locks its accounts and
     /// checks its amounts (PostgreSQL pipelines the two; SQLite's writer runs them back to back).
     /// Measured 2026-12-06 against one: 3,246 → 3,704/s on SQLite, 1,274 → 1,347/s on PostgreSQL.
-    let queue = GroupCommitQueue<Redemption, Outcome>(writersPerKey: 2, maximumGroup: 500) { redemptions in await RedemptionGroupCommit.write(redemptions) }
+    let queue = GroupCommitQueue<Redemption, GroupedWrite>(writersPerKey: 2, maximumGroup: 500) { redemptions in await RedemptionGroupCommit.write(redemptions) }
     private let counters = Mutex((groups: 0, redemptions: 0, failed: 0))
 
     /// Groups of two or more taken so far, the redemptions in them, the groups whose transaction
@@ -56,35 +50,21 @@ final class RedemptionGroupCommit: Sendable {
 
     func redeem(_ redemption: Redemption, ordinary: () async throws -> Response) async throws -> Response {
         try await queue.submit(redemption, key: redemption.caller.tenantID, alone: ordinary) { outcome in
-            switch outcome {
-            case .redeemed(let data): return JSONResponse.make(data: data, status: .created)
-            case .refused(let error): throw error
-            case .alone: return try await ordinary()
-            }
+            try await outcome.response(status: .created, ordinary: ordinary)
         }
     }
 
-    private static func write(_ redemptions: [Redemption]) async -> [Outcome] {
-        guard redemptions.count > 1 else { return [.alone] }
-        let services = redemptions[0].services
+    private static func write(_ redemptions: [Redemption]) async -> [GroupedWrite] {
+        guard let services = redemptions.first?.services else { return [] }
         let groups = services.redemptionGroups
-        groups.counters.withLock { $0.groups += 1; $0.redemptions += redemptions.count }
-        do {
-            let outcomes = try await services.database.transaction { sql in
-                try await Self.record(redemptions, on: sql, services: services)
-            }
-            for (redemption, outcome) in zip(redemptions, outcomes) {
-                if case .redeemed = outcome { redemption.claim?.committed() }
-            }
-            return outcomes
-        } catch {
-            groups.counters.withLock { $0.failed += 1 }
-            services.logger.debug("a group of redemptions goes one by one", metadata: ["error": "\(String(reflecting: error))", "redemptions": "\(redemptions.count)"])
-            return Array(repeating: .alone, count: redemptions.count)
+        if redemptions.count > 1 { groups.counters.withLock { $0.groups += 1; $0.redemptions += redemptions.count } }
+        return await GroupedWrite.inOneTransaction(redemptions, services: services, what: "redemptions", claim: \.claim,
+                                                   failed: { groups.counters.withLock { $0.failed += 1 } }) { sql in
+            try await Self.record(redemptions, on: sql, services: services)
         }
     }
 
-    private static func record(_ redemptions: [Redemption], on sql: any SQLDatabase, services: AppServices) async throws -> [Outcome] {
+    private static func record(_ redemptions: [Redemption], on sql: any SQLDatabase, services: AppServices) async throws -> [GroupedWrite] {
         let first = redemptions[0]
         // A retry whose key is stored goes alone, to its replay (PostgreSQL; SQLite's claims replay before the group).
         let stored = try await IdempotencyStore.storedKeys(on: sql, redemptions.compactMap(\.unclaimedKey))
@@ -94,7 +74,7 @@ final class RedemptionGroupCommit: Sendable {
             on: sql, tenantID: first.caller.tenantID,
             fresh.map { .init(caller: $0.caller, request: $0.request, cardID: $0.cardID, actor: $0.actor) })[...]
         var keys: [(request: IdempotentRequest, status: Int, body: Data)] = []
-        var outcomes: [Outcome] = []
+        var outcomes: [GroupedWrite] = []
         let status = Int(HTTPResponse.Status.created.code)
         for (redemption, isRetry) in zip(redemptions, retried) {
             guard !isRetry else {
@@ -106,7 +86,7 @@ final class RedemptionGroupCommit: Sendable {
                 let data = try JSONCoding.encode(hold)
                 try await redemption.claim?.complete(on: sql, status: status, body: data)
                 if let key = redemption.unclaimedKey { keys.append((key, status, data)) }
-                outcomes.append(.redeemed(data))
+                outcomes.append(.written(data))
             case .failure(let error):
                 outcomes.append(.refused(error))
             }
