@@ -27,9 +27,7 @@ extension CheckoutHoldService {
             do {
                 let checked = try await validate(on: sql, caller: redemption.caller, redemption.request, kind: "redemption",
                                                  cardIDsByCode: [0: redemption.cardID], now: now)
-                guard let card = cards[redemption.cardID] else { throw CheckoutHoldError.unknownInstrument(position: 0, noun: InstrumentType.giftCard.noun) }
-                let status = card.status(at: now)
-                guard status == "active" else { throw CheckoutHoldError.unusable(status, position: 0) }
+                let card = try Self.usable(cards[redemption.cardID], position: 0, now: now)
                 guard card.currency == checked.currency else { throw CheckoutHoldError.currencyMismatch(card.currency, checkout: checked.currency, position: 0) }
                 var country = checked.country
                 if let refusal = try await restriction(of: card, checked, country: &country, on: sql, tenantID: tenantID) {

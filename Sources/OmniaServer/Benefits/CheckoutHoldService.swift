@@ -218,7 +218,12 @@ struct CheckoutHoldService: Sendable {
     /// committing meanwhile is ordered after this redemption, and the card's balance is guarded by
     /// the ledger's own conditional update.
     private func usableCard(on sql: any SQLDatabase, tenantID: String, _ id: String, position: Int, now: Int64) async throws -> GiftCardRow {
-        guard let card = try await GiftCardService.row(on: sql, tenantID: tenantID, id: id) else { throw CheckoutHoldError.unknownInstrument(position: position, noun: InstrumentType.giftCard.noun) }
+        try Self.usable(try await GiftCardService.row(on: sql, tenantID: tenantID, id: id), position: position, now: now)
+    }
+
+    /// The card read, refused unless it exists and can be spent now (active, not expired).
+    static func usable(_ card: GiftCardRow?, position: Int, now: Int64) throws -> GiftCardRow {
+        guard let card else { throw CheckoutHoldError.unknownInstrument(position: position, noun: InstrumentType.giftCard.noun) }
         let status = card.status(at: now)
         guard status == "active" else { throw CheckoutHoldError.unusable(status, position: position) }
         return card
