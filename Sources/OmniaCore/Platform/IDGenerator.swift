@@ -25,6 +25,11 @@ public enum IDPrefix: String, Sendable, CaseIterable {
     case storeCredit = "scr"
     case couponCampaign = "cpc"
     case redemptionException = "rex"
+    case loyaltyProgramme = "lpg"
+    /// A member's points account in a programme: the ledger account points are earned onto and spent from.
+    case loyaltyAccount = "pts"
+    case loyaltyLot = "lot"
+    case loyaltyAdjustment = "adj"
 }
 
 /// Makes prefixed, time-sortable IDs: `prefix_` + 10 characters of milliseconds since the epoch

@@ -46,6 +46,7 @@ public enum OmniaApplication {
         CheckoutHoldController(services: services).addRoutes(to: routes)
         WalletController(services: services).addRoutes(to: routes)
         CouponController(services: services).addRoutes(to: routes)
+        LoyaltyController(services: services).addRoutes(to: routes)
         return router
     }
 
@@ -61,6 +62,7 @@ public enum OmniaApplication {
             workers.append(CartAbandonmentWorker(services: services))
             workers.append(MatchJobWorker(services: services))
             workers.append(HoldExpiryWorker(services: services))
+            workers.append(LoyaltySweepWorker(services: services))
         }
         return Application(
             router: try buildRouter(services),

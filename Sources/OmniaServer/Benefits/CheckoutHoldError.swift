@@ -27,9 +27,15 @@ enum CheckoutHoldError {
                                        detail: "instruments[\(position)].id does not name a \(noun) of this tenant")])
     }
 
-    static func notOwned(position: Int) -> Problem {
-        Problem(.conflict, code: "store_credit_not_owned",
-                detail: "store credit is spent by the customer it belongs to; give that customer's customer_id").naming(position)
+    /// Store credit and points are spent by their owner: `store_credit_not_owned`, `points_not_owned`.
+    static func notOwned(position: Int, type: InstrumentType) -> Problem {
+        Problem(.conflict, code: "\(type.rawValue)_not_owned",
+                detail: "\(type == .points ? "points are" : "store credit is") spent by the customer they belong to; give that customer's customer_id")
+            .naming(position)
+    }
+
+    static func programmeInactive(position: Int) -> Problem {
+        Problem(.conflict, code: "programme_inactive", detail: "the points' loyalty programme is inactive; they cannot be spent now").naming(position)
     }
 
     /// A capture or void of a hold no longer open: `hold_already_captured`, `hold_already_voided` or `hold_expired`.

@@ -40,6 +40,15 @@ struct CheckoutHoldPart: Codable, Sendable, Equatable {
     let refunded: Int64
     /// The ledger transfer that reserved (`pending`) or took (`posted`) the amount; none for a coupon.
     let transferId: String?
+    /// A points part: what one point pays, in minor units of the checkout's currency, fixed when
+    /// the points were held. Captures and refunds, given in the currency, take whole points at it.
+    var pointValue: Int64? = nil
+
+    /// What `units` of the part pay in the checkout's currency.
+    func value(of units: Int64) -> Int64 { units * (pointValue ?? 1) }
+
+    /// The whole units of the part that `value` of the checkout's currency pays for, at most `units`.
+    func units(paying value: Int64, atMost units: Int64) -> Int64 { min(units, value / (pointValue ?? 1)) }
 }
 
 /// An instrument named in a request: by id, or by the code a shopper gives (with its PIN when it has one).
@@ -95,6 +104,8 @@ enum InstrumentType: String, CaseIterable, Sendable {
     case storeCredit = "store_credit"
     /// A coupon code: a right to one use, not value — it moves no money, so its part has no ledger transfer.
     case coupon
+    /// A member's loyalty points (their points account, `pts_…`), spent at the programme's point value.
+    case points
 
     /// Whether the instrument holds value on the ledger (a coupon holds uses).
     var holdsValue: Bool { self != .coupon }
@@ -104,6 +115,7 @@ enum InstrumentType: String, CaseIterable, Sendable {
         switch self {
         case .giftCard: "gift_cards_redeemed"
         case .storeCredit: "store_credit_redeemed"
+        case .points: "points_redeemed"
         case .coupon: preconditionFailure("a coupon moves no value")
         }
     }
@@ -113,6 +125,7 @@ enum InstrumentType: String, CaseIterable, Sendable {
         switch self {
         case .giftCard: .giftCard
         case .storeCredit: .storeCredit
+        case .points: .loyaltyAccount
         case .coupon: nil
         }
     }
@@ -122,6 +135,7 @@ enum InstrumentType: String, CaseIterable, Sendable {
         switch self {
         case .giftCard: "gift card"
         case .storeCredit: "store credit"
+        case .points: "points account"
         case .coupon: "coupon"
         }
     }

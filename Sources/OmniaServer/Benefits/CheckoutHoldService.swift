@@ -34,13 +34,14 @@ struct CheckoutHoldService: Sendable {
         var parts: [CheckoutHoldPart] = []
         if checked.instruments.count > 1 {
             let currency = LedgerUnit.currency(Currency(code: checked.currency)!)
-            try await lockAccounts(of: checked.instruments.filter(\.type.holdsValue).map { ($0.type, $0.id) }, unit: currency, on: sql,
-                                   tenantID: caller.tenantID)
+            try await lockAccounts(of: checked.instruments.filter(\.type.holdsValue).map { ($0.type, $0.id, $0.type == .points ? .points : currency) },
+                                   on: sql, tenantID: caller.tenantID)
         }
         var partsByPosition: [Int: CheckoutHoldPart] = [:]
         var coupons: [(position: Int, coupon: CouponService.Resolved)] = []
         for (position, instrument) in checked.instruments.enumerated() {
             let currency: String
+            var pointValue: Int64?
             switch instrument.type {
             case .giftCard:
                 let card = try await usableCard(on: sql, tenantID: caller.tenantID, instrument.id, position: position, now: now)
@@ -50,6 +51,10 @@ struct CheckoutHoldService: Sendable {
                 currency = card.currency
             case .storeCredit:
                 currency = try await ownedStoreCredit(on: sql, tenantID: caller.tenantID, instrument.id, customerID: checked.customerID, position: position)
+            case .points:
+                let programme = try await ownedPoints(on: sql, tenantID: caller.tenantID, instrument.id, customerID: checked.customerID, position: position)
+                currency = programme.currency
+                pointValue = programme.rules.pointValue
             case .coupon:
                 let couponService = CouponService(services: services)
                 guard let coupon = try await couponService.resolve(on: sql, tenantID: caller.tenantID, instrument.id) else {
@@ -63,7 +68,7 @@ struct CheckoutHoldService: Sendable {
                 continue
             }
             guard currency == checked.currency else { throw CheckoutHoldError.currencyMismatch(currency, checkout: checked.currency, position: position) }
-            let unit = LedgerUnit.currency(Currency(code: currency)!)
+            let unit = instrument.type == .points ? LedgerUnit.points : LedgerUnit.currency(Currency(code: currency)!)
             let transfer = LedgerTransferRequest(debitAccountID: instrument.id,
                                                  creditAccountID: Self.redeemedAccount(instrument.type, unit: unit, instrumentID: instrument.id),
                                                  amount: instrument.amount, unit: unit)
@@ -74,13 +79,17 @@ struct CheckoutHoldService: Sendable {
                                                     requestID: actor.requestID, now: now)
                 } else {
                     written = try await ledger.post(on: sql, [transfer], ids: services.ids, reason: id, requestID: actor.requestID, now: now)[0]
+                    if instrument.type == .points {
+                        try await LoyaltyService(services: services).consumeLots(on: sql, tenantID: caller.tenantID, accountID: instrument.id,
+                                                                                 points: instrument.amount)
+                    }
                 }
             } catch let refused as LedgerRefused {
                 throw CheckoutHoldError.refused(refused, position: position)
             }
             partsByPosition[position] = CheckoutHoldPart(instrumentType: instrument.type.rawValue, instrumentId: instrument.id, unit: unit.rawValue,
                                                          amount: instrument.amount, captured: kind == "hold" ? 0 : instrument.amount, refunded: 0,
-                                                         transferId: written.id)
+                                                         transferId: written.id, pointValue: pointValue)
         }
         // Coupon uses after the value, in campaign order: two checkouts using the same campaigns
         // take their counters in one order, never waiting on each other in a cycle.
@@ -196,8 +205,21 @@ struct CheckoutHoldService: Sendable {
             case (nil, let code?):
                 switch type {
                 case .storeCredit: validator.fail("\(field).code", "no_code", "store credit has no code; name it by id")
+                case .points: validator.fail("\(field).code", "no_code", "points have no code; name the points account by id, or give customer_id")
                 case .coupon: id = code.trimmingCharacters(in: .whitespaces).uppercased()
                 default: id = cardIDsByCode[position]
+                }
+            case (nil, nil) where type == .points:
+                // A till knows the customer, not their points account: the one of the checkout's currency.
+                if let customerID, let currency,
+                    let programme = try await LoyaltyProgrammeService(services: services).activeProgramme(on: sql, tenantID: tenantID, currency: currency.code),
+                    let member = try await LoyaltyService(services: services).members(on: sql, tenantID: tenantID, customerIDs: [customerID])
+                        .first(where: { $0.programmeID == programme.id }) {
+                    id = member.accountID
+                } else {
+                    validator.fail("\(field).id", customerID == nil ? "required" : "unknown_instrument", customerID == nil
+                        ? "name the points account by id, or give customer_id to spend that customer's points"
+                        : "the customer has no points in an active programme of the checkout's currency")
                 }
             default:
                 validator.fail(field, "id_or_code", "\(field) must name its instrument by id or by code, not both")
@@ -249,19 +271,20 @@ struct CheckoutHoldService: Sendable {
     /// Locks the accounts of a checkout over several cards — the cards and the control accounts they
     /// pay into — in one order (`LedgerStore.lockedAccounts`) before any changes, so that two such
     /// checkouts over the same cards never wait on each other in a cycle (PostgreSQL). One card needs nothing.
-    private func lockAccounts(of instruments: [(type: InstrumentType, id: String)], unit: LedgerUnit, on sql: any SQLDatabase,
+    private func lockAccounts(of instruments: [(type: InstrumentType, id: String, unit: LedgerUnit)], on sql: any SQLDatabase,
                               tenantID: String) async throws {
         guard instruments.count > 1 else { return }
-        let controls = instruments.map { Self.redeemedAccount($0.type, unit: unit, instrumentID: $0.id) }
+        let controls = instruments.map { (Self.redeemedAccount($0.type, unit: $0.unit, instrumentID: $0.id), $0.unit) }
         let ledger = LedgerStore(tenantID: tenantID)
-        try await ledger.openControlAccounts(on: sql, Dictionary(controls.map { ($0, unit) }) { first, _ in first }, now: services.nowMilliseconds)
-        _ = try await ledger.lockedAccounts(on: sql, Array(Set(instruments.map(\.id) + controls)).sorted())
+        try await ledger.openControlAccounts(on: sql, Dictionary(controls) { first, _ in first }, now: services.nowMilliseconds)
+        _ = try await ledger.lockedAccounts(on: sql, Array(Set(instruments.map(\.id) + controls.map(\.0))).sorted())
     }
 
     private func lockAccounts(of hold: CheckoutHold, on sql: any SQLDatabase, tenantID: String) async throws {
         let valued = hold.parts.filter(\.holdsValue)
-        guard valued.count > 1, let unit = LedgerUnit(rawValue: valued[0].unit) else { return }
-        try await lockAccounts(of: valued.map { ($0.type, $0.instrumentId) }, unit: unit, on: sql, tenantID: tenantID)
+        guard valued.count > 1 else { return }
+        try await lockAccounts(of: valued.compactMap { part in LedgerUnit(rawValue: part.unit).map { (part.type, part.instrumentId, $0) } }, on: sql,
+                               tenantID: tenantID)
     }
 
     /// The currency of the store credit `id`, refused unless it belongs to the checkout's customer
@@ -272,9 +295,21 @@ struct CheckoutHoldService: Sendable {
             WHERE s.tenant_id = \(bind: tenantID) AND s.id = \(bind: id)
             """).all().first else { throw CheckoutHoldError.unknownInstrument(position: position, noun: InstrumentType.storeCredit.noun) }
         guard let customerID, try row.decode(column: "canonical_id", as: String.self) == customerID else {
-            throw CheckoutHoldError.notOwned(position: position)
+            throw CheckoutHoldError.notOwned(position: position, type: .storeCredit)
         }
         return try row.decode(column: "currency", as: String.self)
+    }
+
+    /// The programme of the points account `id`, refused unless it belongs to the checkout's
+    /// customer (or a customer merged into them) and its programme is active.
+    private func ownedPoints(on sql: any SQLDatabase, tenantID: String, _ id: String, customerID: String?, position: Int) async throws -> StoredLoyaltyProgramme {
+        guard let member = try await LoyaltyService(services: services).member(on: sql, tenantID: tenantID, accountID: id),
+            let programme = try await LoyaltyProgrammeService(services: services).programme(on: sql, tenantID: tenantID, id: member.programmeID)
+        else { throw CheckoutHoldError.unknownInstrument(position: position, noun: InstrumentType.points.noun) }
+        let owner = try await CustomerStore(tenantID: tenantID).resolvedRow(on: sql, id: member.customerID)?.id
+        guard let customerID, owner == customerID else { throw CheckoutHoldError.notOwned(position: position, type: .points) }
+        guard programme.status == "active" else { throw CheckoutHoldError.programmeInactive(position: position) }
+        return programme
     }
 
     /// The control account a part's redeemed amount goes to (split by instrument, `LedgerStore.controlShards`).
@@ -294,7 +329,7 @@ struct CheckoutHoldService: Sendable {
         let amount = try Self.amount(request, of: hold, available: .max, exceeded: CheckoutHoldError.exceedsHold)
         let reason = try Self.reason(request)
         try await resolve(hold, to: "captured", on: sql, tenantID: tenantID, now: now)
-        if let amount, amount > hold.parts.filter(\.holdsValue).reduce(0, { $0 + $1.amount }) { throw CheckoutHoldError.exceedsHold }
+        if let amount, amount > hold.parts.filter(\.holdsValue).reduce(0, { $0 + $1.value(of: $1.amount) }) { throw CheckoutHoldError.exceedsHold }
         let ledger = LedgerStore(tenantID: tenantID)
         var remaining = amount ?? Int64.max
         var parts: [CheckoutHoldPart] = []
@@ -305,12 +340,15 @@ struct CheckoutHoldService: Sendable {
                 parts.append(part.with(captured: 1))
                 continue
             }
-            let taken = min(remaining, part.amount)
-            remaining -= taken
+            let taken = part.units(paying: remaining, atMost: part.amount)
+            remaining -= part.value(of: taken)
             do {
                 if taken > 0 {
                     _ = try await ledger.capture(on: sql, holdID: transferID, amount: taken, ids: services.ids, reason: reason ?? hold.id,
                                                  requestID: actor.requestID, now: now)
+                    if part.type == .points {
+                        try await LoyaltyService(services: services).consumeLots(on: sql, tenantID: tenantID, accountID: part.instrumentId, points: taken)
+                    }
                 } else {
                     _ = try await ledger.void(on: sql, holdID: transferID, ids: services.ids, reason: reason ?? hold.id, requestID: actor.requestID, now: now)
                 }
@@ -347,7 +385,7 @@ struct CheckoutHoldService: Sendable {
         let hold = try await existing(on: sql, tenantID: tenantID, id: id)
         guard hold.status == "captured" else { throw CheckoutHoldError.notCaptured(hold.status) }
         try await lockAccounts(of: hold, on: sql, tenantID: tenantID)
-        let refundable = hold.parts.filter(\.holdsValue).reduce(0) { $0 + $1.captured - $1.refunded }
+        let refundable = hold.parts.filter(\.holdsValue).reduce(0) { $0 + $1.value(of: $1.captured - $1.refunded) }
         let amount = try Self.amount(request, of: hold, available: refundable, exceeded: CheckoutHoldError.exceedsRefundable(refundable))
         let reason = try Self.reason(request)
         // A whole refund also gives the checkout's coupon uses back; a partial one is value only.
@@ -368,8 +406,8 @@ struct CheckoutHoldService: Sendable {
                 parts.append(part.with(refunded: 1))
                 continue
             }
-            let given = min(remaining, part.captured - part.refunded)
-            remaining -= given
+            let given = part.units(paying: remaining, atMost: part.captured - part.refunded)
+            remaining -= part.value(of: given)
             guard given > 0 else { parts.append(part); continue }
             // The part's refunded sum is raised only while it stays within what was captured: two
             // refunds of one hold at once cannot both give back the same amount.
@@ -389,6 +427,10 @@ struct CheckoutHoldService: Sendable {
                                              creditAccountID: part.instrumentId, amount: given, unit: unit)
             do {
                 _ = try await ledger.post(on: sql, [back], ids: services.ids, reason: reason ?? "refund \(hold.id)", requestID: actor.requestID, now: now)
+                if part.type == .points {
+                    try await LoyaltyService(services: services).refundPoints(on: sql, tenantID: tenantID, accountID: part.instrumentId, points: given,
+                                                                              holdID: hold.id, now: now)
+                }
             } catch let refused as LedgerRefused {
                 throw CheckoutHoldError.refused(refused, position: position)
             }
@@ -509,13 +551,14 @@ struct CheckoutHoldService: Sendable {
             values.add(part.captured)
             values.add(part.refunded)
             values.add(part.transferId)
+            values.add(part.pointValue)
         }
     }
 
     private static let holdColumns = ["tenant_id", "id", "kind", "status", "channel_id", "currency", "country", "customer_id", "reference", "expires_at",
                                       "occurred_at", "created_at", "updated_at"]
     private static let partColumns = ["tenant_id", "hold_id", "position", "instrument_type", "instrument_id", "unit", "amount", "captured", "refunded",
-                                      "transfer_id"]
+                                      "transfer_id", "point_value"]
 
     private func updateParts(_ parts: [CheckoutHoldPart], of holdID: String, on sql: any SQLDatabase, tenantID: String) async throws {
         for (position, part) in parts.enumerated() {
@@ -557,7 +600,8 @@ struct CheckoutHoldService: Sendable {
             CheckoutHoldPart(instrumentType: try row.decode(column: "instrument_type", as: String.self),
                              instrumentId: try row.decode(column: "instrument_id", as: String.self), unit: try row.decode(column: "unit", as: String.self),
                              amount: try row.decode(column: "amount", as: Int64.self), captured: try row.decode(column: "captured", as: Int64.self),
-                             refunded: try row.decode(column: "refunded", as: Int64.self), transferId: try row.decode(column: "transfer_id", as: String?.self))
+                             refunded: try row.decode(column: "refunded", as: Int64.self), transferId: try row.decode(column: "transfer_id", as: String?.self),
+                             pointValue: try row.decode(column: "point_value", as: Int64?.self))
         }
         return CheckoutHold(
             id: id, kind: try row.decode(column: "kind", as: String.self), status: try row.decode(column: "status", as: String.self),
@@ -592,6 +636,6 @@ extension CheckoutHoldPart {
 
     func with(captured: Int64? = nil, refunded: Int64? = nil) -> CheckoutHoldPart {
         CheckoutHoldPart(instrumentType: instrumentType, instrumentId: instrumentId, unit: unit, amount: amount, captured: captured ?? self.captured,
-                         refunded: refunded ?? self.refunded, transferId: transferId)
+                         refunded: refunded ?? self.refunded, transferId: transferId, pointValue: pointValue)
     }
 }

@@ -75,11 +75,18 @@ extension LedgerStore {
     /// anything is locked: an account being opened by a transaction still running makes the next to
     /// open it wait, and two transactions opening two accounts in opposite orders would wait on each other.
     func openControlAccounts(on sql: any SQLDatabase, _ units: [String: LedgerUnit], now: Int64) async throws {
-        let sorted = units.sorted { $0.key < $1.key }
+        try await openAccounts(on: sql, units.map { ($0.key, $0.value, "control", nil, []) }, now: now)
+    }
+
+    /// Opens accounts with zero sums in id order and one statement; an id already open is left as it is.
+    func openAccounts(on sql: any SQLDatabase, _ accounts: [(id: String, unit: LedgerUnit, kind: String, customerID: String?, flags: LedgerAccountFlags)],
+                      now: Int64) async throws {
+        let sorted = accounts.sorted { $0.id < $1.id }
         guard !sorted.isEmpty else { return }
         var rows: SQLQueryString = ""
-        for (index, (id, unit)) in sorted.enumerated() {
-            rows += "\(unsafeRaw: index == 0 ? "" : ", ")(\(bind: tenantID), \(bind: id), \(bind: unit.rawValue), 'control', NULL, 0, 0, 0, 0, 0, \(bind: now))"
+        for (index, account) in sorted.enumerated() {
+            rows += "\(unsafeRaw: index == 0 ? "" : ", ")(\(bind: tenantID), \(bind: account.id), \(bind: account.unit.rawValue), \(bind: account.kind), "
+            rows += "\(bind: account.customerID), \(bind: account.flags.rawValue), 0, 0, 0, 0, \(bind: now))"
         }
         try await sql.raw("""
             INSERT INTO ledger_accounts (tenant_id, id, unit, kind, customer_id, flags, debits_pending, debits_posted, credits_pending,

@@ -43,7 +43,8 @@ struct WalletController {
         Wallet(customerId: customerID,
                giftCards: try await GiftCardService(services: services).cards(on: sql, tenantID: tenantID, customerID: customerID),
                storeCredit: try await StoreCreditService(services: services).credits(on: sql, tenantID: tenantID, customerID: customerID),
-               coupons: try await CouponService(services: services).assigned(on: sql, tenantID: tenantID, customerID: customerID))
+               coupons: try await CouponService(services: services).assigned(on: sql, tenantID: tenantID, customerID: customerID),
+               points: try await LoyaltyService(services: services).memberships(on: sql, tenantID: tenantID, customerID: customerID))
     }
 
     func addRoutes(to routes: Routes) {
@@ -76,7 +77,7 @@ struct WalletController {
     }
 }
 
-/// `GET /v1/customers/{id}/wallet`: the gift cards, store credit and assigned coupons still usable
+/// `GET /v1/customers/{id}/wallet`: the gift cards, store credit, assigned coupons and points still usable
 /// of the customer's whole merged cluster (the survivor's id answers for a merged-away one), each
 /// with what is available now.
 struct Wallet: Encodable, Sendable {
@@ -84,4 +85,6 @@ struct Wallet: Encodable, Sendable {
     let giftCards: [GiftCard]
     let storeCredit: [StoreCredit]
     let coupons: [Coupon]
+    /// Each loyalty membership, with its points, tier and next expiries.
+    let points: [LoyaltyMembership]
 }

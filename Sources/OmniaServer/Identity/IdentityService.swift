@@ -254,6 +254,8 @@ struct IdentityService: Sendable {
                     \(bind: try JSONCoding.text(record.identifiers)), \(bind: try JSONCoding.text(record.filledFields)), \(bind: actor.id),
                     \(bind: channelID), \(bind: actor.requestID), \(bind: now))
             """)
+        try await LoyaltyService(services: services).merge(on: sql, tenantID: tenantID, survivorID: survivorID, mergedID: mergedID, mergeID: record.id,
+                                                           requestID: actor.requestID)
         try await services.events.append(on: sql, tenantID: tenantID, type: "customer.merged", data: record, requestID: actor.requestID)
         try await services.audit.record(on: sql, tenantID: tenantID, actor: actor.id, action: "customer.merge", targetType: "customer",
                                         targetID: survivorID, details: ["merged_id": .string(mergedID), "merge_id": .string(record.id),
@@ -327,6 +329,8 @@ struct IdentityService: Sendable {
             }
             if profile != survivor.profile { try await store.updateProfile(on: sql, id: survivor.id, profile: profile, now: now) }
         }
+        try await LoyaltyService(services: services).unmerge(on: sql, tenantID: tenantID, mergeID: record.id, restoredIDs: subtree,
+                                                             requestID: actor.requestID)
         try await sql.raw("""
             UPDATE customer_merges SET unmerged_at = \(bind: now), unmerged_by = \(bind: actor.id)
             WHERE tenant_id = \(bind: tenantID) AND id = \(bind: record.id)

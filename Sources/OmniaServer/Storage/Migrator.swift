@@ -23,6 +23,7 @@ public struct Migrator: Sendable {
         Migration008LinesWithoutRowID.migration,
         Migration009Benefits.migration,
         Migration010CheckoutHolds.migration,
+        Migration011Loyalty.migration,
     ]
 
     let database: any Database

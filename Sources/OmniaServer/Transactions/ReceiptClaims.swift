@@ -51,8 +51,26 @@ extension TransactionService {
         var delta = CustomerStatsDelta()
         for (row, view) in zip([sale] + returns, views) { delta.add(row, lines: view.lines, customerID: customerID) }
         try await CustomerStatsStore(tenantID: caller.tenantID, dialect: services.database.dialect).record(on: sql, delta)
+        try await earnClaimed(sale: sale, views: views, customerID: customerID, on: sql, tenantID: caller.tenantID, requestID: actor.requestID)
         let result = ClaimResult(customerId: customerID, transaction: views[0], returns: Array(views.dropFirst()))
         try await services.events.append(on: sql, tenantID: caller.tenantID, type: "receipt.claimed", data: result, requestID: actor.requestID)
         return result
+    }
+
+    /// A claimed sale earns as if its customer had been named at the till, and each of its returns
+    /// claimed with it then takes its share back, in the order they happened.
+    private func earnClaimed(sale: TransactionRow, views: [SalesTransaction], customerID: String, on sql: any SQLDatabase, tenantID: String,
+                             requestID: String?) async throws {
+        let loyalty = LoyaltyService(services: services)
+        try await loyalty.earn(on: sql, tenantID: tenantID, [.init(row: sale, lines: views[0].lines, customerID: customerID)], requestID: requestID)
+        var returned: [Int: Int64] = [:]
+        for view in views.dropFirst() {
+            let lines = view.lines.compactMap { line -> LoyaltyService.ReturnedLine? in
+                guard let number = line.originalLine, let sold = views[0].lines.first(where: { $0.lineNumber == number }) else { return nil }
+                defer { returned[number, default: 0] += line.quantity }
+                return LoyaltyService.ReturnedLine(originalLine: number, sold: sold.quantity, returnedBefore: returned[number] ?? 0, quantity: line.quantity)
+            }
+            try await loyalty.reverse(on: sql, tenantID: tenantID, returnID: view.id, saleID: sale.id, lines, requestID: requestID)
+        }
     }
 }

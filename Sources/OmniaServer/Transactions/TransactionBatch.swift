@@ -186,6 +186,7 @@ struct TransactionBatch: Sendable {
         // 4. Each record in file order; sales wait in `pending` until a return needs them written.
         var pending: [(row: TransactionRow, lines: [TransactionLine])] = []
         var delta = CustomerStatsDelta(reservingCapacityForSales: sales.count)
+        var earning: [LoyaltyService.EarningSale] = []
         /// External ids recorded by the per-record path in this chunk: met again, they take it too.
         var recordedOneByOne = Set<ExternalKey>()
         /// Set once a merge may have moved customers the chunk's lookups had found.
@@ -245,13 +246,17 @@ struct TransactionBatch: Sendable {
                 known[key] = (row.id, contentHash)
                 outcomes.created(item, id: row.id, SalesTransaction(row: row, lines: plan.lines, discounts: draft.discounts, taxes: plan.taxes,
                                                                     tenders: draft.tenders ?? []))
-                if let customerID { delta.add(row, lines: plan.lines, customerID: customerID) }
+                if let customerID {
+                    delta.add(row, lines: plan.lines, customerID: customerID)
+                    earning.append(LoyaltyService.EarningSale(row: row, lines: plan.lines, customerID: customerID))
+                }
             } catch {
                 try outcomes.refused(item, error)
             }
         }
         try await flush()
         try await CustomerStatsStore(tenantID: tenantID, dialect: services.database.dialect).record(on: sql, delta)
+        try await LoyaltyService(services: services).earn(on: sql, tenantID: tenantID, earning, requestID: actor.requestID)
     }
 
     private static func placeKey(_ draft: TransactionDraft) -> String { "\(draft.channel ?? "")\u{1F}\(draft.location ?? "")" }

@@ -69,6 +69,15 @@ struct TransactionService: Sendable {
             delta.add(row, lines: plan.lines, customerID: owner)
             try await CustomerStatsStore(tenantID: tenantID, dialect: dialect).record(on: sql, delta)
         }
+        // Points: a sale of an identified customer earns; a return takes back what its lines earned.
+        let loyalty = LoyaltyService(services: services)
+        if draft.kind == .sale, let owner = row.customerId {
+            try await loyalty.earn(on: sql, tenantID: tenantID, [.init(row: row, lines: plan.lines, customerID: owner)], requestID: actor.requestID)
+        } else if draft.kind == .return, let saleID = plan.originalID {
+            try await loyalty.reverse(on: sql, tenantID: tenantID, returnID: row.id, saleID: saleID, plan.takeBacks.map {
+                LoyaltyService.ReturnedLine(originalLine: $0.lineNumber, sold: $0.sold, returnedBefore: $0.returnedBefore, quantity: $0.quantity)
+            }, requestID: actor.requestID)
+        }
         let transaction = SalesTransaction(row: row, lines: plan.lines, discounts: draft.discounts, taxes: plan.taxes, tenders: draft.tenders ?? [])
         if emitEvents {
             try await services.events.append(on: sql, tenantID: tenantID,
@@ -98,6 +107,8 @@ struct TransactionService: Sendable {
             let saleID: String
             let lineNumber: Int
             let quantity: Int64
+            /// The units the sale line sold.
+            let sold: Int64
             /// The line's returned quantity the plan was made with.
             let returnedBefore: Int64
         }
@@ -177,7 +188,8 @@ struct TransactionService: Sendable {
             lines.append(TransactionLine(lineNumber: index + 1, sku: sold.sku, name: sold.name, category: sold.category, quantity: line.quantity,
                                          unitPrice: sold.unitPrice, discount: line.quantity * sold.unitPrice - refund, total: refund, netTotal: refund,
                                          returnedQuantity: 0, originalLine: sold.lineNumber, reason: line.reason))
-            takeBacks.append(Plan.TakeBack(saleID: original.id, lineNumber: sold.lineNumber, quantity: line.quantity, returnedBefore: sold.returnedQuantity))
+            takeBacks.append(Plan.TakeBack(saleID: original.id, lineNumber: sold.lineNumber, quantity: line.quantity, sold: sold.quantity,
+                                           returnedBefore: sold.returnedQuantity))
         }
         guard overReturns.isEmpty else { throw TransactionError.overReturn(overReturns) }
 
