@@ -26,6 +26,8 @@ public struct LedgerAudit: Sendable {
         case transferUnitMismatch(transferID: String)
         /// A hold listed as open though captured or voided, or unresolved but not listed (it would never expire).
         case holdOutOfStep(transferID: String)
+        /// A points account whose lots hold `lots` points while its posted balance is `balance`.
+        case lotsOutOfStep(accountID: String, lots: Int64, balance: Int64)
 
         public var description: String {
             switch self {
@@ -37,6 +39,8 @@ public struct LedgerAudit: Sendable {
                 "\(id): names an account that does not exist or counts another unit"
             case .holdOutOfStep(let id):
                 "\(id): a hold whose open state disagrees with its capture or void"
+            case .lotsOutOfStep(let id, let lots, let balance):
+                "\(id): its lots hold \(lots) points; its posted balance is \(balance)"
             }
         }
 
@@ -62,6 +66,10 @@ public struct LedgerAudit: Sendable {
 
     public mutating func reportMismatchedTransfers(_ ids: [String]) {
         transferFindings += ids.map { .transferUnitMismatch(transferID: $0) }
+    }
+
+    public mutating func reportLotsOutOfStep(_ accounts: [(accountID: String, lots: Int64, balance: Int64)]) {
+        transferFindings += accounts.map { .lotsOutOfStep(accountID: $0.accountID, lots: $0.lots, balance: $0.balance) }
     }
 
     public mutating func reportHoldsOutOfStep(_ ids: [String]) {

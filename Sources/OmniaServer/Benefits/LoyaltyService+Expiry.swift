@@ -15,6 +15,20 @@ extension LoyaltyService {
             remaining: points, qualifying: 0, linePoints: nil, earnedAt: now, expiresAt: programme.rules.expiry(earnedAt: now))])
     }
 
+    /// Points accounts whose lots do not add up to their posted balance (the service never leaves
+    /// one; a hand-edited database might): what `ledger verify` reports.
+    static func lotsOutOfStep(on sql: any SQLDatabase, tenantID: String, limit: Int) async throws -> [(accountID: String, lots: Int64, balance: Int64)] {
+        try await sql.raw("""
+            SELECT a.id, a.credits_posted - a.debits_posted AS balance,
+                (SELECT CAST(COALESCE(SUM(l.remaining), 0) AS BIGINT) FROM loyalty_lots l WHERE l.tenant_id = a.tenant_id AND l.account_id = a.id) AS lots
+            FROM ledger_accounts a WHERE a.tenant_id = \(bind: tenantID) AND a.kind = 'points'
+              AND a.credits_posted - a.debits_posted <> (SELECT COALESCE(SUM(l.remaining), 0) FROM loyalty_lots l
+                                                        WHERE l.tenant_id = a.tenant_id AND l.account_id = a.id)
+            ORDER BY a.id LIMIT \(literal: limit)
+            """).all().map { (try $0.decode(column: "id", as: String.self), try $0.decode(column: "lots", as: Int64.self),
+                              try $0.decode(column: "balance", as: Int64.self)) }
+    }
+
     // MARK: Expiry
 
     /// Lots with points left whose expiry has passed, over every tenant, soonest first.

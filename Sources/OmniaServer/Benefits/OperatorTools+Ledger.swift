@@ -36,6 +36,7 @@ extension OperatorTools {
                 }
                 audit.reportMismatchedTransfers(try await store.mismatchedTransfers(on: sql, limit: 100))
                 audit.reportHoldsOutOfStep(try await store.holdsOutOfStep(on: sql, limit: 100))
+                audit.reportLotsOutOfStep(try await LoyaltyService.lotsOutOfStep(on: sql, tenantID: tenantID, limit: 100))
                 return audit
             }
             verifications.append(LedgerVerification(tenantID: tenantID, accounts: audit.accountsChecked, findings: audit.findings))
