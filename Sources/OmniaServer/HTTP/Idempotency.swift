@@ -137,15 +137,17 @@ struct IdempotencyStore: Sendable {
     private func claimInMemory(_ inFlight: InFlightIdempotencyKeys, tenantID: String, apiKeyID: String, key: String, requestHash: String,
                                now: Int64) async throws -> ClaimOutcome {
         let claim = IdempotencyClaim(tenantID: tenantID, apiKeyID: apiKeyID, key: key, inMemory: (requestHash, now))
-        guard inFlight.insert(claim.inFlightKey) else { return .inFlight }
-        do {
-            let row = try await database.read { sql in
-                try await sql.raw("""
-                    SELECT request_hash, state, response_status, response_body, locked_at FROM idempotency_keys
-                    WHERE tenant_id = \(bind: tenantID) AND api_key_id = \(bind: apiKeyID) AND idempotency_key = \(bind: key)
-                    """).first(decoding: Row.self)
+        guard inFlight.insert(claim.inFlightKey) else {
+            // Another request holds the key, perhaps only to read its stored answer: a completed
+            // answer is final, so this one answers from it too instead of a spurious 409.
+            if let row = try await storedRow(tenantID: tenantID, apiKeyID: apiKeyID, key: key), row.state == "completed",
+                let status = row.response_status {
+                return row.request_hash != requestHash ? .reusedWithDifferentRequest : .replay(status: status, body: row.response_body ?? "")
             }
-            guard let row else { return .claimed(claim) }
+            return .inFlight
+        }
+        do {
+            guard let row = try await storedRow(tenantID: tenantID, apiKeyID: apiKeyID, key: key) else { return .claimed(claim) }
             let outcome: ClaimOutcome
             if row.request_hash != requestHash {
                 outcome = .reusedWithDifferentRequest
@@ -162,6 +164,15 @@ struct IdempotencyStore: Sendable {
         } catch {
             inFlight.remove(claim.inFlightKey)
             throw error
+        }
+    }
+
+    private func storedRow(tenantID: String, apiKeyID: String, key: String) async throws -> Row? {
+        try await database.read { sql in
+            try await sql.raw("""
+                SELECT request_hash, state, response_status, response_body, locked_at FROM idempotency_keys
+                WHERE tenant_id = \(bind: tenantID) AND api_key_id = \(bind: apiKeyID) AND idempotency_key = \(bind: key)
+                """).first(decoding: Row.self)
         }
     }
 
