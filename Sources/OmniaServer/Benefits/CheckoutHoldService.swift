@@ -385,7 +385,7 @@ struct CheckoutHoldService: Sendable {
         let hold = try await existing(on: sql, tenantID: tenantID, id: id)
         guard hold.status == "captured" else { throw CheckoutHoldError.notCaptured(hold.status) }
         try await lockAccounts(of: hold, on: sql, tenantID: tenantID)
-        let refundable = hold.parts.filter(\.holdsValue).reduce(0) { $0 + $1.value(of: $1.captured - $1.refunded) }
+        let refundable = hold.refundable
         let amount = try Self.amount(request, of: hold, available: refundable, exceeded: CheckoutHoldError.exceedsRefundable(refundable))
         let reason = try Self.reason(request)
         // A whole refund also gives the checkout's coupon uses back; a partial one is value only.
@@ -621,6 +621,9 @@ extension CheckoutHold {
         if status == "open", let expiresAt, now >= expiresAt.milliseconds { return "expired" }
         return status
     }
+
+    /// What was captured and not yet refunded, in the checkout's currency.
+    var refundable: Int64 { parts.filter(\.holdsValue).reduce(0) { $0 + $1.value(of: $1.captured - $1.refunded) } }
 
     func changed(status: String, parts: [CheckoutHoldPart], at now: Int64) -> CheckoutHold {
         CheckoutHold(id: id, kind: kind, status: status, channelId: channelId, currency: currency, country: country, customerId: customerId, reference: reference,

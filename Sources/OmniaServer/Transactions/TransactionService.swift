@@ -61,8 +61,12 @@ struct TransactionService: Sendable {
             // Another return of the line committed since the plan was made: plan again on fresh data.
             guard returnedNow == takeBack.returnedBefore + takeBack.quantity else { throw TransactionRaceLost() }
         }
+        var tenders = draft.tenders
+        if let original = plan.original {
+            tenders = try await refundInstruments(on: sql, caller: caller, draft: draft, plan: plan, original: original, customerID: customerID, actor: actor)
+        }
         let row = try makeRow(draft, plan: plan, tenantID: tenantID, channelID: channelID, locationID: locationID, customerID: customerID,
-                              contentHash: contentHash)
+                              contentHash: contentHash, tenders: tenders)
         try await store.insert(on: sql, row, lines: plan.lines)
         if let owner = row.customerId {
             var delta = CustomerStatsDelta()
@@ -78,7 +82,7 @@ struct TransactionService: Sendable {
                 LoyaltyService.ReturnedLine(originalLine: $0.lineNumber, sold: $0.sold, returnedBefore: $0.returnedBefore, quantity: $0.quantity)
             }, requestID: actor.requestID)
         }
-        let transaction = SalesTransaction(row: row, lines: plan.lines, discounts: draft.discounts, taxes: plan.taxes, tenders: draft.tenders ?? [])
+        let transaction = SalesTransaction(row: row, lines: plan.lines, discounts: draft.discounts, taxes: plan.taxes, tenders: tenders ?? [])
         if emitEvents {
             try await services.events.append(on: sql, tenantID: tenantID,
                                              [("transaction.recorded", transaction), ("receipt.issued", ReceiptIssued(transaction))],
@@ -89,13 +93,13 @@ struct TransactionService: Sendable {
 
     /// The row a planned transaction is stored as: its id, receipt token and (an anonymous sale's) claim code are made here.
     func makeRow(_ draft: TransactionDraft, plan: Plan, tenantID: String, channelID: String, locationID: String?, customerID: String?,
-                 contentHash: String) throws -> TransactionRow {
+                 contentHash: String, tenders: [Tender]? = nil) throws -> TransactionRow {
         TransactionRow(
             id: services.ids.make(.transaction), kind: draft.kind.rawValue, channelId: channelID, locationId: locationID,
             externalId: draft.externalID, customerId: customerID, originalId: plan.originalID, occurredAt: draft.occurredAt, currency: plan.currency,
             subtotal: plan.subtotal, discountTotal: plan.discountTotal, taxTotal: plan.taxes.map(\.amount).reduce(0, +),
             taxesIncluded: plan.taxesIncluded ? 1 : 0, total: plan.total, discounts: try JSONCoding.text(draft.discounts),
-            taxes: try JSONCoding.text(plan.taxes), tenders: try JSONCoding.text(draft.tenders ?? []),
+            taxes: try JSONCoding.text(plan.taxes), tenders: try JSONCoding.text(tenders ?? draft.tenders ?? []),
             claimCode: draft.kind == .sale && customerID == nil ? ClaimCode.generate() : nil, claimedAt: nil,
             receiptToken: ReceiptToken.generate(tenantID: tenantID, issuedAt: services.nowMilliseconds), contentHash: contentHash,
             createdAt: services.nowMilliseconds)
@@ -124,6 +128,9 @@ struct TransactionService: Sendable {
         /// A return lands on its sale's customer unless it names one.
         var inheritedCustomerID: String?
         var takeBacks: [TakeBack] = []
+        /// A return's sale, and what its earlier returns refunded in all (taxes included).
+        var original: TransactionRow? = nil
+        var refundedBefore: Int64 = 0
     }
 
     // MARK: Sales
@@ -207,7 +214,8 @@ struct TransactionService: Sendable {
         let total = subtotal + (taxesIncluded ? 0 : taxes.map(\.amount).reduce(0, +))
         try checkTotals(draft, total: total)
         return Plan(lines: lines, originalID: original.id, currency: original.currency, subtotal: subtotal, discountTotal: 0, taxes: taxes,
-                    taxesIncluded: taxesIncluded, total: total, inheritedCustomerID: original.customerId, takeBacks: takeBacks)
+                    taxesIncluded: taxesIncluded, total: total, inheritedCustomerID: original.customerId, takeBacks: takeBacks, original: original,
+                    refundedBefore: try await store.refundedTotal(on: sql, saleID: original.id))
     }
 
     private func originalSale(of draft: TransactionDraft, on sql: any SQLDatabase, store: TransactionStore, channelID: String) async throws -> TransactionRow {

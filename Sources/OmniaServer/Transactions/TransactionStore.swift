@@ -77,6 +77,14 @@ struct TransactionStore: Sendable {
             """).first(decodingColumn: "refunded", as: Int64.self) ?? 0
     }
 
+    /// What the returns of a sale recorded so far refunded in all, taxes included.
+    func refundedTotal(on sql: any SQLDatabase, saleID: String) async throws -> Int64 {
+        try await sql.raw("""
+            SELECT CAST(COALESCE(SUM(total), 0) AS BIGINT) AS refunded FROM transactions
+            WHERE tenant_id = \(bind: tenantID) AND original_id = \(bind: saleID) AND kind = 'return'
+            """).first(decodingColumn: "refunded", as: Int64.self) ?? 0
+    }
+
     // MARK: Writes
 
     /// Writes the transaction and its lines. On PostgreSQL they are held to commit; another request
