@@ -35,7 +35,7 @@ extension LoyaltyService {
     static func dueLots(on sql: any SQLDatabase, now: Int64, limit: Int) async throws -> [(tenantID: String, lotID: String)] {
         try await sql.raw("""
             SELECT tenant_id, id FROM loyalty_lots WHERE remaining > 0 AND expires_at IS NOT NULL AND expires_at <= \(bind: now)
-            ORDER BY expires_at LIMIT \(literal: limit)
+            ORDER BY expires_at, id LIMIT \(literal: limit)
             """).all().map { (try $0.decode(column: "tenant_id", as: String.self), try $0.decode(column: "id", as: String.self)) }
     }
 
