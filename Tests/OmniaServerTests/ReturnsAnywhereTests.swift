@@ -54,13 +54,14 @@ struct ReturnsAnywhereTests {
 
             // One sweater comes back in Madrid: 2,000 of the 5,000 order. The checkout (3,500 of it)
             // gets 1,400, onto its parts in order: all of it onto the card; the rest in cash.
-            let first = try await client.call(.post, "/v1/transactions", key: till, json: Self.returnBody("R-1", sale: sale, lines: [(1, 1)]))
+            let returnOne = Self.returnBody("R-1", sale: sale, lines: [(1, 1)])
+            let first = try await client.call(.post, "/v1/transactions", key: till, json: returnOne)
             #expect(first.status == .created, "\(first.text)")
             let tenders = (first.object["tenders"] as? [[String: Any]] ?? []).map { "\($0["kind"] ?? ""):\($0["amount"] ?? 0)" }
             #expect(tenders == ["gift_card:1400", "original_payment:600"], "\(first.text)")
             #expect(try await Self.cardBalance(client, app, cardID) == 3_400)
             // A till's retry of the same return refunds nothing more.
-            let retry = try await client.call(.post, "/v1/transactions", key: till, json: Self.returnBody("R-1", sale: sale, lines: [(1, 1)]))
+            let retry = try await client.call(.post, "/v1/transactions", key: till, json: returnOne)
             #expect(retry.status == .ok && retry.object["id"] as? String == first.object["id"] as? String, "\(retry.text)")
             #expect(try await Self.cardBalance(client, app, cardID) == 3_400)
 

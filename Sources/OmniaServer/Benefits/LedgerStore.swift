@@ -237,7 +237,8 @@ struct LedgerStore: Sendable {
     /// sums it would write — `LedgerBalance.check` in SQL, written as it is so that no intermediate
     /// sum can pass Int64.max either (SQLite would turn an overflowing integer into a float,
     /// PostgreSQL raise an error).
-    private func apply(on sql: any SQLDatabase, _ change: LedgerChange, to accountID: String, unit: LedgerUnit, now: Int64, openingControl: Bool = true) async throws {
+    private func apply(on sql: any SQLDatabase, _ change: LedgerChange, to accountID: String, unit: LedgerUnit, now: Int64, openingControl: Bool = true,
+                       retried: Bool = false) async throws {
         func ceiling(_ delta: Int64) -> Int64 { delta > 0 ? Int64.max - delta : Int64.max }
         let updated = try await sql.raw("""
             UPDATE ledger_accounts SET debits_posted = debits_posted + \(bind: change.debitsPosted),
@@ -265,7 +266,10 @@ struct LedgerStore: Sendable {
         } catch {
             throw LedgerRefused(refusal: error, accountID: accountID)
         }
-        // The update found no row the rule accepts, yet the account read now would: it changed in between (PostgreSQL).
+        // The update found no row the rule accepts, yet the account read now would: it changed in
+        // between (PostgreSQL) — or it did not exist yet for the update, a control account another
+        // transaction was opening. Once more against the row as it is now.
+        if !retried { return try await apply(on: sql, change, to: accountID, unit: unit, now: now, openingControl: false, retried: true) }
         throw LedgerRefused(refusal: change.debitsPosted + change.debitsPending > 0 ? .exceedsCredits : .exceedsDebits, accountID: accountID)
     }
 

@@ -170,18 +170,14 @@ public enum BenchSeed {
         }
     }
 
-    /// A customer whose wallet holds `cards` gift cards, store credit and `coupons` assigned coupons; returns the customer's id.
+    /// A customer whose wallet holds `cards` gift cards, store credit, `coupons` assigned coupons and
+    /// points in a programme; returns the customer's id.
     public static func walletCustomer(_ services: AppServices, tenantID: String, cards: Int, coupons: Int) async throws -> String {
         let caller = benchCaller(tenantID)
         let campaignID = try await couponCampaign(services, tenantID: tenantID, codes: coupons)
         let codes = try await couponCodes(services, tenantID: tenantID, campaignID: campaignID, limit: coupons)
         return try await services.database.transaction { sql in
-            let customerID = services.ids.make(.customer)
-            let now = services.nowMilliseconds
-            try await sql.raw("""
-                INSERT INTO customers (tenant_id, id, canonical_id, attributes, created_at, updated_at)
-                VALUES (\(bind: tenantID), \(bind: customerID), \(bind: customerID), '{}', \(bind: now), \(bind: now))
-                """).run()
+            let customerID = try await anonymousCustomer(on: sql, services: services, tenantID: tenantID)
             for _ in 0..<cards {
                 _ = try await GiftCardService(services: services).issue(on: sql, caller: caller, IssueGiftCardRequest(amount: 5_000, customerId: customerID),
                                                                         actor: .cli)
@@ -192,8 +188,37 @@ public enum BenchSeed {
                 _ = try await CouponService(services: services).assign(on: sql, tenantID: tenantID, AssignCouponRequest(code: code, customerId: customerID),
                                                                         actor: .cli)
             }
+            _ = try await LoyaltyProgrammeService(services: services).create(on: sql, caller: caller,
+                                                                             LoyaltyProgrammeRequest(name: "Bench Rewards", currency: "EUR"), actor: .cli)
+            _ = try await LoyaltyService(services: services).adjust(on: sql, caller: caller, customerID: customerID,
+                                                                    LoyaltyAdjustmentRequest(points: 1_000, reason: "bench"), actor: .cli)
             return customerID
         }
+    }
+
+    /// A loyalty programme in EUR and a member holding `points` (an agent's adjustment): the
+    /// balance `redemptions.points` spends from every client at once.
+    public static func pointsMember(_ services: AppServices, tenantID: String, points: Int64) async throws -> (customerID: String, accountID: String) {
+        let caller = benchCaller(tenantID)
+        return try await services.database.transaction { sql in
+            _ = try await LoyaltyProgrammeService(services: services).create(on: sql, caller: caller,
+                                                                             LoyaltyProgrammeRequest(name: "Bench Rewards", currency: "EUR"), actor: .cli)
+            let customerID = try await anonymousCustomer(on: sql, services: services, tenantID: tenantID)
+            let membership = try await LoyaltyService(services: services).adjust(on: sql, caller: caller, customerID: customerID,
+                                                                                  LoyaltyAdjustmentRequest(points: points, reason: "bench"), actor: .cli)
+            return (customerID, membership.id)
+        }
+    }
+
+    /// A customer with no profile, written directly.
+    private static func anonymousCustomer(on sql: any SQLDatabase, services: AppServices, tenantID: String) async throws -> String {
+        let customerID = services.ids.make(.customer)
+        let now = services.nowMilliseconds
+        try await sql.raw("""
+            INSERT INTO customers (tenant_id, id, canonical_id, attributes, created_at, updated_at)
+            VALUES (\(bind: tenantID), \(bind: customerID), \(bind: customerID), '{}', \(bind: now), \(bind: now))
+            """).run()
+        return customerID
     }
 
     public static func email(_ number: Int) -> String { "bench-\(number)@example.com" }

@@ -9,6 +9,23 @@ import SQLKit
 enum DemoBenefits {
     static let welcomeCode = "WELCOME10"
 
+    /// The demo's loyalty programme: a point per euro (worth a cent), double on the web and in the
+    /// app, three tiers over a year's window, points expiring after a year. Once per tenant.
+    static func loyaltyProgramme(_ services: AppServices, caller: Caller) async throws {
+        let exists = try await services.database.read { sql in
+            try await sql.raw("SELECT id FROM loyalty_programmes WHERE tenant_id = \(bind: caller.tenantID)").all()
+        }
+        guard exists.isEmpty else { return }
+        let request = LoyaltyProgrammeRequest(
+            name: "Moda Club", currency: "EUR", pointsExpireAfterDays: 365, qualificationWindowDays: 365,
+            tiers: [LoyaltyTierInput(code: "member", name: "Member", threshold: 0), LoyaltyTierInput(code: "silver", name: "Silver", threshold: 500, earnPercent: 125),
+                    LoyaltyTierInput(code: "gold", name: "Gold", threshold: 1_500, earnPercent: 150)],
+            earnRules: [EarnRuleInput(name: "Double points online", channels: ["web", "app"], earnPercent: 200)])
+        _ = try await services.database.transaction { sql in
+            try await LoyaltyProgrammeService(services: services).create(on: sql, caller: caller, request, actor: .cli)
+        }
+    }
+
     /// Seeds them once: a tenant whose welcome campaign exists is left alone. Returns how many gift cards were issued.
     static func seed(_ services: AppServices, tenantID: String, caller: Caller, random: inout SplitMix64) async throws -> Int {
         let exists = try await services.database.read { sql in

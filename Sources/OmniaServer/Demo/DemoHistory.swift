@@ -66,6 +66,8 @@ public enum DemoHistory {
                 }
             }
         }
+        // The loyalty programme exists before the history, so every identified sale earns and every return takes back.
+        try await DemoBenefits.loyaltyProgramme(services, caller: caller)
         // Record in time order, so each return comes after its sale.
         plan.sort { ($0.occurredAt ?? "") < ($1.occurredAt ?? "") }
         try await inChunks(plan, services: services, chunk: 500) { sql, request in

@@ -102,6 +102,10 @@ struct Bench: AsyncParsableCommand {
             case .customerOverview:
                 context.customerID = try await BenchSeed.customerWithSales(services, tenantID: seeded.tenantID, count: BenchScenario.overviewSales)
                 print("seeded a customer with \(BenchScenario.overviewSales) sales in " + String(format: "%.1f s", Date().timeIntervalSince(started)))
+            case .redemptionsPoints:
+                let member = try await BenchSeed.pointsMember(services, tenantID: seeded.tenantID, points: scenario.seededCards.amount)
+                (context.customerID, context.cardIDs) = (member.customerID, [member.accountID])
+                print("seeded a member with \(scenario.seededCards.amount) points in " + String(format: "%.1f s", Date().timeIntervalSince(started)))
             case .redemptions, .redemptionsHot, .redemptionsContended:
                 let (count, amount) = scenario.seededCards
                 context.cardIDs = try await BenchSeed.giftCards(services, tenantID: seeded.tenantID, count: count, amount: amount)
@@ -111,8 +115,8 @@ struct Bench: AsyncParsableCommand {
                 context.codes = try await BenchSeed.couponCodes(services, tenantID: seeded.tenantID, campaignID: campaignID, limit: BenchScenario.validatedCodes)
                 print("seeded \(BenchScenario.validatedCodes) coupon codes in " + String(format: "%.1f s", Date().timeIntervalSince(started)))
             case .wallet:
-                context.customerID = try await BenchSeed.walletCustomer(services, tenantID: seeded.tenantID, cards: 40, coupons: 9)
-                print("seeded a customer with 40 gift cards, store credit and 9 coupons in " + String(format: "%.1f s", Date().timeIntervalSince(started)))
+                context.customerID = try await BenchSeed.walletCustomer(services, tenantID: seeded.tenantID, cards: 39, coupons: 9)
+                print("seeded a customer with 39 gift cards, store credit, 9 coupons and points in " + String(format: "%.1f s", Date().timeIntervalSince(started)))
             default:
                 break
             }
@@ -133,7 +137,7 @@ struct Bench: AsyncParsableCommand {
         return result
     }
 
-    /// After a run on gift cards: what the first card gave out equals what its redemptions took, it
+    /// After a run on gift cards (or points): what the first card (or points account) gave out equals what its redemptions took, it
     /// never went below zero, and `ledger verify` finds the tenant's books sound — or the bench fails.
     private func checkBooks(_ scenario: BenchScenario, database: DatabaseURL, context: BenchContext) async throws -> String {
         try await DatabaseFactory.with(database, logger: commandLogger()) { store in
@@ -248,6 +252,7 @@ enum BenchScenario: String, CaseIterable, Sendable {
     case redemptions
     case redemptionsHot = "redemptions.hot"
     case redemptionsContended = "redemptions.contended"
+    case redemptionsPoints = "redemptions.points"
     case couponsValidate = "coupons.validate"
     case wallet
     case couponsGenerate = "coupons.generate"
@@ -280,7 +285,7 @@ enum BenchScenario: String, CaseIterable, Sendable {
     static let validatedCodes = 100_000
 
     /// Whether the run ends with the books check (`Bench.checkBooks`).
-    var checksBooks: Bool { self == .redemptionsHot || self == .redemptionsContended }
+    var checksBooks: Bool { [.redemptionsHot, .redemptionsContended, .redemptionsPoints].contains(self) }
 
     func request(runID: String, context: BenchContext) -> ScenarioRequest {
         switch self {
@@ -301,6 +306,13 @@ enum BenchScenario: String, CaseIterable, Sendable {
             let card = context.cardIDs.isEmpty ? "" : context.cardIDs[(sequence &* 7919) % context.cardIDs.count]
             let body = "{\"channel\":\"\(sequence % 2 == 0 ? "web" : "store-madrid-01")\",\"reference\":\"bench-\(runID)\","
                 + "\"instruments\":[{\"type\":\"gift_card\",\"id\":\"\(card)\",\"amount\":\(Self.redeemedAmount)}]}"
+            return ScenarioRequest(method: .POST, path: "/v1/redemptions", headers: [("Idempotency-Key", "bench-\(runID)")], body: Array(body.utf8))
+        case .redemptionsPoints:
+            // Every client spends 100 points of one member's balance, which runs out during the run.
+            let sequence = Int(runID.split(separator: "-").last ?? "") ?? 0
+            let body = "{\"channel\":\"\(sequence % 2 == 0 ? "web" : "store-madrid-01")\",\"reference\":\"bench-\(runID)\","
+                + "\"customer_id\":\"\(context.customerID ?? "")\",\"instruments\":[{\"type\":\"points\",\"id\":\"\(context.cardIDs.first ?? "")\","
+                + "\"amount\":\(Self.redeemedAmount)}]}"
             return ScenarioRequest(method: .POST, path: "/v1/redemptions", headers: [("Idempotency-Key", "bench-\(runID)")], body: Array(body.utf8))
         case .couponsValidate:
             let sequence = Int(runID.split(separator: "-").last ?? "") ?? 0
@@ -329,14 +341,15 @@ enum BenchScenario: String, CaseIterable, Sendable {
 
     /// Whether each request differs (a new location code and key per POST) or one can be reused.
     var variesPerRequest: Bool {
-        [.locationsCreate, .identify, .transactionsCreate, .redemptions, .redemptionsHot, .redemptionsContended, .couponsValidate].contains(self)
+        [.locationsCreate, .identify, .transactionsCreate, .redemptions, .redemptionsHot, .redemptionsContended, .redemptionsPoints, .couponsValidate]
+            .contains(self)
     }
 
     /// The answers that count as correct; any other is an error. A card that ran out refuses with a clean 409.
     var expectedStatuses: [Int] {
         switch self {
         case .locationsCreate, .transactionsCreate, .redemptions, .redemptionsHot: [201]
-        case .redemptionsContended: [201, 409]
+        case .redemptionsContended, .redemptionsPoints: [201, 409]
         default: [200]
         }
     }
@@ -351,6 +364,7 @@ enum BenchScenario: String, CaseIterable, Sendable {
         case .redemptions: database == "postgres" ? ">= 1500/s, p99 <= 15 ms (postgres, 32 conns)" : ">= 2000/s, p99 <= 15 ms (sqlite, 32 conns)"
         case .redemptionsHot: ">= 1000/s on one card (postgres, 64 conns)"
         case .redemptionsContended: "no error but 409, books balance (one card running out)"
+        case .redemptionsPoints: "no error but 409, books and lots balance (one points balance running out)"
         case .couponsValidate: "p99 <= 2 ms (100,000 codes)"
         case .wallet: "p99 <= 5 ms (50 instruments)"
         case .couponsGenerate: "1,000,000 codes <= 30 s"
