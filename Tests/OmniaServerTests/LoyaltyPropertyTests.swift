@@ -60,7 +60,8 @@ struct LoyaltyPropertyTests {
         }
     }
 
-    @Test("random earning, spending, returns and expiry keep a member's points, lots and books", arguments: TestBackend.available)
+    // No shrinking: each run replays a database sequence, and a failure is reported with its own message.
+    @Test("random earning, spending, returns and expiry keep a member's points, lots and books", .shrinking(false), arguments: TestBackend.available)
     func randomSequences(backend: TestBackend) async throws {
         try await TestApp.run(backend) { app, client in
             _ = try await SalesFixtures.make(app, client)

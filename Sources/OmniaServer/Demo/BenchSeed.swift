@@ -188,8 +188,7 @@ public enum BenchSeed {
                 _ = try await CouponService(services: services).assign(on: sql, tenantID: tenantID, AssignCouponRequest(code: code, customerId: customerID),
                                                                         actor: .cli)
             }
-            _ = try await LoyaltyProgrammeService(services: services).create(on: sql, caller: caller,
-                                                                             LoyaltyProgrammeRequest(name: "Bench Rewards", currency: "EUR"), actor: .cli)
+            try await loyaltyProgramme(on: sql, services: services, caller: caller)
             _ = try await LoyaltyService(services: services).adjust(on: sql, caller: caller, customerID: customerID,
                                                                     LoyaltyAdjustmentRequest(points: 1_000, reason: "bench"), actor: .cli)
             return customerID
@@ -201,13 +200,26 @@ public enum BenchSeed {
     public static func pointsMember(_ services: AppServices, tenantID: String, points: Int64) async throws -> (customerID: String, accountID: String) {
         let caller = benchCaller(tenantID)
         return try await services.database.transaction { sql in
-            _ = try await LoyaltyProgrammeService(services: services).create(on: sql, caller: caller,
-                                                                             LoyaltyProgrammeRequest(name: "Bench Rewards", currency: "EUR"), actor: .cli)
+            try await loyaltyProgramme(on: sql, services: services, caller: caller)
             let customerID = try await anonymousCustomer(on: sql, services: services, tenantID: tenantID)
             let membership = try await LoyaltyService(services: services).adjust(on: sql, caller: caller, customerID: customerID,
                                                                                   LoyaltyAdjustmentRequest(points: points, reason: "bench"), actor: .cli)
             return (customerID, membership.id)
         }
+    }
+
+    /// The tenant's loyalty programme in EUR, as a retailer runs one: two tiers, double points on the
+    /// web. Sales of known customers then earn, as they would in production.
+    public static func loyaltyProgramme(_ services: AppServices, tenantID: String) async throws {
+        try await services.database.transaction { sql in try await loyaltyProgramme(on: sql, services: services, caller: benchCaller(tenantID)) }
+    }
+
+    private static func loyaltyProgramme(on sql: any SQLDatabase, services: AppServices, caller: Caller) async throws {
+        let request = LoyaltyProgrammeRequest(
+            name: "Bench Rewards", currency: "EUR",
+            tiers: [LoyaltyTierInput(code: "member", name: "Member", threshold: 0), LoyaltyTierInput(code: "gold", name: "Gold", threshold: 2_000, earnPercent: 150)],
+            earnRules: [EarnRuleInput(name: "Double points online", channels: ["web"], earnPercent: 200)])
+        _ = try await LoyaltyProgrammeService(services: services).create(on: sql, caller: caller, request, actor: .cli)
     }
 
     /// A customer with no profile, written directly.

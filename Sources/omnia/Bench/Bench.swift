@@ -92,6 +92,8 @@ struct Bench: AsyncParsableCommand {
                       + String(format: "%.1f s", Date().timeIntervalSince(started)))
             case .transactionsCreate:
                 try await BenchSeed.customers(services, tenantID: seeded.tenantID, count: BenchScenario.salesCustomers)
+                // Known customers' sales earn points, as in a retailer with a loyalty programme.
+                try await BenchSeed.loyaltyProgramme(services, tenantID: seeded.tenantID)
                 // A retailer with a history, as in production: the tables hold the tenant's earlier
                 // sales and the planner's statistics know them (`omnia import` analyzes after loading).
                 let history = temporary.appendingPathComponent("history.ndjson").path
