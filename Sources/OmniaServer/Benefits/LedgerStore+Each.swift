@@ -1,3 +1,4 @@
+import Synchronization
 import OmniaCore
 import SQLKit
 
@@ -21,8 +22,18 @@ extension LedgerStore {
         for transfer in transfers {
             for id in [transfer.debitAccountID, transfer.creditAccountID] where id.hasPrefix(Self.controlPrefix) { controlUnits[id] = transfer.unit }
         }
-        try await openControlAccounts(on: sql, controlUnits, now: now)
-        let accounts = try await lockedAccounts(on: sql, accountIDs)
+        // Control accounts are opened by the first transfer that names them; once seen open, they
+        // cost no statement here again (they are never closed).
+        let unopened = controlUnits.filter { !Self.knownOpen(tenantID: tenantID, $0.key) }
+        try await openControlAccounts(on: sql, unopened, now: now)
+        var accounts = try await lockedAccounts(on: sql, accountIDs)
+        // One remembered whose opening was rolled back after all: open it now.
+        let missing = controlUnits.filter { accounts[$0.key] == nil }
+        if !missing.isEmpty {
+            try await openControlAccounts(on: sql, missing, now: now)
+            accounts = try await lockedAccounts(on: sql, accountIDs)
+        }
+        Self.rememberOpen(tenantID: tenantID, unopened.keys.filter { accounts[$0] != nil })
         let before = accounts.mapValues(\.balance)
         var balances = before
         var results: [Result<LedgerTransfer, LedgerRefused>] = []
@@ -59,6 +70,38 @@ extension LedgerStore {
         return results
     }
 
+    /// Posts transfers no account's limit can refuse — each from an account without limits (a
+    /// control account) — in three statements at most: the points a batch of sales earns. On
+    /// PostgreSQL their accounts are locked first, in id order, as every other write locks them;
+    /// SQLite has one writer. Opens the control accounts they name.
+    func postUnrefusable(on sql: any SQLDatabase, _ transfers: [LedgerTransferRequest], reason: String?, requestID: String?, ids: IDGenerator,
+                         now: Int64) async throws {
+        guard !transfers.isEmpty else { return }
+        var controlUnits: [String: LedgerUnit] = [:]
+        for transfer in transfers {
+            try Self.validate(transfer)
+            precondition(transfer.debitAccountID.hasPrefix(Self.controlPrefix), "only a control account's debits are never refused")
+            controlUnits[transfer.debitAccountID] = transfer.unit
+        }
+        let unopened = controlUnits.filter { !Self.knownOpen(tenantID: tenantID, $0.key) }
+        try await openControlAccounts(on: sql, unopened, now: now)
+        Self.rememberOpen(tenantID: tenantID, Array(unopened.keys))
+        if sql.dialect.name != "sqlite" {
+            _ = try await lockedAccounts(on: sql, Array(Set(transfers.flatMap { [$0.debitAccountID, $0.creditAccountID] })).sorted())
+        }
+        var sums: [String: (debits: Int64, credits: Int64)] = [:]
+        for transfer in transfers {
+            sums[transfer.debitAccountID, default: (0, 0)].debits += transfer.amount
+            sums[transfer.creditAccountID, default: (0, 0)].credits += transfer.amount
+        }
+        try await addPosted(on: sql, sums.sorted { $0.key < $1.key }.map { ($0.key, $0.value.debits, $0.value.credits) })
+        try await insert(on: sql, transfers.map { transfer in
+            (LedgerTransfer(id: ids.make(.ledgerTransfer), kind: "posted", debitAccountId: transfer.debitAccountID, creditAccountId: transfer.creditAccountID,
+                            amount: transfer.amount, unit: transfer.unit, pendingId: nil, expiresAt: nil, reason: reason,
+                            createdAt: StoredTime(milliseconds: now)), requestID)
+        })
+    }
+
     /// The accounts of `ids` that exist, each locked until the transaction ends (PostgreSQL, in id
     /// order). A write that changes several instruments locks them all first with this: changed one
     /// by one, two checkouts over the same cards in another order could each wait for the other.
@@ -76,6 +119,19 @@ extension LedgerStore {
     /// open it wait, and two transactions opening two accounts in opposite orders would wait on each other.
     func openControlAccounts(on sql: any SQLDatabase, _ units: [String: LedgerUnit], now: Int64) async throws {
         try await openAccounts(on: sql, units.map { ($0.key, $0.value, "control", nil, []) }, now: now)
+    }
+
+    /// Control accounts this process has seen committed, by tenant: a set that only grows, bounded
+    /// by the tenants' control accounts (a few hundred each).
+    private static let openControls = Mutex<Set<String>>([])
+
+    private static func knownOpen(tenantID: String, _ id: String) -> Bool {
+        openControls.withLock { $0.contains(tenantID + "/" + id) }
+    }
+
+    private static func rememberOpen(tenantID: String, _ ids: [String]) {
+        guard !ids.isEmpty else { return }
+        openControls.withLock { known in for id in ids { known.insert(tenantID + "/" + id) } }
     }
 
     /// Opens accounts with zero sums in id order and one statement; an id already open is left as it is.

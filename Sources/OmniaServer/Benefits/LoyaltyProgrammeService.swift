@@ -2,6 +2,7 @@ import HTTPTypes
 import Foundation
 import OmniaCore
 import SQLKit
+import Synchronization
 
 /// Loyalty programmes: created, changed and read by the retailer's staff; read by every sale that
 /// earns and every checkout that spends points.
@@ -32,6 +33,7 @@ struct LoyaltyProgrammeService: Sendable {
             VALUES (\(bind: tenantID), \(bind: programme.id), \(bind: name), \(bind: currency.code), \(bind: status),
                     \(bind: try JSONCoding.text(rules)), \(bind: now), \(bind: now))
             """).run()
+        ActiveProgrammes.shared.forget(tenantID: tenantID)
         return try await recorded(programme, event: "loyalty_programme.created", on: sql, tenantID: tenantID, actor: actor)
     }
 
@@ -53,6 +55,7 @@ struct LoyaltyProgrammeService: Sendable {
             """).run()
         let updated = StoredLoyaltyProgramme(id: id, name: name, currency: current.currency, status: status, rules: rules, createdAt: current.createdAt,
                                              updatedAt: StoredTime(milliseconds: now))
+        ActiveProgrammes.shared.forget(tenantID: tenantID)
         return try await recorded(updated, event: "loyalty_programme.updated", on: sql, tenantID: tenantID, actor: actor)
     }
 
@@ -199,10 +202,16 @@ struct LoyaltyProgrammeService: Sendable {
             """).first
     }
 
-    /// The tenant's active programmes, by currency: what a batch of sales earns in, read once.
+    /// The tenant's active programmes, by currency: what every sale earns in. Read at most once a
+    /// second per process (`ActiveProgrammes`): a change made on another server applies to sales
+    /// within a second; one made here, at once.
     func activeProgrammes(on sql: any SQLDatabase, tenantID: String) async throws -> [String: StoredLoyaltyProgramme] {
+        let now = services.nowMilliseconds
+        if let cached = ActiveProgrammes.shared.read(tenantID: tenantID, now: now) { return cached }
         let active = try await programmes(on: sql, "SELECT * FROM loyalty_programmes WHERE tenant_id = \(bind: tenantID) AND status = 'active'")
-        return Dictionary(active.map { ($0.currency, $0) }) { first, _ in first }
+        let byCurrency = Dictionary(active.map { ($0.currency, $0) }) { first, _ in first }
+        ActiveProgrammes.shared.store(byCurrency, tenantID: tenantID, now: now)
+        return byCurrency
     }
 
     func page(on sql: any SQLDatabase, tenantID: String, page: PageRequest) async throws -> [StoredLoyaltyProgramme] {
@@ -226,5 +235,32 @@ struct LoyaltyProgrammeService: Sendable {
                 createdAt: StoredTime(milliseconds: try row.decode(column: "created_at", as: Int64.self)),
                 updatedAt: StoredTime(milliseconds: try row.decode(column: "updated_at", as: Int64.self)))
         }
+    }
+}
+
+/// Each tenant's active programmes as last read, for a second: a sale's earning then costs no
+/// statement to find its programme. Only committed reads are kept; a local change forgets the tenant.
+final class ActiveProgrammes: Sendable {
+    static let shared = ActiveProgrammes()
+    static let lifetime: Int64 = 1_000
+    private let entries = Mutex<[String: (programmes: [String: StoredLoyaltyProgramme], readAt: Int64)]>([:])
+
+    func read(tenantID: String, now: Int64) -> [String: StoredLoyaltyProgramme]? {
+        entries.withLock { entries in
+            guard let entry = entries[tenantID], now - entry.readAt < Self.lifetime, now >= entry.readAt else { return nil }
+            return entry.programmes
+        }
+    }
+
+    func store(_ programmes: [String: StoredLoyaltyProgramme], tenantID: String, now: Int64) {
+        entries.withLock { entries in
+            // Bounded like any per-process memory: past many tenants it starts over.
+            if entries.count > 10_000 { entries.removeAll() }
+            entries[tenantID] = (programmes, now)
+        }
+    }
+
+    func forget(tenantID: String) {
+        _ = entries.withLock { $0.removeValue(forKey: tenantID) }
     }
 }

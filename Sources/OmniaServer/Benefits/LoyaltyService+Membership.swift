@@ -69,9 +69,10 @@ extension LoyaltyService {
             guard let enrolled = try await members(on: sql, tenantID: tenantID, programme: programme, customerIDs: [customer.id], now: now)[customer.id]
             else { throw Problem.notFound("customer") }
             member = enrolled
-            try await credit(on: sql, tenantID: tenantID, [Credit(member: member, programme: programme, points: points, kind: "adjustment",
-                                                                  sourceID: adjustmentID, qualifying: 0, linePoints: nil, earnedAt: now, reason: reason)],
-                             purpose: Self.adjustedPurpose, event: "loyalty.points_adjusted", requestID: actor.requestID, now: now)
+            let events = try await credit(on: sql, tenantID: tenantID, [Credit(
+                member: member, programme: programme, points: points, kind: "adjustment", sourceID: adjustmentID, qualifying: 0, linePoints: nil,
+                earnedAt: now, reason: reason)], purpose: Self.adjustedPurpose, event: "loyalty.points_adjusted", requestID: actor.requestID, now: now)
+            try await services.events.append(on: sql, tenantID: tenantID, events)
         } else {
             guard let existing = try await members(on: sql, tenantID: tenantID, programmeID: programme.id, customerIDs: [customer.id])[customer.id]
             else { throw Self.insufficientPoints(available: 0) }

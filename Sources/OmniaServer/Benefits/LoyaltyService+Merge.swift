@@ -118,6 +118,7 @@ extension LoyaltyService {
         try await ledger.open(on: sql, id: toDebt, unit: .points, kind: "points_debt", customerID: owner, flags: [], now: now)
         _ = try await ledger.post(on: sql, [LedgerTransferRequest(debitAccountID: toDebt, creditAccountID: fromDebt, amount: debt, unit: .points)],
                                   ids: services.ids, reason: reason, requestID: requestID, now: now)
+        try await markInDebt(on: sql, tenantID: tenantID, accountID: to)
         return debt
     }
 }

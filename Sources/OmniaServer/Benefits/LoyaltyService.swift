@@ -9,6 +9,8 @@ struct LoyaltyMember: Sendable, Equatable {
     let customerID: String
     let tier: String
     let tierUntil: Int64
+    /// Whether a return may have left a debt the next earnings repay.
+    var inDebt: Bool = false
 }
 
 /// Loyalty points on the ledger. A member's points live on their points account (`pts_…`, which
@@ -41,15 +43,22 @@ struct LoyaltyService: Sendable {
     /// enrol once: the unique index decides, and both read the winner's row after.
     func members(on sql: any SQLDatabase, tenantID: String, programme: StoredLoyaltyProgramme, customerIDs: Set<String>,
                  now: Int64) async throws -> [String: LoyaltyMember] {
+        try await members(on: sql, tenantID: tenantID, programme: programme, customerIDs: customerIDs, now: now, qualifyingSince: nil).mapValues(\.member)
+    }
+
+    /// As above, each with their qualifying points since `qualifyingSince` read in the same
+    /// statement (0 when not asked for): what a sale's earning needs, in one read.
+    func members(on sql: any SQLDatabase, tenantID: String, programme: StoredLoyaltyProgramme, customerIDs: Set<String>, now: Int64,
+                 qualifyingSince: Int64?) async throws -> [String: (member: LoyaltyMember, qualifying: Int64)] {
         guard !customerIDs.isEmpty else { return [:] }
-        var found = try await members(on: sql, tenantID: tenantID, programmeID: programme.id, customerIDs: Array(customerIDs))
+        var found = try await members(on: sql, tenantID: tenantID, programmeID: programme.id, customerIDs: Array(customerIDs), qualifyingSince: qualifyingSince)
         let missing = customerIDs.subtracting(found.keys).sorted()
         guard !missing.isEmpty else { return found }
         let base = programme.rules.baseTier.code
         let until = now + programme.rules.qualificationWindow
         let made = Dictionary(uniqueKeysWithValues: missing.map { ($0, services.ids.make(.loyaltyAccount)) })
         try await sql.insertRows(into: "loyalty_members", columns: ["tenant_id", "account_id", "programme_id", "customer_id", "tier", "tier_until",
-                                                                  "created_at", "updated_at"], missing,
+                                                                  "in_debt", "created_at", "updated_at"], missing,
                                  suffix: " ON CONFLICT DO NOTHING") { customerID, values in
             values.add(tenantID)
             values.add(made[customerID]!)
@@ -57,23 +66,33 @@ struct LoyaltyService: Sendable {
             values.add(customerID)
             values.add(base)
             values.add(until)
+            values.add(0)
             values.add(now)
             values.add(now)
         }
-        found.merge(try await members(on: sql, tenantID: tenantID, programmeID: programme.id, customerIDs: missing)) { old, _ in old }
-        let opened = missing.compactMap { customerID in found[customerID].flatMap { $0.accountID == made[customerID] ? $0.accountID : nil } }
-        try await LedgerStore(tenantID: tenantID).openAccounts(on: sql, opened.map { accountID in
-            (accountID, LedgerUnit.points, "points", found.values.first { $0.accountID == accountID }?.customerID, LedgerAccountFlags.debitsMustNotExceedCredits)
+        found.merge(try await members(on: sql, tenantID: tenantID, programmeID: programme.id, customerIDs: missing, qualifyingSince: qualifyingSince)) { old, _ in old }
+        let opened = missing.compactMap { customerID in found[customerID].flatMap { $0.member.accountID == made[customerID] ? $0.member : nil } }
+        try await LedgerStore(tenantID: tenantID).openAccounts(on: sql, opened.map { member in
+            (member.accountID, LedgerUnit.points, "points", member.customerID, LedgerAccountFlags.debitsMustNotExceedCredits)
         }, now: now)
         return found
     }
 
     func members(on sql: any SQLDatabase, tenantID: String, programmeID: String, customerIDs: [String]) async throws -> [String: LoyaltyMember] {
+        try await members(on: sql, tenantID: tenantID, programmeID: programmeID, customerIDs: customerIDs, qualifyingSince: nil).mapValues(\.member)
+    }
+
+    private func members(on sql: any SQLDatabase, tenantID: String, programmeID: String, customerIDs: [String],
+                         qualifyingSince: Int64?) async throws -> [String: (member: LoyaltyMember, qualifying: Int64)] {
+        let qualifying: SQLQueryString = qualifyingSince.map { since in """
+            (SELECT CAST(COALESCE(SUM(l.qualifying), 0) AS BIGINT) FROM loyalty_lots l
+             WHERE l.tenant_id = m.tenant_id AND l.account_id = m.account_id AND l.earned_at >= \(bind: since) AND l.qualifying > 0)
+            """ } ?? "0"
         let rows = try await sql.raw("""
-            SELECT * FROM loyalty_members WHERE tenant_id = \(bind: tenantID) AND programme_id = \(bind: programmeID)
-              AND customer_id IN (\(binds: customerIDs))
-            """).all().map(Self.member)
-        return Dictionary(uniqueKeysWithValues: rows.map { ($0.customerID, $0) })
+            SELECT m.*, \(qualifying) AS qualifying FROM loyalty_members m WHERE m.tenant_id = \(bind: tenantID) AND m.programme_id = \(bind: programmeID)
+              AND m.customer_id IN (\(binds: customerIDs))
+            """).all().map { (try Self.member($0), try $0.decode(column: "qualifying", as: Int64.self)) }
+        return Dictionary(uniqueKeysWithValues: rows.map { ($0.0.customerID, $0) })
     }
 
     func member(on sql: any SQLDatabase, tenantID: String, accountID: String) async throws -> LoyaltyMember? {
@@ -91,7 +110,7 @@ struct LoyaltyService: Sendable {
     static func member(_ row: any SQLRow) throws -> LoyaltyMember {
         LoyaltyMember(accountID: try row.decode(column: "account_id", as: String.self), programmeID: try row.decode(column: "programme_id", as: String.self),
                       customerID: try row.decode(column: "customer_id", as: String.self), tier: try row.decode(column: "tier", as: String.self),
-                      tierUntil: try row.decode(column: "tier_until", as: Int64.self))
+                      tierUntil: try row.decode(column: "tier_until", as: Int64.self), inDebt: try row.decode(column: "in_debt", as: Int.self) != 0)
     }
 
     // MARK: Earning
@@ -120,42 +139,66 @@ struct LoyaltyService: Sendable {
     /// statements whatever their number (a bulk import's batch is one call): one read of the
     /// programmes, one of the members, one ledger write (`postEach`), one insert of the lots, and
     /// the members' tiers re-evaluated together.
-    func earn(on sql: any SQLDatabase, tenantID: String, _ sales: [EarningSale], requestID: String?) async throws {
-        guard !sales.isEmpty else { return }
+    /// Returns the events to append with the sales' own (`loyalty.points_earned`, `loyalty.tier_changed`).
+    func earn(on sql: any SQLDatabase, tenantID: String, _ sales: [EarningSale], requestID: String?) async throws -> [PendingEvent] {
+        guard !sales.isEmpty else { return [] }
         let active = try await programmes.activeProgrammes(on: sql, tenantID: tenantID)
         let earning = sales.filter { active[$0.row.currency] != nil }
-        guard !earning.isEmpty else { return }
+        guard !earning.isEmpty else { return [] }
         let now = services.nowMilliseconds
         var channelCodes: [String: String] = [:]
         if active.values.contains(where: { $0.rules.earnRules.contains { $0.channels != nil } }) {
-            channelCodes = try await sql.raw("SELECT id, code FROM channels WHERE tenant_id = \(bind: tenantID)").all()
-                .reduce(into: [:]) { $0[try $1.decode(column: "id", as: String.self)] = try $1.decode(column: "code", as: String.self) }
+            // Channels never change: known to the process, they cost no statement.
+            for channelID in Set(earning.map(\.row.channelId)) {
+                channelCodes[channelID] = try await services.platform.knownChannel(on: sql, tenantID: tenantID, channelID)?.code
+            }
         }
         var credits: [Credit] = []
+        var earners: [String: (member: LoyaltyMember, rules: LoyaltyRules, qualifying: Int64)] = [:]
         for (currency, group) in Dictionary(grouping: earning, by: \.row.currency) {
             let programme = active[currency]!
-            let members = try await members(on: sql, tenantID: tenantID, programme: programme, customerIDs: Set(group.map(\.customerID)), now: now)
+            let members = try await members(on: sql, tenantID: tenantID, programme: programme, customerIDs: Set(group.map(\.customerID)), now: now,
+                                            qualifyingSince: now - programme.rules.qualificationWindow)
             for sale in group {
-                guard let member = members[sale.customerID] else { continue }
+                guard let (member, qualifying) = members[sale.customerID] else { continue }
+                earners[member.accountID] = (member, programme.rules, (earners[member.accountID]?.qualifying ?? qualifying))
                 let linePoints = programme.rules.earn(sale.lines.map { LoyaltyRules.Line(category: $0.category, net: $0.netTotal) },
                                                       channel: channelCodes[sale.row.channelId] ?? "", tierCode: member.tier, occurredAt: sale.row.occurredAt)
                 let points = linePoints.reduce(0, +)
                 guard points > 0 else { continue }
+                if sale.row.occurredAt >= now - programme.rules.qualificationWindow { earners[member.accountID]?.qualifying += points }
                 credits.append(Credit(member: member, programme: programme, points: points, kind: "earn", sourceID: sale.row.id, qualifying: points,
                                       linePoints: linePoints, earnedAt: sale.row.occurredAt, reason: nil))
             }
         }
-        try await credit(on: sql, tenantID: tenantID, credits, purpose: Self.issuedPurpose, event: "loyalty.points_earned", requestID: requestID, now: now)
-        try await reevaluate(on: sql, tenantID: tenantID, Array(Set(credits.map(\.member.accountID))), requestID: requestID, now: now)
+        let events = try await credit(on: sql, tenantID: tenantID, credits, purpose: Self.issuedPurpose, event: "loyalty.points_earned",
+                                      requestID: requestID, now: now)
+        return events + (try await upgrade(on: sql, tenantID: tenantID, Array(earners.values), requestID: requestID, now: now))
+    }
+
+    typealias PendingEvent = (type: String, data: any Encodable, requestID: String?)
+
+    /// Raises the tiers earning has qualified members for, at once. Only an upgrade is written
+    /// here: a tier is otherwise reviewed when its window ends (the sweep), which keeps a member
+    /// who still qualifies and lowers one who no longer does — so a sale costs no tier write.
+    private func upgrade(on sql: any SQLDatabase, tenantID: String, _ earners: [(member: LoyaltyMember, rules: LoyaltyRules, qualifying: Int64)],
+                         requestID: String?, now: Int64) async throws -> [PendingEvent] {
+        let changes = earners.compactMap { member, rules, qualifying -> (member: LoyaltyMember, tier: String, until: Int64)? in
+            let (tier, until) = rules.evaluate(current: member.tier, until: member.tierUntil, qualifying: qualifying, now: now)
+            return tier != member.tier ? (member, tier, until) : nil
+        }
+        try await setTiers(on: sql, tenantID: tenantID, changes.map { ($0.member.accountID, $0.tier, $0.until) }, now: now)
+        return Self.tierEvents(changes, requestID: requestID)
     }
 
     /// Gives each credit's points: first to the member's debt, if a return left one, then onto their
     /// account as a new lot that expires by the programme's rule. One ledger write and one insert.
     func credit(on sql: any SQLDatabase, tenantID: String, _ credits: [Credit], purpose: String, event: String, requestID: String?,
-                now: Int64) async throws {
-        guard !credits.isEmpty else { return }
+                now: Int64) async throws -> [PendingEvent] {
+        guard !credits.isEmpty else { return [] }
         let ledger = LedgerStore(tenantID: tenantID)
-        let debtIDs = Array(Set(credits.map { Self.debtAccountID($0.member.accountID) }))
+        // Debts are read only for members a return left owing.
+        let debtIDs = Array(Set(credits.filter(\.member.inDebt).map { Self.debtAccountID($0.member.accountID) }))
         var debts = try await ledger.accounts(on: sql, ids: debtIDs).reduce(into: [String: Int64]()) { $0[$1.id] = -$1.balance.posted }
         var transfers: [LedgerTransferRequest] = []
         var lots: [(credit: Credit, id: String, remaining: Int64)] = []
@@ -173,19 +216,21 @@ struct LoyaltyService: Sendable {
             }
             lots.append((credit, services.ids.make(.loyaltyLot), credit.points - repaid))
         }
-        let results = try await ledger.postEach(on: sql, transfers, reasons: transfers.map { _ in purpose }, requestIDs: transfers.map { _ in requestID },
-                                                ids: services.ids, now: now)
-        for case .failure(let refused) in results { throw refused }
+        try await ledger.postUnrefusable(on: sql, transfers, reason: purpose, requestID: requestID, ids: services.ids, now: now)
+        let repaid = debtIDs.filter { (debts[$0] ?? 0) <= 0 }.map { String($0.dropLast("_debt".count)) }
+        if !repaid.isEmpty {
+            try await sql.raw("UPDATE loyalty_members SET in_debt = 0 WHERE tenant_id = \(bind: tenantID) AND account_id IN (\(binds: repaid))").run()
+        }
         try await insertLots(on: sql, tenantID: tenantID, lots.map { entry in
             LotRow(id: entry.id, accountID: entry.credit.member.accountID, originAccountID: entry.credit.member.accountID, kind: entry.credit.kind,
                    sourceID: entry.credit.sourceID, points: entry.credit.points, remaining: entry.remaining, qualifying: entry.credit.qualifying,
                    linePoints: entry.credit.linePoints, earnedAt: entry.credit.earnedAt,
                    expiresAt: entry.credit.programme.rules.expiry(earnedAt: entry.credit.earnedAt))
         })
-        try await services.events.append(on: sql, tenantID: tenantID, credits.map { credit in
+        return credits.map { credit in
             (type: event, data: PointsMovement(accountId: credit.member.accountID, programmeId: credit.programme.id, customerId: credit.member.customerID,
                                                points: credit.points, sourceId: credit.sourceID, reason: credit.reason) as any Encodable, requestID: requestID)
-        })
+        }
     }
 
     // MARK: Returns
@@ -227,6 +272,7 @@ struct LoyaltyService: Sendable {
             _ = try await ledger.post(on: sql, [LedgerTransferRequest(debitAccountID: debtID, creditAccountID: LedgerStore.controlAccountID(
                 Self.reversedPurpose, unit: .points, for: member.accountID), amount: writtenOff, unit: .points)],
                                       ids: services.ids, reason: returnID, requestID: requestID, now: now)
+            try await markInDebt(on: sql, tenantID: tenantID, accountID: member.accountID)
             writtenOff = 0
         }
         var movement = PointsMovement(accountId: member.accountID, programmeId: member.programmeID, customerId: member.customerID, points: points,
@@ -356,13 +402,27 @@ struct LoyaltyService: Sendable {
                 if tier != member.tier || until != member.tierUntil { changes.append((member, tier, until)) }
             }
         }
+        try await recordTiers(on: sql, tenantID: tenantID, changes, requestID: requestID, now: now)
+    }
+
+    /// Writes tier changes in one statement and says `loyalty.tier_changed` for each new tier.
+    private func recordTiers(on sql: any SQLDatabase, tenantID: String, _ changes: [(member: LoyaltyMember, tier: String, until: Int64)],
+                             requestID: String?, now: Int64) async throws {
         try await setTiers(on: sql, tenantID: tenantID, changes.map { ($0.member.accountID, $0.tier, $0.until) }, now: now)
-        let events = changes.filter { $0.tier != $0.member.tier }.map { change in
+        let events = Self.tierEvents(changes, requestID: requestID)
+        if !events.isEmpty { try await services.events.append(on: sql, tenantID: tenantID, events) }
+    }
+
+    private static func tierEvents(_ changes: [(member: LoyaltyMember, tier: String, until: Int64)], requestID: String?) -> [PendingEvent] {
+        changes.filter { $0.tier != $0.member.tier }.map { change in
             (type: "loyalty.tier_changed", data: TierChange(accountId: change.member.accountID, programmeId: change.member.programmeID,
                                                             customerId: change.member.customerID, from: change.member.tier, to: change.tier,
                                                             until: StoredTime(milliseconds: change.until)) as any Encodable, requestID: requestID)
         }
-        if !events.isEmpty { try await services.events.append(on: sql, tenantID: tenantID, events) }
+    }
+
+    func markInDebt(on sql: any SQLDatabase, tenantID: String, accountID: String) async throws {
+        try await sql.raw("UPDATE loyalty_members SET in_debt = 1 WHERE tenant_id = \(bind: tenantID) AND account_id = \(bind: accountID)").run()
     }
 
     func setTiers(on sql: any SQLDatabase, tenantID: String, _ changes: [(accountID: String, tier: String, until: Int64)], now: Int64) async throws {

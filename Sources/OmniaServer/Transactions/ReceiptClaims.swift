@@ -62,7 +62,9 @@ extension TransactionService {
     private func earnClaimed(sale: TransactionRow, views: [SalesTransaction], customerID: String, on sql: any SQLDatabase, tenantID: String,
                              requestID: String?) async throws {
         let loyalty = LoyaltyService(services: services)
-        try await loyalty.earn(on: sql, tenantID: tenantID, [.init(row: sale, lines: views[0].lines, customerID: customerID)], requestID: requestID)
+        let earned = try await loyalty.earn(on: sql, tenantID: tenantID, [.init(row: sale, lines: views[0].lines, customerID: customerID)],
+                                            requestID: requestID)
+        try await services.events.append(on: sql, tenantID: tenantID, earned)
         var returned: [Int: Int64] = [:]
         for view in views.dropFirst() {
             let lines = view.lines.compactMap { line -> LoyaltyService.ReturnedLine? in

@@ -71,7 +71,7 @@ final class SaleGroupCommit: Sendable {
         let first = sales[0]
         let items = sales.enumerated().map { index, sale in TransactionBatch.Item(line: index, draft: sale.draft, ready: nil, actor: sale.actor) }
         var written = GroupOutcomes(count: sales.count)
-        try await TransactionBatch(services: services, caller: first.caller, actor: first.actor).record(on: sql, items, into: &written)
+        let loyaltyEvents = try await TransactionBatch(services: services, caller: first.caller, actor: first.actor).record(on: sql, items, into: &written)
 
         var events: [(type: String, data: any Encodable, requestID: String?)] = []
         var keys: [(request: IdempotentRequest, status: Int, body: Data)] = []
@@ -95,7 +95,7 @@ final class SaleGroupCommit: Sendable {
             }
         }
         try await IdempotencyStore.insertCompleted(on: sql, keys)
-        try await services.events.append(on: sql, tenantID: first.caller.tenantID, events)
+        try await services.events.append(on: sql, tenantID: first.caller.tenantID, events + loyaltyEvents)
         return outcomes
     }
 

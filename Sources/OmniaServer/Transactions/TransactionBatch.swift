@@ -127,14 +127,18 @@ struct TransactionBatch: Sendable {
     /// A bulk import's chunk: its report and the ids of the transactions it created.
     func record(on sql: any SQLDatabase, _ prepared: Prepared) async throws -> (ImportReport, [String]) {
         var outcomes = ImportOutcomes(report: prepared.report)
-        try await record(on: sql, prepared.items, into: &outcomes)
+        let loyaltyEvents = try await record(on: sql, prepared.items, into: &outcomes)
+        try await services.events.append(on: sql, tenantID: caller.tenantID, loyaltyEvents)
         outcomes.report.created = outcomes.created.count
         outcomes.report.rejections.sort { $0.line < $1.line }
         return (outcomes.report, outcomes.created)
     }
 
     /// Records the items in order, telling `outcomes` what became of each; writes nothing for a refused one.
-    func record<Outcomes: TransactionBatchOutcomes>(on sql: any SQLDatabase, _ items: [Item], into outcomes: inout Outcomes) async throws {
+    /// Returns the loyalty events of the sales' earnings, for the caller to append with its own.
+    @discardableResult
+    func record<Outcomes: TransactionBatchOutcomes>(on sql: any SQLDatabase, _ items: [Item],
+                                                    into outcomes: inout Outcomes) async throws -> [LoyaltyService.PendingEvent] {
         let transactions = services.transactions
 
         // 1. Channels and locations, once per distinct pair named.
@@ -256,7 +260,7 @@ struct TransactionBatch: Sendable {
         }
         try await flush()
         try await CustomerStatsStore(tenantID: tenantID, dialect: services.database.dialect).record(on: sql, delta)
-        try await LoyaltyService(services: services).earn(on: sql, tenantID: tenantID, earning, requestID: actor.requestID)
+        return try await LoyaltyService(services: services).earn(on: sql, tenantID: tenantID, earning, requestID: actor.requestID)
     }
 
     private static func placeKey(_ draft: TransactionDraft) -> String { "\(draft.channel ?? "")\u{1F}\(draft.location ?? "")" }

@@ -75,8 +75,10 @@ struct TransactionService: Sendable {
         }
         // Points: a sale of an identified customer earns; a return takes back what its lines earned.
         let loyalty = LoyaltyService(services: services)
+        var loyaltyEvents: [LoyaltyService.PendingEvent] = []
         if draft.kind == .sale, let owner = row.customerId {
-            try await loyalty.earn(on: sql, tenantID: tenantID, [.init(row: row, lines: plan.lines, customerID: owner)], requestID: actor.requestID)
+            loyaltyEvents = try await loyalty.earn(on: sql, tenantID: tenantID, [.init(row: row, lines: plan.lines, customerID: owner)],
+                                                   requestID: actor.requestID)
         } else if draft.kind == .return, let saleID = plan.originalID {
             try await loyalty.reverse(on: sql, tenantID: tenantID, returnID: row.id, saleID: saleID, plan.takeBacks.map {
                 LoyaltyService.ReturnedLine(originalLine: $0.lineNumber, sold: $0.sold, returnedBefore: $0.returnedBefore, quantity: $0.quantity)
@@ -84,9 +86,10 @@ struct TransactionService: Sendable {
         }
         let transaction = SalesTransaction(row: row, lines: plan.lines, discounts: draft.discounts, taxes: plan.taxes, tenders: tenders ?? [])
         if emitEvents {
-            try await services.events.append(on: sql, tenantID: tenantID,
-                                             [("transaction.recorded", transaction), ("receipt.issued", ReceiptIssued(transaction))],
-                                             requestID: actor.requestID)
+            try await services.events.append(on: sql, tenantID: tenantID, [("transaction.recorded", transaction, actor.requestID),
+                                                                            ("receipt.issued", ReceiptIssued(transaction), actor.requestID)] + loyaltyEvents)
+        } else if !loyaltyEvents.isEmpty {
+            try await services.events.append(on: sql, tenantID: tenantID, loyaltyEvents)
         }
         return RecordedTransaction(transaction: transaction, created: true)
     }

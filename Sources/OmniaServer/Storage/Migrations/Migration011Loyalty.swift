@@ -28,10 +28,13 @@ enum Migration011Loyalty {
                 customer_id TEXT NOT NULL,
                 tier TEXT NOT NULL,
                 tier_until BIGINT NOT NULL,
+                in_debt INTEGER NOT NULL,
                 created_at BIGINT NOT NULL,
                 updated_at BIGINT NOT NULL,
                 PRIMARY KEY (tenant_id, account_id))
             """,
+            // `in_debt`: 1 while the member's debt account (`pts_…_debt`) may owe points, so that an
+            // earning reads it only then.
             "CREATE UNIQUE INDEX loyalty_members_by_customer ON loyalty_members (tenant_id, customer_id, programme_id)",
             // Members whose tier window ends: the sweep re-evaluates them.
             "CREATE INDEX loyalty_members_by_tier_until ON loyalty_members (tier_until)",
