@@ -44,7 +44,12 @@ extension LoyaltyService {
     /// capture spends this lot first; a void leaves it for the next sweep). Returns how many expired.
     func expire(on sql: any SQLDatabase, tenantID: String, lotID: String) async throws -> Int64 {
         let now = services.nowMilliseconds
-        guard let lot = try await sql.raw("SELECT * FROM loyalty_lots WHERE tenant_id = \(bind: tenantID) AND id = \(bind: lotID)").all().first.map(Self.lot),
+        let lotQuery: SQLQueryString = "SELECT * FROM loyalty_lots WHERE tenant_id = \(bind: tenantID) AND id = \(bind: lotID)"
+        guard let seen = try await sql.raw(lotQuery).all().first.map(Self.lot) else { return 0 }
+        // The account locked first, then the lot read again: a sweep on another server that expired
+        // it meanwhile has left it empty, and this one takes nothing more.
+        _ = try await LedgerStore(tenantID: tenantID).lockedAccounts(on: sql, [seen.accountID])
+        guard let lot = try await sql.raw(lotQuery).all().first.map(Self.lot),
             let expiresAt = lot.expiresAt, expiresAt <= now, lot.remaining > 0,
             let member = try await member(on: sql, tenantID: tenantID, accountID: lot.accountID) else { return 0 }
         let expired = try await take(on: sql, tenantID: tenantID, member: member, upTo: lot.remaining, purpose: Self.expiredPurpose, firstLot: lot.id,

@@ -57,7 +57,7 @@ extension LoyaltyService {
         let points = request.points ?? 0
         if request.points == nil {
             validator.fail("points", "required", "points is required: positive to add, negative to take")
-        } else if points == 0 || abs(points) > 1_000_000_000 {
+        } else if points == 0 || points.magnitude > 1_000_000_000 {
             validator.fail("points", "out_of_range", "points must be a non-zero whole number of at most 1000000000 either way")
         }
         guard validator.isValid, let programme, let reason else { throw Problem.validation(validator.errors) }

@@ -73,7 +73,13 @@ struct OfflineRedemptions: Sendable {
                 String(code.uppercased().filter { $0.isASCII && ($0.isLetter || $0.isNumber) }.suffix(4))
             }, amount: valid.amount)
         }
-        let atRisk = checked.instruments.filter(\.type.holdsValue).reduce(Int64(0)) { $0 + $1.amount }
+        // Points count at what they would have paid: the point value of the checkout currency's programme.
+        var pointValue: Int64 = 1
+        if checked.instruments.contains(where: { $0.type == .points }),
+            let programme = try await LoyaltyProgrammeService(services: services).activeProgramme(on: sql, tenantID: caller.tenantID, currency: checked.currency) {
+            pointValue = programme.rules.pointValue
+        }
+        let atRisk = checked.instruments.filter(\.type.holdsValue).reduce(Int64(0)) { $0 + $1.amount * ($1.type == .points ? pointValue : 1) }
         let exception = RedemptionException(
             id: services.ids.make(.redemptionException), status: "open", channelId: channelID, customerId: customerID, reference: checked.reference,
             occurredAt: checked.occurredAt.map(StoredTime.init(milliseconds:)), currency: checked.currency, amountAtRisk: atRisk, instruments: instruments, code: problem.code,

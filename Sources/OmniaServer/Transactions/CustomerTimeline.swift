@@ -104,7 +104,7 @@ struct CustomerTimelineStore: Sendable {
         if !checkouts.isEmpty {
             var statement: SQLQueryString = """
                 SELECT h.id, h.kind, h.status, h.channel_id, h.currency, h.customer_id, h.expires_at, COALESCE(h.occurred_at, h.created_at) AS at,
-                    (SELECT CAST(COALESCE(SUM(p.amount), 0) AS BIGINT) FROM checkout_hold_parts p
+                    (SELECT CAST(COALESCE(SUM(p.amount * COALESCE(p.point_value, 1)), 0) AS BIGINT) FROM checkout_hold_parts p
                      WHERE p.tenant_id = h.tenant_id AND p.hold_id = h.id AND p.transfer_id IS NOT NULL) AS total
                 FROM checkout_holds h WHERE h.tenant_id = \(bind: tenantID) AND h.customer_id IN (\(cluster)) AND h.kind IN (\(binds: checkouts))
                 """

@@ -35,7 +35,13 @@ extension TransactionService {
                 let paid = checkouts.filter { $0.reference == checkoutID }.reduce(0) { $0 + $1.amount }
                 let share = TransactionMath.refund(net: paid, sold: original.total, alreadyReturned: min(plan.refundedBefore, original.total - plan.total),
                                                    quantity: plan.total)
-                let hold = try await holds.existing(on: sql, tenantID: caller.tenantID, id: checkoutID)
+                // A tender naming a checkout that does not exist (a till's typo) refunds outside Omnia.
+                let hold: CheckoutHold
+                do {
+                    hold = try await holds.existing(on: sql, tenantID: caller.tenantID, id: checkoutID)
+                } catch let problem as Problem where problem.status == .notFound {
+                    continue
+                }
                 let amount = min(share, hold.status == "captured" ? hold.refundable : 0)
                 guard amount > 0 else { continue }
                 let refunded = try await holds.refund(on: sql, tenantID: caller.tenantID, id: hold.id, HoldAmountRequest(amount: amount, reason: reason),

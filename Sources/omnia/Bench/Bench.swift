@@ -27,6 +27,8 @@ struct Bench: AsyncParsableCommand {
     @Option(help: "omnia serve processes sharing the database (PostgreSQL), connections spread over them.") var servers = 1
     @Option(help: "Requests per second offered in all (an open loop, latencies from when each was due); default: each connection sends as soon as answered.")
     var rate: Double?
+    @Flag(help: "transactions.create: leave out the loyalty programme its tenant otherwise runs (sales then earn nothing).")
+    var withoutLoyalty = false
 
     func run() async throws {
         try await runReportingErrors {
@@ -93,7 +95,7 @@ struct Bench: AsyncParsableCommand {
             case .transactionsCreate:
                 try await BenchSeed.customers(services, tenantID: seeded.tenantID, count: BenchScenario.salesCustomers)
                 // Known customers' sales earn points, as in a retailer with a loyalty programme.
-                try await BenchSeed.loyaltyProgramme(services, tenantID: seeded.tenantID)
+                if !withoutLoyalty { try await BenchSeed.loyaltyProgramme(services, tenantID: seeded.tenantID) }
                 // A retailer with a history, as in production: the tables hold the tenant's earlier
                 // sales and the planner's statistics know them (`omnia import` analyzes after loading).
                 let history = temporary.appendingPathComponent("history.ndjson").path
