@@ -4,7 +4,7 @@
 /// what each customer merge moved between members, so that an unmerge moves it back; and a
 /// checkout part's point value.
 enum Migration011Loyalty {
-    static let migration = Migration(version: 11, name: "loyalty") { _ in
+    static let migration = Migration(version: 11, name: "loyalty") { dialect in
         [
             """
             CREATE TABLE loyalty_programmes (
@@ -52,10 +52,11 @@ enum Migration011Loyalty {
                 line_points TEXT,
                 earned_at BIGINT NOT NULL,
                 expires_at BIGINT,
-                PRIMARY KEY (tenant_id, id))
+                PRIMARY KEY (tenant_id, account_id, id))\(dialect == .sqlite ? " WITHOUT ROWID" : "")
             """,
-            "CREATE INDEX loyalty_lots_by_account ON loyalty_lots (tenant_id, account_id, earned_at)",
-            "CREATE INDEX loyalty_lots_by_origin ON loyalty_lots (tenant_id, origin_account_id)",
+            // Keyed by account (without a rowid on SQLite): a member's lots sit together, so an
+            // earning writes one page of them and spending reads them in one range.
+            "CREATE UNIQUE INDEX loyalty_lots_by_id ON loyalty_lots (tenant_id, id)",
             // Lots with points left that will expire: the sweep's queue.
             "CREATE INDEX loyalty_lots_due ON loyalty_lots (expires_at) WHERE remaining > 0 AND expires_at IS NOT NULL",
             // A sale earns once, whichever path recorded it.
