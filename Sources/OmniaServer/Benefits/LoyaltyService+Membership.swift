@@ -4,31 +4,58 @@ import SQLKit
 
 extension LoyaltyService {
     /// The memberships of `customerID` (a root: merged members' points moved to it), each with its
-    /// balance, tier, qualifying points and next expiries.
+    /// balance, tier, qualifying points and next expiries — in two statements whatever their number
+    /// (the wallet reads them on every open): the members with their accounts, debts and qualifying
+    /// points, then their next expiries. Programmes come from the active ones a second old at most.
     func memberships(on sql: any SQLDatabase, tenantID: String, customerID: String) async throws -> [LoyaltyMembership] {
-        let members = try await members(on: sql, tenantID: tenantID, customerIDs: [customerID])
-        guard !members.isEmpty else { return [] }
-        let programmes = try await LoyaltyProgrammeService(services: services).programmes(on: sql, ids: members.map(\.programmeID), tenantID: tenantID)
-        let accountIDs = members.flatMap { [$0.accountID, Self.debtAccountID($0.accountID)] }
-        let accounts = try await LedgerStore(tenantID: tenantID).accounts(on: sql, ids: accountIDs).reduce(into: [String: LedgerAccount]()) { $0[$1.id] = $1 }
+        let programmeService = LoyaltyProgrammeService(services: services)
+        var programmes = Dictionary(uniqueKeysWithValues: try await programmeService.activeProgrammes(on: sql, tenantID: tenantID).values.map { ($0.id, $0) })
+        let known = Array(programmes.values)
+        // Qualifying points are counted over each programme's window; a member of a programme not
+        // active (rare) is read with the widest, then counted again below.
+        let window = known.map(\.rules.qualificationWindow).max() ?? Int64(LoyaltyRules.dayRange.upperBound) * 86_400_000
         let now = services.nowMilliseconds
+        let rows = try await sql.raw("""
+            SELECT m.*, a.debits_posted, a.credits_posted, a.debits_pending, d.debits_posted AS debt_debits, d.credits_posted AS debt_credits,
+                (SELECT CAST(COALESCE(SUM(l.qualifying), 0) AS BIGINT) FROM loyalty_lots l
+                 WHERE l.tenant_id = m.tenant_id AND l.account_id = m.account_id AND l.earned_at >= \(bind: now - window) AND l.qualifying > 0) AS qualifying
+            FROM loyalty_members m
+            JOIN ledger_accounts a ON a.tenant_id = m.tenant_id AND a.id = m.account_id
+            LEFT JOIN ledger_accounts d ON d.tenant_id = m.tenant_id AND d.id = m.account_id || '_debt'
+            WHERE m.tenant_id = \(bind: tenantID) AND m.customer_id = \(bind: customerID) ORDER BY m.account_id
+            """).all()
+        guard !rows.isEmpty else { return [] }
+        let members = try rows.map(Self.member)
+        let missing = Set(members.map(\.programmeID)).subtracting(programmes.keys)
+        if !missing.isEmpty { programmes.merge(try await programmeService.programmes(on: sql, ids: Array(missing), tenantID: tenantID)) { old, _ in old } }
+        var expiring: [String: [PointsExpiry]] = [:]
+        for row in try await sql.raw("""
+            SELECT account_id, remaining, expires_at FROM loyalty_lots
+            WHERE tenant_id = \(bind: tenantID) AND account_id IN (\(binds: members.map(\.accountID))) AND remaining > 0 AND expires_at IS NOT NULL
+            ORDER BY account_id, expires_at, id
+            """).all() {
+            let accountID = try row.decode(column: "account_id", as: String.self)
+            guard expiring[accountID, default: []].count < 5 else { continue }
+            expiring[accountID, default: []].append(PointsExpiry(points: try row.decode(column: "remaining", as: Int64.self),
+                                                                 expiresAt: StoredTime(milliseconds: try row.decode(column: "expires_at", as: Int64.self))))
+        }
         var memberships: [LoyaltyMembership] = []
-        for member in members {
-            guard let programme = programmes[member.programmeID], let account = accounts[member.accountID] else { continue }
-            let debt = max(-(accounts[Self.debtAccountID(member.accountID)]?.balance.posted ?? 0), 0)
-            let qualifying = try await qualifyingPoints(on: sql, tenantID: tenantID, [member.accountID], since: now - programme.rules.qualificationWindow)
-            let expiring = try await sql.raw("""
-                SELECT remaining, expires_at FROM loyalty_lots
-                WHERE tenant_id = \(bind: tenantID) AND account_id = \(bind: member.accountID) AND remaining > 0 AND expires_at IS NOT NULL
-                ORDER BY expires_at, id LIMIT 5
-                """).all().map { PointsExpiry(points: try $0.decode(column: "remaining", as: Int64.self),
-                                              expiresAt: StoredTime(milliseconds: try $0.decode(column: "expires_at", as: Int64.self))) }
-            let available = max(account.balance.available, 0)
+        for (member, row) in zip(members, rows) {
+            guard let programme = programmes[member.programmeID] else { continue }
+            let (debitsPosted, creditsPosted, debitsPending) = (try row.decode(column: "debits_posted", as: Int64.self),
+                                                                try row.decode(column: "credits_posted", as: Int64.self),
+                                                                try row.decode(column: "debits_pending", as: Int64.self))
+            let debt = max((try row.decode(column: "debt_debits", as: Int64?.self) ?? 0) - (try row.decode(column: "debt_credits", as: Int64?.self) ?? 0), 0)
+            var qualifying = try row.decode(column: "qualifying", as: Int64.self)
+            if programme.rules.qualificationWindow != window {
+                qualifying = try await qualifyingPoints(on: sql, tenantID: tenantID, [member.accountID], since: now - programme.rules.qualificationWindow)[member.accountID] ?? 0
+            }
+            let available = max(creditsPosted - debitsPosted - debitsPending, 0)
             memberships.append(LoyaltyMembership(
                 id: member.accountID, programmeId: programme.id, customerId: member.customerID, currency: programme.currency,
-                balance: account.balance.posted - debt, available: available, availableValue: programme.rules.value(of: available), debt: debt,
+                balance: creditsPosted - debitsPosted - debt, available: available, availableValue: programme.rules.value(of: available), debt: debt,
                 tier: programme.rules.tier(member.tier), tierUntil: StoredTime(milliseconds: member.tierUntil),
-                qualifyingPoints: qualifying[member.accountID] ?? 0, nextExpiries: expiring))
+                qualifyingPoints: qualifying, nextExpiries: expiring[member.accountID] ?? []))
         }
         return memberships
     }
