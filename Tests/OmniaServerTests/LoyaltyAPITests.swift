@@ -349,17 +349,29 @@ struct LoyaltyAPITests {
                 try await sql.raw("SELECT customer_id FROM transactions LIMIT 1").first(decodingColumn: "customer_id", as: String.self)
             })
             #expect(try await Self.balance(client, app, ana) == 30)
+            // A sale and its return in one file: the return takes back what the sale earned just before.
+            let withReturn = """
+                {"external_id":"B-4","channel":"store-madrid-01","occurred_at":"\(at)","currency":"EUR",\
+                "customer":{"email":"ana@example.com"},"lines":[{"sku":"A","category":"home","quantity":2,"unit_price":500}]}
+                {"kind":"return","external_id":"BR-4","channel":"store-madrid-01","occurred_at":"\(Self.daysAgo(1))",\
+                "original":{"external_id":"B-4"},"lines":[{"original_line":1,"quantity":1}]}
+
+                """
+            let both = try await client.call(.post, "/v1/transactions/bulk", key: app.adminKey, rawBody: withReturn,
+                                             headers: [.contentType: "application/x-ndjson"])
+            #expect(both.object["created"] as? Int == 2, "\(both.text)")
+            #expect(try await Self.balance(client, app, ana) == 35)
 
             let anonymous = try await client.call(.post, "/v1/transactions", key: app.adminKey, json: SalesFixtures.sale(
                 "A-1", customer: nil, lines: [("SKU-1", "home", 2, 1_000)], at: Self.daysAgo(1)))
             let code = try #require(anonymous.object["claim_code"] as? String, "\(anonymous.text)")
             let sale = try #require(anonymous.object["id"] as? String)
             try await Self.returned(client, app, "AR-1", sale: sale, lines: [(1, 1)])
-            #expect(try await Self.balance(client, app, ana) == 30, "an anonymous sale earns nothing")
+            #expect(try await Self.balance(client, app, ana) == 35, "an anonymous sale earns nothing")
             let claimed = try await client.call(.post, "/v1/receipts/claim", key: app.adminKey, json: ["claim_code": code, "customer_id": ana])
             #expect(claimed.status == .ok || claimed.status == .created, "\(claimed.text)")
             // 20 earned, 10 taken back by the return claimed with it.
-            #expect(try await Self.balance(client, app, ana) == 40)
+            #expect(try await Self.balance(client, app, ana) == 45)
             try await Self.verifySound(app)
         }
     }

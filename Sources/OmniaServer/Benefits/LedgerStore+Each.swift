@@ -71,9 +71,10 @@ extension LedgerStore {
     }
 
     /// Posts transfers no account's limit can refuse — each from an account without limits (a
-    /// control account) — in three statements at most: the points a batch of sales earns. On
-    /// PostgreSQL their accounts are locked first, in id order, as every other write locks them;
-    /// SQLite has one writer. Opens the control accounts they name.
+    /// control account) — with no read: the points a batch of sales earns. Nothing needs checking,
+    /// so the sums' update and the transfers' insert are writes nobody reads back in the
+    /// transaction: on PostgreSQL they are held and sent with the commit (`runDeferrable`), the
+    /// update taking its rows in id order like every other write. Opens the control accounts they name.
     func postUnrefusable(on sql: any SQLDatabase, _ transfers: [LedgerTransferRequest], reason: String?, requestID: String?, ids: IDGenerator,
                          now: Int64) async throws {
         guard !transfers.isEmpty else { return }
@@ -86,15 +87,12 @@ extension LedgerStore {
         let unopened = controlUnits.filter { !Self.knownOpen(tenantID: tenantID, $0.key) }
         try await openControlAccounts(on: sql, unopened, now: now)
         Self.rememberOpen(tenantID: tenantID, Array(unopened.keys))
-        if sql.dialect.name != "sqlite" {
-            _ = try await lockedAccounts(on: sql, Array(Set(transfers.flatMap { [$0.debitAccountID, $0.creditAccountID] })).sorted())
-        }
         var sums: [String: (debits: Int64, credits: Int64)] = [:]
         for transfer in transfers {
             sums[transfer.debitAccountID, default: (0, 0)].debits += transfer.amount
             sums[transfer.creditAccountID, default: (0, 0)].credits += transfer.amount
         }
-        try await addPosted(on: sql, sums.sorted { $0.key < $1.key }.map { ($0.key, $0.value.debits, $0.value.credits) })
+        try await addPosted(on: sql, sums.sorted { $0.key < $1.key }.map { ($0.key, $0.value.debits, $0.value.credits) }, deferrable: true)
         try await insert(on: sql, transfers.map { transfer in
             (LedgerTransfer(id: ids.make(.ledgerTransfer), kind: "posted", debitAccountId: transfer.debitAccountID, creditAccountId: transfer.creditAccountID,
                             amount: transfer.amount, unit: transfer.unit, pendingId: nil, expiresAt: nil, reason: reason,
@@ -152,15 +150,16 @@ extension LedgerStore {
     }
 
     /// Adds to each account's posted sums in one statement: (account, debits, credits).
-    private func addPosted(on sql: any SQLDatabase, _ changes: [(String, Int64, Int64)]) async throws {
+    private func addPosted(on sql: any SQLDatabase, _ changes: [(String, Int64, Int64)], deferrable: Bool = false) async throws {
         var values: SQLQueryString = ""
         for (index, (id, debits, credits)) in changes.enumerated() {
             values += "\(unsafeRaw: index == 0 ? "" : ", ")(\(bind: id), \(bind: debits), \(bind: credits))"
         }
         // `column1…` are the names both databases give the columns of a VALUES list.
-        try await sql.raw("""
+        let update: SQLQueryString = """
             UPDATE ledger_accounts SET debits_posted = debits_posted + v.column2, credits_posted = credits_posted + v.column3
             FROM (VALUES \(values)) AS v WHERE ledger_accounts.tenant_id = \(bind: tenantID) AND ledger_accounts.id = v.column1
-            """).run()
+            """
+        if deferrable { try await sql.runDeferrable(update) } else { try await sql.raw(update).run() }
     }
 }

@@ -202,9 +202,11 @@ struct LoyaltyService: Sendable {
         var debts = try await ledger.accounts(on: sql, ids: debtIDs).reduce(into: [String: Int64]()) { $0[$1.id] = -$1.balance.posted }
         var transfers: [LedgerTransferRequest] = []
         var lots: [(credit: Credit, id: String, remaining: Int64)] = []
+        // One part of the control account for the whole batch: each member's own part would have a
+        // batch of sales lock every part, and concurrent batches queue behind one another.
+        let control = LedgerStore.controlAccountID(purpose, unit: .points, for: credits[0].sourceID)
         for credit in credits {
             let accountID = credit.member.accountID
-            let control = LedgerStore.controlAccountID(purpose, unit: .points, for: accountID)
             let debtID = Self.debtAccountID(accountID)
             let repaid = min(max(debts[debtID] ?? 0, 0), credit.points)
             if repaid > 0 {

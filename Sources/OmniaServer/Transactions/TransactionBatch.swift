@@ -191,6 +191,8 @@ struct TransactionBatch: Sendable {
         var pending: [(row: TransactionRow, lines: [TransactionLine])] = []
         var delta = CustomerStatsDelta(reservingCapacityForSales: sales.count)
         var earning: [LoyaltyService.EarningSale] = []
+        var loyaltyEvents: [LoyaltyService.PendingEvent] = []
+        let loyalty = LoyaltyService(services: services)
         /// External ids recorded by the per-record path in this chunk: met again, they take it too.
         var recordedOneByOne = Set<ExternalKey>()
         /// Set once a merge may have moved customers the chunk's lookups had found.
@@ -208,6 +210,9 @@ struct TransactionBatch: Sendable {
                 let key = ExternalKey(channelID: place.channelID, externalID: draft.externalID)
                 if draft.kind == .return || recordedOneByOne.contains(key) {
                     try await flush()
+                    // A return takes back what its sale earned: the earnings so far first.
+                    loyaltyEvents += try await loyalty.earn(on: sql, tenantID: tenantID, earning, requestID: actor.requestID)
+                    earning.removeAll(keepingCapacity: true)
                     recordedOneByOne.insert(key)
                     let recorded = try await transactions.record(on: sql, caller: caller, draft: draft, actor: item.actor ?? actor, emitEvents: false)
                     if recorded.created { outcomes.created(item, id: recorded.transaction.id, recorded.transaction) } else { outcomes.matched(item) }
@@ -260,7 +265,7 @@ struct TransactionBatch: Sendable {
         }
         try await flush()
         try await CustomerStatsStore(tenantID: tenantID, dialect: services.database.dialect).record(on: sql, delta)
-        return try await LoyaltyService(services: services).earn(on: sql, tenantID: tenantID, earning, requestID: actor.requestID)
+        return loyaltyEvents + (try await loyalty.earn(on: sql, tenantID: tenantID, earning, requestID: actor.requestID))
     }
 
     private static func placeKey(_ draft: TransactionDraft) -> String { "\(draft.channel ?? "")\u{1F}\(draft.location ?? "")" }
