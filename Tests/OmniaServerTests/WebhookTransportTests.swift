@@ -25,7 +25,9 @@ struct WebhookTransportTests {
         try await Task.sleep(for: .milliseconds(200))
         delivery.cancel()
         await #expect(throws: (any Error).self) { try await delivery.value }
-        #expect(ContinuousClock.now - started < .seconds(10))
+        // The 1 s timeout ends it; the bound is loose because a loaded 2-core machine running the
+        // whole suite has taken 12 s (URLSession's own scheduling), while a deadlock never ends.
+        #expect(ContinuousClock.now - started < .seconds(30))
         try await server.close()
     }
 }
