@@ -29,5 +29,7 @@ def before_call(ctx, case, **kwargs):
     if case.operation.path != CODES_PATH or case.method.upper() != "POST":
         return
     body = case.body
-    if isinstance(body, dict) and isinstance(body.get("count"), int) and not isinstance(body.get("count"), bool) and body["count"] > CODES_CAP:
+    # An integral float (1000000.0) is a count too: JSON decoders read it as the integer.
+    count = body.get("count") if isinstance(body, dict) else None
+    if isinstance(count, (int, float)) and not isinstance(count, bool) and float(count).is_integer() and count > CODES_CAP:
         body["count"] = CODES_CAP
