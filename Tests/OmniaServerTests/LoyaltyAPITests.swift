@@ -126,7 +126,7 @@ struct LoyaltyAPITests {
     @Test("sales earn by tier and rule in every channel, points pay at checkout, returns take back their share, agents adjust", arguments: TestBackend.available)
     func earnSpendReturn(backend: TestBackend) async throws {
         try await TestApp.run(backend) { app, client in
-            _ = try await SalesFixtures.make(app, client)
+            let fixtures = try await SalesFixtures.make(app, client)
             _ = try await Self.programme(client, app)
             let ana = try await Self.customer(client, app, "ana@example.com")
             let till = try await app.key(scopes: ["pos"])
@@ -215,8 +215,17 @@ struct LoyaltyAPITests {
             #expect(Set((noReason.object["errors"] as? [[String: Any]] ?? []).map { $0["field"] as? String ?? "" }) == ["points", "reason"])
             #expect(try await app.count("audit_log WHERE action = 'loyalty.adjust'") == 2)
 
+            // Every movement is in her timeline, and they add up to her balance.
+            let timeline = try await client.call(.get, "/v1/customers/\(ana)/timeline?type=points&limit=100", key: till)
+            #expect(Set(timeline.list.compactMap { $0["movement"] as? String }) == ["earned", "spent", "refunded", "reversed", "adjusted"], "\(timeline.text)")
+            #expect(timeline.list.count == 11 && timeline.list.compactMap { $0["points"] as? Int }.reduce(0, +) == 60)
+            #expect(try await client.call(.get, "/v1/customers/\(ana)/timeline?type=points&channel_id=\(fixtures.webChannelID)", key: till).list.isEmpty)
+
             let wallet = try await client.call(.get, "/v1/customers/\(ana)/wallet", key: till)
             #expect((wallet.object["points"] as? [[String: Any]])?.first?["available_value"] as? Int == 60, "\(wallet.text)")
+            let link = try await client.call(.post, "/v1/customers/\(ana)/wallet_link", key: agent, json: [:])
+            let page = try await client.call(.get, (link.object["path"] as? String ?? "") + "?format=html", key: nil)
+            #expect(page.text.contains("60 points") && page.text.contains("Gold") && page.text.contains("0.60 EUR"), "\(page.text)")
             let types = try await app.services.database.read { sql in
                 try await sql.raw("SELECT DISTINCT type FROM events WHERE type LIKE 'loyalty.%'").all(decodingColumn: "type", as: String.self)
             }

@@ -212,7 +212,16 @@ struct LoyaltyPropertyTests {
                 try await sql.raw("UPDATE loyalty_lots SET expires_at = 1 WHERE id = \(bind: id)").run()
             }
             model.lots[index].expiresAt = 1
-            let expired = try await LoyaltySweep(services: services).sweep().points
+            // What this member lost: the sweep also expires what earlier sequences' members left due
+            // (a lot an open hold kept, released since), which is their business, not this model's.
+            func posted() async throws -> Int64 {
+                try await services.database.read { [account] sql in
+                    try await LedgerStore(tenantID: tenantID).accounts(on: sql, ids: [account ?? ""]).first?.balance.posted ?? 0
+                }
+            }
+            let before = try await posted()
+            _ = try await LoyaltySweep(services: services).sweep()
+            let expired = try await before - posted()
             let expected = min(model.lots.filter { $0.expiresAt != nil }.reduce(0) { $0 + $1.remaining }, max(model.available, 0))
             #expect(expired == expected, "expired \(expired), expected \(expected)")
             model.take(expected)

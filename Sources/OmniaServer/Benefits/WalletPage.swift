@@ -66,12 +66,18 @@ enum WalletPage {
         for account in wallet.storeCredit where account.balance > 0 {
             credit += "<tr><td>Store credit</td><td class=\"amount\">\(money(account.available, account.currency))</td></tr>\n"
         }
+        var points = ""
+        for membership in wallet.points {
+            let next = membership.nextExpiries.first.map { " · \($0.points) expire \(escape(String($0.expiresAt.text.prefix(10))))" } ?? ""
+            points += "<tr><td>\(membership.available) points<div class=\"muted\">\(escape(membership.tier.name))\(next)</div></td>"
+                + "<td class=\"amount\">\(money(membership.availableValue, membership.currency))</td></tr>\n"
+        }
         var coupons = ""
         for coupon in wallet.coupons {
             let until = coupon.endsAt.map { "<div class=\"muted\">until \(escape(String($0.text.prefix(10))))</div>" } ?? ""
             coupons += "<li><strong>\(escape(coupon.code))</strong> — \(escape(coupon.campaignName))\(until)</li>\n"
         }
-        let empty = cards.isEmpty && credit.isEmpty && coupons.isEmpty ? "<p class=\"muted\">Nothing here yet.</p>" : ""
+        let empty = cards.isEmpty && credit.isEmpty && points.isEmpty && coupons.isEmpty ? "<p class=\"muted\">Nothing here yet.</p>" : ""
         return """
             <!doctype html>
             <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
@@ -83,7 +89,7 @@ enum WalletPage {
             .muted{color:#555;font-size:.9rem}ul{padding-left:1.1rem}li{margin:.4rem 0}
             </style></head>
             <body><header><h1>\(escape(tenantName))</h1><p class="muted">Your wallet: use it in any store, online or in the app.</p></header>
-            \(cards.isEmpty && credit.isEmpty ? "" : "<h2>Balances</h2><table>\n\(cards)\(credit)</table>")
+            \(cards.isEmpty && credit.isEmpty && points.isEmpty ? "" : "<h2>Balances</h2><table>\n\(cards)\(credit)\(points)</table>")
             \(coupons.isEmpty ? "" : "<h2>Your coupons</h2><ul>\n\(coupons)</ul>")
             \(empty)
             </body></html>

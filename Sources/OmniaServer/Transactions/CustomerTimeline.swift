@@ -2,8 +2,9 @@ import OmniaCore
 import SQLKit
 
 /// One entry of a customer's timeline: a sale or return in any channel, a journey event (a view, a
-/// cart, a store visit…), a merge or unmerge of their record, or a checkout's hold or redemption on
-/// their gift cards or store credit. Fields that do not apply to the type are omitted.
+/// cart, a store visit…), a merge or unmerge of their record, a checkout's hold or redemption on
+/// their gift cards or store credit, or a movement of their loyalty points. Fields that do not
+/// apply to the type are omitted.
 struct TimelineItem: Encodable, Sendable {
     let type: String
     let id: String
@@ -26,11 +27,17 @@ struct TimelineItem: Encodable, Sendable {
     var properties: StoredJSON?
     /// Of a `hold` or `redemption`: its status now (`open`, `captured`, `voided`, `expired`); its `total` is the value its parts reserved or took (coupon uses not counted).
     var status: String?
+    /// Of a `points` entry (a ledger transfer on the member's points or debt account): what moved
+    /// them — `earned`, `spent`, `refunded`, `reversed`, `expired`, `adjusted` or `moved` (a merge
+    /// or unmerge) — and how many, positive in and negative out.
+    var movement: String?
+    var points: Int64?
+    var accountId: String?
 
     /// The position of this entry, for `starting_after`: `<epoch ms>_<id>`.
     var cursor: String { "\(occurredAt.milliseconds)_\(id)" }
 
-    static let types = ["sale", "return", "event", "merge", "unmerge", "hold", "redemption"]
+    static let types = ["sale", "return", "event", "merge", "unmerge", "hold", "redemption", "points"]
 }
 
 /// What `GET /v1/customers/{id}/timeline` may filter on.
@@ -130,6 +137,10 @@ struct CustomerTimelineStore: Sendable {
                 items.append(item)
             }
         }
+        // Points move in no channel: a channel filter leaves them out.
+        if query.types.contains("points") && query.channelID == nil {
+            items += try await pointsMovements(on: sql, cluster: cluster, query)
+        }
         if query.types.contains("merge") || query.types.contains("unmerge") {
             // A customer's merges are few; read them all and filter here.
             let merges = try await sql.raw("""
@@ -153,5 +164,48 @@ struct CustomerTimelineStore: Sendable {
             items.removeAll { ($0.occurredAt.milliseconds, $0.id) >= (before.milliseconds, before.id) }
         }
         return Array(items.prefix(query.limit + 1))
+    }
+
+    /// The cluster's points movements: each posted transfer on a member's points or debt account,
+    /// named by the control account on its other side.
+    private func pointsMovements(on sql: any SQLDatabase, cluster: SQLQueryString, _ query: TimelineQuery) async throws -> [TimelineItem] {
+        let members = try await sql.raw("""
+            SELECT account_id FROM loyalty_members WHERE tenant_id = \(bind: tenantID) AND customer_id IN (\(cluster))
+            """).all().map { try $0.decode(column: "account_id", as: String.self) }
+        guard !members.isEmpty else { return [] }
+        let accounts = members + members.map(LoyaltyService.debtAccountID)
+        var statement: SQLQueryString = """
+            SELECT id, debit_account_id, credit_account_id, amount, reason, created_at FROM ledger_transfers
+            WHERE tenant_id = \(bind: tenantID) AND kind IN ('posted', 'post_pending')
+              AND (debit_account_id IN (\(binds: accounts)) OR credit_account_id IN (\(binds: accounts)))
+            """
+        if let before = query.before {
+            statement += " AND (created_at < \(bind: before.milliseconds) OR (created_at = \(bind: before.milliseconds) AND id < \(bind: before.id)))"
+        }
+        statement += " ORDER BY created_at DESC, id DESC LIMIT \(literal: query.limit + 1)"
+        let owned = Set(accounts)
+        return try await sql.raw(statement).all().map { row in
+            let (debit, credit) = (try row.decode(column: "debit_account_id", as: String.self), try row.decode(column: "credit_account_id", as: String.self))
+            let amount = try row.decode(column: "amount", as: Int64.self)
+            let incoming = owned.contains(credit)
+            var item = TimelineItem(type: "points", id: try row.decode(column: "id", as: String.self),
+                                    occurredAt: StoredTime(milliseconds: try row.decode(column: "created_at", as: Int64.self)), channelId: nil)
+            item.movement = Self.movement(counterpart: incoming ? debit : credit, incoming: incoming, within: owned.contains(debit) && incoming)
+            item.points = incoming && !owned.contains(debit) ? amount : owned.contains(debit) && !incoming ? -amount : amount
+            item.accountId = incoming ? credit : debit
+            item.reason = try row.decode(column: "reason", as: String?.self)
+            return item
+        }
+    }
+
+    /// What a points transfer was, from the account on its other side.
+    private static func movement(counterpart: String, incoming: Bool, within: Bool) -> String {
+        if within || !counterpart.hasPrefix(LedgerStore.controlPrefix) { return "moved" }
+        let purpose = counterpart.dropFirst(LedgerStore.controlPrefix.count)
+        if purpose.hasPrefix(LoyaltyService.issuedPurpose) { return "earned" }
+        if purpose.hasPrefix(InstrumentType.points.redeemedPurpose) { return incoming ? "refunded" : "spent" }
+        if purpose.hasPrefix(LoyaltyService.reversedPurpose) { return "reversed" }
+        if purpose.hasPrefix(LoyaltyService.expiredPurpose) { return "expired" }
+        return "adjusted"
     }
 }
