@@ -42,6 +42,38 @@ struct LedgerStoreTests {
         }
     }
 
+    @Test("unrefusable credits open their control account in their own write, even after an opening rolled back", arguments: TestBackend.available)
+    func unrefusableAfterRollback(backend: TestBackend) async throws {
+        struct Abandoned: Error {}
+        try await TestApp.run(backend) { app, _ in
+            let services = app.services
+            let store = LedgerStore(tenantID: app.tenantID)
+            let control = LedgerStore.controlAccountID("points_issued", unit: .points, for: "rollback")
+            let member = services.ids.make(.loyaltyAccount)
+            try await services.database.transaction { sql in
+                try await store.open(on: sql, id: member, unit: .points, kind: "test_points", customerID: nil, flags: .debitsMustNotExceedCredits,
+                                     now: services.nowMilliseconds)
+            }
+            let credit = [LedgerTransferRequest(debitAccountID: control, creditAccountID: member, amount: 40, unit: .points)]
+            // The first transaction to name the control account rolls back.
+            await #expect(throws: Abandoned.self) {
+                try await services.database.transaction { sql in
+                    try await store.postUnrefusable(on: sql, credit, reason: "earn", requestID: nil, ids: services.ids, now: services.nowMilliseconds)
+                    throw Abandoned()
+                }
+            }
+            for _ in 0..<2 {
+                try await services.database.transaction { sql in
+                    try await store.postUnrefusable(on: sql, credit, reason: "earn", requestID: nil, ids: services.ids, now: services.nowMilliseconds)
+                }
+            }
+            let sums = try await Self.balances(app, store, [control, member])
+            #expect(sums[member]?.posted == 80 && sums[control]?.posted == -80, "\(sums)")
+            let findings = try await OperatorTools(services: services).verifyLedger(tenant: app.tenantID).flatMap(\.findings)
+            #expect(findings.isEmpty, "\(findings)")
+        }
+    }
+
     @Test("a posted transfer moves value from one account to the other, and the books balance", arguments: TestBackend.available)
     func postMovesValue(backend: TestBackend) async throws {
         try await TestApp.run(backend) { app, _ in

@@ -200,12 +200,14 @@ public enum LoyaltyLots {
         }
     }
 
-    /// What taking `points` takes from each lot, in the order they are spent; less than `points`
+    /// What taking `points` takes from each lot, in the order they are spent — the lot `first`
+    /// names before all others (a return takes back its own sale's points) — less than `points`
     /// in all when the lots hold less.
-    public static func take(_ points: Int64, from lots: [Lot]) -> [(id: String, points: Int64)] {
+    public static func take(_ points: Int64, from lots: [Lot], first: String? = nil) -> [(id: String, points: Int64)] {
         var left = points
         var taken: [(id: String, points: Int64)] = []
-        for lot in spendingOrder(lots) where left > 0 && lot.remaining > 0 {
+        let ordered = lots.filter { $0.id == first } + spendingOrder(lots.filter { $0.id != first })
+        for lot in ordered where left > 0 && lot.remaining > 0 {
             let part = min(left, lot.remaining)
             taken.append((lot.id, part))
             left -= part

@@ -72,32 +72,51 @@ extension LedgerStore {
 
     /// Posts transfers no account's limit can refuse — each from an account without limits (a
     /// control account) — with no read: the points a batch of sales earns. Nothing needs checking,
-    /// so the sums' update and the transfers' insert are writes nobody reads back in the
-    /// transaction: on PostgreSQL they are held and sent with the commit (`runDeferrable`), the
-    /// update taking its rows in id order like every other write. Opens the control accounts they name.
+    /// so the sums and the transfers are writes nobody reads back in the transaction: on
+    /// PostgreSQL they are held and sent with the commit (`runDeferrable`), the control accounts
+    /// first, then the others in id order, as every other write takes them.
+    ///
+    /// A control account is opened by the write that adds to it (an upsert), not from the
+    /// process's memory of accounts seen open: with nothing read here, an opening rolled back with
+    /// its transaction would otherwise leave the sums of a later transfer added to no row.
     func postUnrefusable(on sql: any SQLDatabase, _ transfers: [LedgerTransferRequest], reason: String?, requestID: String?, ids: IDGenerator,
                          now: Int64) async throws {
         guard !transfers.isEmpty else { return }
-        var controlUnits: [String: LedgerUnit] = [:]
+        var units: [String: LedgerUnit] = [:]
+        var sums: [String: (debits: Int64, credits: Int64)] = [:]
         for transfer in transfers {
             try Self.validate(transfer)
             precondition(transfer.debitAccountID.hasPrefix(Self.controlPrefix), "only a control account's debits are never refused")
-            controlUnits[transfer.debitAccountID] = transfer.unit
-        }
-        let unopened = controlUnits.filter { !Self.knownOpen(tenantID: tenantID, $0.key) }
-        try await openControlAccounts(on: sql, unopened, now: now)
-        Self.rememberOpen(tenantID: tenantID, Array(unopened.keys))
-        var sums: [String: (debits: Int64, credits: Int64)] = [:]
-        for transfer in transfers {
+            units[transfer.debitAccountID] = transfer.unit
+            if transfer.creditAccountID.hasPrefix(Self.controlPrefix) { units[transfer.creditAccountID] = transfer.unit }
             sums[transfer.debitAccountID, default: (0, 0)].debits += transfer.amount
             sums[transfer.creditAccountID, default: (0, 0)].credits += transfer.amount
         }
-        try await addPosted(on: sql, sums.sorted { $0.key < $1.key }.map { ($0.key, $0.value.debits, $0.value.credits) }, deferrable: true)
+        let changes = sums.sorted { $0.key < $1.key }.map { ($0.key, $0.value.debits, $0.value.credits) }
+        try await addPostedOpening(on: sql, changes.filter { $0.0.hasPrefix(Self.controlPrefix) }, units: units, now: now)
+        try await addPosted(on: sql, changes.filter { !$0.0.hasPrefix(Self.controlPrefix) }, deferrable: true)
         try await insert(on: sql, transfers.map { transfer in
             (LedgerTransfer(id: ids.make(.ledgerTransfer), kind: "posted", debitAccountId: transfer.debitAccountID, creditAccountId: transfer.creditAccountID,
                             amount: transfer.amount, unit: transfer.unit, pendingId: nil, expiresAt: nil, reason: reason,
                             createdAt: StoredTime(milliseconds: now)), requestID)
         })
+    }
+
+    /// Adds to control accounts' posted sums, opening any not open yet with them, in one held statement.
+    private func addPostedOpening(on sql: any SQLDatabase, _ changes: [(String, Int64, Int64)], units: [String: LedgerUnit], now: Int64) async throws {
+        guard !changes.isEmpty else { return }
+        var rows: SQLQueryString = ""
+        for (index, (id, debits, credits)) in changes.enumerated() {
+            rows += "\(unsafeRaw: index == 0 ? "" : ", ")(\(bind: tenantID), \(bind: id), \(bind: units[id]?.rawValue ?? ""), 'control', NULL, 0, "
+            rows += "0, \(bind: debits), 0, \(bind: credits), \(bind: now))"
+        }
+        try await sql.runDeferrable("""
+            INSERT INTO ledger_accounts (tenant_id, id, unit, kind, customer_id, flags, debits_pending, debits_posted, credits_pending,
+                                         credits_posted, created_at)
+            VALUES \(rows)
+            ON CONFLICT (tenant_id, id) DO UPDATE SET debits_posted = ledger_accounts.debits_posted + excluded.debits_posted,
+                credits_posted = ledger_accounts.credits_posted + excluded.credits_posted
+            """)
     }
 
     /// The accounts of `ids` that exist, each locked until the transaction ends (PostgreSQL, in id

@@ -104,10 +104,10 @@ extension LoyaltyService {
             guard let existing = try await members(on: sql, tenantID: tenantID, programmeID: programme.id, customerIDs: [customer.id])[customer.id]
             else { throw Self.insufficientPoints(available: 0) }
             member = existing
-            let available = try await LedgerStore(tenantID: tenantID).lockedAccounts(on: sql, [member.accountID])[member.accountID]?.balance.available ?? 0
-            guard available >= -points else { throw Self.insufficientPoints(available: available) }
-            _ = try await take(on: sql, tenantID: tenantID, member: member, upTo: -points, purpose: Self.adjustedPurpose, firstLot: nil, reason: reason,
-                               requestID: actor.requestID, now: now)
+            // `take` stops at what is available: short of it, the request's transaction rolls back what it took.
+            let taken = try await take(on: sql, tenantID: tenantID, member: member, upTo: -points, purpose: Self.adjustedPurpose, firstLot: nil,
+                                       reason: reason, requestID: actor.requestID, now: now)
+            guard taken == -points else { throw Self.insufficientPoints(available: taken) }
             try await services.events.append(on: sql, tenantID: tenantID, type: "loyalty.points_adjusted", data: PointsMovement(
                 accountId: member.accountID, programmeId: programme.id, customerId: member.customerID, points: points, sourceId: adjustmentID,
                 reason: reason), requestID: actor.requestID)

@@ -358,18 +358,11 @@ struct LoyaltyService: Sendable {
     /// ledger took them from the account in this transaction (which locked it).
     func consumeLots(on sql: any SQLDatabase, tenantID: String, accountID: String, points: Int64, firstLot: String? = nil) async throws {
         let lots = try await lotsLeft(on: sql, tenantID: tenantID, accountID: accountID)
-        let ordered = lots.filter { $0.id == firstLot } + LoyaltyLots.spendingOrder(lots.filter { $0.id != firstLot }.map {
-            LoyaltyLots.Lot(id: $0.id, remaining: $0.remaining, expiresAt: $0.expiresAt)
-        }).compactMap { lot in lots.first { $0.id == lot.id } }
-        var left = points
-        var takes: [(String, Int64)] = []
-        for lot in ordered where left > 0 {
-            let part = min(left, lot.remaining)
-            takes.append((lot.id, part))
-            left -= part
-        }
-        guard left == 0 else { throw LotsOutOfStep(accountID: accountID, missing: left) }
-        try await addRemaining(on: sql, tenantID: tenantID, takes.map { ($0.0, -$0.1) })
+        let takes = LoyaltyLots.take(points, from: lots.map { LoyaltyLots.Lot(id: $0.id, remaining: $0.remaining, expiresAt: $0.expiresAt) },
+                                     first: firstLot)
+        let missing = points - takes.reduce(0) { $0 + $1.points }
+        guard missing == 0 else { throw LotsOutOfStep(accountID: accountID, missing: missing) }
+        try await addRemaining(on: sql, tenantID: tenantID, takes.map { ($0.id, -$0.points) })
     }
 
     /// Adds to each lot's remaining points in one statement: (lot, change).
