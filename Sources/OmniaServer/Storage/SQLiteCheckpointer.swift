@@ -11,9 +11,15 @@ import Synchronization
 ///
 /// Under steady reads that restart may never come: some reader always holds a snapshot in the WAL,
 /// and the writer keeps appending. So once the WAL holds `restartFrames` frames, a RESTART
-/// checkpoint holds writers off while it waits (at most `busy_timeout`) for the readers to finish,
+/// checkpoint holds writers off while it waits (at most ~200 ms) for the readers to finish,
 /// copies the rest and makes the next write start the WAL over; `journal_size_limit` then cuts
-/// the file back. A writer that is never idle (a bulk import commits chunk after chunk) leaves it
+/// the file back.
+///
+/// What the RESTART holds writers off for is mostly its `fsync` of the database file, and SQLite
+/// syncs that file only at the end of a checkpoint that reached the WAL's end — which under steady
+/// writes no PASSIVE one does. So the RESTART used to flush every page copied since the last
+/// restart (10–20 ms, the redemption bench's slowest requests). Before it, this thread now flushes
+/// the file itself and copies what arrived meanwhile, until little is left (`flushRounds`). A writer that is never idle (a bulk import commits chunk after chunk) leaves it
 /// no gap to take the write lock in; then, once the WAL is `writerRestartFactor` times that long,
 /// `restartWanted` asks the writer to run the RESTART itself between two commits.
 public final class SQLiteCheckpointer: Sendable {
@@ -28,6 +34,10 @@ public final class SQLiteCheckpointer: Sendable {
     static let writerRestartFactor = 5
     /// What a restarted WAL file is truncated to, in bytes.
     static let journalSizeLimit = 64 * 1024 * 1024
+    /// At most this many flush-and-copy rounds before a RESTART; a round that found fewer than
+    /// `settledFrames` new frames to copy ends them (its pages flush in about a millisecond).
+    static let flushRounds = 6
+    static let settledFrames = 200
     /// Frames above which the WAL is reported as growing, at most once a minute (≈ 400 MB of WAL).
     static let warnFrames = 100_000
 
@@ -41,9 +51,9 @@ public final class SQLiteCheckpointer: Sendable {
 
     init(path: String, restartFrames: Int = SQLiteCheckpointer.defaultRestartFrames, logger: Logger) throws {
         connection = try SQLiteConnectionHandle(path: path)
-        // Bounds how long a RESTART holds writers off while it waits for readers; a checkpoint
-        // that times out is tried again at the next turn.
-        try connection.execute("PRAGMA busy_timeout = 200", []) { _, _ in }
+        // Bounds how long a RESTART holds writers off while it waits for readers (~200 ms); a
+        // checkpoint that times out is tried again at the next turn.
+        connection.pollWhenBusy(everyMicroseconds: 100, attempts: 2_000)
         try connection.execute("PRAGMA journal_size_limit = \(Self.journalSizeLimit)", []) { _, _ in }
         self.restartFrames = restartFrames
         self.logger = logger
@@ -77,33 +87,48 @@ public final class SQLiteCheckpointer: Sendable {
         if running { finished.wait() }
     }
 
-    /// One turn: a PASSIVE checkpoint, then a RESTART if the WAL has grown long (under steady
-    /// reads and writes a PASSIVE one seldom even copies every frame: some reader is always a
-    /// little behind). Returns the frames the WAL held, nil if the checkpoint failed.
+    /// One turn: a PASSIVE checkpoint, then a RESTART if the WAL has grown long, after flushing
+    /// what the PASSIVE ones copied. Returns the frames the WAL held, nil if the checkpoint failed.
     func checkpoint() -> Int? {
         do {
-            guard let frames = try run("PASSIVE") else { return nil }
-            if frames >= restartFrames {
+            guard var wal = try run("PASSIVE") else { return nil }
+            if wal.frames >= restartFrames {
+                try flushCopiedPages(after: &wal)
                 // Busy (the writer or readers did not let go in time) is no error: the writer is
                 // asked to restart the log between two commits.
                 let restarted = (try? run("RESTART")) != nil
-                restartWanted.store(!restarted && frames >= restartFrames * Self.writerRestartFactor, ordering: .releasing)
+                restartWanted.store(!restarted && wal.frames >= restartFrames * Self.writerRestartFactor, ordering: .releasing)
             }
-            return frames
+            return wal.frames
         } catch {
             logger.error("SQLite checkpoint failed", metadata: ["error": "\(error)"])
             return nil
         }
     }
 
-    /// Runs `PRAGMA wal_checkpoint(mode)`: the frames in the WAL, or nil if it was busy.
-    private func run(_ mode: String) throws -> Int? {
-        var frames: Int?
+    /// Flushes the database file and copies the frames committed meanwhile, until a round finds
+    /// few new ones, then flushes once more: the RESTART after it has only its own last frames to
+    /// flush while it holds writers off. Writers go on during all of this.
+    private func flushCopiedPages(after wal: inout (frames: Int, copied: Int)) throws {
+        for _ in 0..<Self.flushRounds {
+            try connection.syncDatabaseFile()
+            guard let next = try run("PASSIVE") else { break }
+            let added = next.frames - wal.frames
+            wal = next
+            if added < Self.settledFrames { break }
+        }
+        try connection.syncDatabaseFile()
+    }
+
+    /// Runs `PRAGMA wal_checkpoint(mode)`: the frames in the WAL and how many of them are copied,
+    /// or nil if it was busy.
+    private func run(_ mode: String) throws -> (frames: Int, copied: Int)? {
+        var wal: (frames: Int, copied: Int)?
         try connection.execute("PRAGMA wal_checkpoint(\(mode))", []) { _, values in
             // (busy, frames in the WAL, frames copied)
-            guard values.count == 3, values[0].integer == 0 else { return }
-            frames = values[1].integer
+            guard values.count == 3, values[0].integer == 0, let frames = values[1].integer, let copied = values[2].integer else { return }
+            wal = (frames, copied)
         }
-        return frames
+        return wal
     }
 }

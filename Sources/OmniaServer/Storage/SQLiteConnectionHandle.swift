@@ -20,6 +20,8 @@ final class SQLiteConnectionHandle: @unchecked Sendable {
     private var database: OpaquePointer?
     private var statements: [String: OpaquePointer] = [:]
     private let textArena = SQLiteTextArena()
+    /// The busy handler's settings (see `pollWhenBusy`), freed with the connection.
+    private var busyPolling: UnsafeMutableRawPointer?
     /// Dynamic SQL (IN lists of varying length) would grow the cache without bound.
     private static let statementCacheLimit = 256
 
@@ -71,7 +73,39 @@ final class SQLiteConnectionHandle: @unchecked Sendable {
 
     deinit { close() }
 
+    /// Replaces `busy_timeout`'s handler, whose sleeps grow from 1 ms to 100 ms, with one that
+    /// polls every `pollMicroseconds` for up to `attempts` tries: a lock held for a few hundred
+    /// microseconds then costs the waiter about that, not the next step of the back-off.
+    func pollWhenBusy(everyMicroseconds pollMicroseconds: Int32, attempts: Int32) {
+        struct Polling { var interval: Int32; var attempts: Int32 }
+        busyPolling?.deallocate()
+        let polling = UnsafeMutablePointer<Polling>.allocate(capacity: 1)
+        polling.initialize(to: Polling(interval: pollMicroseconds, attempts: attempts))
+        busyPolling = UnsafeMutableRawPointer(polling)
+        sqlite_nio_sqlite3_busy_handler(database, { context, count in
+            guard let polling = context?.assumingMemoryBound(to: Polling.self).pointee, count < polling.attempts else { return 0 }
+            usleep(UInt32(polling.interval))
+            return 1
+        }, busyPolling)
+    }
+
+    /// Flushes the database file to disk through this connection's own file handle (SQLite's VFS:
+    /// opening the file a second time would drop this process's locks on it when closed).
+    func syncDatabaseFile() throws {
+        guard let database else { throw SQLiteStatementError(code: SQLITE_MISUSE, message: "connection is closed", sql: "sync") }
+        var file: UnsafeMutablePointer<sqlite3_file>?
+        let status = sqlite_nio_sqlite3_file_control(database, "main", SQLITE_FCNTL_FILE_POINTER, &file)
+        guard status == SQLITE_OK else { throw error(status, "sync") }
+        guard let file, let sync = file.pointee.pMethods?.pointee.xSync else { return }  // not opened yet: nothing to flush
+        let syncStatus = sync(file, SQLITE_SYNC_NORMAL)
+        guard syncStatus == SQLITE_OK else { throw error(syncStatus, "sync") }
+    }
+
     func close() {
+        defer {
+            busyPolling?.deallocate()
+            busyPolling = nil
+        }
         for statement in statements.values { sqlite_nio_sqlite3_finalize(statement) }
         statements.removeAll()
         if let database { sqlite_nio_sqlite3_close_v2(database) }

@@ -82,7 +82,10 @@ public final class SQLiteStore: Database {
         // NORMAL is durable across application crashes in WAL mode; only an OS crash can lose the
         // last transactions, which is the usual trade for an embedded store.
         try run("PRAGMA synchronous = NORMAL")
-        try run("PRAGMA busy_timeout = 5000")
+        // Waits up to 5 s for a lock, polling every 100 µs: the WAL restart holds writers off for
+        // about a millisecond, and `busy_timeout`'s back-off (sleeps of 1, 2, 5, 10… ms) made the
+        // writer sleep through up to 20 ms of it.
+        connection.pollWhenBusy(everyMicroseconds: 100, attempts: 50_000)
         try run("PRAGMA foreign_keys = ON")
         // Group commit runs each transaction in a SAVEPOINT, whose sub-journal of original pages
         // would otherwise be written to a temporary file on every change; memory is enough (it is
