@@ -25,7 +25,12 @@ final class SQLiteConnectionHandle: @unchecked Sendable {
     /// Dynamic SQL (IN lists of varying length) would grow the cache without bound.
     private static let statementCacheLimit = 256
 
+    /// SQLite's result code for installing Omnia's page cache wrapper (see
+    /// `omnia_sqlite_install_page_cache`), done once before the process's first connection opens.
+    static let pageCacheInstalled: Int32 = omnia_sqlite_install_page_cache()
+
     init(path: String) throws {
+        _ = Self.pageCacheInstalled
         let flags = SQLITE_OPEN_CREATE | SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX | SQLITE_OPEN_URI | SQLITE_OPEN_EXRESCODE
         let status = sqlite_nio_sqlite3_open_v2(path, &database, flags, nil)
         guard status == SQLITE_OK, database != nil else {
