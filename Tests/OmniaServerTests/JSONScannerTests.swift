@@ -88,6 +88,44 @@ struct JSONScannerTests {
     }
 }
 
+@Suite("Scanning hold and redemption bodies")
+struct CreateHoldScannerTests {
+    /// `CreateHoldRequest` is only Decodable: its reflection lists every field, nil or not.
+    static func viaDecoder(_ body: String) -> String {
+        (try? JSONCoding.decoder.decode(CreateHoldRequest.self, from: Data(body.utf8))).map { "\($0)" } ?? "error"
+    }
+
+    @Test("a plain body is read by the scanner into exactly what JSONDecoder makes of it")
+    func plainBodies() throws {
+        let bodies = [
+            """
+            {"channel":"web","currency":"EUR","country":"ES","customer_id":"cus_1","reference":"order-1","expires_in":900,\
+            "instruments":[{"type":"gift_card","id":"gc_1","amount":100},{"type":"gift_card","code":"ABCD-EFGH","pin":"1234","amount":5},\
+            {"type":"coupon","code":"WELCOME10"}],"occurred_at":"2026-12-07T10:00:00Z","offline":true}
+            """,
+            "{}", "{\"instruments\":[]}", "{\"channel\":null,\"instruments\":null,\"offline\":false,\"expires_in\":null}",
+        ]
+        for body in bodies {
+            let scanned = try #require(CreateHoldRequest.scan(Array(body.utf8)), "\(body)")
+            #expect("\(scanned)" == Self.viaDecoder(body), "\(body)")
+        }
+    }
+
+    @Test("what the scanner does not read plainly is left to JSONDecoder, which decides alike")
+    func fallbacks() throws {
+        let bodies = [
+            "{\"reference\":\"a\\\"b\"}", "{\"expires_in\":9.5}", "{\"expires_in\":1e3}", "{\"channel\":\"a\",\"channel\":\"b\"}",
+            "{\"instruments\":[null]}", "{\"instruments\":[{\"amount\":\"5\"}]}", "{\"instruments\":[{\"id\":\"a\",\"id\":\"b\"}]}",
+            "{\"offline\":1}", "{\"instruments\":{}}",
+        ]
+        for body in bodies {
+            #expect(CreateHoldRequest.scan(Array(body.utf8)) == nil, "\(body)")
+            let decoded = (try? decodeJSONObject(CreateHoldRequest.self, from: Array(body.utf8))).map { "\($0)" } ?? "error"
+            #expect(decoded == Self.viaDecoder(body), "\(body)")
+        }
+    }
+}
+
 @Suite("Canonical form of a sale")
 struct CanonicalDraftTests {
     @Test("the hand-written canonical JSON is byte for byte JSONWriter's, on random drafts (stored content hashes depend on it)")

@@ -29,42 +29,6 @@ extension RecordTransactionRequest: ScannableRequestBody {
 }
 
 private extension JSONScanner {
-    /// Reads an object into `empty`, handing each member to `member` with what was read so far and
-    /// the members seen (false to give up); nil when given up.
-    mutating func members<Value>(of empty: Value, _ member: (inout JSONScanner, inout Value, inout SeenMembers, String) -> Bool) -> Value? {
-        var value = empty
-        var seen = SeenMembers()
-        return object { scanner, key in member(&scanner, &value, &seen, key) } ? value : nil
-    }
-
-    /// Reads an optional member into `target`; false when the value is not plainly of its type.
-    mutating func read<Root, Value>(_ path: WritableKeyPath<Root, Value?>, into target: inout Root,
-                                    _ parse: (inout JSONScanner) -> Value?) -> Bool {
-        guard let value = optional(parse) else { return false }
-        target[keyPath: path] = value
-        return true
-    }
-
-    mutating func list<Element>(_ element: (inout JSONScanner) -> Element?) -> [Element]? {
-        var elements: [Element] = []
-        let read = array { scanner in
-            guard let value = element(&scanner) else { return false }
-            elements.append(value)
-            return true
-        }
-        return read ? elements : nil
-    }
-
-    mutating func stringDictionary() -> [String: String]? {
-        var dictionary: [String: String] = [:]
-        let read = object { scanner, key in
-            guard dictionary[key] == nil, let value = scanner.string() else { return false }
-            dictionary[key] = value
-            return true
-        }
-        return read ? dictionary : nil
-    }
-
     mutating func originalReference() -> OriginalReference? {
         members(of: OriginalReference()) { scanner, reference, seen, key in
             switch key {
