@@ -105,3 +105,57 @@ struct SQLiteCheckpointerTests {
         #expect(walBytes < rows * 250, "WAL of \(walBytes) bytes after \(rows) rows in \(elapsed)")
     }
 }
+
+/// `SQLiteConnectionHandle.pollWhenBusy`: a connection that finds the write lock taken waits for
+/// it by polling, and gives up with SQLITE_BUSY once its attempts are spent.
+@Suite("SQLite busy waiting")
+struct SQLiteBusyWaitingTests {
+    private func withTwoConnections(_ body: (SQLiteConnectionHandle, SQLiteConnectionHandle) throws -> Void) throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("omnia-busy-\(UUID().uuidString).sqlite").path
+        defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
+        let holder = try SQLiteConnectionHandle(path: path)
+        let waiter = try SQLiteConnectionHandle(path: path)
+        defer { holder.close(); waiter.close() }
+        try holder.execute("PRAGMA journal_mode = WAL", []) { _, _ in }
+        try holder.execute("CREATE TABLE rows (id INTEGER PRIMARY KEY)", []) { _, _ in }
+        try body(holder, waiter)
+    }
+
+    @Test("a writer waits for the lock another connection holds, and writes once it is let go")
+    func waitsForTheLock() throws {
+        try withTwoConnections { holder, waiter in
+            waiter.pollWhenBusy(everyMicroseconds: 100, attempts: 50_000)
+            try holder.execute("BEGIN IMMEDIATE", []) { _, _ in }
+            try holder.execute("INSERT INTO rows (id) VALUES (1)", []) { _, _ in }
+            let released = DispatchSemaphore(value: 0)
+            Thread.detachNewThread {
+                Thread.sleep(forTimeInterval: 0.05)
+                try? holder.execute("COMMIT", []) { _, _ in }
+                released.signal()
+            }
+            let started = ContinuousClock.now
+            try waiter.execute("INSERT INTO rows (id) VALUES (2)", []) { _, _ in }
+            let waited = ContinuousClock.now - started
+            released.wait()
+            #expect(waited >= .milliseconds(40), "it wrote only after the lock was let go (\(waited))")
+            var ids: [Int] = []
+            try waiter.execute("SELECT id FROM rows ORDER BY id", []) { _, values in ids.append(values[0].integer ?? 0) }
+            #expect(ids == [1, 2])
+        }
+    }
+
+    @Test("a writer whose attempts run out gets SQLITE_BUSY and changes nothing")
+    func givesUp() throws {
+        try withTwoConnections { holder, waiter in
+            waiter.pollWhenBusy(everyMicroseconds: 100, attempts: 20)
+            try holder.execute("BEGIN IMMEDIATE", []) { _, _ in }
+            #expect(throws: SQLiteStatementError.self) {
+                try waiter.execute("INSERT INTO rows (id) VALUES (2)", []) { _, _ in }
+            }
+            try holder.execute("COMMIT", []) { _, _ in }
+            var count = 0
+            try waiter.execute("SELECT count(*) FROM rows", []) { _, values in count = values[0].integer ?? -1 }
+            #expect(count == 0)
+        }
+    }
+}

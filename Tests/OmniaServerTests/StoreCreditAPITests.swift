@@ -126,4 +126,62 @@ struct StoreCreditAPITests {
             #expect(try await OperatorTools(services: app.services).verifyLedger(tenant: app.tenantID).flatMap(\.findings).isEmpty)
         }
     }
+
+    /// A link opens the wallet for 90 days; an agent or the web shop can end every link of a
+    /// customer's cluster at once, and neither an ended nor an expired link tells itself apart
+    /// from an unknown one.
+    @Test("wallet links expire after 90 days and are revoked together, merged customers' links included", arguments: TestBackend.available)
+    func walletLinkLifetime(backend: TestBackend) async throws {
+        try await TestApp.run(backend) { app, client in
+            let web = try await app.key(scopes: ["ecommerce"])
+            let agent = try await app.key(scopes: ["service"])
+            let till = try await app.key(scopes: ["pos"])
+            let ana = try await Self.customer(client, app, "Ana")
+            let bruno = try await Self.customer(client, app, "Bruno")
+            func link(_ customer: String) async throws -> (path: String, body: [String: Any]) {
+                let made = try await client.call(.post, "/v1/customers/\(customer)/wallet_link", key: web, json: [:])
+                #expect(made.status == .created, "\(made.text)")
+                return (try #require(made.object["path"] as? String), made.object)
+            }
+            let first = try await link(ana)
+            let style = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
+            let created = try style.parse(try #require(first.body["created_at"] as? String))
+            let expires = try style.parse(try #require(first.body["expires_at"] as? String))
+            #expect(expires.timeIntervalSince(created) == 90 * 86_400)
+            let second = try await link(ana)
+            let brunos = try await link(bruno)
+            #expect(try await client.call(.get, first.path, key: nil).status == .ok)
+
+            // Made 90 days ago to the millisecond: no longer opens; a day younger still does.
+            let now = app.services.nowMilliseconds
+            try await app.services.database.transaction { sql in
+                try await sql.raw("UPDATE wallet_links SET created_at = \(bind: now - 90 * 86_400_000) WHERE customer_id = \(bind: bruno)").run()
+            }
+            let expired = try await client.call(.get, brunos.path, key: nil)
+            #expect(expired.status == .notFound && expired.object["code"] as? String == "not_found")
+            try await app.services.database.transaction { sql in
+                try await sql.raw("UPDATE wallet_links SET created_at = \(bind: now - 89 * 86_400_000) WHERE customer_id = \(bind: bruno)").run()
+            }
+            #expect(try await client.call(.get, brunos.path, key: nil).status == .ok)
+
+            // Bruno is merged into Ana: his link opens her wallet, and revoking Ana's links ends it too.
+            let merged = try await client.call(.post, "/v1/customers/\(ana)/merge", key: agent, json: ["customer_id": bruno, "reason": "same person"])
+            #expect(merged.status == .ok, "\(merged.text)")
+            #expect(try await client.call(.get, brunos.path, key: nil).object["customer_id"] as? String == ana)
+
+            #expect(try await client.call(.delete, "/v1/customers/\(ana)/wallet_links", key: till).status == .forbidden)
+            let other = try await app.otherTenant()
+            #expect(try await client.call(.delete, "/v1/customers/\(ana)/wallet_links", key: other.key).status == .notFound)
+            #expect(try await client.call(.delete, "/v1/customers/cus_nothing/wallet_links", key: agent).status == .notFound)
+            let revoked = try await client.call(.delete, "/v1/customers/\(ana)/wallet_links", key: agent)
+            #expect(revoked.status == .ok && revoked.object["revoked"] as? Int == 3 && revoked.object["customer_id"] as? String == ana, "\(revoked.text)")
+            for path in [first.path, second.path, brunos.path] {
+                let gone = try await client.call(.get, path, key: nil)
+                #expect(gone.status == .notFound && gone.object["code"] as? String == "not_found", "\(path)")
+            }
+            #expect(try await client.call(.delete, "/v1/customers/\(bruno)/wallet_links", key: web).object["revoked"] as? Int == 0)
+            #expect(try await app.count("audit_log WHERE action = 'wallet_link.revoke'") == 2)
+            #expect(try await client.call(.get, (try await link(ana)).path, key: nil).status == .ok, "a new link opens the wallet again")
+        }
+    }
 }

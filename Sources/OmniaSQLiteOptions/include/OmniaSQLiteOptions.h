@@ -19,8 +19,8 @@ int omnia_sqlite_enable_stable_query_plans(void *database);
 /// (SQLITE_MISUSE if SQLite was already initialised, in which case nothing changes).
 int omnia_sqlite_install_page_cache(void);
 
-/// How many truncations the wrapper passed on to SQLite's page cache (those with pages to drop),
-/// across the process: tests check that ordinary commits pass none.
+/// How many truncations the wrapper passed on to SQLite's page cache (those with pages to drop)
+/// on the calling thread: tests check that ordinary commits pass none.
 long omnia_sqlite_forwarded_truncations(void);
 
 #endif

@@ -9,6 +9,7 @@ import SQLKit
 /// | `GET /v1/customers/{id}/wallet` | pos, ecommerce, service |
 /// | `POST /v1/customers/{id}/store_credit` | service |
 /// | `POST /v1/customers/{id}/wallet_link` | ecommerce, service |
+/// | `DELETE /v1/customers/{id}/wallet_links` | ecommerce, service |
 /// | `GET /v1/wallets/{token}` (JSON; HTML with `Accept: text/html` or `?format=html`) | none: the token is the permission |
 struct WalletController {
     let services: AppServices
@@ -20,7 +21,7 @@ struct WalletController {
             let notFound = Problem(.notFound, code: "not_found", detail: "no wallet with that link")
             guard let token = context.parameters.get("token") else { throw notFound }
             let found = try await services.database.read { sql -> (Wallet, String)? in
-                guard let (tenantID, customerID) = try await WalletLink.open(on: sql, token: token),
+                guard let (tenantID, customerID) = try await WalletLink.open(on: sql, token: token, now: services.nowMilliseconds),
                     let tenantName = try await sql.raw("SELECT name FROM tenants WHERE id = \(bind: tenantID)").first(decodingColumn: "name", as: String.self)
                 else { return nil }
                 return (try await wallet(on: sql, tenantID: tenantID, customerID: customerID), tenantName)
@@ -64,6 +65,13 @@ struct WalletController {
             let actor = Actor(id: caller.keyID, requestID: context.requestID)
             return try await services.mutation(context) { sql in
                 try await WalletLink.create(on: sql, services: services, tenantID: caller.tenantID, customerID: id, actor: actor)
+            }
+        }
+        routes.delete("customers/:id/wallet_links", scopes: [.ecommerce, .service]) { request, context, caller in
+            let id = try request.id("id", .customer, context: context, what: "customer")
+            let actor = Actor(id: caller.keyID, requestID: context.requestID)
+            return try await services.mutation(context, status: .ok) { sql in
+                try await WalletLink.revokeAll(on: sql, services: services, tenantID: caller.tenantID, customerID: id, actor: actor)
             }
         }
         routes.post("customers/:id/store_credit", scopes: [.service]) { request, context, caller in

@@ -6,9 +6,13 @@ import SQLKit
 /// A shopper's own wallet, reached without a login by an unguessable link the retailer puts behind
 /// its app or in a mail: `wlt_<tenant>_<secret>` (`TenantScopedToken`, 160 random bits). Only the
 /// token's hash is stored, so a copy of the database opens no wallet. The page is self-contained,
-/// mobile-friendly HTML (or JSON), every text escaped.
+/// mobile-friendly HTML (or JSON), every text escaped. A link opens the wallet for `lifetimeDays`
+/// after it was made; `DELETE /v1/customers/{id}/wallet_links` ends every link of a customer at
+/// once (a phone lost, a mail forwarded), and the retailer makes a new one.
 enum WalletLink {
     static let prefix = "wlt_"
+    static let lifetimeDays = 90
+    static let lifetimeMilliseconds = Int64(lifetimeDays) * 86_400_000
 
     static func generate(tenantID: String) -> String { TenantScopedToken.generate(prefix: prefix, tenantID: tenantID) }
 
@@ -29,15 +33,33 @@ enum WalletLink {
             """).run()
         try await services.audit.record(on: sql, tenantID: tenantID, actor: actor.id, action: "wallet_link.create", targetType: "customer",
                                         targetID: customer.id, requestID: actor.requestID)
-        return Created(token: token, path: path(token), customerId: customer.id, createdAt: StoredTime(milliseconds: now))
+        return Created(token: token, path: path(token), customerId: customer.id, createdAt: StoredTime(milliseconds: now),
+                       expiresAt: StoredTime(milliseconds: now + lifetimeMilliseconds))
     }
 
-    /// The tenant and customer a presented token opens (the customer's survivor if merged since), or nil.
-    static func open(on sql: any SQLDatabase, token: String) async throws -> (tenantID: String, customerID: String)? {
+    /// Ends every link to the wallet of `customerID`'s merged cluster, including links made for a
+    /// customer merged into it since (they open the survivor's wallet). Returns how many ended.
+    static func revokeAll(on sql: any SQLDatabase, services: AppServices, tenantID: String, customerID requested: String, actor: Actor) async throws -> Revoked {
+        guard IDGenerator.isWellFormed(requested, prefix: .customer),
+            let customer = try await CustomerStore(tenantID: tenantID).resolvedRow(on: sql, id: requested)
+        else { throw Problem.notFound("customer") }
+        let revoked = try await sql.raw("""
+            DELETE FROM wallet_links WHERE tenant_id = \(bind: tenantID)
+              AND customer_id IN (SELECT id FROM customers WHERE tenant_id = \(bind: tenantID) AND canonical_id = \(bind: customer.id))
+            RETURNING token_hash
+            """).all().count
+        try await services.audit.record(on: sql, tenantID: tenantID, actor: actor.id, action: "wallet_link.revoke", targetType: "customer",
+                                        targetID: customer.id, details: ["revoked": .integer(Int64(revoked))], requestID: actor.requestID)
+        return Revoked(customerId: customer.id, revoked: revoked)
+    }
+
+    /// The tenant and customer a presented token opens (the customer's survivor if merged since),
+    /// or nil: unknown, revoked and expired links alike.
+    static func open(on sql: any SQLDatabase, token: String, now: Int64) async throws -> (tenantID: String, customerID: String)? {
         guard let tenantID = TenantScopedToken.tenantID(of: token, prefix: prefix),
             let customerID = try await sql.raw("""
                 SELECT c.canonical_id FROM wallet_links w JOIN customers c ON c.tenant_id = w.tenant_id AND c.id = w.customer_id
-                WHERE w.tenant_id = \(bind: tenantID) AND w.token_hash = \(bind: hash(token))
+                WHERE w.tenant_id = \(bind: tenantID) AND w.token_hash = \(bind: hash(token)) AND w.created_at > \(bind: now - lifetimeMilliseconds)
                 """).first(decodingColumn: "canonical_id", as: String.self)
         else { return nil }
         return (tenantID, customerID)
@@ -49,6 +71,14 @@ enum WalletLink {
         let path: String
         let customerId: String
         let createdAt: StoredTime
+        /// When the link stops opening the wallet (`lifetimeDays` after it was made).
+        let expiresAt: StoredTime
+    }
+
+    /// `DELETE /v1/customers/{id}/wallet_links`.
+    struct Revoked: Codable, Sendable {
+        let customerId: String
+        let revoked: Int
     }
 }
 
