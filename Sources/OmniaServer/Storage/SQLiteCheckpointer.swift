@@ -19,9 +19,11 @@ import Synchronization
 /// syncs that file only at the end of a checkpoint that reached the WAL's end — which under steady
 /// writes no PASSIVE one does. So the RESTART used to flush every page copied since the last
 /// restart (10–20 ms, the redemption bench's slowest requests). Before it, this thread now flushes
-/// the file itself and copies what arrived meanwhile, until little is left (`flushRounds`). A writer that is never idle (a bulk import commits chunk after chunk) leaves it
-/// no gap to take the write lock in; then, once the WAL is `writerRestartFactor` times that long,
-/// `restartWanted` asks the writer to run the RESTART itself between two commits.
+/// the file itself and copies what arrived meanwhile, until little is left (`flushRounds`).
+///
+/// A writer that is never idle (a bulk import commits chunk after chunk) leaves it no gap to take
+/// the write lock in; then, once the WAL is `writerRestartFactor` times that long, `restartWanted`
+/// asks the writer to run the RESTART itself between two commits.
 public final class SQLiteCheckpointer: Sendable {
     static let interval: TimeInterval = 0.1
     /// WAL frames (pages of 4 KiB) above which the log is restarted once copied (≈ 40 MB).
@@ -91,15 +93,15 @@ public final class SQLiteCheckpointer: Sendable {
     /// what the PASSIVE ones copied. Returns the frames the WAL held, nil if the checkpoint failed.
     func checkpoint() -> Int? {
         do {
-            guard var wal = try run("PASSIVE") else { return nil }
-            if wal.frames >= restartFrames {
-                try flushCopiedPages(after: &wal)
+            guard var frames = try run("PASSIVE") else { return nil }
+            if frames >= restartFrames {
+                try flushCopiedPages(after: &frames)
                 // Busy (the writer or readers did not let go in time) is no error: the writer is
                 // asked to restart the log between two commits.
                 let restarted = (try? run("RESTART")) != nil
-                restartWanted.store(!restarted && wal.frames >= restartFrames * Self.writerRestartFactor, ordering: .releasing)
+                restartWanted.store(!restarted && frames >= restartFrames * Self.writerRestartFactor, ordering: .releasing)
             }
-            return wal.frames
+            return frames
         } catch {
             logger.error("SQLite checkpoint failed", metadata: ["error": "\(error)"])
             return nil
@@ -109,26 +111,26 @@ public final class SQLiteCheckpointer: Sendable {
     /// Flushes the database file and copies the frames committed meanwhile, until a round finds
     /// few new ones, then flushes once more: the RESTART after it has only its own last frames to
     /// flush while it holds writers off. Writers go on during all of this.
-    private func flushCopiedPages(after wal: inout (frames: Int, copied: Int)) throws {
+    /// `frames`: the WAL's frames after the last PASSIVE checkpoint, kept current.
+    private func flushCopiedPages(after frames: inout Int) throws {
         for _ in 0..<Self.flushRounds {
             try connection.syncDatabaseFile()
             guard let next = try run("PASSIVE") else { break }
-            let added = next.frames - wal.frames
-            wal = next
+            let added = next - frames
+            frames = next
             if added < Self.settledFrames { break }
         }
         try connection.syncDatabaseFile()
     }
 
-    /// Runs `PRAGMA wal_checkpoint(mode)`: the frames in the WAL and how many of them are copied,
-    /// or nil if it was busy.
-    private func run(_ mode: String) throws -> (frames: Int, copied: Int)? {
-        var wal: (frames: Int, copied: Int)?
+    /// Runs `PRAGMA wal_checkpoint(mode)`: the frames in the WAL, or nil if it was busy.
+    private func run(_ mode: String) throws -> Int? {
+        var frames: Int?
         try connection.execute("PRAGMA wal_checkpoint(\(mode))", []) { _, values in
             // (busy, frames in the WAL, frames copied)
-            guard values.count == 3, values[0].integer == 0, let frames = values[1].integer, let copied = values[2].integer else { return }
-            wal = (frames, copied)
+            guard values.count == 3, values[0].integer == 0 else { return }
+            frames = values[1].integer
         }
-        return wal
+        return frames
     }
 }

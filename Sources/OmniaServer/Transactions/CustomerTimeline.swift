@@ -191,7 +191,8 @@ struct CustomerTimelineStore: Sendable {
             var item = TimelineItem(type: "points", id: try row.decode(column: "id", as: String.self),
                                     occurredAt: StoredTime(milliseconds: try row.decode(column: "created_at", as: Int64.self)), channelId: nil)
             item.movement = Self.movement(counterpart: incoming ? debit : credit, incoming: incoming, within: owned.contains(debit) && incoming)
-            item.points = incoming && !owned.contains(debit) ? amount : owned.contains(debit) && !incoming ? -amount : amount
+            // Into the cluster's account (from a control account or, in a merge, another of its own) or out of it.
+            item.points = incoming ? amount : -amount
             item.accountId = incoming ? credit : debit
             item.reason = try row.decode(column: "reason", as: String?.self)
             return item
