@@ -297,6 +297,9 @@ struct LoyaltyAPITests {
             #expect(merged.status == .ok && merged.object["id"] as? String == ana, "\(merged.text)")
             var member = try await Self.membership(client, app, ana)
             #expect(member["balance"] as? Int == 130 && (member["tier"] as? [String: Any])?["code"] as? String == "gold", "\(member)")
+            // The move between the two members' accounts is in the merged timeline once, though both its sides are the cluster's.
+            let timeline = try await client.call(.get, "/v1/customers/\(ana)/timeline?type=points&limit=100", key: app.adminKey)
+            #expect(timeline.list.compactMap { $0["movement"] as? String }.sorted() == ["earned", "earned", "moved"], "\(timeline.text)")
             // The survivor spends first the lot earned first: Ana's own.
             let spent = try await client.call(.post, "/v1/redemptions", key: app.adminKey, json: [
                 "channel": "web", "customer_id": ana, "instruments": [["type": "points", "amount": 20] as [String: any Sendable]],

@@ -280,33 +280,42 @@ struct LedgerStore: Sendable {
             """).all().map(Self.account)
     }
 
-    /// A page of the tenant's accounts in id order, each with the sums its posted transfers give
-    /// (one indexed sum per side and account) — what `ledger verify` compares.
-    func audit(on sql: any SQLDatabase, after cursor: String?, limit: Int) async throws -> [LedgerAudit.Account] {
-        var query: SQLQueryString = """
-            SELECT a.*,
-                (SELECT CAST(COALESCE(sum(t.amount), 0) AS BIGINT) FROM ledger_transfers t
-                 WHERE t.tenant_id = a.tenant_id AND t.debit_account_id = a.id AND t.kind IN ('posted', 'post_pending')) AS posted_debits,
-                (SELECT CAST(COALESCE(sum(t.amount), 0) AS BIGINT) FROM ledger_transfers t
-                 WHERE t.tenant_id = a.tenant_id AND t.credit_account_id = a.id AND t.kind IN ('posted', 'post_pending')) AS posted_credits,
-                (SELECT CAST(COALESCE(sum(t.amount), 0) AS BIGINT) FROM ledger_transfers t
-                 WHERE t.tenant_id = a.tenant_id AND t.debit_account_id = a.id AND t.kind = 'pending' AND NOT EXISTS (
-                     SELECT 1 FROM ledger_transfers r WHERE r.tenant_id = t.tenant_id AND r.pending_id = t.id)) AS pending_debits,
-                (SELECT CAST(COALESCE(sum(t.amount), 0) AS BIGINT) FROM ledger_transfers t
-                 WHERE t.tenant_id = a.tenant_id AND t.credit_account_id = a.id AND t.kind = 'pending' AND NOT EXISTS (
-                     SELECT 1 FROM ledger_transfers r WHERE r.tenant_id = t.tenant_id AND r.pending_id = t.id)) AS pending_credits
-            FROM ledger_accounts a WHERE a.tenant_id = \(bind: tenantID)
-            """
-        if let cursor { query += " AND a.id > \(bind: cursor)" }
-        query += " ORDER BY a.id LIMIT \(literal: limit)"
+    /// What each of the tenant's accounts' transfers add up to, summed in one pass over the
+    /// transfers (the store keeps no index of transfers by account except for points; see
+    /// `Migration012PointsTransferIndexes`). Posted: posted transfers and captures. Pending: holds
+    /// neither captured nor voided. Accounts without transfers are absent. Memory: one entry per
+    /// account with transfers (~150 bytes), what `ledger verify` pays for not slowing every transfer.
+    func transferSums(on sql: any SQLDatabase) async throws -> [String: LedgerBalance] {
+        try await sql.raw("""
+            WITH amounts AS (
+                SELECT t.debit_account_id, t.credit_account_id,
+                    CASE WHEN t.kind IN ('posted', 'post_pending') THEN t.amount ELSE 0 END AS posted,
+                    CASE WHEN t.kind = 'pending' AND NOT EXISTS (
+                        SELECT 1 FROM ledger_transfers r WHERE r.tenant_id = t.tenant_id AND r.pending_id = t.id) THEN t.amount ELSE 0 END AS pending
+                FROM ledger_transfers t WHERE t.tenant_id = \(bind: tenantID)),
+            sides AS (
+                SELECT debit_account_id AS account_id, posted AS posted_debits, pending AS pending_debits, 0 AS posted_credits, 0 AS pending_credits FROM amounts
+                UNION ALL
+                SELECT credit_account_id, 0, 0, posted, pending FROM amounts)
+            SELECT account_id, CAST(sum(posted_debits) AS BIGINT) AS posted_debits, CAST(sum(pending_debits) AS BIGINT) AS pending_debits,
+                CAST(sum(posted_credits) AS BIGINT) AS posted_credits, CAST(sum(pending_credits) AS BIGINT) AS pending_credits
+            FROM sides GROUP BY account_id
+            """).all().reduce(into: [:]) { sums, row in
+            sums[try row.decode(column: "account_id", as: String.self)] = LedgerBalance(
+                debitsPending: try row.decode(column: "pending_debits", as: Int64.self), debitsPosted: try row.decode(column: "posted_debits", as: Int64.self),
+                creditsPending: try row.decode(column: "pending_credits", as: Int64.self), creditsPosted: try row.decode(column: "posted_credits", as: Int64.self))
+        }
+    }
+
+    /// A page of the tenant's accounts in id order, each with what its transfers add up to
+    /// (`sums`, from `transferSums`) — what `ledger verify` compares.
+    func audit(on sql: any SQLDatabase, after cursor: String?, limit: Int, sums: [String: LedgerBalance]) async throws -> [LedgerAudit.Account] {
+        var query: SQLQueryString = "SELECT * FROM ledger_accounts WHERE tenant_id = \(bind: tenantID)"
+        if let cursor { query += " AND id > \(bind: cursor)" }
+        query += " ORDER BY id LIMIT \(literal: limit)"
         return try await sql.raw(query).all().map { row in
             let account = try Self.account(row)
-            // Posted: posted transfers and captures. Pending: holds neither captured nor voided.
-            let fromTransfers = LedgerBalance(debitsPending: try row.decode(column: "pending_debits", as: Int64.self),
-                                              debitsPosted: try row.decode(column: "posted_debits", as: Int64.self),
-                                              creditsPending: try row.decode(column: "pending_credits", as: Int64.self),
-                                              creditsPosted: try row.decode(column: "posted_credits", as: Int64.self))
-            return LedgerAudit.Account(id: account.id, unit: account.unit, cached: account.balance, fromTransfers: fromTransfers)
+            return LedgerAudit.Account(id: account.id, unit: account.unit, cached: account.balance, fromTransfers: sums[account.id] ?? .zero)
         }
     }
 

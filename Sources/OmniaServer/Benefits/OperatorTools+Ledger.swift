@@ -11,7 +11,7 @@ extension OperatorTools {
 
     /// Checks every tenant's ledger (or one's): each unit sums to zero, each cached balance equals its
     /// transfers, each hold is open exactly while unresolved. A tenant is read in one snapshot (transfers posted meanwhile would make a sound
-    /// ledger look unbalanced), a page of accounts at a time, so memory stays flat whatever its size.
+    /// ledger look unbalanced): its transfers summed per account in one pass, then its accounts a page at a time.
     public func verifyLedger(tenant: String?) async throws -> [LedgerVerification] {
         let tenantIDs: [String]
         if let tenant {
@@ -27,9 +27,10 @@ extension OperatorTools {
             let audit = try await services.database.snapshot { sql in
                 let store = LedgerStore(tenantID: tenantID)
                 var audit = LedgerAudit()
+                let sums = try await store.transferSums(on: sql)
                 var cursor: String?
                 while true {
-                    let page = try await store.audit(on: sql, after: cursor, limit: Self.ledgerAuditPage)
+                    let page = try await store.audit(on: sql, after: cursor, limit: Self.ledgerAuditPage, sums: sums)
                     for account in page { audit.check(account) }
                     guard page.count == Self.ledgerAuditPage, let last = page.last else { break }
                     cursor = last.id

@@ -24,6 +24,7 @@ public struct Migrator: Sendable {
         Migration009Benefits.migration,
         Migration010CheckoutHolds.migration,
         Migration011Loyalty.migration,
+        Migration012PointsTransferIndexes.migration,
     ]
 
     let database: any Database
