@@ -15,13 +15,14 @@ extension CheckoutHoldService {
     /// Redemptions of one card each, checked as `create` checks them and written together: the
     /// cards' accounts are locked once and each amount is taken in turn while enough is left on its
     /// card (`LedgerStore.postEach`). One result per redemption, in order: what it would have got
-    /// alone, its redemption or its refusal. Nothing of a refused one is written.
-    func redeemEach(on sql: any SQLDatabase, tenantID: String, _ redemptions: [SingleCardRedemption]) async throws -> [Result<CheckoutHold, any Error>] {
+    /// alone, its redemption (as JSON: encoded once for its event and its response) or its
+    /// refusal. Nothing of a refused one is written.
+    func redeemEach(on sql: any SQLDatabase, tenantID: String, _ redemptions: [SingleCardRedemption]) async throws -> [Result<Data, any Error>] {
         let now = services.nowMilliseconds
         let cardIDs = Array(Set(redemptions.map(\.cardID)))
         let cards = try await sql.raw("SELECT * FROM gift_cards WHERE tenant_id = \(bind: tenantID) AND id IN (\(binds: cardIDs))").all()
             .map(GiftCardService.row).reduce(into: [String: GiftCardRow]()) { $0[$1.id] = $1 }
-        var results: [Result<CheckoutHold, any Error>?] = Array(repeating: nil, count: redemptions.count)
+        var results: [Result<Data, any Error>?] = Array(repeating: nil, count: redemptions.count)
         var accepted: [(index: Int, id: String, checked: CheckedRequest, country: String?, unit: LedgerUnit)] = []
         for (index, redemption) in redemptions.enumerated() {
             do {
@@ -45,7 +46,7 @@ extension CheckoutHoldService {
         }
         let posted = try await LedgerStore(tenantID: tenantID).postEach(
             on: sql, transfers, reasons: accepted.map(\.id), requestIDs: accepted.map { redemptions[$0.index].actor.requestID }, ids: services.ids, now: now)
-        var holds: [(hold: CheckoutHold, requestID: String?)] = []
+        var holds: [(hold: CheckoutHold, json: Data, requestID: String?)] = []
         for (entry, result) in zip(accepted, posted) {
             switch result {
             case .success(let transfer):
@@ -55,14 +56,15 @@ extension CheckoutHoldService {
                                         currency: entry.checked.currency, country: entry.country, customerId: entry.checked.customerID,
                                         reference: entry.checked.reference, expiresAt: nil, parts: [part], createdAt: StoredTime(milliseconds: now),
                                         updatedAt: StoredTime(milliseconds: now))
-                holds.append((hold, redemptions[entry.index].actor.requestID))
-                results[entry.index] = .success(hold)
+                let json = try JSONCoding.encode(hold)
+                holds.append((hold, json, redemptions[entry.index].actor.requestID))
+                results[entry.index] = .success(json)
             case .failure(let refused):
                 results[entry.index] = .failure(CheckoutHoldError.refused(refused, position: 0))
             }
         }
         try await insert(holds.map(\.hold), on: sql, tenantID: tenantID)
-        try await services.events.append(on: sql, tenantID: tenantID, holds.map { (type: "redemption.created", data: $0.hold as any Encodable, requestID: $0.requestID) })
+        try await services.events.append(on: sql, tenantID: tenantID, holds.map { (type: "redemption.created", data: EncodedJSON($0.json) as any Encodable, requestID: $0.requestID) })
         return results.map { $0! }
     }
 }

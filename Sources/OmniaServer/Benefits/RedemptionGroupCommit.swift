@@ -82,8 +82,7 @@ final class RedemptionGroupCommit: Sendable {
                 continue
             }
             switch written.removeFirst() {
-            case .success(let hold):
-                let data = try JSONCoding.encode(hold)
+            case .success(let data):
                 try await redemption.claim?.complete(on: sql, status: status, body: data)
                 if let key = redemption.unclaimedKey { keys.append((key, status, data)) }
                 outcomes.append(.written(data))
