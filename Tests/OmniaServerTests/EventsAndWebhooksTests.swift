@@ -108,6 +108,18 @@ struct EventsAndWebhooksTests {
         #expect(WebhookWorker.retryDelaysSeconds == WebhookWorker.retryDelaysSeconds.sorted(), "backoff never shrinks")
     }
 
+    @Test("the worker goes straight on after a full batch, gathers after a few events, and polls when idle")
+    func workerPacing() {
+        let idle = Duration.milliseconds(500)
+        #expect(WebhookWorker.pause(dispatched: WebhookWorker.dispatchBatch, delivered: 0, idle: idle) == nil)
+        #expect(WebhookWorker.pause(dispatched: 3, delivered: WebhookWorker.deliveryBatch, idle: idle) == nil)
+        #expect(WebhookWorker.pause(dispatched: 17, delivered: 0, idle: idle) == WebhookWorker.gatherPause)
+        #expect(WebhookWorker.pause(dispatched: 0, delivered: 2, idle: idle) == WebhookWorker.gatherPause)
+        #expect(WebhookWorker.pause(dispatched: 0, delivered: 0, idle: idle) == idle)
+        // A test configuration polling faster than the gathering pause keeps its own pace.
+        #expect(WebhookWorker.pause(dispatched: 5, delivered: 0, idle: .milliseconds(10)) == .milliseconds(10))
+    }
+
     @Test("two workers on one database send each delivery exactly once", arguments: TestBackend.available)
     func concurrentWorkers(backend: TestBackend) async throws {
         try await TestApp.run(backend) { app, client in

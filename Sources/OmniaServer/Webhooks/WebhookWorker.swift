@@ -19,18 +19,33 @@ struct WebhookWorker: Service {
     static let dispatchBatch = 500
     static let deliveryBatch = 32
 
+    /// The pause after a round that found work but filled neither batch. Under steady load, going
+    /// straight on read the outbox every few milliseconds for a handful of events, each round a
+    /// transaction of its own beside the writes that made them (on PostgreSQL as many statements as
+    /// the redemptions' own); pausing lets hundreds gather for one round, for at most this much
+    /// more delay before an event's deliveries are queued.
+    static let gatherPause = Duration.milliseconds(50)
+
     func run() async throws {
         await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
-                var busy = false
+                var pause: Duration? = services.config.webhookPollInterval
                 do {
-                    busy = try await runOnce() > 0
+                    let dispatched = try await dispatch()
+                    pause = Self.pause(dispatched: dispatched, delivered: try await deliverDue(), idle: services.config.webhookPollInterval)
                 } catch {
                     services.logger.error("webhook worker failed", metadata: ["error": .string(String(describing: error))])
                 }
-                if !busy { try? await Task.sleep(for: services.config.webhookPollInterval) }
+                if let pause { try? await Task.sleep(for: pause) }
             }
         }
+    }
+
+    /// How long to wait after a round that handled `dispatched` events and `delivered` deliveries:
+    /// not at all after a full batch (more is waiting), `gatherPause` after some work, `idle` after none.
+    static func pause(dispatched: Int, delivered: Int, idle: Duration) -> Duration? {
+        if dispatched >= dispatchBatch || delivered >= deliveryBatch { return nil }
+        return dispatched + delivered > 0 ? min(idle, gatherPause) : idle
     }
 
     /// One dispatch and one delivery round; returns how many rows it handled (0 when idle).
