@@ -110,6 +110,31 @@ struct CouponAPITests {
         }
     }
 
+    @Test("generations of one campaign at once each add all their codes to its count", arguments: TestBackend.available)
+    func concurrentGeneration(backend: TestBackend) async throws {
+        try await TestApp.run(backend) { app, client in
+            _ = try await SalesFixtures.make(app, client)
+            let agent = try await app.key(scopes: ["service"])
+            let campaign = try await client.call(.post, "/v1/coupon_campaigns", key: agent, json: ["name": "Spring", "kind": "unique"])
+            let campaignID = try #require(campaign.object["id"] as? String)
+            let counts = try await withThrowingTaskGroup(of: Int.self) { group in
+                for _ in 0..<4 {
+                    group.addTask {
+                        let generated = try await client.call(.post, "/v1/coupon_campaigns/\(campaignID)/codes", key: agent, json: ["count": 3_000])
+                        #expect(generated.status == .ok && generated.object["generated"] as? Int == 3_000, "\(generated.text)")
+                        return generated.object["code_count"] as? Int ?? 0
+                    }
+                }
+                return try await group.reduce(into: [Int]()) { $0.append($1) }
+            }
+            // Each answer counts its own codes and those committed before it; the last counts all.
+            #expect(counts.sorted() == [3_000, 6_000, 9_000, 12_000], "\(counts)")
+            let stored = try await client.call(.get, "/v1/coupon_campaigns/\(campaignID)", key: agent)
+            #expect(stored.object["code_count"] as? Int == 12_000, "\(stored.text)")
+            #expect(try await app.count("coupon_codes") == 12_000)
+        }
+    }
+
     @Test("64 clients using one single-use code at once: one uses it, the others get coupon_already_redeemed", arguments: TestBackend.available)
     func concurrentUse(backend: TestBackend) async throws {
         // One key sends all 64: its code-lookup allowance (bursts of 50) is lifted for the test.

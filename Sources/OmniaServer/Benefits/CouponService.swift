@@ -79,39 +79,39 @@ struct CouponService: Sendable {
         }
         let now = services.nowMilliseconds
         var generator = SystemRandomNumberGenerator()
+        // Counted as inserted: a code drawn twice, or taken already, is skipped and drawn again.
         var written = 0
         while written < count {
             let batch = (0..<min(Self.generationBatch, count - written)).map { _ in CouponCode.generate(using: &generator) }
-            try await insertCodes(batch, on: sql, tenantID: tenantID, campaignID: campaignID, now: now)
-            written += batch.count
+            written += try await insertCodes(batch, on: sql, tenantID: tenantID, campaignID: campaignID, now: now)
         }
-        // What was written, counted: a code drawn twice was skipped by the insert and is drawn again.
-        var stored = try await codeCount(on: sql, tenantID: tenantID, campaignID: campaignID)
-        while stored < campaign.codeCount + Int64(count) {
-            let missing = Int(campaign.codeCount + Int64(count) - stored)
-            let batch = (0..<missing).map { _ in CouponCode.generate(using: &generator) }
-            try await insertCodes(batch, on: sql, tenantID: tenantID, campaignID: campaignID, now: now)
-            stored = try await codeCount(on: sql, tenantID: tenantID, campaignID: campaignID)
-        }
-        try await sql.raw("""
-            UPDATE coupon_campaigns SET code_count = \(bind: stored), updated_at = \(bind: now) WHERE tenant_id = \(bind: tenantID) AND id = \(bind: campaignID)
-            """).run()
+        // An increment, not a count of the campaign's codes: two generations of one campaign at
+        // once on PostgreSQL each counted before the other committed, and the last to write its
+        // count left the campaign short of the other's codes. Locking the campaign for the whole
+        // generation instead would hold its redemptions (which count uses on its row) for as long.
+        let stored = try await sql.raw("""
+            UPDATE coupon_campaigns SET code_count = code_count + \(bind: Int64(count)), updated_at = \(bind: now)
+            WHERE tenant_id = \(bind: tenantID) AND id = \(bind: campaignID) RETURNING code_count
+            """).first(decodingColumn: "code_count", as: Int64.self) ?? campaign.codeCount + Int64(count)
         let result = GeneratedCouponCodes(campaignId: campaignID, generated: count, codeCount: stored)
         try await services.events.append(on: sql, tenantID: tenantID, type: "coupon_codes.generated", data: result, requestID: actor.requestID)
         return result
     }
 
-    /// Writes fresh codes, skipping any already taken. On PostgreSQL the codes travel as one array
-    /// parameter (`unnest`) instead of five bound values each: binding 5,000,000 values cost more
-    /// than inserting the rows.
-    private func insertCodes(_ codes: [String], on sql: any SQLDatabase, tenantID: String, campaignID: String, now: Int64) async throws {
+    /// Writes fresh codes, skipping any already taken; returns how many it wrote. On PostgreSQL the
+    /// codes travel as one array parameter (`unnest`) instead of five bound values each: binding
+    /// 5,000,000 values cost more than inserting the rows.
+    private func insertCodes(_ codes: [String], on sql: any SQLDatabase, tenantID: String, campaignID: String, now: Int64) async throws -> Int {
         if sql.dialect.name != "sqlite" {
-            try await sql.raw("""
-                INSERT INTO coupon_codes (tenant_id, code, campaign_id, status, updated_at)
-                SELECT \(bind: tenantID), code, \(bind: campaignID), 'available', \(bind: now) FROM unnest(\(bind: codes)::text[]) AS code
-                ON CONFLICT (tenant_id, code) DO NOTHING
-                """).run()
-            return
+            let inserted = try await sql.raw("""
+                WITH inserted AS (
+                    INSERT INTO coupon_codes (tenant_id, code, campaign_id, status, updated_at)
+                    SELECT \(bind: tenantID), code, \(bind: campaignID), 'available', \(bind: now) FROM unnest(\(bind: codes)::text[]) AS code
+                    ON CONFLICT (tenant_id, code) DO NOTHING
+                    RETURNING 1)
+                SELECT count(*) AS n FROM inserted
+                """).first(decodingColumn: "n", as: Int64.self) ?? 0
+            return Int(inserted)
         }
         try await sql.insertRows(into: "coupon_codes", columns: ["tenant_id", "code", "campaign_id", "status", "updated_at"], codes,
                                  suffix: " ON CONFLICT (tenant_id, code) DO NOTHING") { code, values in
@@ -121,12 +121,8 @@ struct CouponService: Sendable {
             values.add("available")
             values.add(now)
         }
-    }
-
-    private func codeCount(on sql: any SQLDatabase, tenantID: String, campaignID: String) async throws -> Int64 {
-        try await sql.raw("""
-            SELECT COUNT(*) AS n FROM coupon_codes WHERE tenant_id = \(bind: tenantID) AND campaign_id = \(bind: campaignID)
-            """).first(decodingColumn: "n", as: Int64.self) ?? 0
+        // The writer's connection, inside this transaction: the rows of the insert just run.
+        return Int(try await sql.raw("SELECT changes() AS n").first(decodingColumn: "n", as: Int64.self) ?? 0)
     }
 
     func campaign(on sql: any SQLDatabase, tenantID: String, id: String) async throws -> CouponCampaign {
