@@ -95,34 +95,15 @@ struct RedemptionGroupCommitTests {
         let groups = app.services.redemptionGroups
         let before = groups.statistics
         let caller = try await SaleGroupCommitTests.adminCaller(app)
-        let gate = Gate()
-        let blockers = Task {
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                for _ in 0..<groups.queue.writersPerKey {
-                    group.addTask {
-                        _ = try await groups.redeem(.init(caller: caller, request: CreateHoldRequest(), cardID: "gc_gate",
-                                                          actor: Actor(id: caller.keyID, requestID: nil), claim: nil, unclaimedKey: nil,
-                                                          services: app.services)) {
-                            await gate.wait()
-                            return Response(status: .noContent)
-                        }
-                    }
-                }
-                try await group.waitForAll()
+        let result = try await GroupBurst.run(count: count, writers: groups.queue.writersPerKey, what: "redemptions",
+                                              waiting: { groups.statistics.waiting }, occupy: { _, gate in
+            _ = try await groups.redeem(.init(caller: caller, request: CreateHoldRequest(), cardID: "gc_gate",
+                                              actor: Actor(id: caller.keyID, requestID: nil), claim: nil, unclaimedKey: nil,
+                                              services: app.services)) {
+                await gate.wait()
+                return Response(status: .noContent)
             }
-        }
-        while gate.waiters < groups.queue.writersPerKey { try await Task.sleep(for: .milliseconds(5)) }
-        let running = Task { try await burst() }
-        var waited = 0
-        while groups.statistics.waiting < count {
-            try await Task.sleep(for: .milliseconds(5))
-            waited += 1
-            #expect(waited < 2_000, "only \(groups.statistics.waiting) of \(count) redemptions queued")
-            if waited >= 2_000 { break }
-        }
-        gate.open()
-        try await blockers.value
-        let result = try await running.value
+        }, burst)
         let after = groups.statistics
         #expect(after.groups - before.groups == 1 && after.redemptions - before.redemptions == count, "\(before) → \(after)")
         return result

@@ -199,36 +199,17 @@ struct SaleGroupCommitTests {
         let groups = app.services.saleGroups
         let before = groups.statistics
         let caller = try await adminCaller(app)
-        let gate = Gate()
-        let blockers = Task {
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                for index in 0..<groups.queue.writersPerKey {
-                    group.addTask {
-                        let draft = try app.services.transactions.validate(
-                            try decodeJSONObject(RecordTransactionRequest.self, from: Array(JSONSerialization.data(withJSONObject: SalesFixtures.sale("GATE-\(index)")))),
-                            caller: caller)
-                        _ = try await groups.record(.init(caller: caller, draft: draft, actor: Actor(id: caller.keyID, requestID: nil), claim: nil,
-                                                          unclaimedKey: nil, services: app.services)) {
-                            await gate.wait()
-                            return Response(status: .noContent)
-                        }
-                    }
-                }
-                try await group.waitForAll()
+        let result = try await GroupBurst.run(count: count, writers: groups.queue.writersPerKey, what: "sales",
+                                              waiting: { groups.statistics.waiting }, occupy: { index, gate in
+            let draft = try app.services.transactions.validate(
+                try decodeJSONObject(RecordTransactionRequest.self, from: Array(JSONSerialization.data(withJSONObject: SalesFixtures.sale("GATE-\(index)")))),
+                caller: caller)
+            _ = try await groups.record(.init(caller: caller, draft: draft, actor: Actor(id: caller.keyID, requestID: nil), claim: nil,
+                                              unclaimedKey: nil, services: app.services)) {
+                await gate.wait()
+                return Response(status: .noContent)
             }
-        }
-        while gate.waiters < groups.queue.writersPerKey { try await Task.sleep(for: .milliseconds(5)) }
-        let running = Task { try await burst() }
-        var waited = 0
-        while groups.statistics.waiting < count {
-            try await Task.sleep(for: .milliseconds(5))
-            waited += 1
-            #expect(waited < 2_000, "only \(groups.statistics.waiting) of \(count) sales queued")
-            if waited >= 2_000 { break }
-        }
-        gate.open()
-        try await blockers.value
-        let result = try await running.value
+        }, burst)
         let after = groups.statistics
         #expect(after.groups - before.groups == 1 && after.sales - before.sales == count, "\(before) → \(after)")
         return result
@@ -238,31 +219,5 @@ struct SaleGroupCommitTests {
     static func adminCaller(_ app: TestApp) async throws -> Caller {
         let authenticator = APIKeyAuthenticator(database: app.services.database, cacheTTL: .zero)
         return try #require(try await authenticator.authenticate(presented: app.adminKey))
-    }
-}
-
-/// Holds whoever waits on it until it is opened.
-final class Gate: Sendable {
-    private let state = Mutex<(open: Bool, waiting: [CheckedContinuation<Void, Never>])>((false, []))
-
-    var waiters: Int { state.withLock { $0.waiting.count } }
-
-    func wait() async {
-        await withCheckedContinuation { continuation in
-            let isOpen = state.withLock { state in
-                if !state.open { state.waiting.append(continuation) }
-                return state.open
-            }
-            if isOpen { continuation.resume() }
-        }
-    }
-
-    func open() {
-        let waiting = state.withLock { state in
-            state.open = true
-            defer { state.waiting = [] }
-            return state.waiting
-        }
-        for continuation in waiting { continuation.resume() }
     }
 }
