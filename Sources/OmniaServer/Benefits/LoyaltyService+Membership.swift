@@ -65,9 +65,7 @@ extension LoyaltyService {
     func adjust(on sql: any SQLDatabase, caller: Caller, customerID requested: String, _ request: LoyaltyAdjustmentRequest,
                 actor: Actor) async throws -> LoyaltyMembership {
         let tenantID = caller.tenantID
-        guard IDGenerator.isWellFormed(requested, prefix: .customer),
-            let customer = try await CustomerStore(tenantID: tenantID).resolvedRow(on: sql, id: requested)
-        else { throw Problem.notFound("customer") }
+        let customer = try await CustomerStore(tenantID: tenantID).requiredResolvedRow(on: sql, id: requested)
         var validator = Validator()
         let programmes = LoyaltyProgrammeService(services: services)
         var programme: StoredLoyaltyProgramme?

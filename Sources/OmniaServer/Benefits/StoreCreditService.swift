@@ -16,9 +16,7 @@ struct StoreCreditService: Sendable {
     /// account in the currency if need be and posts the amount onto it, audited with its reason.
     func issue(on sql: any SQLDatabase, caller: Caller, customerID requested: String, _ request: IssueStoreCreditRequest,
                actor: Actor) async throws -> StoreCredit {
-        guard IDGenerator.isWellFormed(requested, prefix: .customer),
-            let customer = try await CustomerStore(tenantID: caller.tenantID).resolvedRow(on: sql, id: requested)
-        else { throw Problem.notFound("customer") }
+        let customer = try await CustomerStore(tenantID: caller.tenantID).requiredResolvedRow(on: sql, id: requested)
         var validator = Validator()
         let amount = validator.amount(request.amount, field: "amount")
         if amount == 0 { validator.fail("amount", "amount_not_positive", "amount must be at least 1") }

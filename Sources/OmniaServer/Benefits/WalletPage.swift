@@ -22,9 +22,7 @@ enum WalletLink {
 
     /// Makes a new link to the wallet of `customerID` (resolved to its survivor when merged).
     static func create(on sql: any SQLDatabase, services: AppServices, tenantID: String, customerID requested: String, actor: Actor) async throws -> Created {
-        guard IDGenerator.isWellFormed(requested, prefix: .customer),
-            let customer = try await CustomerStore(tenantID: tenantID).resolvedRow(on: sql, id: requested)
-        else { throw Problem.notFound("customer") }
+        let customer = try await CustomerStore(tenantID: tenantID).requiredResolvedRow(on: sql, id: requested)
         let token = generate(tenantID: tenantID)
         let now = services.nowMilliseconds
         try await sql.raw("""
@@ -40,9 +38,7 @@ enum WalletLink {
     /// Ends every link to the wallet of `customerID`'s merged cluster, including links made for a
     /// customer merged into it since (they open the survivor's wallet). Returns how many ended.
     static func revokeAll(on sql: any SQLDatabase, services: AppServices, tenantID: String, customerID requested: String, actor: Actor) async throws -> Revoked {
-        guard IDGenerator.isWellFormed(requested, prefix: .customer),
-            let customer = try await CustomerStore(tenantID: tenantID).resolvedRow(on: sql, id: requested)
-        else { throw Problem.notFound("customer") }
+        let customer = try await CustomerStore(tenantID: tenantID).requiredResolvedRow(on: sql, id: requested)
         let revoked = try await sql.raw("""
             DELETE FROM wallet_links WHERE tenant_id = \(bind: tenantID)
               AND customer_id IN (SELECT id FROM customers WHERE tenant_id = \(bind: tenantID) AND canonical_id = \(bind: customer.id))

@@ -80,6 +80,13 @@ struct CustomerStore: Sendable {
             """).row(CustomerRow.self)
     }
 
+    /// The customer a path's `id` names today (the survivor if it was merged), or 404 `not_found`
+    /// — an id of another shape without a lookup.
+    func requiredResolvedRow(on sql: any SQLDatabase, id: String) async throws -> CustomerRow {
+        guard IDGenerator.isWellFormed(id, prefix: .customer), let row = try await resolvedRow(on: sql, id: id) else { throw Problem.notFound("customer") }
+        return row
+    }
+
     func row(on sql: any SQLDatabase, id: String) async throws -> CustomerRow? {
         try await sql.raw("SELECT * FROM customers WHERE tenant_id = \(bind: tenantID) AND id = \(bind: id)").row(CustomerRow.self)
     }
