@@ -74,6 +74,61 @@ struct LedgerStoreTests {
         }
     }
 
+    @Test("postEach takes from accounts read before its transaction, and writes nothing when one was spent meanwhile", arguments: TestBackend.available)
+    func postEachAgainstStaleAccounts(backend: TestBackend) async throws {
+        try await TestApp.run(backend) { app, _ in
+            let services = app.services
+            let (store, _, card) = try await Self.loadedCard(app)
+            let (_, _, other) = try await Self.loadedCard(app)
+            let control = LedgerStore.controlAccountID("gift_cards_redeemed", unit: Self.euro, for: "group")
+            func readAccounts() async throws -> [String: LedgerAccount] {
+                try await services.database.read { sql in
+                    try await store.accounts(on: sql, ids: [card, other]).reduce(into: [:]) { $0[$1.id] = $1 }
+                }
+            }
+            func postEach(_ amounts: [(String, Int64)], accounts: [String: LedgerAccount]) async throws -> [Result<LedgerTransfer, LedgerRefused>] {
+                try await services.database.transaction { sql in
+                    try await store.postEach(on: sql, amounts.map { LedgerTransferRequest(debitAccountID: $0.0, creditAccountID: control, amount: $0.1, unit: Self.euro) },
+                                             accounts: accounts, reasons: amounts.map { _ in "group" }, requestIDs: amounts.map { _ in nil },
+                                             ids: services.ids, now: services.nowMilliseconds)
+                }
+            }
+            // In order, against what the earlier ones left: the third finds 100 of 1,000 left and is refused.
+            let results = try await postEach([(card, 600), (other, 200), (card, 300), (card, 200)], accounts: try await readAccounts())
+            #expect(results.map { (try? $0.get()) != nil } == [true, true, true, false])
+            let refusals = results.compactMap { result -> LedgerRefusal? in
+                if case .failure(let refused) = result { return refused.refusal }
+                return nil
+            }
+            #expect(refusals == [.exceedsCredits])
+            var sums = try await Self.balances(app, store, [card, other, control])
+            #expect(sums[card]?.posted == 100 && sums[other]?.posted == 800 && sums[control]?.posted == 1_100, "\(sums)")
+
+            // Read, then spent elsewhere before the write: the write would take more than is left, so
+            // the whole transaction fails and writes nothing, not even the other card's transfer.
+            let stale = try await readAccounts()
+            try await Self.redeem(app, store, card: card, to: control, amount: 50)
+            await #expect(throws: LedgerAccountsChanged.self) { _ = try await postEach([(other, 100), (card, 100)], accounts: stale) }
+            sums = try await Self.balances(app, store, [card, other, control])
+            #expect(sums[card]?.posted == 50 && sums[other]?.posted == 800 && sums[control]?.posted == 1_150, "\(sums)")
+            // Spent elsewhere, but what the write takes still fits: it is written.
+            let results2 = try await postEach([(other, 100), (card, 30)], accounts: stale)
+            #expect(results2.allSatisfy { (try? $0.get()) != nil })
+            sums = try await Self.balances(app, store, [card, other, control])
+            #expect(sums[card]?.posted == 20 && sums[other]?.posted == 700 && sums[control]?.posted == 1_280, "\(sums)")
+            let findings = try await OperatorTools(services: services).verifyLedger(tenant: app.tenantID).flatMap(\.findings)
+            #expect(findings.isEmpty, "\(findings)")
+        }
+    }
+
+    @Test("every write locks instruments' accounts before control accounts, each in id order")
+    func lockOrder() {
+        let control = LedgerStore.controlAccountID("gift_cards_redeemed", unit: Self.euro, for: "x")
+        let ids = ["gc_b", control, "lpa_a", "ctl_a", "gc_a"]
+        #expect(ids.sorted(by: LedgerStore.lockOrder) == ["gc_a", "gc_b", "lpa_a"] + ["ctl_a", control].sorted())
+        #expect(ids.sorted() != ids.sorted(by: LedgerStore.lockOrder), "plain id order would take control accounts first")
+    }
+
     @Test("a posted transfer moves value from one account to the other, and the books balance", arguments: TestBackend.available)
     func postMovesValue(backend: TestBackend) async throws {
         try await TestApp.run(backend) { app, _ in

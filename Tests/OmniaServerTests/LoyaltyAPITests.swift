@@ -384,6 +384,19 @@ struct LoyaltyAPITests {
             #expect(claimed.status == .ok || claimed.status == .created, "\(claimed.text)")
             // 20 earned, 10 taken back by the return claimed with it.
             #expect(try await Self.balance(client, app, ana) == 45)
+            // A returning member's qualifying points (45), read with the chunk's lookups before its
+            // transaction, count with the 60 its sale earns: 105 reaches gold.
+            let upgrade = """
+                {"external_id":"B-5","channel":"store-madrid-01","occurred_at":"\(at)","currency":"EUR",\
+                "customer":{"email":"ana@example.com"},"lines":[{"sku":"A","category":"home","quantity":6,"unit_price":1000}]}
+
+                """
+            let upgraded = try await client.call(.post, "/v1/transactions/bulk", key: app.adminKey, rawBody: upgrade,
+                                                 headers: [.contentType: "application/x-ndjson"])
+            #expect(upgraded.object["created"] as? Int == 1, "\(upgraded.text)")
+            let member = try await Self.membership(client, app, ana)
+            #expect(member["balance"] as? Int == 105 && member["qualifying_points"] as? Int == 105, "\(member)")
+            #expect((member["tier"] as? [String: Any])?["code"] as? String == "gold", "\(member)")
             try await Self.verifySound(app)
         }
     }

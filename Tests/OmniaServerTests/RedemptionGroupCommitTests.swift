@@ -97,12 +97,14 @@ struct RedemptionGroupCommitTests {
         let caller = try await SaleGroupCommitTests.adminCaller(app)
         let result = try await GroupBurst.run(count: count, writers: groups.queue.writersPerKey, what: "redemptions",
                                               waiting: { groups.statistics.waiting }, occupy: { _, gate in
-            _ = try await groups.redeem(.init(caller: caller, request: CreateHoldRequest(), cardID: "gc_gate",
-                                              actor: Actor(id: caller.keyID, requestID: nil), claim: nil, unclaimedKey: nil,
-                                              services: app.services)) {
+            // Straight on the queue: a redemption that finds a writer's place free is written at once.
+            let holder = RedemptionGroupCommit.Redemption(caller: caller, request: CreateHoldRequest(), cardID: "gc_gate",
+                                                          actor: Actor(id: caller.keyID, requestID: nil), claim: nil, unclaimedKey: nil,
+                                                          services: app.services)
+            _ = try await groups.queue.submit(holder, key: caller.tenantID, alone: {
                 await gate.wait()
                 return Response(status: .noContent)
-            }
+            }) { _ in Response(status: .noContent) }
         }, burst)
         let after = groups.statistics
         #expect(after.groups - before.groups == 1 && after.redemptions - before.redemptions == count, "\(before) → \(after)")

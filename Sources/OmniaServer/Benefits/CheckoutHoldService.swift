@@ -115,7 +115,7 @@ struct CheckoutHoldService: Sendable {
         return hold
     }
 
-    struct CheckedRequest {
+    struct CheckedRequest: Sendable {
         let channel: Channel
         /// The store the checkout runs in: the key's, or the channel's.
         let locationID: String?
@@ -277,7 +277,7 @@ struct CheckoutHoldService: Sendable {
         let controls = instruments.map { (Self.redeemedAccount($0.type, unit: $0.unit, instrumentID: $0.id), $0.unit) }
         let ledger = LedgerStore(tenantID: tenantID)
         try await ledger.openControlAccounts(on: sql, Dictionary(controls) { first, _ in first }, now: services.nowMilliseconds)
-        _ = try await ledger.lockedAccounts(on: sql, Array(Set(instruments.map(\.id) + controls.map(\.0))).sorted())
+        _ = try await ledger.lockedAccounts(on: sql, Array(Set(instruments.map(\.id) + controls.map(\.0))))
     }
 
     private func lockAccounts(of hold: CheckoutHold, on sql: any SQLDatabase, tenantID: String) async throws {

@@ -4,38 +4,26 @@ import SQLKit
 
 extension LedgerStore {
     /// Posts each of `transfers` that the accounts' limits allow, in order, and refuses the others;
-    /// one result per transfer. However many transfers, it costs a handful of statements: every
-    /// account they name is locked and read in one statement (in id order, the order `apply` locks
-    /// them in), the transfers are checked one after another in memory by the same rules
-    /// (`LedgerBalance.changing`) against the sums the earlier ones left, and the accepted ones are
-    /// applied as one update of all the accounts and one insert of all the transfers. That is how
-    /// many checkouts redeeming at the same instant — one company card, or many cards — are written
-    /// with one commit for all (`RedemptionGroupCommit`).
+    /// one result per transfer. However many transfers, it costs no read and a few held writes: the
+    /// transfers are checked one after another in memory by the same rules (`LedgerBalance.changing`)
+    /// against `accounts` — the instruments' accounts as the caller read them, unlocked, before its
+    /// transaction — and the sums the earlier ones left; the accepted ones are written as one
+    /// conditional update of the instruments' accounts, one upsert of the control accounts and one
+    /// insert of the transfers. That is how many checkouts redeeming at the same instant — one
+    /// company card, or many cards — are written with one statement for all on PostgreSQL
+    /// (`RedemptionGroupCommit`).
     ///
-    /// The locks are what keeps the limits here: on PostgreSQL the rows are read `FOR UPDATE`, so no
-    /// other transaction changes them before this one commits; SQLite has one writer.
-    func postEach(on sql: any SQLDatabase, _ transfers: [LedgerTransferRequest], reasons: [String?], requestIDs: [String?], ids: IDGenerator,
-                  now: Int64) async throws -> [Result<LedgerTransfer, LedgerRefused>] {
+    /// The conditional update is what keeps the limits: each instrument's account takes the sum of
+    /// its accepted transfers only where the account's limit still holds with it, on the row as it is
+    /// when written (PostgreSQL re-checks a row another transaction changed once that one commits;
+    /// SQLite has one writer). Should an account have changed since it was read so that its sum no
+    /// longer fits — another channel spent the card meanwhile — the update changes fewer rows than
+    /// it must and the caller's transaction fails with `LedgerStore.accountsChanged`, writing
+    /// nothing; the caller then goes the ordinary way. Control accounts have no limit and are not read.
+    func postEach(on sql: any SQLDatabase, _ transfers: [LedgerTransferRequest], accounts: [String: LedgerAccount], reasons: [String?],
+                  requestIDs: [String?], ids: IDGenerator, now: Int64) async throws -> [Result<LedgerTransfer, LedgerRefused>] {
         precondition(transfers.count == reasons.count && transfers.count == requestIDs.count)
-        let accountIDs = Array(Set(transfers.flatMap { [$0.debitAccountID, $0.creditAccountID] })).sorted()
-        var controlUnits: [String: LedgerUnit] = [:]
-        for transfer in transfers {
-            for id in [transfer.debitAccountID, transfer.creditAccountID] where id.hasPrefix(Self.controlPrefix) { controlUnits[id] = transfer.unit }
-        }
-        // Control accounts are opened by the first transfer that names them; once seen open, they
-        // cost no statement here again (they are never closed).
-        let unopened = controlUnits.filter { !Self.knownOpen(tenantID: tenantID, $0.key) }
-        try await openControlAccounts(on: sql, unopened, now: now)
-        var accounts = try await lockedAccounts(on: sql, accountIDs)
-        // One remembered whose opening was rolled back after all: open it now.
-        let missing = controlUnits.filter { accounts[$0.key] == nil }
-        if !missing.isEmpty {
-            try await openControlAccounts(on: sql, missing, now: now)
-            accounts = try await lockedAccounts(on: sql, accountIDs)
-        }
-        Self.rememberOpen(tenantID: tenantID, unopened.keys.filter { accounts[$0] != nil })
-        let before = accounts.mapValues(\.balance)
-        var balances = before
+        var balances = accounts.mapValues(\.balance)
         var results: [Result<LedgerTransfer, LedgerRefused>] = []
         var accepted: [(transfer: LedgerTransfer, requestID: String?)] = []
         for (index, request) in transfers.enumerated() {
@@ -43,7 +31,7 @@ extension LedgerStore {
                 try Self.validate(request)
                 var next: [(String, LedgerBalance)] = []
                 for (id, change) in [(request.debitAccountID, LedgerChange(debitsPosted: request.amount)),
-                                     (request.creditAccountID, LedgerChange(creditsPosted: request.amount))] {
+                                     (request.creditAccountID, LedgerChange(creditsPosted: request.amount))] where !Self.isControl(id) {
                     guard let account = accounts[id] else { throw LedgerRefused(refusal: .unknownAccount, accountID: id) }
                     guard account.unit == request.unit else { throw LedgerRefused(refusal: .unitMismatch, accountID: id) }
                     do { next.append((id, try balances[id]!.changing(change, flags: account.flags))) } catch {
@@ -61,14 +49,14 @@ extension LedgerStore {
             }
         }
         guard !accepted.isEmpty else { return results }
-        let changed = accountIDs.compactMap { id -> (String, Int64, Int64)? in
-            guard let old = before[id], let new = balances[id], old != new else { return nil }
-            return (id, new.debitsPosted - old.debitsPosted, new.creditsPosted - old.creditsPosted)
-        }
-        try await addPosted(on: sql, changed)
+        try await addPostedHeld(on: sql, accepted.map(\.transfer), now: now, checkingLimits: true)
         try await insert(on: sql, accepted)
         return results
     }
+
+    /// What fails the transaction of `postEach` when an account changed after it was read so that
+    /// what it would take no longer fits.
+    static let accountsChanged = LedgerAccountsChanged()
 
     /// Posts transfers no account's limit can refuse — each from an account without limits (a
     /// control account) — with no read: the points a batch of sales earns. Nothing needs checking,
@@ -82,24 +70,43 @@ extension LedgerStore {
     func postUnrefusable(on sql: any SQLDatabase, _ transfers: [LedgerTransferRequest], reason: String?, requestID: String?, ids: IDGenerator,
                          now: Int64) async throws {
         guard !transfers.isEmpty else { return }
+        for transfer in transfers {
+            try Self.validate(transfer)
+            precondition(Self.isControl(transfer.debitAccountID), "only a control account's debits are never refused")
+        }
+        let stored = transfers.map { transfer in
+            LedgerTransfer(id: ids.make(.ledgerTransfer), kind: "posted", debitAccountId: transfer.debitAccountID, creditAccountId: transfer.creditAccountID,
+                           amount: transfer.amount, unit: transfer.unit, pendingId: nil, expiresAt: nil, reason: reason,
+                           createdAt: StoredTime(milliseconds: now))
+        }
+        try await addPostedHeld(on: sql, stored, now: now)
+        try await insert(on: sql, stored.map { ($0, requestID) })
+    }
+
+    /// Adds posted transfers to their accounts' sums as held writes (`runDeferrable`), one statement
+    /// for the control accounts — opening any not open yet: the upsert that adds to it opens it, so
+    /// no memory of accounts seen open can be wrong after a rollback — and one for the others.
+    ///
+    /// Held first, the control accounts' upsert is run last: PostgreSQL runs a statement's last
+    /// write first, then the others from last to first (checked on PostgreSQL 15). So the statement
+    /// takes the instruments' rows first, then the control accounts' in id order — the order
+    /// `lockedAccounts` and `apply` take them in — and never waits on another writer in a cycle.
+    /// With `checkingLimits`, each instrument's account takes its sum only while its limits hold with it,
+    /// and the transaction fails with `accountsChanged` unless every one does (`postEach`).
+    private func addPostedHeld(on sql: any SQLDatabase, _ transfers: [LedgerTransfer], now: Int64, checkingLimits: Bool = false) async throws {
         var units: [String: LedgerUnit] = [:]
         var sums: [String: (debits: Int64, credits: Int64)] = [:]
         for transfer in transfers {
-            try Self.validate(transfer)
-            precondition(transfer.debitAccountID.hasPrefix(Self.controlPrefix), "only a control account's debits are never refused")
-            units[transfer.debitAccountID] = transfer.unit
-            if transfer.creditAccountID.hasPrefix(Self.controlPrefix) { units[transfer.creditAccountID] = transfer.unit }
-            sums[transfer.debitAccountID, default: (0, 0)].debits += transfer.amount
-            sums[transfer.creditAccountID, default: (0, 0)].credits += transfer.amount
+            units[transfer.debitAccountId] = transfer.unit
+            units[transfer.creditAccountId] = transfer.unit
+            sums[transfer.debitAccountId, default: (0, 0)].debits += transfer.amount
+            sums[transfer.creditAccountId, default: (0, 0)].credits += transfer.amount
         }
         let changes = sums.sorted { $0.key < $1.key }.map { ($0.key, $0.value.debits, $0.value.credits) }
-        try await addPostedOpening(on: sql, changes.filter { $0.0.hasPrefix(Self.controlPrefix) }, units: units, now: now)
-        try await addPosted(on: sql, changes.filter { !$0.0.hasPrefix(Self.controlPrefix) }, deferrable: true)
-        try await insert(on: sql, transfers.map { transfer in
-            (LedgerTransfer(id: ids.make(.ledgerTransfer), kind: "posted", debitAccountId: transfer.debitAccountID, creditAccountId: transfer.creditAccountID,
-                            amount: transfer.amount, unit: transfer.unit, pendingId: nil, expiresAt: nil, reason: reason,
-                            createdAt: StoredTime(milliseconds: now)), requestID)
-        })
+        try await addPostedOpening(on: sql, changes.filter { Self.isControl($0.0) }, units: units, now: now)
+        let instruments = changes.filter { !Self.isControl($0.0) }
+        guard !instruments.isEmpty else { return }
+        if checkingLimits { try await addPostedWithinLimits(on: sql, instruments) } else { try await addPosted(on: sql, instruments) }
     }
 
     /// Adds to control accounts' posted sums, opening any not open yet with them, in one held statement.
@@ -119,14 +126,17 @@ extension LedgerStore {
             """)
     }
 
-    /// The accounts of `ids` that exist, each locked until the transaction ends (PostgreSQL, in id
-    /// order). A write that changes several instruments locks them all first with this: changed one
-    /// by one, two checkouts over the same cards in another order could each wait for the other.
+    /// The accounts of `ids` that exist, each locked until the transaction ends (PostgreSQL, in
+    /// `lockOrder`). A write that changes several instruments locks them all first with this: changed
+    /// one by one, two checkouts over the same cards in another order could each wait for the other.
     func lockedAccounts(on sql: any SQLDatabase, _ ids: [String]) async throws -> [String: LedgerAccount] {
         guard !ids.isEmpty else { return [:] }
-        let lock = sql.dialect.name == "sqlite" ? "" : " FOR UPDATE"
+        // PostgreSQL sorts, then locks the rows in the order sorted: `lockOrder`, in SQL — ids by
+        // their bytes, as Swift compares them, whatever the database's collation.
+        let (collation, lock) = sql.dialect.name == "sqlite" ? ("", "") : (" COLLATE \"C\"", " FOR UPDATE")
         let rows = try await sql.raw("""
-            SELECT * FROM ledger_accounts WHERE tenant_id = \(bind: tenantID) AND id IN (\(binds: ids)) ORDER BY id\(unsafeRaw: lock)
+            SELECT * FROM ledger_accounts WHERE tenant_id = \(bind: tenantID) AND id IN (\(binds: ids))
+            ORDER BY substr(id, 1, \(literal: Self.controlPrefix.count)) = \(bind: Self.controlPrefix), id\(unsafeRaw: collation + lock)
             """).all()
         return Dictionary(uniqueKeysWithValues: try rows.map(Self.account).map { ($0.id, $0) })
     }
@@ -136,19 +146,6 @@ extension LedgerStore {
     /// open it wait, and two transactions opening two accounts in opposite orders would wait on each other.
     func openControlAccounts(on sql: any SQLDatabase, _ units: [String: LedgerUnit], now: Int64) async throws {
         try await openAccounts(on: sql, units.map { ($0.key, $0.value, "control", nil, []) }, now: now)
-    }
-
-    /// Control accounts this process has seen committed, by tenant: a set that only grows, bounded
-    /// by the tenants' control accounts (a few hundred each).
-    private static let openControls = Mutex<Set<String>>([])
-
-    private static func knownOpen(tenantID: String, _ id: String) -> Bool {
-        openControls.withLock { $0.contains(tenantID + "/" + id) }
-    }
-
-    private static func rememberOpen(tenantID: String, _ ids: [String]) {
-        guard !ids.isEmpty else { return }
-        openControls.withLock { known in for id in ids { known.insert(tenantID + "/" + id) } }
     }
 
     /// Opens accounts with zero sums in id order and one statement; an id already open is left as it is.
@@ -168,17 +165,38 @@ extension LedgerStore {
             """).run()
     }
 
-    /// Adds to each account's posted sums in one statement: (account, debits, credits).
-    private func addPosted(on sql: any SQLDatabase, _ changes: [(String, Int64, Int64)], deferrable: Bool = false) async throws {
+    /// Adds to each account's posted sums in one held statement: (account, debits, credits).
+    private func addPosted(on sql: any SQLDatabase, _ changes: [(String, Int64, Int64)]) async throws {
         var values: SQLQueryString = ""
         for (index, (id, debits, credits)) in changes.enumerated() {
             values += "\(unsafeRaw: index == 0 ? "" : ", ")(\(bind: id), \(bind: debits), \(bind: credits))"
         }
         // `column1…` are the names both databases give the columns of a VALUES list.
-        let update: SQLQueryString = """
+        try await sql.runDeferrable("""
             UPDATE ledger_accounts SET debits_posted = debits_posted + v.column2, credits_posted = credits_posted + v.column3
             FROM (VALUES \(values)) AS v WHERE ledger_accounts.tenant_id = \(bind: tenantID) AND ledger_accounts.id = v.column1
-            """
-        if deferrable { try await sql.runDeferrable(update) } else { try await sql.raw(update).run() }
+            """)
+    }
+
+    /// Adds to each account's posted sums in one held statement — (account, debits, credits) — each
+    /// only where the account's limits hold with it (`LedgerBalance.changing` in SQL, as `apply`
+    /// writes it, so that no intermediate sum can pass Int64.max either); the transaction fails with
+    /// `accountsChanged` unless every account took its sums.
+    private func addPostedWithinLimits(on sql: any SQLDatabase, _ changes: [(String, Int64, Int64)]) async throws {
+        var values: SQLQueryString = ""
+        for (index, (id, debits, credits)) in changes.enumerated() {
+            values += "\(unsafeRaw: index == 0 ? "" : ", ")(\(bind: id), \(bind: debits), \(bind: credits))"
+        }
+        try await sql.runDeferrable("""
+            UPDATE ledger_accounts SET debits_posted = debits_posted + v.column2, credits_posted = credits_posted + v.column3
+            FROM (VALUES \(values)) AS v WHERE ledger_accounts.tenant_id = \(bind: tenantID) AND ledger_accounts.id = v.column1
+              AND debits_posted <= \(literal: Int(Int64.max)) - v.column2 AND credits_posted <= \(literal: Int(Int64.max)) - v.column3
+              AND ((flags & \(literal: Self.debitLimit)) = 0 OR debits_posted + v.column2 <= credits_posted + v.column3 - debits_pending)
+              AND ((flags & \(literal: Self.creditLimit)) = 0 OR credits_posted + v.column3 <= debits_posted + v.column2 - credits_pending)
+            RETURNING 1
+            """, expecting: RowExpectation(rows: changes.count, error: Self.accountsChanged))
     }
 }
+
+/// `LedgerStore.postEach`'s transaction failed: an account changed after it was read.
+struct LedgerAccountsChanged: Error, Equatable {}

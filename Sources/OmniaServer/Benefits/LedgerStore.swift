@@ -50,8 +50,8 @@ struct LedgerStore: Sendable {
     let tenantID: String
 
     /// Flag bits as stored, named once for the conditions below.
-    private static let debitLimit = LedgerAccountFlags.debitsMustNotExceedCredits.rawValue
-    private static let creditLimit = LedgerAccountFlags.creditsMustNotExceedDebits.rawValue
+    static let debitLimit = LedgerAccountFlags.debitsMustNotExceedCredits.rawValue
+    static let creditLimit = LedgerAccountFlags.creditsMustNotExceedDebits.rawValue
 
     /// How many accounts each control account is split into. Every sale of a card, every
     /// redemption, credits or debits the same control account; kept as one row, that row's lock
@@ -60,6 +60,17 @@ struct LedgerStore: Sendable {
     /// its parts (each an ordinary account, so `ledger verify` needs nothing more).
     static let controlShards: UInt32 = 16
     static let controlPrefix = "ctl_"
+
+    static func isControl(_ accountID: String) -> Bool { accountID.hasPrefix(controlPrefix) }
+
+    /// The one order every write locks accounts in (PostgreSQL), so that no two wait on each other in
+    /// a cycle: instruments' accounts first, then control accounts, each in id order. Control accounts
+    /// come last because every checkout shares some of them: the later a transaction takes one, the
+    /// shorter the others queue behind it (a redemption group takes them in its last statement).
+    static func lockOrder(_ first: String, _ second: String) -> Bool {
+        let (firstIsControl, secondIsControl) = (isControl(first), isControl(second))
+        return firstIsControl == secondIsControl ? first < second : secondIsControl
+    }
 
     /// The tenant's own account for `purpose` in `unit` that transfers of `instrumentID` use
     /// (`ctl_gift_cards_issued_EUR_07`): where value comes from and goes to. Control accounts
@@ -224,11 +235,11 @@ struct LedgerStore: Sendable {
     private static let transferColumns = ["tenant_id", "id", "kind", "debit_account_id", "credit_account_id", "amount", "unit", "pending_id", "expires_at",
                                           "reason", "request_id", "created_at"]
 
-    /// Applies a transfer's change to both its accounts, in id order: two transfers between the
+    /// Applies a transfer's change to both its accounts, in `lockOrder`: two transfers between the
     /// same accounts in opposite directions then lock them in one order, never waiting on each
     /// other in a cycle (PostgreSQL).
     func apply(on sql: any SQLDatabase, debit: LedgerChange, credit: LedgerChange, _ transfer: LedgerTransferRequest, now: Int64) async throws {
-        let sides = [(transfer.debitAccountID, debit), (transfer.creditAccountID, credit)].sorted { $0.0 < $1.0 }
+        let sides = [(transfer.debitAccountID, debit), (transfer.creditAccountID, credit)].sorted { Self.lockOrder($0.0, $1.0) }
         for (accountID, change) in sides { try await apply(on: sql, change, to: accountID, unit: transfer.unit, now: now) }
     }
 
@@ -256,7 +267,7 @@ struct LedgerStore: Sendable {
         guard updated.isEmpty else { return }
         guard let account = try await accounts(on: sql, ids: [accountID]).first else {
             // A control account's first transfer opens it: no statement on every later one.
-            guard openingControl, accountID.hasPrefix(Self.controlPrefix) else { throw LedgerRefused(refusal: .unknownAccount, accountID: accountID) }
+            guard openingControl, Self.isControl(accountID) else { throw LedgerRefused(refusal: .unknownAccount, accountID: accountID) }
             try await open(on: sql, id: accountID, unit: unit, kind: "control", customerID: nil, flags: [], now: now)
             return try await apply(on: sql, change, to: accountID, unit: unit, now: now, openingControl: false)
         }

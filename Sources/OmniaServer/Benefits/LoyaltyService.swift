@@ -82,16 +82,35 @@ struct LoyaltyService: Sendable {
         try await members(on: sql, tenantID: tenantID, programmeID: programmeID, customerIDs: customerIDs, qualifyingSince: nil).mapValues(\.member)
     }
 
+    /// Members earning may need, read before the write's transaction: by programme, the members
+    /// of `customerIDs` (roots) in each active programme, with their qualifying points. On
+    /// PostgreSQL the read runs before BEGIN (`independentRows`), so a group of returning
+    /// customers' sales stays one self-committing statement; what it does not find, `earn` reads as ever.
+    typealias PrefetchedMembers = [String: [String: (member: LoyaltyMember, qualifying: Int64)]]
+
+    func prefetchMembers(on sql: any SQLDatabase, tenantID: String, customerIDs: Set<String>) async throws -> PrefetchedMembers {
+        guard !customerIDs.isEmpty else { return [:] }
+        let now = services.nowMilliseconds
+        var prefetched: PrefetchedMembers = [:]
+        for programme in try await programmes.activeProgrammes(on: sql, tenantID: tenantID).values {
+            prefetched[programme.id] = try await members(on: sql, tenantID: tenantID, programmeID: programme.id, customerIDs: Array(customerIDs),
+                                                         qualifyingSince: now - programme.rules.qualificationWindow, independent: true)
+        }
+        return prefetched
+    }
+
     private func members(on sql: any SQLDatabase, tenantID: String, programmeID: String, customerIDs: [String],
-                         qualifyingSince: Int64?) async throws -> [String: (member: LoyaltyMember, qualifying: Int64)] {
+                         qualifyingSince: Int64?, independent: Bool = false) async throws -> [String: (member: LoyaltyMember, qualifying: Int64)] {
         let qualifying: SQLQueryString = qualifyingSince.map { since in """
             (SELECT CAST(COALESCE(SUM(l.qualifying), 0) AS BIGINT) FROM loyalty_lots l
              WHERE l.tenant_id = m.tenant_id AND l.account_id = m.account_id AND l.earned_at >= \(bind: since) AND l.qualifying > 0)
             """ } ?? "0"
-        let rows = try await sql.raw("""
+        let query: SQLQueryString = """
             SELECT m.*, \(qualifying) AS qualifying FROM loyalty_members m WHERE m.tenant_id = \(bind: tenantID) AND m.programme_id = \(bind: programmeID)
               AND m.customer_id IN (\(binds: customerIDs))
-            """).all().map { (try Self.member($0), try $0.decode(column: "qualifying", as: Int64.self)) }
+            """
+        let rows = try await (independent ? sql.independentRows(query) : sql.raw(query).all())
+            .map { (try Self.member($0), try $0.decode(column: "qualifying", as: Int64.self)) }
         return Dictionary(uniqueKeysWithValues: rows.map { ($0.0.customerID, $0) })
     }
 
@@ -137,10 +156,11 @@ struct LoyaltyService: Sendable {
 
     /// Earns the points of `sales` in the active programme of each one's currency, in a handful of
     /// statements whatever their number (a bulk import's batch is one call): one read of the
-    /// programmes, one of the members, one ledger write (`postEach`), one insert of the lots, and
-    /// the members' tiers re-evaluated together.
+    /// programmes, one of the members (none when `prefetched` has them all), one ledger write
+    /// (`postUnrefusable`), one insert of the lots, and the members' tiers re-evaluated together.
     /// Returns the events to append with the sales' own (`loyalty.points_earned`, `loyalty.tier_changed`).
-    func earn(on sql: any SQLDatabase, tenantID: String, _ sales: [EarningSale], requestID: String?) async throws -> [PendingEvent] {
+    func earn(on sql: any SQLDatabase, tenantID: String, _ sales: [EarningSale], requestID: String?,
+              prefetched: PrefetchedMembers = [:]) async throws -> [PendingEvent] {
         guard !sales.isEmpty else { return [] }
         let active = try await programmes.activeProgrammes(on: sql, tenantID: tenantID)
         let earning = sales.filter { active[$0.row.currency] != nil }
@@ -157,8 +177,12 @@ struct LoyaltyService: Sendable {
         var earners: [String: (member: LoyaltyMember, rules: LoyaltyRules, qualifying: Int64)] = [:]
         for (currency, group) in Dictionary(grouping: earning, by: \.row.currency) {
             let programme = active[currency]!
-            let members = try await members(on: sql, tenantID: tenantID, programme: programme, customerIDs: Set(group.map(\.customerID)), now: now,
-                                            qualifyingSince: now - programme.rules.qualificationWindow)
+            var members = prefetched[programme.id] ?? [:]
+            let unread = Set(group.map(\.customerID)).subtracting(members.keys)
+            if !unread.isEmpty {
+                members.merge(try await self.members(on: sql, tenantID: tenantID, programme: programme, customerIDs: unread, now: now,
+                                                     qualifyingSince: now - programme.rules.qualificationWindow)) { _, read in read }
+            }
             for sale in group {
                 guard let (member, qualifying) = members[sale.customerID] else { continue }
                 earners[member.accountID] = (member, programme.rules, (earners[member.accountID]?.qualifying ?? qualifying))
@@ -426,10 +450,11 @@ struct LoyaltyService: Sendable {
         for (index, change) in changes.enumerated() {
             values += "\(unsafeRaw: index == 0 ? "" : ", ")(\(bind: change.accountID), \(bind: change.tier), \(bind: change.until))"
         }
-        try await sql.raw("""
+        // Held to the commit on PostgreSQL, as earning's other writes are (a later read in the transaction sends it first).
+        try await sql.runDeferrable("""
             UPDATE loyalty_members SET tier = v.column2, tier_until = v.column3, updated_at = \(bind: now)
             FROM (VALUES \(values)) AS v WHERE loyalty_members.tenant_id = \(bind: tenantID) AND loyalty_members.account_id = v.column1
-            """).run()
+            """)
     }
 
     /// Each account's points earned since `since` that still qualify (what returns left of them).

@@ -25,6 +25,28 @@ extension SQLDatabase {
     }
 }
 
+/// A held write that must change exactly `rows` rows (its query ends in `RETURNING`), and the
+/// error the caller wants when it does not: a conditional write whose condition the rows no longer met.
+struct RowExpectation: Sendable {
+    let rows: Int
+    let error: any Error & Sendable
+}
+
+extension SQLDatabase {
+    /// Runs a conditional write as `runDeferrable` does — held to the commit on PostgreSQL — and
+    /// fails the transaction with `expectation.error` unless it changed exactly `expectation.rows`
+    /// rows. `query` must end in `RETURNING` of something. Held on PostgreSQL, the count is checked
+    /// inside the joined statement itself (see `PostgresTransaction`), so a write found short rolls
+    /// the whole statement back.
+    func runDeferrable(_ query: SQLQueryString, expecting expectation: RowExpectation) async throws {
+        if let transaction = self as? PostgresTransaction {
+            transaction.hold(query, expecting: expectation)
+            return
+        }
+        guard try await raw(query).all().count == expectation.rows else { throw expectation.error }
+    }
+}
+
 extension SQLDatabase {
     /// Rows of a read whose answer the caller does not rely on staying true until commit: on
     /// PostgreSQL, before the transaction's first other statement, it runs without opening the

@@ -209,7 +209,7 @@ struct CustomerTimelineStore: Sendable {
 
     /// What a points transfer was, from the account on its other side.
     private static func movement(counterpart: String, incoming: Bool, within: Bool) -> String {
-        if within || !counterpart.hasPrefix(LedgerStore.controlPrefix) { return "moved" }
+        if within || !LedgerStore.isControl(counterpart) { return "moved" }
         let purpose = counterpart.dropFirst(LedgerStore.controlPrefix.count)
         if purpose.hasPrefix(LoyaltyService.issuedPurpose) { return "earned" }
         if purpose.hasPrefix(InstrumentType.points.redeemedPurpose) { return incoming ? "refunded" : "spent" }

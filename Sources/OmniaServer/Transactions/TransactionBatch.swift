@@ -186,13 +186,18 @@ struct TransactionBatch: Sendable {
         }
         let canonical = try await customers.canonicalIDs(on: sql, Set(sales.compactMap { $0.draft.customerID }
             .filter { IDGenerator.isWellFormed($0, prefix: .customer) }))
+        let loyalty = LoyaltyService(services: services)
+        // The loyalty members of the customers found, read now with the lookups above, not after
+        // the sales are written (on PostgreSQL that read would open the transaction).
+        var prefetched = try await loyalty.prefetchMembers(on: sql, tenantID: tenantID, customerIDs: Set(sales.compactMap { item in
+            item.draft.customerID.flatMap { canonical[$0] } ?? Self.soleCustomer(item.draft.identifiers, matches)
+        }))
 
         // 4. Each record in file order; sales wait in `pending` until a return needs them written.
         var pending: [(row: TransactionRow, lines: [TransactionLine])] = []
         var delta = CustomerStatsDelta(reservingCapacityForSales: sales.count)
         var earning: [LoyaltyService.EarningSale] = []
         var loyaltyEvents: [LoyaltyService.PendingEvent] = []
-        let loyalty = LoyaltyService(services: services)
         /// External ids recorded by the per-record path in this chunk: met again, they take it too.
         var recordedOneByOne = Set<ExternalKey>()
         /// Set once a merge may have moved customers the chunk's lookups had found.
@@ -210,9 +215,11 @@ struct TransactionBatch: Sendable {
                 let key = ExternalKey(channelID: place.channelID, externalID: draft.externalID)
                 if draft.kind == .return || recordedOneByOne.contains(key) {
                     try await flush()
-                    // A return takes back what its sale earned: the earnings so far first.
-                    loyaltyEvents += try await loyalty.earn(on: sql, tenantID: tenantID, earning, requestID: actor.requestID)
+                    // A return takes back what its sale earned: the earnings so far first. What
+                    // was read before them is stale after them (their qualifying points).
+                    loyaltyEvents += try await loyalty.earn(on: sql, tenantID: tenantID, earning, requestID: actor.requestID, prefetched: prefetched)
                     earning.removeAll(keepingCapacity: true)
+                    prefetched = [:]
                     recordedOneByOne.insert(key)
                     let recorded = try await transactions.record(on: sql, caller: caller, draft: draft, actor: item.actor ?? actor, emitEvents: false)
                     if recorded.created { outcomes.created(item, id: recorded.transaction.id, recorded.transaction) } else { outcomes.matched(item) }
@@ -242,7 +249,11 @@ struct TransactionBatch: Sendable {
                             on: sql, tenantID: tenantID, policy: caller.identityPolicy, identifiers: draft.identifiers, traits: .empty,
                             channelID: place.channelID, actor: item.actor ?? actor)
                         customerID = result.customer.id
-                        if !result.merged.isEmpty { matchesStale = true }
+                        if !result.merged.isEmpty {
+                            matchesStale = true
+                            // A merge moves memberships too.
+                            prefetched = [:]
+                        }
                         for identifier in draft.identifiers {
                             matches[identifier] = IdentifierMatch(identifier: identifier, holderID: result.customer.id, canonicalID: result.customer.id)
                         }
@@ -265,7 +276,7 @@ struct TransactionBatch: Sendable {
         }
         try await flush()
         try await CustomerStatsStore(tenantID: tenantID, dialect: services.database.dialect).record(on: sql, delta)
-        return loyaltyEvents + (try await loyalty.earn(on: sql, tenantID: tenantID, earning, requestID: actor.requestID))
+        return loyaltyEvents + (try await loyalty.earn(on: sql, tenantID: tenantID, earning, requestID: actor.requestID, prefetched: prefetched))
     }
 
     private static func placeKey(_ draft: TransactionDraft) -> String { "\(draft.channel ?? "")\u{1F}\(draft.location ?? "")" }
