@@ -58,13 +58,13 @@ struct LedgerStoreTests {
             // The first transaction to name the control account rolls back.
             await #expect(throws: Abandoned.self) {
                 try await services.database.transaction { sql in
-                    try await store.postUnrefusable(on: sql, credit, reason: "earn", requestID: nil, ids: services.ids, now: services.nowMilliseconds)
+                    try await store.postUnrefusable(on: sql, credit, reasons: ["earn"], requestID: nil, ids: services.ids, now: services.nowMilliseconds)
                     throw Abandoned()
                 }
             }
             for _ in 0..<2 {
                 try await services.database.transaction { sql in
-                    try await store.postUnrefusable(on: sql, credit, reason: "earn", requestID: nil, ids: services.ids, now: services.nowMilliseconds)
+                    try await store.postUnrefusable(on: sql, credit, reasons: ["earn"], requestID: nil, ids: services.ids, now: services.nowMilliseconds)
                 }
             }
             let sums = try await Self.balances(app, store, [control, member])

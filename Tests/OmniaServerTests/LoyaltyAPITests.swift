@@ -219,6 +219,9 @@ struct LoyaltyAPITests {
             let timeline = try await client.call(.get, "/v1/customers/\(ana)/timeline?type=points&limit=100", key: till)
             #expect(Set(timeline.list.compactMap { $0["movement"] as? String }) == ["earned", "spent", "refunded", "reversed", "adjusted"], "\(timeline.text)")
             #expect(timeline.list.count == 11 && timeline.list.compactMap { $0["points"] as? Int }.reduce(0, +) == 60)
+            // An adjustment, either way, carries the agent's reason.
+            let adjustedBecause = timeline.list.filter { $0["movement"] as? String == "adjusted" }.compactMap { $0["reason"] as? String }
+            #expect(Set(adjustedBecause) == ["apology", "double credit"], "\(timeline.text)")
             #expect(try await client.call(.get, "/v1/customers/\(ana)/timeline?type=points&channel_id=\(fixtures.webChannelID)", key: till).list.isEmpty)
 
             let wallet = try await client.call(.get, "/v1/customers/\(ana)/wallet", key: till)
@@ -290,8 +293,8 @@ struct LoyaltyAPITests {
             _ = try await Self.programme(client, app)
             let ana = try await Self.customer(client, app, "ana@example.com")
             let bruno = try await Self.customer(client, app, "bruno@example.com")
-            _ = try await Self.sale(client, app, "S-1", customer: ana, lines: [("SKU-1", "home", 1, 3_000)])
-            _ = try await Self.sale(client, app, "S-2", customer: bruno, lines: [("SKU-2", "home", 1, 10_000)])
+            let anaSale = try await Self.sale(client, app, "S-1", customer: ana, lines: [("SKU-1", "home", 1, 3_000)])
+            let brunoSale = try await Self.sale(client, app, "S-2", customer: bruno, lines: [("SKU-2", "home", 1, 10_000)])
             let agent = try await app.key(scopes: ["service"])
             let merged = try await client.call(.post, "/v1/customers/\(ana)/merge", key: agent, json: ["customer_id": bruno, "reason": "same person"])
             #expect(merged.status == .ok && merged.object["id"] as? String == ana, "\(merged.text)")
@@ -300,6 +303,9 @@ struct LoyaltyAPITests {
             // The move between the two members' accounts is in the merged timeline once, though both its sides are the cluster's.
             let timeline = try await client.call(.get, "/v1/customers/\(ana)/timeline?type=points&limit=100", key: app.adminKey)
             #expect(timeline.list.compactMap { $0["movement"] as? String }.sorted() == ["earned", "earned", "moved"], "\(timeline.text)")
+            // Each earning names the sale that earned it.
+            let earnedFrom = timeline.list.filter { $0["movement"] as? String == "earned" }.compactMap { $0["reason"] as? String }
+            #expect(Set(earnedFrom) == [anaSale, brunoSale], "\(timeline.text)")
             // The survivor spends first the lot earned first: Ana's own.
             let spent = try await client.call(.post, "/v1/redemptions", key: app.adminKey, json: [
                 "channel": "web", "customer_id": ana, "instruments": [["type": "points", "amount": 20] as [String: any Sendable]],

@@ -67,14 +67,15 @@ extension LedgerStore {
     /// A control account is opened by the write that adds to it (an upsert), not from the
     /// process's memory of accounts seen open: with nothing read here, an opening rolled back with
     /// its transaction would otherwise leave the sums of a later transfer added to no row.
-    func postUnrefusable(on sql: any SQLDatabase, _ transfers: [LedgerTransferRequest], reason: String?, requestID: String?, ids: IDGenerator,
+    func postUnrefusable(on sql: any SQLDatabase, _ transfers: [LedgerTransferRequest], reasons: [String?], requestID: String?, ids: IDGenerator,
                          now: Int64) async throws {
+        precondition(transfers.count == reasons.count)
         guard !transfers.isEmpty else { return }
         for transfer in transfers {
             try Self.validate(transfer)
             precondition(Self.isControl(transfer.debitAccountID), "only a control account's debits are never refused")
         }
-        let stored = transfers.map { transfer in
+        let stored = zip(transfers, reasons).map { transfer, reason in
             LedgerTransfer(id: ids.make(.ledgerTransfer), kind: "posted", debitAccountId: transfer.debitAccountID, creditAccountId: transfer.creditAccountID,
                            amount: transfer.amount, unit: transfer.unit, pendingId: nil, expiresAt: nil, reason: reason,
                            createdAt: StoredTime(milliseconds: now))

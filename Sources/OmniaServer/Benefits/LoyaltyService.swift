@@ -225,6 +225,8 @@ struct LoyaltyService: Sendable {
         let debtIDs = Array(Set(credits.filter(\.member.inDebt).map { Self.debtAccountID($0.member.accountID) }))
         var debts = try await ledger.accounts(on: sql, ids: debtIDs).reduce(into: [String: Int64]()) { $0[$1.id] = -$1.balance.posted }
         var transfers: [LedgerTransferRequest] = []
+        // Each transfer says where its points come from: the agent's reason, or the sale that earned them.
+        var reasons: [String?] = []
         var lots: [(credit: Credit, id: String, remaining: Int64)] = []
         // One part of the control account for the whole batch: each member's own part would have a
         // batch of sales lock every part, and concurrent batches queue behind one another.
@@ -236,13 +238,15 @@ struct LoyaltyService: Sendable {
             if repaid > 0 {
                 debts[debtID, default: 0] -= repaid
                 transfers.append(LedgerTransferRequest(debitAccountID: control, creditAccountID: debtID, amount: repaid, unit: .points))
+                reasons.append(credit.reason ?? credit.sourceID)
             }
             if credit.points > repaid {
                 transfers.append(LedgerTransferRequest(debitAccountID: control, creditAccountID: accountID, amount: credit.points - repaid, unit: .points))
+                reasons.append(credit.reason ?? credit.sourceID)
             }
             lots.append((credit, services.ids.make(.loyaltyLot), credit.points - repaid))
         }
-        try await ledger.postUnrefusable(on: sql, transfers, reason: purpose, requestID: requestID, ids: services.ids, now: now)
+        try await ledger.postUnrefusable(on: sql, transfers, reasons: reasons, requestID: requestID, ids: services.ids, now: now)
         let repaid = debtIDs.filter { (debts[$0] ?? 0) <= 0 }.map { String($0.dropLast("_debt".count)) }
         if !repaid.isEmpty {
             try await sql.raw("UPDATE loyalty_members SET in_debt = 0 WHERE tenant_id = \(bind: tenantID) AND account_id IN (\(binds: repaid))").run()
