@@ -65,15 +65,7 @@ struct CheckoutHoldPropertyTests {
         let holds = CheckoutHoldService(services: services)
         let tenantID = caller.tenantID
         func attempt<T: Sendable>(expecting expected: String?, _ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T? {
-            do {
-                let value = try await services.database.transaction(body)
-                #expect(expected == nil, "\(operation) of \(amount) went through, expected \(expected ?? "")")
-                return expected == nil ? value : nil
-            } catch let problem as Problem {
-                let code = problem.code == "validation_failed" ? problem.errors.first?.code ?? problem.code : problem.code
-                #expect(code == expected, "\(operation) of \(amount): \(code)")
-                return nil
-            }
+            try await PropertyAttempt.run(services.database, expecting: expected, step: "\(operation) of \(amount)", refusal: PropertyAttempt.problemCode, body)
         }
         let request = CreateHoldRequest(channel: "web", instruments: [InstrumentInput(type: "gift_card", id: card, amount: amount)])
         let spendRefusal: String? = amount == 0 ? "amount_not_positive" : amount < 0 ? "negative_amount" : amount > model.available ? "insufficient_funds" : nil

@@ -66,14 +66,8 @@ struct LedgerPropertyTests {
                                 services: AppServices, model: inout Model) async throws -> String {
         /// Runs `body` in a transaction; its result when it went through, nil when refused — as the model expected or not.
         func attempt<T: Sendable>(expecting expected: LedgerRefusal?, _ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T? {
-            do {
-                let value = try await services.database.transaction(body)
-                #expect(expected == nil, "\(operation) of \(amount) went through")
-                return expected == nil ? value : nil
-            } catch let refused as LedgerRefused {
-                #expect(refused.refusal == expected, "\(operation) of \(amount)")
-                return nil
-            }
+            try await PropertyAttempt.run(services.database, expecting: expected, step: "\(operation) of \(amount)",
+                                          refusal: { ($0 as? LedgerRefused)?.refusal }, body)
         }
         let now = services.nowMilliseconds
         let ids = services.ids

@@ -106,15 +106,7 @@ struct LoyaltyPropertyTests {
         let tenantID = caller.tenantID
         let holds = CheckoutHoldService(services: services)
         func attempt<T: Sendable>(expecting expected: String?, _ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T? {
-            do {
-                let value = try await services.database.transaction(body)
-                #expect(expected == nil, "\(operation) of \(amount) went through, expected \(expected ?? "")")
-                return expected == nil ? value : nil
-            } catch let problem as Problem {
-                let code = problem.code == "validation_failed" ? problem.errors.first?.code ?? problem.code : problem.code
-                #expect(code == expected, "\(operation) of \(amount): \(code)")
-                return nil
-            }
+            try await PropertyAttempt.run(services.database, expecting: expected, step: "\(operation) of \(amount)", refusal: PropertyAttempt.problemCode, body)
         }
         func newestLot() async throws -> (id: String, account: String) {
             try await services.database.read { sql in
