@@ -3,12 +3,50 @@ import HTTPTypes
 import HummingbirdTesting
 import OmniaCore
 @testable import OmniaServer
+import SQLKit
 import Testing
 
 /// Gift cards through the real router, on both databases: a card issued online is looked up and
 /// reloaded by a till's key; keys without the scope, another tenant and a replayed POST behave.
 @Suite("Gift card API")
 struct GiftCardAPITests {
+    @Test("with a PIN pepper, PINs are stored as its HMAC; a PIN stored before it still opens its card and is hashed with it then",
+          arguments: TestBackend.available)
+    func pepperedPINs(backend: TestBackend) async throws {
+        let pepper = String(repeating: "7f", count: 16)
+        try await TestApp.run(backend, configure: { $0.pinPepper = pepper }) { app, client in
+            let web = try await app.key(scopes: ["ecommerce"])
+            let till = try await app.key(scopes: ["pos"])
+            let issued = try await client.call(.post, "/v1/gift_cards", key: web, json: ["amount": 5_000, "pin": "2468"])
+            let id = try #require(issued.object["id"] as? String, "\(issued.text)")
+            let code = try #require(issued.object["code"] as? String)
+            @Sendable func storedPIN() async throws -> String? {
+                try await app.services.database.read { sql in
+                    try await sql.raw("SELECT pin_hash FROM gift_cards WHERE id = \(bind: id)").first(decodingColumn: "pin_hash", as: String?.self) ?? nil
+                }
+            }
+            let stored = try #require(try await storedPIN())
+            #expect(stored.hasPrefix("h1:") && stored == GiftCardService.pinHash(cardID: id, "2468", pepper: pepper))
+            #expect(stored != "h1:" + GiftCardService.pinHash(cardID: id, "2468", pepper: nil), "the pepper is part of the hash")
+            #expect(try await client.call(.get, "/v1/gift_cards/lookup?code=\(code)&pin=2468", key: till).status == .ok)
+            #expect(try await client.call(.get, "/v1/gift_cards/lookup?code=\(code)&pin=1357", key: till).status == .notFound)
+
+            // A card whose PIN was stored before the pepper was set.
+            let legacy = GiftCardService.pinHash(cardID: id, "1357", pepper: nil)
+            try await app.services.database.transaction { sql in
+                try await sql.raw("UPDATE gift_cards SET pin_hash = \(bind: legacy) WHERE id = \(bind: id)").run()
+            }
+            #expect(try await client.call(.get, "/v1/gift_cards/lookup?code=\(code)&pin=2468", key: till).status == .notFound)
+            #expect(try await client.call(.get, "/v1/gift_cards/lookup?code=\(code)&pin=1357", key: till).status == .ok)
+            #expect(try await storedPIN() == GiftCardService.pinHash(cardID: id, "1357", pepper: pepper))
+            #expect(try await client.call(.get, "/v1/gift_cards/lookup?code=\(code)&pin=1357", key: till).status == .ok)
+        }
+        // A peppered hash opens nothing on a server without the pepper, and a short pepper is refused at start.
+        #expect(!GiftCardService.pinMatches("2468", cardID: "gc_x", stored: GiftCardService.pinHash(cardID: "gc_x", "2468", pepper: pepper), pepper: nil))
+        #expect(throws: ConfigurationError.self) { try AppConfig.fromEnvironment(["OMNIA_PIN_PEPPER": "short"]) }
+        #expect(try AppConfig.fromEnvironment(["OMNIA_PIN_PEPPER": pepper]).pinPepper == pepper)
+    }
+
     @Test("issue, look up by code and PIN, get, reload, activate and disable through the API", arguments: TestBackend.available)
     func lifecycle(backend: TestBackend) async throws {
         try await TestApp.run(backend) { app, client in

@@ -54,7 +54,7 @@ struct GiftCardService: Sendable {
             INSERT INTO gift_cards (tenant_id, id, code_hash, code_last4, currency, status, customer_id, pin_hash, failed_pin_attempts, locked_until,
                                     expires_at, channels, countries, created_at, updated_at)
             VALUES (\(bind: caller.tenantID), \(bind: id), \(bind: Self.codeHash(tenantID: caller.tenantID, code)), \(bind: String(code.suffix(4)).uppercased()),
-                    \(bind: currency.code), \(bind: status), \(bind: customerID), \(bind: request.pin.map { Self.pinHash(cardID: id, $0) }), 0, NULL,
+                    \(bind: currency.code), \(bind: status), \(bind: customerID), \(bind: request.pin.map { Self.pinHash(cardID: id, $0, pepper: services.config.pinPepper) }), 0, NULL,
                     \(bind: expiresAt), \(bind: try Self.storedList(channels)), \(bind: try Self.storedList(countries)), \(bind: now), \(bind: now))
             """).run()
         if amount > 0 { try await load(on: sql, ledger: ledger, cardID: id, amount: amount, unit: unit, reason: "issue", actor: actor, now: now) }
@@ -212,12 +212,16 @@ struct GiftCardService: Sendable {
             // Claim the attempt before comparing, in one statement: concurrent guesses each take
             // one of the five, and none is compared once the card is locked.
             guard try await claimPINAttempt(database: database, tenantID: tenantID, id: row.id, now: now) else { throw GiftCardError.notFound }
-            guard let pin, Self.isWellFormedPIN(pin), Self.constantTimeEqual(Self.pinHash(cardID: row.id, pin), pinHash) else {
+            let pepper = services.config.pinPepper
+            guard let pin, Self.isWellFormedPIN(pin), Self.pinMatches(pin, cardID: row.id, stored: pinHash, pepper: pepper) else {
                 throw GiftCardError.notFound
             }
+            // A PIN stored before the pepper was set is hashed with it now, on its first right entry.
+            let rehashed = pepper != nil && !pinHash.hasPrefix(Self.pepperedPrefix) ? Self.pinHash(cardID: row.id, pin, pepper: pepper) : pinHash
             try await database.autocommit { sql in
                 try await sql.raw("""
-                    UPDATE gift_cards SET failed_pin_attempts = 0, locked_until = NULL WHERE tenant_id = \(bind: tenantID) AND id = \(bind: row.id)
+                    UPDATE gift_cards SET failed_pin_attempts = 0, locked_until = NULL, pin_hash = \(bind: rehashed)
+                    WHERE tenant_id = \(bind: tenantID) AND id = \(bind: row.id)
                     """).run()
             }
         }
@@ -297,8 +301,25 @@ struct GiftCardService: Sendable {
         SHA256.hash(data: Data("\(tenantID):\(code)".utf8)).hexString
     }
 
-    static func pinHash(cardID: String, _ pin: String) -> String {
-        SHA256.hash(data: Data("\(cardID):\(pin)".utf8)).hexString
+    /// What is stored of a PIN. With the server's pepper (`AppConfig.pinPepper`):
+    /// `h1:` + hex HMAC-SHA256 keyed by it, of the card's id and the PIN. Without: hex SHA-256 of the
+    /// same text, which anyone holding the database can search in at most 10^8 tries per card.
+    static func pinHash(cardID: String, _ pin: String, pepper: String?) -> String {
+        let text = Data("\(cardID):\(pin)".utf8)
+        guard let pepper else { return SHA256.hash(data: text).hexString }
+        return pepperedPrefix + Data(HMAC<SHA256>.authenticationCode(for: text, using: SymmetricKey(data: Data(pepper.utf8)))).hexString
+    }
+
+    static let pepperedPrefix = "h1:"
+
+    /// Whether `pin` is the one `stored` was made from, in constant time. A peppered hash cannot
+    /// match without the pepper (a server started without it refuses every PIN of such cards).
+    static func pinMatches(_ pin: String, cardID: String, stored: String, pepper: String?) -> Bool {
+        if stored.hasPrefix(pepperedPrefix) {
+            guard let pepper else { return false }
+            return constantTimeEqual(pinHash(cardID: cardID, pin, pepper: pepper), stored)
+        }
+        return constantTimeEqual(pinHash(cardID: cardID, pin, pepper: nil), stored)
     }
 
     static func isWellFormedPIN(_ pin: String) -> Bool {

@@ -55,6 +55,9 @@ struct Serve: AsyncParsableCommand {
 
         let database = try await DatabaseFactory.open(config.database, postgresPoolSize: config.postgresPoolSize, logger: logger)
         let services = AppServices(config: config, database: database, logger: logger, metrics: registry)
+        if config.pinPepper == nil {
+            logger.warning("OMNIA_PIN_PEPPER is not set: gift card PINs are hashed without a secret kept outside the database")
+        }
         do {
             let demoResult = config.demo ? try await DemoSeed.run(services) : nil
             // The demo's history fills in the background, so the server answers at once.
