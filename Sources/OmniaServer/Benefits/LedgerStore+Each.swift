@@ -107,7 +107,7 @@ extension LedgerStore {
         try await addPostedOpening(on: sql, changes.filter { Self.isControl($0.0) }, units: units, now: now)
         let instruments = changes.filter { !Self.isControl($0.0) }
         guard !instruments.isEmpty else { return }
-        if checkingLimits { try await addPostedWithinLimits(on: sql, instruments) } else { try await addPosted(on: sql, instruments) }
+        try await addPosted(on: sql, instruments, checkingLimits: checkingLimits)
     }
 
     /// Adds to control accounts' posted sums, opening any not open yet with them, in one held statement.
@@ -166,36 +166,29 @@ extension LedgerStore {
             """).run()
     }
 
-    /// Adds to each account's posted sums in one held statement: (account, debits, credits).
-    private func addPosted(on sql: any SQLDatabase, _ changes: [(String, Int64, Int64)]) async throws {
+    /// Adds to each account's posted sums in one held statement: (account, debits, credits). With
+    /// `checkingLimits`, each account takes its sums only where its limits hold with them
+    /// (`LedgerBalance.changing` in SQL, as `apply` writes it, so that no intermediate sum can pass
+    /// Int64.max either), and the transaction fails with `accountsChanged` unless every one did.
+    private func addPosted(on sql: any SQLDatabase, _ changes: [(String, Int64, Int64)], checkingLimits: Bool) async throws {
         var values: SQLQueryString = ""
         for (index, (id, debits, credits)) in changes.enumerated() {
             values += "\(unsafeRaw: index == 0 ? "" : ", ")(\(bind: id), \(bind: debits), \(bind: credits))"
         }
         // `column1…` are the names both databases give the columns of a VALUES list.
-        try await sql.runDeferrable("""
+        var update: SQLQueryString = """
             UPDATE ledger_accounts SET debits_posted = debits_posted + v.column2, credits_posted = credits_posted + v.column3
             FROM (VALUES \(values)) AS v WHERE ledger_accounts.tenant_id = \(bind: tenantID) AND ledger_accounts.id = v.column1
-            """)
-    }
+            """
+        guard checkingLimits else { return try await sql.runDeferrable(update) }
+        update += """
 
-    /// Adds to each account's posted sums in one held statement — (account, debits, credits) — each
-    /// only where the account's limits hold with it (`LedgerBalance.changing` in SQL, as `apply`
-    /// writes it, so that no intermediate sum can pass Int64.max either); the transaction fails with
-    /// `accountsChanged` unless every account took its sums.
-    private func addPostedWithinLimits(on sql: any SQLDatabase, _ changes: [(String, Int64, Int64)]) async throws {
-        var values: SQLQueryString = ""
-        for (index, (id, debits, credits)) in changes.enumerated() {
-            values += "\(unsafeRaw: index == 0 ? "" : ", ")(\(bind: id), \(bind: debits), \(bind: credits))"
-        }
-        try await sql.runDeferrable("""
-            UPDATE ledger_accounts SET debits_posted = debits_posted + v.column2, credits_posted = credits_posted + v.column3
-            FROM (VALUES \(values)) AS v WHERE ledger_accounts.tenant_id = \(bind: tenantID) AND ledger_accounts.id = v.column1
               AND debits_posted <= \(literal: Int(Int64.max)) - v.column2 AND credits_posted <= \(literal: Int(Int64.max)) - v.column3
               AND ((flags & \(literal: Self.debitLimit)) = 0 OR debits_posted + v.column2 <= credits_posted + v.column3 - debits_pending)
               AND ((flags & \(literal: Self.creditLimit)) = 0 OR credits_posted + v.column3 <= debits_posted + v.column2 - credits_pending)
             RETURNING 1
-            """, expecting: RowExpectation(rows: changes.count, error: Self.accountsChanged))
+            """
+        try await sql.runDeferrable(update, expecting: RowExpectation(rows: changes.count, error: Self.accountsChanged))
     }
 }
 
