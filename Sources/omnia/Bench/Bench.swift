@@ -27,6 +27,8 @@ struct Bench: AsyncParsableCommand {
     @Option(help: "omnia serve processes sharing the database (PostgreSQL), connections spread over them.") var servers = 1
     @Option(help: "Requests per second offered in all (an open loop, latencies from when each was due); default: each connection sends as soon as answered.")
     var rate: Double?
+    @Option(help: "Write the measured phase as a CSV of 100 ms windows (responses, p50, p99, max) to this file: shows whether a tail is spread out or stalls.")
+    var timeline: String?
     @Flag(help: "transactions.create: leave out the loyalty programme its tenant otherwise runs (sales then earn nothing).")
     var withoutLoyalty = false
 
@@ -189,7 +191,7 @@ struct Bench: AsyncParsableCommand {
             let deadline = start + UInt64(seconds * 1e9)
             // At a fixed rate each connection sends every `connections / rate` seconds, the connections staggered evenly.
             let interval = rate.map { UInt64(Double(connections) / $0 * 1e9) }
-            let outcomes = try await withThrowingTaskGroup(of: ([UInt64], Int).self) { tasks in
+            let outcomes = try await withThrowingTaskGroup(of: LoadOutcome.self) { tasks in
                 for (index, connection) in pool.enumerated() {
                     let schedule = interval.map { (first: start + $0 * UInt64(index) / UInt64(pool.count), interval: $0) }
                     tasks.addTask {
@@ -198,11 +200,12 @@ struct Bench: AsyncParsableCommand {
                         }
                     }
                 }
-                return try await tasks.reduce(into: [([UInt64], Int)]()) { $0.append($1) }
+                return try await tasks.reduce(into: [LoadOutcome]()) { $0.append($1) }
             }
             if phase == 1 {
+                if let timeline { try LatencyTimeline(outcomes, from: start).csv.write(toFile: timeline, atomically: true, encoding: .utf8) }
                 return BenchResult(scenario: scenario.rawValue, database: databaseLabel, connections: connections, duration: duration,
-                                   latenciesNanoseconds: outcomes.flatMap(\.0), errors: outcomes.map(\.1).reduce(0, +),
+                                   latenciesNanoseconds: outcomes.flatMap(\.latencies), errors: outcomes.map(\.errors).reduce(0, +),
                                    target: scenario.target(databaseLabel), servers: ports.count, offeredRate: rate)
             }
         }

@@ -39,16 +39,17 @@ final class LoadConnection: @unchecked Sendable {
         return try await promise.futureResult.get()
     }
 
-    /// Sends requests until `deadline`; returns each latency in nanoseconds and the number of
-    /// responses whose status was none of `expectedStatuses`. Without `schedule` each request is
+    /// Sends requests until `deadline`; returns each latency in nanoseconds, when each response
+    /// ended (uptime nanoseconds, for `--timeline`) and the number of responses whose status was
+    /// none of `expectedStatuses`. Without `schedule` each request is
     /// sent as soon as the previous one is answered (a closed loop: the server sets the pace). With
     /// it, one request is due every `interval` nanoseconds from `first` (an open loop at a fixed
     /// rate, as wrk2 drives), and a latency counts from when the request was due, not from when a
     /// late answer let it go out: a server that falls behind shows it in the percentiles instead of
     /// slowing its own clients down.
     func drive(until deadline: UInt64, expectedStatuses: [Int], schedule: (first: UInt64, interval: UInt64)? = nil,
-               next: @escaping @Sendable () -> LoadRequest) async throws -> (latencies: [UInt64], errors: Int) {
-        let promise = channel.eventLoop.makePromise(of: ([UInt64], Int).self)
+               next: @escaping @Sendable () -> LoadRequest) async throws -> LoadOutcome {
+        let promise = channel.eventLoop.makePromise(of: LoadOutcome.self)
         channel.eventLoop.execute { [handler, channel] in
             handler.startLoop(on: channel, deadline: deadline, expectedStatuses: expectedStatuses, schedule: schedule, next: next, done: promise)
         }
@@ -63,11 +64,12 @@ final class LoadConnection: @unchecked Sendable {
     private final class ResponseHandler: ChannelInboundHandler, @unchecked Sendable {
         typealias InboundIn = ByteBuffer
         var single: EventLoopPromise<(Int, ByteBuffer)>?
-        private var loop: (deadline: UInt64, expected: [Int], next: @Sendable () -> LoadRequest, done: EventLoopPromise<([UInt64], Int)>)?
+        private var loop: (deadline: UInt64, expected: [Int], next: @Sendable () -> LoadRequest, done: EventLoopPromise<LoadOutcome>)?
         /// When the request in flight was due (open loop) or sent (closed loop): what its latency counts from.
         private var sentAt: UInt64 = 0
         private var interval: UInt64?
         private var latencies: [UInt64] = []
+        private var completions: [UInt64] = []
         private var errors = 0
         private var received: ByteBuffer?
 
@@ -77,9 +79,11 @@ final class LoadConnection: @unchecked Sendable {
         }
 
         func startLoop(on channel: any Channel, deadline: UInt64, expectedStatuses: [Int], schedule: (first: UInt64, interval: UInt64)?,
-                       next: @escaping @Sendable () -> LoadRequest, done: EventLoopPromise<([UInt64], Int)>) {
+                       next: @escaping @Sendable () -> LoadRequest, done: EventLoopPromise<LoadOutcome>) {
             latencies = []
             latencies.reserveCapacity(200_000)
+            completions = []
+            completions.reserveCapacity(200_000)
             errors = 0
             loop = (deadline, expectedStatuses, next, done)
             interval = schedule?.interval
@@ -123,12 +127,13 @@ final class LoadConnection: @unchecked Sendable {
                 single.succeed((status, body))
             } else if let loop {
                 latencies.append(now - sentAt)
+                completions.append(now)
                 if !loop.expected.contains(status) { errors += 1 }
                 if now < loop.deadline {
                     if let interval { send(dueAt: sentAt + interval, on: channel) } else { write(loop.next(), on: channel) }
                 } else {
                     self.loop = nil
-                    loop.done.succeed((latencies, errors))
+                    loop.done.succeed(LoadOutcome(latencies: latencies, completions: completions, errors: errors))
                 }
             }
         }
@@ -153,6 +158,13 @@ final class LoadConnection: @unchecked Sendable {
 
 /// Just enough HTTP/1.1 response parsing for the load client, on bytes: the status code and a body
 /// framed by `Content-Length` (every response the scenarios ask for has one).
+/// What one connection measured: each latency, when each response ended, and how many answers were unexpected.
+struct LoadOutcome: Sendable {
+    let latencies: [UInt64]
+    let completions: [UInt64]
+    let errors: Int
+}
+
 enum HTTPResponseScanner {
     struct Malformed: Error, CustomStringConvertible {
         let description: String
