@@ -2,6 +2,8 @@
 /// functions to their implementation. It evaluates without I/O, in a bounded number of steps.
 public struct RuleProgram: Sendable {
     public let expression: RuleExpression
+    /// The canonical text (`RuleExpression.description`), computed once.
+    public let text: String
     public let type: RuleType
     let root: Node
 
@@ -17,6 +19,7 @@ public struct RuleProgram: Sendable {
             throw RuleError(.typeMismatch, "a rule here must give a \(expected); this one gives a \(type)", at: expression.position)
         }
         self.expression = expression
+        self.text = expression.description
         self.type = type
         self.root = node
     }
