@@ -9,7 +9,7 @@ import Testing
     static func checkout(_ lines: [CheckoutInput.Line], customer: CheckoutInput.Customer? = nil, channel: String = "store",
                          country: String = "DE", codes: [String] = [], day: Int32 = saturday, minute: Int16 = 660,
                          currency: Currency = eur) -> CheckoutInput {
-        CheckoutInput(currency: currency, lines: lines, customer: customer, channelID: "ch_1", channelKind: channel, storeID: "loc_1",
+        CheckoutInput(currency: currency, lines: lines, customer: customer, channelCode: channel == "store" ? "store-berlin" : channel, channelKind: channel, storeID: "loc_1",
                       country: country, localDay: day, localMinute: minute, codes: codes)
     }
 

@@ -30,6 +30,7 @@ public enum IDPrefix: String, Sendable, CaseIterable {
     case loyaltyAccount = "pts"
     case loyaltyLot = "lot"
     case loyaltyAdjustment = "adj"
+    case promotion = "prm"
 }
 
 /// Makes prefixed, time-sortable IDs: `prefix_` + 10 characters of milliseconds since the epoch

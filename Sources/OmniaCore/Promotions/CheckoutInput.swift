@@ -46,7 +46,8 @@ public struct CheckoutInput: Sendable {
     public var currency: Currency
     public var lines: [Line]
     public var customer: Customer?
-    public var channelID: String
+    /// The channel's code (`web`, `store-madrid-01`).
+    public var channelCode: String
     public var channelKind: String
     public var storeID: String?
     public var country: String?
@@ -56,12 +57,12 @@ public struct CheckoutInput: Sendable {
     /// Codes entered at the checkout, upper case.
     public var codes: [String]
 
-    public init(currency: Currency, lines: [Line], customer: Customer? = nil, channelID: String, channelKind: String, storeID: String? = nil,
+    public init(currency: Currency, lines: [Line], customer: Customer? = nil, channelCode: String, channelKind: String, storeID: String? = nil,
                 country: String? = nil, localDay: Int32, localMinute: Int16, codes: [String] = []) {
         self.currency = currency
         self.lines = lines
         self.customer = customer
-        self.channelID = channelID
+        self.channelCode = channelCode
         self.channelKind = channelKind
         self.storeID = storeID
         self.country = country
@@ -74,6 +75,17 @@ public struct CheckoutInput: Sendable {
 
     /// 0 for Monday … 6 for Sunday (1970-01-01 was a Thursday).
     public var weekdayIndex: Int { Int(((Int64(localDay) % 7) + 7 + 3) % 7) }
+
+    /// Days from `day` to the next anniversary of `birth` (0 on it); 29 February falls on 28 February in other years.
+    static func daysToBirthday(_ birth: Int32, from day: Int32) -> Int64 {
+        let (_, month, dayOfMonth) = RuleCalendar.civil(Int(birth))
+        let (year, _, _) = RuleCalendar.civil(Int(day))
+        for candidateYear in [year, year + 1] {
+            let anniversary = RuleCalendar.daysFromCivil(candidateYear, month, min(dayOfMonth, RuleCalendar.daysInMonth(candidateYear, month)))
+            if anniversary >= Int(day) { return Int64(anniversary - Int(day)) }
+        }
+        return 0
+    }
 
     /// Each line as the line selectors read it.
     public var lineValues: [RuleValue] {
@@ -95,6 +107,7 @@ public struct CheckoutInput: Sendable {
             PromotionSchema.customer.value([
                 "id": .string(customer.id), "tier": customer.tier.map(RuleValue.string) ?? .null,
                 "segments": .list(customer.segments.map(RuleValue.string)), "birthday": customer.birthday.map(RuleValue.date) ?? .null,
+                "days_to_birthday": customer.birthday.map { Self.daysToBirthday($0, from: localDay) }.flatMap(RuleDecimal.init).map(RuleValue.number) ?? .null,
                 "first_purchase": .bool(customer.orders == 0), "orders": RuleDecimal(customer.orders).map(RuleValue.number) ?? .null,
                 "lifetime_spend": money(customer.lifetimeSpend),
             ])
@@ -105,7 +118,7 @@ public struct CheckoutInput: Sendable {
                 "quantity": RuleDecimal(lines.reduce(0) { $0 + $1.quantity }).map(RuleValue.number) ?? .null, "lines": .list(lineValues),
             ]),
             "customer": customerValue,
-            "channel": PromotionSchema.channel.value(["id": .string(channelID), "kind": .string(channelKind)]),
+            "channel": PromotionSchema.channel.value(["code": .string(channelCode), "kind": .string(channelKind)]),
             "store": storeID.map { PromotionSchema.store.value(["id": .string($0), "country": country.map(RuleValue.string) ?? .null]) } ?? .null,
             "context": PromotionSchema.context.value([
                 "date": .date(localDay), "time": .time(localMinute), "weekday": .string(Self.weekdays[weekdayIndex]),

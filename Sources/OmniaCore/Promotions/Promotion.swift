@@ -11,7 +11,9 @@ public struct Promotion: Sendable {
     public let effects: [PromotionEffect]
     /// The currency of its amounts; a cart in another currency is not eligible. Nil: percentages only.
     public let currency: Currency?
-    /// Channel kinds it applies in; empty: every channel.
+    /// Channels (by code) it applies in; empty: every channel.
+    public let channels: Set<String>
+    /// Channel kinds it applies in; empty: every kind.
     public let channelKinds: Set<String>
     /// Countries it applies in; empty: every country.
     public let countries: Set<String>
@@ -19,7 +21,7 @@ public struct Promotion: Sendable {
     public let unlock: PromotionUnlock
 
     public init(id: String, version: Int = 1, name: String, priority: Int = 0, stacking: PromotionStacking = .stackable,
-                condition: RuleProgram? = nil, effects: [PromotionEffect], currency: Currency? = nil, channelKinds: Set<String> = [],
+                condition: RuleProgram? = nil, effects: [PromotionEffect], currency: Currency? = nil, channels: Set<String> = [], channelKinds: Set<String> = [],
                 countries: Set<String> = [], schedule: PromotionSchedule = .always, unlock: PromotionUnlock = .none) {
         self.id = id
         self.version = version
@@ -29,6 +31,7 @@ public struct Promotion: Sendable {
         self.condition = condition
         self.effects = effects
         self.currency = currency
+        self.channels = channels
         self.channelKinds = channelKinds
         self.countries = countries
         self.schedule = schedule

@@ -45,8 +45,11 @@ public struct PromotionEngine: Sendable {
                 skip(.outsideSchedule, "not running at this local date and time")
                 continue
             }
-            guard promotion.channelKinds.isEmpty || promotion.channelKinds.contains(input.channelKind) else {
-                skip(.otherChannel, "runs in \(promotion.channelKinds.sorted().joined(separator: ", ")), not \(input.channelKind)")
+            guard (promotion.channels.isEmpty || promotion.channels.contains(input.channelCode))
+                && (promotion.channelKinds.isEmpty || promotion.channelKinds.contains(input.channelKind))
+            else {
+                let allowed = (promotion.channels.sorted() + promotion.channelKinds.sorted().map { "\($0) channels" }).joined(separator: ", ")
+                skip(.otherChannel, "runs in \(allowed), not \(input.channelCode) (\(input.channelKind))")
                 continue
             }
             guard promotion.countries.isEmpty || input.country.map(promotion.countries.contains) == true else {

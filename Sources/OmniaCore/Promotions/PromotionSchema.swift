@@ -20,12 +20,14 @@ public enum PromotionSchema {
         .init("id", .string, "cus_…; null for an anonymous checkout"),
         .init("tier", .string, "loyalty tier code, if a member"),
         .init("segments", .list(.string), "segments the customer is in"),
-        .init("birthday", .date, "if known"),
+        .init("birthday", .date, "the date of birth, if known"),
+        .init("days_to_birthday", .number, "days until the next birthday, 0 on the day"),
         .init("first_purchase", .bool, "true when the customer has bought nothing before"),
         .init("orders", .number, "sales so far, every channel"),
         .init("lifetime_spend", .money, "spent so far, in the cart's currency"),
     ])
-    public static let channel = RuleRecordType("channel", [.init("id", .string, "ch_…"), .init("kind", .string, "store, web, app, call_center, …")])
+    public static let channel = RuleRecordType("channel", [.init("code", .string, "the channel's code, e.g. web or store-madrid-01"),
+                                                            .init("kind", .string, "store, web, app, call_center, marketplace or social")])
     public static let store = RuleRecordType("store", [.init("id", .string, "loc_…, for a store checkout"), .init("country", .string, "ISO 3166 code")])
     public static let context = RuleRecordType("context", [
         .init("date", .date, "today in the store's (or tenant's) time zone"),

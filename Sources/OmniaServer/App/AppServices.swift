@@ -19,6 +19,7 @@ public struct AppServices: Sendable {
     let saleGroups = SaleGroupCommit()
     let redemptionGroups = RedemptionGroupCommit()
     let knownChannels = KnownChannels()
+    let promotionCatalog = PromotionCatalog()
     /// Lookups of benefit codes (gift card balances, coupon validations, codes in checkouts) per API
     /// key and per client address; nil when unlimited.
     let codeLookups: RateLimiter?

@@ -47,6 +47,7 @@ public enum OmniaApplication {
         WalletController(services: services).addRoutes(to: routes)
         CouponController(services: services).addRoutes(to: routes)
         LoyaltyController(services: services).addRoutes(to: routes)
+        PromotionController(services: services).addRoutes(to: routes)
         return router
     }
 

@@ -25,6 +25,7 @@ public struct Migrator: Sendable {
         Migration010CheckoutHolds.migration,
         Migration011Loyalty.migration,
         Migration012PointsTransferIndexes.migration,
+        Migration013Promotions.migration,
     ]
 
     let database: any Database

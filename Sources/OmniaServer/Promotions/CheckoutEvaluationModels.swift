@@ -1,0 +1,98 @@
+import OmniaCore
+
+/// `POST /v1/checkout/evaluate`: a cart as any channel has it, and who buys it, where.
+struct EvaluateCheckoutRequest: RequestBody {
+    /// The channel's code or id (a key bound to a channel may leave it out).
+    var channel: String?
+    var currency: String?
+    var customerId: String?
+    var lines: [EvaluateLineInput]?
+    /// Promotional and coupon codes entered.
+    var codes: [String]?
+    /// When the checkout happens (RFC 3339); now when absent.
+    var at: String?
+
+    typealias Field = CodingKeys
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case channel, currency, customerId, lines, codes, at
+    }
+
+    static let maximumLines = 500
+    static let maximumQuantity: Int64 = 10_000
+    static let maximumCodes = 10
+}
+
+struct EvaluateLineInput: Codable, Sendable {
+    var sku: String?
+    var category: String?
+    var brand: String?
+    var quantity: Int64?
+    /// Minor units of the cart's currency.
+    var unitPrice: Int64?
+    var tags: [String]?
+}
+
+/// What every channel is told about one cart: each promotion that applies and why, what it takes
+/// off each line, the codes accepted or refused, and the totals after.
+struct CheckoutEvaluation: Codable, Sendable {
+    struct Line: Codable, Sendable {
+        let line: Int
+        let sku: String
+        let quantity: Int64
+        let total: Int64
+        let discount: Int64
+        let netTotal: Int64
+        /// Each promotion's share of the discount on this line.
+        let promotions: [LinePromotion]
+    }
+
+    struct LinePromotion: Codable, Sendable {
+        let promotionId: String
+        let amount: Int64
+    }
+
+    struct Applied: Codable, Sendable {
+        let promotionId: String
+        let version: Int
+        let name: String
+        let discount: Int64
+        let freeShipping: Bool
+        let bonusPoints: Int64
+        /// Coupon campaigns a coupon is issued from, and gift card amounts, when the sale is committed.
+        let issuesCoupons: [String]
+        let issuesGiftCards: [Int64]
+    }
+
+    struct NotApplied: Codable, Sendable {
+        let promotionId: String
+        let name: String
+        let reason: String
+        let detail: String
+    }
+
+    struct Code: Codable, Sendable {
+        let code: String
+        /// `accepted` or `rejected`.
+        let status: String
+        /// What it unlocks: a promotion's own code, or a coupon campaign.
+        let unlocks: String?
+        /// Why it was refused: the same codes a coupon validation gives (`coupon_not_found`, `coupon_expired`, …).
+        let reason: String?
+        let detail: String?
+    }
+
+    let currency: String
+    let customerId: String?
+    let channel: String
+    let subtotal: Int64
+    let discount: Int64
+    let total: Int64
+    let freeShipping: Bool
+    let bonusPoints: Int64
+    let lines: [Line]
+    let applied: [Applied]
+    let notApplied: [NotApplied]
+    let codes: [Code]
+    let catalogVersion: Int64
+    let evaluatedAt: StoredTime
+}

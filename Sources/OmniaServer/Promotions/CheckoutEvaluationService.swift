@@ -1,0 +1,163 @@
+import Foundation
+import HTTPTypes
+import OmniaCore
+import SQLKit
+import Synchronization
+
+/// `POST /v1/checkout/evaluate`: reads what the engine needs — the channel and its store's time
+/// zone, the customer's tier and history, which entered codes are valid — then runs the tenant's
+/// compiled promotions on the cart. It writes nothing: an evaluation can be asked for as often as a
+/// cart changes; budgets and uses are taken when the sale is committed.
+struct CheckoutEvaluationService: Sendable {
+    let services: AppServices
+
+    func evaluate(on sql: any SQLDatabase, caller: Caller, _ request: EvaluateCheckoutRequest, client: String?) async throws -> CheckoutEvaluation {
+        let tenantID = caller.tenantID
+        var validator = Validator()
+        let channel = try await CheckoutHoldService(services: services).checkoutChannel(on: sql, caller: caller, request.channel, into: &validator)
+        let currency = validator.currency(request.currency, field: "currency")
+        if let currency, !caller.acceptedCurrencies.contains(currency.code) {
+            validator.fail("currency", "currency_not_accepted", "currency must be one the tenant accepts: \(caller.acceptedCurrencies.sorted().joined(separator: ", "))")
+        }
+        let lines = Self.lines(request.lines, into: &validator)
+        var at = services.nowMilliseconds
+        if let text = request.at {
+            if let parsed = RFC3339.milliseconds(text) { at = parsed } else { validator.fail("at", "invalid_time", "at must be an RFC 3339 time") }
+        }
+        let codes = (request.codes ?? []).map { $0.trimmingCharacters(in: .whitespaces).uppercased() }
+        if codes.count > EvaluateCheckoutRequest.maximumCodes {
+            validator.fail("codes", "invalid_length", "codes lists at most \(EvaluateCheckoutRequest.maximumCodes) codes")
+        }
+        for (index, code) in codes.enumerated() where code.isEmpty || code.utf8.count > 64 {
+            validator.fail("codes[\(index)]", "invalid_code", "codes[\(index)] must be 1 to 64 characters")
+        }
+        var customerID: String?
+        if let requested = request.customerId {
+            customerID = try await CustomerStore(tenantID: tenantID).resolvedID(on: sql, requested, into: &validator)
+        }
+        guard validator.isValid, let channel, let currency else { throw Problem.validation(validator.errors) }
+
+        let catalog = try await services.promotionCatalog.engine(on: sql, tenantID: tenantID, services: services)
+        let place = try await self.place(of: channel, on: sql, tenantID: tenantID, tenantTimeZone: caller.tenantTimeZone)
+        let (localDay, localMinute) = LocalClock.day(at: at, timeZone: place.timeZone)
+        let customer = try await customerID.asyncMap { try await facts(of: $0, currency: currency, on: sql, tenantID: tenantID) }
+        let promotionCodes = Set(catalog.engine.promotions.compactMap { promotion -> String? in
+            if case .code(let code) = promotion.unlock { return code }
+            return nil
+        })
+        // Each entered code is a promotion's own code or a coupon; a coupon is checked as its validation would be.
+        var codeResults: [CheckoutEvaluation.Code] = []
+        var unlocked = Set<String>()
+        for code in codes {
+            if promotionCodes.contains(code) {
+                codeResults.append(.init(code: code, status: "accepted", unlocks: "promotion_code", reason: nil, detail: nil))
+                continue
+            }
+            try services.admitCodeLookup(caller.keyID, client: client)
+            do {
+                let coupon = try await CouponService(services: services).validate(on: sql, caller: caller, code: code, channel: channel.id, customerID: customerID)
+                unlocked.insert(coupon.campaignId)
+                codeResults.append(.init(code: code, status: "accepted", unlocks: coupon.campaignId, reason: nil, detail: nil))
+            } catch let problem as Problem where problem.status != .tooManyRequests {
+                codeResults.append(.init(code: code, status: "rejected", unlocks: nil, reason: problem.code, detail: problem.detail))
+            }
+        }
+        let input = CheckoutInput(currency: currency, lines: lines, customer: customer, channelCode: channel.code, channelKind: channel.kind,
+                                  storeID: channel.locationId, country: place.country, localDay: localDay, localMinute: localMinute, codes: codes)
+        let result = catalog.engine.evaluate(input, unlockedCampaigns: unlocked)
+        return Self.answer(result, input: input, catalog: catalog, customerID: customerID, channel: channel.code, codes: codeResults,
+                           at: services.nowMilliseconds)
+    }
+
+    private static func lines(_ inputs: [EvaluateLineInput]?, into validator: inout Validator) -> [CheckoutInput.Line] {
+        guard let inputs, (1...EvaluateCheckoutRequest.maximumLines).contains(inputs.count) else {
+            validator.fail("lines", inputs == nil ? "required" : "invalid_length", "lines must list 1 to \(EvaluateCheckoutRequest.maximumLines) lines")
+            return []
+        }
+        var lines: [CheckoutInput.Line] = []
+        for (index, input) in inputs.enumerated() {
+            let field = "lines[\(index)]"
+            let sku = validator.text(input.sku, field: "\(field).sku", maxLength: 100)
+            let category = validator.text(input.category, field: "\(field).category", required: false, maxLength: 200)
+            let brand = validator.text(input.brand, field: "\(field).brand", required: false, maxLength: 200)
+            if let quantity = input.quantity, !(1...EvaluateCheckoutRequest.maximumQuantity).contains(quantity) {
+                validator.fail("\(field).quantity", quantity < 0 ? "negative_quantity" : "out_of_range",
+                               "\(field).quantity must be 1 to \(EvaluateCheckoutRequest.maximumQuantity) (a return is not a cart)")
+            } else if input.quantity == nil {
+                validator.fail("\(field).quantity", "required", "\(field).quantity is required")
+            }
+            let price = validator.amount(input.unitPrice, field: "\(field).unit_price")
+            let tags = (input.tags ?? []).enumerated().compactMap { tagIndex, tag in validator.text(tag, field: "\(field).tags[\(tagIndex)]", maxLength: 100) }
+            guard let sku, let quantity = input.quantity, (1...EvaluateCheckoutRequest.maximumQuantity).contains(quantity), let price else { continue }
+            lines.append(.init(sku: sku, category: category, brand: brand, quantity: quantity, unitPrice: price, tags: tags))
+        }
+        return lines
+    }
+
+    /// The store's time zone and country for a channel bound to a location; the tenant's otherwise.
+    private func place(of channel: Channel, on sql: any SQLDatabase, tenantID: String, tenantTimeZone: String) async throws -> (timeZone: String, country: String?) {
+        guard let locationID = channel.locationId,
+            let row = try await sql.raw("SELECT timezone, country FROM locations WHERE tenant_id = \(bind: tenantID) AND id = \(bind: locationID)").first()
+        else { return (tenantTimeZone, nil) }
+        return (try row.decode(column: "timezone", as: String.self), try row.decode(column: "country", as: String?.self))
+    }
+
+    /// What a promotion may know of the customer: birthday, tier in the currency's programme, and
+    /// history in every channel (orders) and in this currency (spend), as the live aggregates have it.
+    private func facts(of customerID: String, currency: Currency, on sql: any SQLDatabase, tenantID: String) async throws -> CheckoutInput.Customer {
+        let row = try await sql.raw("""
+            SELECT c.birth_date,
+              (SELECT COALESCE(SUM(s.orders), 0) FROM customer_channel_stats s WHERE s.tenant_id = c.tenant_id AND s.customer_id = c.id) AS orders,
+              (SELECT COALESCE(SUM(s.sales_amount - s.returned_amount), 0) FROM customer_channel_stats s
+               WHERE s.tenant_id = c.tenant_id AND s.customer_id = c.id AND s.currency = \(bind: currency.code)) AS spend,
+              (SELECT m.tier FROM loyalty_members m JOIN loyalty_programmes p ON p.tenant_id = m.tenant_id AND p.id = m.programme_id
+               WHERE m.tenant_id = c.tenant_id AND m.customer_id = c.id AND p.status = 'active' AND p.currency = \(bind: currency.code)) AS tier
+            FROM customers c WHERE c.tenant_id = \(bind: tenantID) AND c.id = \(bind: customerID)
+            """).first()
+        return CheckoutInput.Customer(
+            id: customerID, tier: try row?.decode(column: "tier", as: String?.self), segments: [],
+            birthday: try row?.decode(column: "birth_date", as: String?.self).flatMap(RuleCalendar.day),
+            orders: try row?.decode(column: "orders", as: Int64.self) ?? 0, lifetimeSpend: try row?.decode(column: "spend", as: Int64.self) ?? 0)
+    }
+
+    private static func answer(_ result: PromotionEvaluation, input: CheckoutInput, catalog: PromotionCatalog.Entry, customerID: String?, channel: String,
+                               codes: [CheckoutEvaluation.Code], at: Int64) -> CheckoutEvaluation {
+        let lines = input.lines.enumerated().map { index, line in
+            CheckoutEvaluation.Line(
+                line: index, sku: line.sku, quantity: line.quantity, total: result.lineTotals[index], discount: result.lineDiscounts[index],
+                netTotal: result.lineTotals[index] - result.lineDiscounts[index],
+                promotions: result.applied.compactMap { applied in
+                    applied.lineDiscounts[index] > 0 ? .init(promotionId: applied.promotionID, amount: applied.lineDiscounts[index]) : nil
+                })
+        }
+        return CheckoutEvaluation(
+            currency: input.currency.code, customerId: customerID, channel: channel, subtotal: result.subtotal, discount: result.discount,
+            total: result.total, freeShipping: result.freeShipping, bonusPoints: result.bonusPoints, lines: lines,
+            applied: result.applied.map { applied in
+                .init(promotionId: applied.promotionID, version: applied.version, name: catalog.names[applied.promotionID] ?? "", discount: applied.discount,
+                      freeShipping: applied.freeShipping, bonusPoints: applied.bonusPoints, issuesCoupons: applied.couponCampaigns,
+                      issuesGiftCards: applied.giftCardAmounts)
+            },
+            notApplied: result.notApplied.map { .init(promotionId: $0.promotionID, name: catalog.names[$0.promotionID] ?? "", reason: $0.reason.rawValue, detail: $0.detail) },
+            codes: codes, catalogVersion: catalog.version, evaluatedAt: StoredTime(milliseconds: at))
+    }
+}
+
+/// Local calendar days and times of day in an IANA time zone, the zone looked up once per process.
+enum LocalClock {
+    private static let zones = Mutex<[String: TimeZone]>([:])
+
+    /// Days since 1970-01-01 and the minute of the day, in `timeZone`, at `milliseconds`.
+    static func day(at milliseconds: Int64, timeZone identifier: String) -> (day: Int32, minute: Int16) {
+        let zone = zones.withLock { zones in
+            if let zone = zones[identifier] { return zone }
+            let zone = TimeZone(identifier: identifier) ?? TimeZone(secondsFromGMT: 0)!
+            if zones.count < 1_000 { zones[identifier] = zone }
+            return zone
+        }
+        let seconds = milliseconds / 1_000
+        let local = seconds + Int64(zone.secondsFromGMT(for: Date(timeIntervalSince1970: TimeInterval(seconds))))
+        let day = local >= 0 ? local / 86_400 : (local - 86_399) / 86_400
+        return (Int32(day), Int16((local - day * 86_400) / 60))
+    }
+}

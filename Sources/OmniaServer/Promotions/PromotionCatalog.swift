@@ -1,0 +1,46 @@
+import Foundation
+import Logging
+import OmniaCore
+import SQLKit
+import Synchronization
+
+/// Each tenant's active promotions, compiled once and kept in memory with the catalog version they
+/// were read at. An evaluation reads the tenant's catalog version (one primary-key read) and
+/// reuses the compiled engine while it has not moved; any change of a promotion, by this server or
+/// another on the same PostgreSQL, moves it, and the next evaluation compiles the catalog again.
+final class PromotionCatalog: Sendable {
+    struct Entry: Sendable {
+        let version: Int64
+        let engine: PromotionEngine
+        /// Names by id, for the answer (the engine needs none).
+        let names: [String: String]
+    }
+
+    private let entries = Mutex<[String: Entry]>([:])
+
+    func engine(on sql: any SQLDatabase, tenantID: String, services: AppServices) async throws -> Entry {
+        let version = try await sql.raw("SELECT version FROM promotion_catalogs WHERE tenant_id = \(bind: tenantID)")
+            .first(decodingColumn: "version", as: Int64.self) ?? 0
+        if let entry = entries.withLock({ $0[tenantID] }), entry.version == version { return entry }
+        // Read after the version: a change committed in between makes the version move again, so a
+        // newer catalog may be kept under an older version (read again next time), never the reverse.
+        let stored = try await PromotionService(services: services).promotions(on: sql, """
+            SELECT * FROM promotions WHERE tenant_id = \(bind: tenantID) AND status = 'active'
+            """)
+        var compiled: [Promotion] = []
+        for promotion in stored {
+            do {
+                compiled.append(try promotion.terms.compiled(id: promotion.id, version: promotion.version))
+            } catch {
+                services.logger.error("promotion skipped", metadata: ["promotion": .string(promotion.id), "error": .string(String(describing: error))])
+            }
+        }
+        let entry = Entry(version: version, engine: PromotionEngine(compiled), names: Dictionary(uniqueKeysWithValues: stored.map { ($0.id, $0.terms.name) }))
+        entries.withLock { entries in
+            // Bounded like any per-process memory: past many tenants it starts over.
+            if entries.count > 10_000 { entries.removeAll() }
+            entries[tenantID] = entry
+        }
+        return entry
+    }
+}

@@ -1,0 +1,164 @@
+import Foundation
+import HTTPTypes
+import HummingbirdTesting
+import OmniaCore
+@testable import OmniaServer
+import Testing
+
+/// Promotions through the real router, on both databases: created with rules and effects, refused
+/// precisely when wrong, versioned when edited, and evaluated identically by every channel.
+@Suite("Promotions")
+struct PromotionAPITests {
+    private static let cart: [[String: any Sendable]] = [
+        ["sku": "JUMPER", "category": "women/knitwear", "quantity": 1, "unit_price": 5000],
+        ["sku": "CARDIGAN", "category": "women/knitwear", "quantity": 1, "unit_price": 4000],
+        ["sku": "SCARF", "category": "women/knitwear", "quantity": 1, "unit_price": 2000],
+        ["sku": "SOCKS", "category": "men/socks", "quantity": 2, "unit_price": 500],
+    ]
+
+    private static func evaluate(_ client: any TestClientProtocol, key: String, channel: String, customer: String? = nil, codes: [String] = [],
+                                 at: String = "2026-12-26T10:00:00Z") async throws -> TestResponse {
+        var body: [String: any Sendable] = ["channel": channel, "currency": "EUR", "lines": Self.cart, "codes": codes, "at": at]
+        if let customer { body["customer_id"] = customer }
+        return try await client.call(.post, "/v1/checkout/evaluate", key: key, json: body)
+    }
+
+    @Test("a 3-for-2 in knitwear and a gold weekend are created, activated and evaluated alike in every channel", arguments: TestBackend.available)
+    func createActivateEvaluate(backend: TestBackend) async throws {
+        try await TestApp.run(backend) { app, client in
+            _ = try await SalesFixtures.make(app, client)
+            let marketer = try await app.key(scopes: ["service"])
+            let till = try await app.key(scopes: ["pos"])
+            let web = try await app.key(scopes: ["ecommerce"])
+            let threeForTwo = try await client.call(.post, "/v1/promotions", key: marketer, json: [
+                "name": "3 for 2 knitwear", "status": "active", "priority": 10,
+                "effects": [["type": "cheapest_free", "lines": #"category startsWith "women/knitwear""#, "every": 3] as [String: any Sendable]],
+            ])
+            #expect(threeForTwo.status == .created && threeForTwo.object["version"] as? Int == 1, "\(threeForTwo.text)")
+            let goldWeekend = try await client.call(.post, "/v1/promotions", key: marketer, json: [
+                "name": "Gold weekend", "condition": #"cart.subtotal >= 50.00 EUR  and context.weekday in ["saturday","sunday"]"#,
+                "effects": [["type": "percent_off_cart", "percent": "10"]], "channel_kinds": ["store", "web"],
+            ])
+            #expect(goldWeekend.status == .created && goldWeekend.object["status"] as? String == "draft", "\(goldWeekend.text)")
+            #expect(goldWeekend.object["condition"] as? String == #"cart.subtotal >= 50.00 EUR and context.weekday in ["saturday", "sunday"]"#)
+            let goldID = try #require(goldWeekend.object["id"] as? String)
+
+            // A draft does not apply.
+            let before = try await Self.evaluate(client, key: till, channel: "store-madrid-01")
+            #expect(before.status == .ok, "\(before.text)")
+            #expect(before.object["discount"] as? Int == 2_000)
+            #expect((before.object["applied"] as? [[String: Any]])?.count == 1)
+
+            let activated = try await client.call(.patch, "/v1/promotions/\(goldID)", key: marketer, json: ["status": "active"])
+            #expect(activated.status == .ok && activated.object["version"] as? Int == 1, "a status change is not a new version: \(activated.text)")
+            let inStore = try await Self.evaluate(client, key: till, channel: "store-madrid-01")
+            let online = try await Self.evaluate(client, key: web, channel: "web")
+            // 120.00: the scarf free (20.00), then 10 % of the 100.00 left.
+            #expect(inStore.object["discount"] as? Int == 3_000, "\(inStore.text)")
+            #expect(inStore.object["total"] as? Int == 9_000)
+            let lines = try #require(inStore.object["lines"] as? [[String: Any]])
+            #expect(lines.map { $0["discount"] as? Int } == [500, 400, 2_000, 100])
+            #expect(lines.map { $0["net_total"] as? Int } == [4_500, 3_600, 0, 900])
+            for key in ["discount", "total", "subtotal"] { #expect(online.object[key] as? Int == inStore.object[key] as? Int, "\(key) differs by channel") }
+            #expect((online.object["lines"] as? [[String: Any]])?.map { $0["discount"] as? Int } == lines.map { $0["discount"] as? Int })
+            // On a Wednesday the weekend promotion says why it does not apply.
+            let wednesday = try await Self.evaluate(client, key: till, channel: "store-madrid-01", at: "2026-12-23T10:00:00Z")
+            let notApplied = try #require(wednesday.object["not_applied"] as? [[String: Any]])
+            #expect(notApplied.first { $0["promotion_id"] as? String == goldID }?["reason"] as? String == "condition_not_met", "\(wednesday.text)")
+
+            // An edit of terms is a new version; the old one stays readable.
+            let edited = try await client.call(.patch, "/v1/promotions/\(goldID)", key: marketer, json: ["effects": [["type": "percent_off_cart", "percent": 15] as [String: any Sendable]]])
+            #expect(edited.status == .ok && edited.object["version"] as? Int == 2, "\(edited.text)")
+            let first = try await client.call(.get, "/v1/promotions/\(goldID)/versions/1", key: web)
+            #expect(((first.object["terms"] as? [String: Any])?["effects"] as? [[String: Any]])?.first?["percent"] as? String == "10", "\(first.text)")
+            let after = try await Self.evaluate(client, key: web, channel: "web")
+            #expect(after.object["discount"] as? Int == 2_000 + 1_500, "the change applies at once: \(after.text)")
+            let listed = try await client.call(.get, "/v1/promotions?status=active&limit=1", key: web)
+            #expect((listed.object["data"] as? [[String: Any]])?.count == 1 && listed.object["has_more"] as? Bool == true, "\(listed.text)")
+        }
+    }
+
+    @Test("codes unlock promotions; a wrong code is refused with its reason, never an error", arguments: TestBackend.available)
+    func codes(backend: TestBackend) async throws {
+        try await TestApp.run(backend) { app, client in
+            _ = try await SalesFixtures.make(app, client)
+            let marketer = try await app.key(scopes: ["service"])
+            let web = try await app.key(scopes: ["ecommerce"])
+            let campaign = try await client.call(.post, "/v1/coupon_campaigns", key: marketer, json: ["name": "Welcome", "kind": "generic", "code": "HELLO5"])
+            let campaignID = try #require(campaign.object["id"] as? String, "\(campaign.text)")
+            _ = try await client.call(.post, "/v1/promotions", key: marketer, json: [
+                "name": "Welcome 10", "status": "active", "code": "welcome10", "effects": [["type": "percent_off_cart", "percent": 10] as [String: any Sendable]],
+            ])
+            _ = try await client.call(.post, "/v1/promotions", key: marketer, json: [
+                "name": "Coupon 5 off", "status": "active", "coupon_campaign_id": campaignID, "currency": "EUR",
+                "effects": [["type": "amount_off_cart", "amount": 500] as [String: any Sendable], ["type": "free_shipping"]],
+            ])
+            let none = try await Self.evaluate(client, key: web, channel: "web")
+            #expect(none.object["discount"] as? Int == 0 && (none.object["not_applied"] as? [[String: Any]])?.allSatisfy { $0["reason"] as? String == "code_required" } == true)
+            let both = try await Self.evaluate(client, key: web, channel: "web", codes: ["Welcome10", "hello5", "NOPE99"])
+            #expect(both.status == .ok, "\(both.text)")
+            #expect(both.object["discount"] as? Int == 1_200 + 500 && both.object["free_shipping"] as? Bool == true, "\(both.text)")
+            let codes = try #require(both.object["codes"] as? [[String: Any]])
+            #expect(codes.map { $0["status"] as? String } == ["accepted", "accepted", "rejected"])
+            #expect(codes[1]["unlocks"] as? String == campaignID && codes[2]["reason"] as? String == "coupon_not_found")
+        }
+    }
+
+    @Test("bad promotions and carts are refused with every field named, and change nothing", arguments: TestBackend.available)
+    func badInput(backend: TestBackend) async throws {
+        try await TestApp.run(backend) { app, client in
+            _ = try await SalesFixtures.make(app, client)
+            let marketer = try await app.key(scopes: ["service"])
+            let web = try await app.key(scopes: ["ecommerce"])
+            let bad = try await client.call(.post, "/v1/promotions", key: marketer, json: [
+                "name": "Broken", "condition": "cart.subtotal >= 50 and\ncustomer.tier == 3",
+                "effects": [["type": "percent_off_cart", "percent": "120"], ["type": "amount_off_cart", "amount": 500, "percent": 5] as [String: any Sendable],
+                            ["type": "cheapest_free", "lines": "category startsWith", "every": 3], ["type": "teleport"]],
+                "stacking": "exclusive", "stacking_group": "welcome", "schedule": ["starts_on": "2026-12-31", "ends_on": "2026-12-01", "weekdays": ["caturday"]] as [String: any Sendable],
+            ])
+            #expect(bad.status == .badRequest && bad.problemCode == "validation_failed", "\(bad.text)")
+            let errors = try #require(bad.object["errors"] as? [[String: Any]])
+            let byField = Dictionary(errors.map { ($0["field"] as? String ?? "", $0["code"] as? String ?? "") }) { first, _ in first }
+            #expect(byField["condition"] == "type_mismatch", "\(errors)")
+            #expect(errors.first { $0["field"] as? String == "condition" }?["detail"] as? String == "1:15: '>=' orders values of one type (write money with its currency: 50.00 EUR); here a money and a number")
+            #expect(byField["effects[0].percent"] == "out_of_range")
+            #expect(byField["effects[1].percent"] == "not_for_type")
+            #expect(byField["currency"] == "required")
+            #expect(byField["effects[2].lines"] == "syntax_error")
+            #expect(byField["effects[3].type"] == "invalid_enum")
+            #expect(byField["stacking_group"] == "not_for_exclusive")
+            #expect(byField["schedule.ends_on"] == "before_start")
+            #expect(byField["schedule.weekdays[0]"] == "invalid_enum")
+            let json = try await client.call(.post, "/v1/promotions", key: marketer, json: [
+                "name": "JSON", "condition_json": ["op": ">=", "args": [["field": "cart.subtotal"], ["money": "50 EURO"]]] as [String: any Sendable],
+                "effects": [["type": "free_shipping"]],
+            ])
+            #expect(json.status == .badRequest, "\(json.text)")
+            #expect(((json.object["errors"] as? [[String: Any]])?.first?["detail"] as? String)?.hasPrefix(#"$.args[1].money: '50 EURO' is not a money amount such as "50.00 EUR""#) == true, "\(json.text)")
+            let listed = try await client.call(.get, "/v1/promotions", key: web)
+            #expect((listed.object["data"] as? [Any])?.isEmpty == true, "nothing was stored: \(listed.text)")
+
+            let sale = try await client.call(.post, "/v1/transactions", key: app.adminKey,
+                                             json: SalesFixtures.sale("t-1", lines: [("JUMPER", "women/knitwear", 1, 5000)]))
+            #expect(sale.status == .created, "\(sale.text)")
+            let sku = try await client.call(.post, "/v1/promotions", key: marketer, json: [
+                "name": "Typo", "effects": [["type": "percent_off_lines", "lines": #"sku in ["JUMPER", "JUMPRE"]"#, "percent": 20] as [String: any Sendable]],
+            ])
+            #expect(sku.status == .created && (sku.object["warnings"] as? [String])?.count == 1
+                && (sku.object["warnings"] as? [String])?.first?.contains("JUMPRE") == true, "\(sku.text)")
+
+            let cart = try await client.call(.post, "/v1/checkout/evaluate", key: web, json: [
+                "channel": "web", "currency": "SEK", "lines": [["sku": "A", "quantity": -1, "unit_price": 100] as [String: any Sendable], ["quantity": 1, "unit_price": -5]],
+                "at": "yesterday",
+            ])
+            #expect(cart.status == .badRequest, "\(cart.text)")
+            let cartErrors = Dictionary(((cart.object["errors"] as? [[String: Any]]) ?? []).map { ($0["field"] as? String ?? "", $0["code"] as? String ?? "") }) { a, _ in a }
+            #expect(cartErrors["currency"] == "currency_not_accepted" && cartErrors["lines[0].quantity"] == "negative_quantity", "\(cartErrors)")
+            #expect(cartErrors["lines[1].sku"] == "required" && cartErrors["lines[1].unit_price"] != nil && cartErrors["at"] == "invalid_time", "\(cartErrors)")
+            let archived = try await client.call(.patch, "/v1/promotions/\(try #require(sku.object["id"] as? String))", key: marketer, json: ["status": "archived"])
+            #expect(archived.status == .ok)
+            let again = try await client.call(.patch, "/v1/promotions/\(try #require(sku.object["id"] as? String))", key: marketer, json: ["status": "active"])
+            #expect(again.status == .conflict && again.problemCode == "promotion_archived")
+        }
+    }
+}
