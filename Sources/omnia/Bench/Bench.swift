@@ -29,6 +29,7 @@ struct Bench: AsyncParsableCommand {
     var rate: Double?
     @Option(help: "Write the measured phase as a CSV of 100 ms windows (responses, p50, p99, max) to this file: shows whether a tail is spread out or stalls.")
     var timeline: String?
+    @Option(help: "promotions.evaluate: active promotions of the tenant.") var promotions = 200
     @Flag(help: "transactions.create: leave out the loyalty programme its tenant otherwise runs (sales then earn nothing).")
     var withoutLoyalty = false
 
@@ -120,6 +121,11 @@ struct Bench: AsyncParsableCommand {
                 let campaignID = try await BenchSeed.couponCampaign(services, tenantID: seeded.tenantID, codes: BenchScenario.validatedCodes)
                 context.codes = try await BenchSeed.couponCodes(services, tenantID: seeded.tenantID, campaignID: campaignID, limit: BenchScenario.validatedCodes)
                 print("seeded \(BenchScenario.validatedCodes) coupon codes in " + String(format: "%.1f s", Date().timeIntervalSince(started)))
+            case .promotionsEvaluate:
+                context.customerID = try await BenchSeed.customerWithSales(services, tenantID: seeded.tenantID, count: BenchScenario.evaluatedCustomerSales)
+                try await BenchSeed.promotions(services, tenantID: seeded.tenantID, count: promotions)
+                print("seeded a customer with \(BenchScenario.evaluatedCustomerSales) sales and \(promotions) active promotions in "
+                      + String(format: "%.1f s", Date().timeIntervalSince(started)))
             case .wallet:
                 context.customerID = try await BenchSeed.walletCustomer(services, tenantID: seeded.tenantID, cards: 39, coupons: 9)
                 print("seeded a customer with 39 gift cards, store credit, 9 coupons and points in " + String(format: "%.1f s", Date().timeIntervalSince(started)))
@@ -262,6 +268,7 @@ enum BenchScenario: String, CaseIterable, Sendable {
     case redemptionsPoints = "redemptions.points"
     case couponsValidate = "coupons.validate"
     case wallet
+    case promotionsEvaluate = "promotions.evaluate"
     case couponsGenerate = "coupons.generate"
     case importTransactions = "import.transactions"
     case identityMatch = "identity.match"
@@ -275,6 +282,8 @@ enum BenchScenario: String, CaseIterable, Sendable {
     static let salesHistory = 50_000
     /// Sales of the one customer whose 360 is read (the issue's 2,000 transactions).
     static let overviewSales = 2_000
+    /// Sales of the customer whose carts `promotions.evaluate` evaluates (the issue's 1,000 transactions).
+    static let evaluatedCustomerSales = 1_000
 
     /// The gift cards a redemption scenario seeds: many cards that never run out (`redemptions`),
     /// one that never runs out (`redemptions.hot`), or one that runs out during the run, so that
@@ -329,6 +338,17 @@ enum BenchScenario: String, CaseIterable, Sendable {
             return ScenarioRequest(method: .GET, path: "/v1/coupons/validate?code=\(code)&channel=web", headers: [], body: nil)
         case .wallet:
             return ScenarioRequest(method: .GET, path: "/v1/customers/\(context.customerID ?? "")/wallet", headers: [], body: nil)
+        case .promotionsEvaluate:
+            // A 20-line cart of the customer, on the web or at a till, a different mix each time.
+            let sequence = Int(runID.split(separator: "-").last ?? "") ?? 0
+            let lines = (0..<20).map { line in
+                let index = (sequence &+ line &* 5) % 97
+                let category = BenchSeed.promotionCategories[(index + line) % BenchSeed.promotionCategories.count]
+                return "{\"sku\":\"SKU-\(index)\",\"category\":\"\(category)\",\"quantity\":\(1 + line % 3),\"unit_price\":\(995 + 100 * line)}"
+            }.joined(separator: ",")
+            let body = "{\"channel\":\"\(sequence % 2 == 0 ? "web" : "store-madrid-01")\",\"currency\":\"EUR\",\"customer_id\":\"\(context.customerID ?? "")\","
+                + "\"lines\":[\(lines)]}"
+            return ScenarioRequest(method: .POST, path: "/v1/checkout/evaluate", headers: [], body: Array(body.utf8))
         case .customerOverview:
             return ScenarioRequest(method: .GET, path: "/v1/customers/\(context.customerID ?? "")/overview", headers: [], body: nil)
         case .channelsList, .startup, .importTransactions, .identityMatch, .couponsGenerate:
@@ -350,7 +370,8 @@ enum BenchScenario: String, CaseIterable, Sendable {
 
     /// Whether each request differs (a new location code and key per POST) or one can be reused.
     var variesPerRequest: Bool {
-        [.locationsCreate, .identify, .transactionsCreate, .redemptions, .redemptionsHot, .redemptionsContended, .redemptionsPoints, .couponsValidate]
+        [.locationsCreate, .identify, .transactionsCreate, .redemptions, .redemptionsHot, .redemptionsContended, .redemptionsPoints, .couponsValidate,
+         .promotionsEvaluate]
             .contains(self)
     }
 
@@ -376,6 +397,7 @@ enum BenchScenario: String, CaseIterable, Sendable {
         case .redemptionsPoints: "no error but 409, books and lots balance (one points balance running out)"
         case .couponsValidate: "p99 <= 2 ms (100,000 codes)"
         case .wallet: "p99 <= 5 ms (50 instruments)"
+        case .promotionsEvaluate: "p50 <= 2 ms, p99 <= 10 ms, >= 1500/s (sqlite, 16 conns, 200 promotions, 20 lines)"
         case .couponsGenerate: "1,000,000 codes <= 30 s"
         case .startup: "ready <= 1000 ms, idle RSS <= 100 MB"
         case .importTransactions: ">= 20000/s (sqlite, 5 lines)"

@@ -1,0 +1,51 @@
+import OmniaCore
+
+extension BenchSeed {
+    /// The categories the benchmark's customer bought in and its carts hold.
+    public static let promotionCategories = ["women/knitwear", "women/dresses", "men/shoes", "men/shirts", "home/kitchen", "kids/toys", "accessories"]
+
+    /// `count` active promotions of every kind, made through the API's service as a marketer would:
+    /// conditions on the cart, the customer and the day; line selectors by category and SKU;
+    /// percentages, amounts, 3-for-2s, buy-X-get-Ys, bundles and tiers; codes, channel limits,
+    /// stacking groups and a few exclusive ones. Most apply to some carts, few to any one cart.
+    public static func promotions(_ services: AppServices, tenantID: String, count: Int) async throws {
+        let caller = Caller(tenantID: tenantID, keyID: "bench", scopes: [.admin], channelID: nil, locationID: nil, tenantCurrency: "EUR",
+                            tenantTimeZone: "Europe/Madrid", acceptedCurrencies: ["EUR"], identityPolicy: .defaults(country: "ES"))
+        let service = PromotionService(services: services)
+        try await services.database.transaction { sql in
+            for index in 0..<count {
+                let category = promotionCategories[index % promotionCategories.count]
+                let lines = #"category == "\#(category)""#
+                var request = PromotionRequest(name: "Bench promotion \(index)", status: "active", currency: "EUR", priority: index % 7)
+                switch index % 8 {
+                case 0:
+                    request.condition = #"customer.tier in ["gold", "platinum"]"#
+                    request.effects = [.init(type: "percent_off_lines", percent: PercentText("15"), lines: lines)]
+                case 1:
+                    request.effects = [.init(type: "cheapest_free", lines: lines, every: 3)]
+                    request.stackingGroup = "multibuy"
+                case 2:
+                    request.condition = "cart.subtotal >= \(100 + index % 50).00 EUR and customer.orders >= \(index % 20)"
+                    request.effects = [.init(type: "amount_off_cart", amount: Int64(500 + index))]
+                case 3:
+                    request.effects = [.init(type: "buy_x_get_y", percent: PercentText("50"), buy: lines, buyQuantity: 2, getQuantity: 1)]
+                    request.stackingGroup = "multibuy"
+                case 4:
+                    request.effects = [.init(type: "tiered", tiers: [.init(threshold: 10_000, amountOff: 1_000), .init(threshold: 20_000, amountOff: 2_500)])]
+                    request.condition = #"any(cart.lines, .category startsWith "\#(category.split(separator: "/")[0])/")"#
+                case 5:
+                    request.effects = [.init(type: "bundle_price", lines: lines, quantity: 3, price: 5_000)]
+                case 6:
+                    request.code = "BENCH\(index)"
+                    request.effects = [.init(type: "percent_off_cart", percent: PercentText("10"))]
+                    request.stacking = index % 48 == 6 ? "exclusive" : nil
+                default:
+                    request.channelKinds = ["web", "app"]
+                    request.condition = #"context.weekday in ["saturday", "sunday"] or count(cart.lines, .quantity >= 2) >= 3"#
+                    request.effects = [.init(type: "percent_off_lines", percent: PercentText("5"), lines: #"sku in ["SKU-\#(index % 97)", "SKU-\#((index + 1) % 97)"]"#)]
+                }
+                _ = try await service.create(on: sql, caller: caller, request, actor: .cli)
+            }
+        }
+    }
+}
