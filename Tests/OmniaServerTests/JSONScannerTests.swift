@@ -157,4 +157,37 @@ struct CanonicalDraftTests {
             #expect(draft.canonicalJSON() == expected, "\(String(decoding: expected, as: UTF8.self))")
         }
     }
+
+    @Test("a cart to evaluate is read by the scanner into exactly what JSONDecoder makes of it")
+    func evaluatedCarts() throws {
+        let bodies = [
+            #"{"channel":"web","currency":"EUR","customer_id":"cus_1","codes":["A","b"],"country":"ES","at":"2026-12-26T10:00:00Z","explain":true,"#
+                + #""lines":[{"sku":"J","category":"women/knitwear","brand":"Omnia","quantity":2,"unit_price":5000,"tags":["wool"]},{"sku":"S","quantity":1,"unit_price":0}]}"#,
+            "{}", #"{"lines":null,"codes":[],"explain":false}"#,
+        ]
+        func canonical(_ request: EvaluateCheckoutRequest) throws -> String {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            return String(decoding: try encoder.encode(Mirrored(request)), as: UTF8.self)
+        }
+        for body in bodies {
+            let scanned = try #require(EvaluateCheckoutRequest.scan(Array(body.utf8)), "\(body)")
+            #expect(try canonical(scanned) == canonical(JSONCoding.decoder.decode(EvaluateCheckoutRequest.self, from: Data(body.utf8))), "\(body)")
+        }
+        // Not plain: a quantity as a string is left to JSONDecoder, whose error names the field.
+        #expect(EvaluateCheckoutRequest.scan(Array(#"{"lines":[{"quantity":"2"}]}"#.utf8)) == nil)
+    }
+
+    /// The request's fields, encodable for comparison.
+    private struct Mirrored: Encodable {
+        let channel, currency, customerId, country, at: String?
+        let lines: [EvaluateLineInput]?
+        let codes: [String]?
+        let explain: Bool?
+
+        init(_ request: EvaluateCheckoutRequest) {
+            (channel, currency, customerId, country, at, lines, codes, explain) =
+                (request.channel, request.currency, request.customerId, request.country, request.at, request.lines, request.codes, request.explain)
+        }
+    }
 }

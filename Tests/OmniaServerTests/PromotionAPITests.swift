@@ -18,7 +18,7 @@ struct PromotionAPITests {
 
     private static func evaluate(_ client: any TestClientProtocol, key: String, channel: String, customer: String? = nil, codes: [String] = [],
                                  at: String = "2026-12-26T10:00:00Z") async throws -> TestResponse {
-        var body: [String: any Sendable] = ["channel": channel, "currency": "EUR", "lines": Self.cart, "codes": codes, "at": at]
+        var body: [String: any Sendable] = ["channel": channel, "currency": "EUR", "lines": Self.cart, "codes": codes, "at": at, "explain": true]
         if let customer { body["customer_id"] = customer }
         return try await client.call(.post, "/v1/checkout/evaluate", key: key, json: body)
     }
@@ -89,10 +89,16 @@ struct PromotionAPITests {
             _ = try await client.call(.post, "/v1/promotions", key: marketer, json: [
                 "name": "Welcome 10", "status": "active", "code": "welcome10", "effects": [["type": "percent_off_cart", "percent": 10] as [String: any Sendable]],
             ])
-            _ = try await client.call(.post, "/v1/promotions", key: marketer, json: [
-                "name": "Coupon 5 off", "status": "active", "coupon_campaign_id": campaignID, "currency": "EUR",
+            let fiveOff = try await client.call(.post, "/v1/promotions", key: marketer, json: [
+                "name": "Coupon 5 off", "status": "active", "coupon_campaign_id": campaignID, "currency": "EUR", "description": "for newsletter readers",
                 "effects": [["type": "amount_off_cart", "amount": 500] as [String: any Sendable], ["type": "free_shipping"]],
             ])
+            let fiveOffID = try #require(fiveOff.object["id"] as? String, "\(fiveOff.text)")
+            // Its amounts are euros: a new currency needs the effects again; an empty description clears it.
+            let recurrency = try await client.call(.patch, "/v1/promotions/\(fiveOffID)", key: marketer, json: ["currency": "SEK"])
+            #expect((recurrency.object["errors"] as? [[String: Any]])?.contains { $0["code"] as? String == "effects_required" } == true, "\(recurrency.text)")
+            let cleared = try await client.call(.patch, "/v1/promotions/\(fiveOffID)", key: marketer, json: ["description": ""])
+            #expect(cleared.status == .ok && cleared.object["description"] == nil && cleared.object["version"] as? Int == 2, "\(cleared.text)")
             let none = try await Self.evaluate(client, key: web, channel: "web")
             #expect(none.object["discount"] as? Int == 0 && (none.object["not_applied"] as? [[String: Any]])?.allSatisfy { $0["reason"] as? String == "code_required" } == true)
             let both = try await Self.evaluate(client, key: web, channel: "web", codes: ["Welcome10", "hello5", "NOPE99"])
@@ -159,6 +165,31 @@ struct PromotionAPITests {
             #expect(archived.status == .ok)
             let again = try await client.call(.patch, "/v1/promotions/\(try #require(sku.object["id"] as? String))", key: marketer, json: ["status": "active"])
             #expect(again.status == .conflict && again.problemCode == "promotion_archived")
+        }
+    }
+
+    @Test("a change made through one server is in another server's next evaluation", arguments: TestBackend.available)
+    func catalogAcrossServers(backend: TestBackend) async throws {
+        try await TestApp.run(backend) { app, client in
+            _ = try await SalesFixtures.make(app, client)
+            let marketer = try await app.key(scopes: ["service"])
+            // A second server: its own services and compiled catalog over the same database.
+            let other = AppServices(config: AppConfig(), database: app.services.database, logger: TestBackend.logger)
+            func activeOnOther() async throws -> [String] {
+                try await other.database.read { sql in
+                    try await other.promotionCatalog.engine(on: sql, tenantID: app.tenantID, services: other).engine.promotions.map(\.name)
+                }
+            }
+            #expect(try await activeOnOther().isEmpty)
+            let created = try await client.call(.post, "/v1/promotions", key: marketer, json: [
+                "name": "Socks", "status": "active", "effects": [["type": "free_shipping"] as [String: any Sendable]],
+            ])
+            #expect(try await activeOnOther() == ["Socks"])
+            let id = try #require(created.object["id"] as? String)
+            _ = try await client.call(.patch, "/v1/promotions/\(id)", key: marketer, json: ["name": "Socks and more"])
+            #expect(try await activeOnOther() == ["Socks and more"])
+            _ = try await client.call(.patch, "/v1/promotions/\(id)", key: marketer, json: ["status": "paused"])
+            #expect(try await activeOnOther().isEmpty)
         }
     }
 }

@@ -7,7 +7,8 @@ extension BenchSeed {
     /// `count` active promotions of every kind, made through the API's service as a marketer would:
     /// conditions on the cart, the customer and the day; line selectors by category and SKU;
     /// percentages, amounts, 3-for-2s, buy-X-get-Ys, bundles and tiers; codes, channel limits,
-    /// stacking groups and a few exclusive ones. Most apply to some carts, few to any one cart.
+    /// stacking groups (one multi-buy and one spend reward per cart, as retailers set them up) and a
+    /// few exclusive ones. Most apply to some carts; a handful to any one cart.
     public static func promotions(_ services: AppServices, tenantID: String, count: Int) async throws {
         let caller = Caller(tenantID: tenantID, keyID: "bench", scopes: [.admin], channelID: nil, locationID: nil, tenantCurrency: "EUR",
                             tenantTimeZone: "Europe/Madrid", acceptedCurrencies: ["EUR"], identityPolicy: .defaults(country: "ES"))
@@ -27,14 +28,17 @@ extension BenchSeed {
                 case 2:
                     request.condition = "cart.subtotal >= \(100 + index % 50).00 EUR and customer.orders >= \(index % 20)"
                     request.effects = [.init(type: "amount_off_cart", amount: Int64(500 + index))]
+                    request.stackingGroup = "spend"
                 case 3:
                     request.effects = [.init(type: "buy_x_get_y", percent: PercentText("50"), buy: lines, buyQuantity: 2, getQuantity: 1)]
                     request.stackingGroup = "multibuy"
                 case 4:
                     request.effects = [.init(type: "tiered", tiers: [.init(threshold: 10_000, amountOff: 1_000), .init(threshold: 20_000, amountOff: 2_500)])]
                     request.condition = #"any(cart.lines, .category startsWith "\#(category.split(separator: "/")[0])/")"#
+                    request.stackingGroup = "spend"
                 case 5:
                     request.effects = [.init(type: "bundle_price", lines: lines, quantity: 3, price: 5_000)]
+                    request.stackingGroup = "multibuy"
                 case 6:
                     request.code = "BENCH\(index)"
                     request.effects = [.init(type: "percent_off_cart", percent: PercentText("10"))]

@@ -9,12 +9,17 @@ struct EvaluateCheckoutRequest: RequestBody {
     var lines: [EvaluateLineInput]?
     /// Promotional and coupon codes entered.
     var codes: [String]?
+    /// The checkout's country (ISO 3166), e.g. a web order's delivery country; a store's own by default.
+    var country: String?
     /// When the checkout happens (RFC 3339); now when absent.
     var at: String?
+    /// Also list every promotion that does not apply, with why (`not_applied`): for a console or
+    /// a support agent; a till needs only what applies.
+    var explain: Bool?
 
     typealias Field = CodingKeys
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case channel, currency, customerId, lines, codes, at
+        case channel, currency, customerId, lines, codes, country, at, explain
     }
 
     static let maximumLines = 500
@@ -61,6 +66,9 @@ struct CheckoutEvaluation: Codable, Sendable {
         /// Coupon campaigns a coupon is issued from, and gift card amounts, when the sale is committed.
         let issuesCoupons: [String]
         let issuesGiftCards: [Int64]
+        /// Why it applies: its condition (absent: none), and the code or coupon campaign that unlocked it.
+        let condition: String?
+        let unlockedBy: String?
     }
 
     struct NotApplied: Codable, Sendable {
@@ -76,7 +84,7 @@ struct CheckoutEvaluation: Codable, Sendable {
         let status: String
         /// What it unlocks: a promotion's own code, or a coupon campaign.
         let unlocks: String?
-        /// Why it was refused: the same codes a coupon validation gives (`coupon_not_found`, `coupon_expired`, …).
+        /// Why it was refused: the same codes a coupon validation gives (`coupon_not_found`, `coupon_ended`, …).
         let reason: String?
         let detail: String?
     }
@@ -91,7 +99,8 @@ struct CheckoutEvaluation: Codable, Sendable {
     let bonusPoints: Int64
     let lines: [Line]
     let applied: [Applied]
-    let notApplied: [NotApplied]
+    /// With `explain: true` only.
+    let notApplied: [NotApplied]?
     let codes: [Code]
     let catalogVersion: Int64
     let evaluatedAt: StoredTime

@@ -31,6 +31,7 @@ struct CheckoutEvaluationService: Sendable {
         for (index, code) in codes.enumerated() where code.isEmpty || code.utf8.count > 64 {
             validator.fail("codes[\(index)]", "invalid_code", "codes[\(index)] must be 1 to 64 characters")
         }
+        let country = request.country.flatMap { validator.country($0, field: "country") }
         var customerID: String?
         if let requested = request.customerId {
             customerID = try await CustomerStore(tenantID: tenantID).resolvedID(on: sql, requested, into: &validator)
@@ -63,10 +64,10 @@ struct CheckoutEvaluationService: Sendable {
             }
         }
         let input = CheckoutInput(currency: currency, lines: lines, customer: customer, channelCode: channel.code, channelKind: channel.kind,
-                                  storeID: channel.locationId, country: place.country, localDay: localDay, localMinute: localMinute, codes: codes)
+                                  storeID: channel.locationId, country: country ?? place.country, localDay: localDay, localMinute: localMinute, codes: codes)
         let result = catalog.engine.evaluate(input, unlockedCampaigns: unlocked)
         return Self.answer(result, input: input, catalog: catalog, customerID: customerID, channel: channel.code, codes: codeResults,
-                           at: services.nowMilliseconds)
+                           explain: request.explain == true, at: services.nowMilliseconds)
     }
 
     private static func lines(_ inputs: [EvaluateLineInput]?, into validator: inout Validator) -> [CheckoutInput.Line] {
@@ -121,7 +122,8 @@ struct CheckoutEvaluationService: Sendable {
     }
 
     private static func answer(_ result: PromotionEvaluation, input: CheckoutInput, catalog: PromotionCatalog.Entry, customerID: String?, channel: String,
-                               codes: [CheckoutEvaluation.Code], at: Int64) -> CheckoutEvaluation {
+                               codes: [CheckoutEvaluation.Code], explain: Bool, at: Int64) -> CheckoutEvaluation {
+        let promotions = Dictionary(uniqueKeysWithValues: catalog.engine.promotions.map { ($0.id, $0) })
         let lines = input.lines.enumerated().map { index, line in
             CheckoutEvaluation.Line(
                 line: index, sku: line.sku, quantity: line.quantity, total: result.lineTotals[index], discount: result.lineDiscounts[index],
@@ -136,9 +138,18 @@ struct CheckoutEvaluationService: Sendable {
             applied: result.applied.map { applied in
                 .init(promotionId: applied.promotionID, version: applied.version, name: catalog.names[applied.promotionID] ?? "", discount: applied.discount,
                       freeShipping: applied.freeShipping, bonusPoints: applied.bonusPoints, issuesCoupons: applied.couponCampaigns,
-                      issuesGiftCards: applied.giftCardAmounts)
+                      issuesGiftCards: applied.giftCardAmounts, condition: promotions[applied.promotionID]?.condition?.text,
+                      unlockedBy: promotions[applied.promotionID].flatMap { promotion in
+                          switch promotion.unlock {
+                          case .none: nil
+                          case .code(let code): code
+                          case .couponCampaign(let campaign): campaign
+                          }
+                      })
             },
-            notApplied: result.notApplied.map { .init(promotionId: $0.promotionID, name: catalog.names[$0.promotionID] ?? "", reason: $0.reason.rawValue, detail: $0.detail) },
+            notApplied: explain ? result.notApplied.map {
+                .init(promotionId: $0.promotionID, name: catalog.names[$0.promotionID] ?? "", reason: $0.reason.rawValue, detail: $0.detail)
+            } : nil,
             codes: codes, catalogVersion: catalog.version, evaluatedAt: StoredTime(milliseconds: at))
     }
 }

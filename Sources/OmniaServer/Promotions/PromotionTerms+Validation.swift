@@ -17,7 +17,9 @@ extension PromotionTerms {
     static func validated(_ request: PromotionRequest, over base: PromotionTerms?, caller: Caller, services: AppServices,
                           on sql: any SQLDatabase, into validator: inout Validator) async throws -> PromotionTerms? {
         let name = request.name == nil && base != nil ? base?.name : validator.text(request.name, field: "name", maxLength: 200)
-        let description = request.description == nil ? base?.description : validator.text(request.description, field: "description", maxLength: 2_000)
+        // An empty text clears the description, as it clears the condition, the group and the codes.
+        let description = request.description == nil ? base?.description
+            : request.description!.isEmpty ? nil : validator.text(request.description, field: "description", maxLength: 2_000)
         var condition = base?.condition
         if request.condition != nil && request.conditionJson != nil {
             validator.fail("condition_json", "conflicting_fields", "give the condition as text (condition) or as JSON (condition_json), not both")
@@ -35,6 +37,11 @@ extension PromotionTerms {
             validator.fail("currency", "currency_not_accepted", "currency must be one the tenant accepts: \(caller.acceptedCurrencies.sorted().joined(separator: ", "))")
         }
         var effects = base?.effects ?? []
+        if let base, request.currency != nil, currency != base.currency, request.effects == nil,
+            effects.contains(where: { $0.amount != nil || $0.price != nil || $0.tiers != nil })
+        {
+            validator.fail("currency", "effects_required", "the effects name amounts in \(base.currency ?? "no currency"); send them again with the new currency")
+        }
         if let given = request.effects {
             effects = try await checkedEffects(given, currency: currency, tenantID: caller.tenantID, services: services, on: sql, into: &validator)
         } else if base == nil {
@@ -62,7 +69,10 @@ extension PromotionTerms {
         }
         var countries = base?.countries ?? []
         if let given = request.countries {
-            countries = given.enumerated().compactMap { index, country in validator.country(country, field: "countries[\(index)]") }
+            countries = []
+            for (index, country) in given.enumerated() {
+                if let code = validator.country(country, field: "countries[\(index)]"), !countries.contains(code) { countries.append(code) }
+            }
         }
         let schedule = request.schedule == nil ? base?.schedule : checkedSchedule(request.schedule!, into: &validator)
         var code = base?.code, campaign = base?.couponCampaignId
@@ -231,15 +241,15 @@ extension PromotionTerms {
         var thresholds = Set<Int64>()
         for (index, tier) in tiers.enumerated() {
             let at = "\(field).tiers[\(index)]"
-            if let threshold = tier.threshold, threshold >= 1 {
+            if let threshold = tier.threshold, (1...1_000_000_000_00).contains(threshold) {
                 if !thresholds.insert(threshold).inserted { validator.fail("\(at).threshold", "duplicate", "two tiers have the threshold \(threshold)") }
             } else {
-                validator.fail("\(at).threshold", tier.threshold == nil ? "required" : "out_of_range", "\(at).threshold must be at least 1 minor unit")
+                validator.fail("\(at).threshold", tier.threshold == nil ? "required" : "out_of_range", "\(at).threshold must be 1 to 100000000000 minor units")
             }
             switch (tier.amountOff, tier.percentOff) {
-            case (let amount?, nil) where amount >= 1: break
+            case (let amount?, nil) where (1...1_000_000_000_00).contains(amount): break
             case (nil, let percent?) where percent.basisPoints != nil: break
-            default: validator.fail(at, "invalid_discount", "\(at) needs exactly one of amount_off (≥ 1 minor unit) or percent_off (more than 0, at most 100)")
+            default: validator.fail(at, "invalid_discount", "\(at) needs exactly one of amount_off (1 to 100000000000 minor units) or percent_off (more than 0, at most 100)")
             }
         }
         return tiers
