@@ -192,4 +192,32 @@ struct PromotionAPITests {
             #expect(try await activeOnOther().isEmpty)
         }
     }
+
+    @Test("rules read the customer's history, tier and birthday as the live aggregates have them", arguments: TestBackend.available)
+    func customerFacts(backend: TestBackend) async throws {
+        try await TestApp.run(backend) { app, client in
+            _ = try await SalesFixtures.make(app, client)
+            let marketer = try await app.key(scopes: ["service"])
+            let till = try await app.key(scopes: ["pos"])
+            for (index, at) in ["2026-03-01T10:15:00Z", "2026-04-01T10:15:00Z"].enumerated() {
+                let sale = try await client.call(.post, "/v1/transactions", key: app.adminKey, json: SalesFixtures.sale("t-\(index)", at: at))
+                #expect(sale.status == .created, "\(sale.text)")
+            }
+            let identified = try await client.call(.post, "/v1/identify", key: app.adminKey, json: ["identifiers": [["kind": "email", "value": "ana@example.com"]]])
+            let customer = try #require(identified.object["customer_id"] as? String ?? (identified.object["customer"] as? [String: Any])?["id"] as? String,
+                                        "\(identified.text)")
+            _ = try await client.call(.patch, "/v1/customers/\(customer)", key: app.adminKey, json: ["birth_date": "1990-12-28"])
+            _ = try await client.call(.post, "/v1/promotions", key: marketer, json: [
+                "name": "Loyal", "status": "active",
+                "condition": "customer.orders >= 2 and customer.lifetime_spend >= 79.90 EUR and not customer.first_purchase and customer.days_to_birthday <= 7",
+                "effects": [["type": "bonus_points", "points": 50] as [String: any Sendable]],
+            ])
+            let known = try await Self.evaluate(client, key: till, channel: "store-madrid-01", customer: customer)
+            #expect(known.status == .ok && known.object["bonus_points"] as? Int == 50, "\(known.text)")
+            let anonymous = try await Self.evaluate(client, key: till, channel: "store-madrid-01")
+            #expect(anonymous.object["bonus_points"] as? Int == 0, "\(anonymous.text)")
+            let later = try await Self.evaluate(client, key: till, channel: "store-madrid-01", customer: customer, at: "2027-01-15T10:00:00Z")
+            #expect(later.object["bonus_points"] as? Int == 0, "the birthday has passed: \(later.text)")
+        }
+    }
 }

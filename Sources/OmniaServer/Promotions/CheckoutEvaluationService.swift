@@ -105,11 +105,13 @@ struct CheckoutEvaluationService: Sendable {
 
     /// What a promotion may know of the customer: birthday, tier in the currency's programme, and
     /// history in every channel (orders) and in this currency (spend), as the live aggregates have it.
+    /// The sums are cast back to BIGINT: PostgreSQL sums BIGINTs as NUMERIC.
     private func facts(of customerID: String, currency: Currency, on sql: any SQLDatabase, tenantID: String) async throws -> CheckoutInput.Customer {
         let row = try await sql.raw("""
             SELECT c.birth_date,
-              (SELECT COALESCE(SUM(s.orders), 0) FROM customer_channel_stats s WHERE s.tenant_id = c.tenant_id AND s.customer_id = c.id) AS orders,
-              (SELECT COALESCE(SUM(s.sales_amount - s.returned_amount), 0) FROM customer_channel_stats s
+              (SELECT CAST(COALESCE(SUM(s.orders), 0) AS BIGINT) FROM customer_channel_stats s
+               WHERE s.tenant_id = c.tenant_id AND s.customer_id = c.id) AS orders,
+              (SELECT CAST(COALESCE(SUM(s.sales_amount - s.returned_amount), 0) AS BIGINT) FROM customer_channel_stats s
                WHERE s.tenant_id = c.tenant_id AND s.customer_id = c.id AND s.currency = \(bind: currency.code)) AS spend,
               (SELECT m.tier FROM loyalty_members m JOIN loyalty_programmes p ON p.tenant_id = m.tenant_id AND p.id = m.programme_id
                WHERE m.tenant_id = c.tenant_id AND m.customer_id = c.id AND p.status = 'active' AND p.currency = \(bind: currency.code)) AS tier
