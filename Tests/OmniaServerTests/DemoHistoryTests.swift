@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTypes
 import OmniaCore
 @testable import OmniaServer
 import SQLKit
@@ -30,7 +31,7 @@ struct DemoHistoryTests {
     func reproducibleHistory(backend: TestBackend) async throws {
         let digests = Mutex<[[Int]]>([])
         for _ in 0..<2 {
-            try await TestApp.run(backend) { app, _ in
+            try await TestApp.run(backend) { app, client in
                 let demo = try await DemoSeed.run(app.services)
                 #expect(try await DemoHistory.seed(app.services, tenantID: demo.tenantID, transactions: 600) == 600)
                 #expect(try await DemoHistory.seed(app.services, tenantID: demo.tenantID, transactions: 600) == 0, "seeding again adds nothing")
@@ -56,6 +57,20 @@ struct DemoHistoryTests {
                 }
                 #expect(benefits.count == 4 && benefits.allSatisfy { $0 > 0 }, "\(benefits)")
                 #expect(try await OperatorTools(services: app.services).verifyLedger(tenant: demo.tenantID).flatMap(\.findings).isEmpty)
+                // Promotions: the chain's offers, active, and a till asking about a knitwear cart gets its 3 for 2.
+                let promotions = try await client.call(.get, "/v1/promotions?status=active", key: demo.adminKey)
+                #expect((promotions.object["data"] as? [[String: Any]])?.compactMap { $0["name"] as? String }.sorted() == [
+                    "3 for 2 in knitwear", "Birthday: a 10 € gift card", "Come back: 5 € off a cart of 30 €", "Gold weekend: 15 %",
+                    "Welcome: 10 % off the first order",
+                ], "\(promotions.text)")
+                let knitwear: [[String: any Sendable]] = [["sku": "JMP-01", "category": "women/knitwear", "quantity": 3, "unit_price": 5995]]
+                // A shopper new to the chain brings the welcome code: its per-customer limit needs them named.
+                let newcomer = try await client.call(.post, "/v1/customers", key: demo.adminKey, json: ["first_name": "Nora", "last_name": "New"])
+                let evaluated = try await client.call(.post, "/v1/checkout/evaluate", key: demo.adminKey, json: [
+                    "channel": "store-madrid-01", "currency": "EUR", "lines": knitwear, "codes": [DemoBenefits.welcomeCode],
+                    "customer_id": try #require(newcomer.object["id"] as? String, "\(newcomer.text)"),
+                ])
+                #expect(evaluated.object["discount"] as? Int == 5_995 + 1_199, "3 for 2, then 10 % of the rest: \(evaluated.text)")
                 digests.withLock { $0.append(digest) }
             }
         }

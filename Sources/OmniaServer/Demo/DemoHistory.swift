@@ -114,6 +114,7 @@ public enum DemoHistory {
             // A job already queued or running will see these customers too.
         }
         _ = try await DemoBenefits.seed(services, tenantID: tenantID, caller: caller, random: &random)
+        try await DemoPromotions.seed(services, caller: caller)
         return transactions
     }
 

@@ -79,12 +79,14 @@ struct PromotionService: Sendable {
         return view
     }
 
-    /// Every change tells the servers their compiled catalog of this tenant is stale.
+    /// Every change tells the servers their compiled catalog of this tenant is stale. Run at once,
+    /// not held: PostgreSQL joins held writes into one statement, and two upserts of one row in a
+    /// statement (two promotions made in one transaction, as the demo does) are an error there.
     static func bumpCatalog(on sql: any SQLDatabase, tenantID: String) async throws {
-        try await sql.runDeferrable("""
+        try await sql.raw("""
             INSERT INTO promotion_catalogs (tenant_id, version) VALUES (\(bind: tenantID), 1)
             ON CONFLICT (tenant_id) DO UPDATE SET version = promotion_catalogs.version + 1
-            """)
+            """).run()
     }
 
     // MARK: Reading
