@@ -214,8 +214,15 @@ struct PromotionAPITests {
             ])
             let known = try await Self.evaluate(client, key: till, channel: "store-madrid-01", customer: customer)
             #expect(known.status == .ok && known.object["bonus_points"] as? Int == 50, "\(known.text)")
+            #expect(known.object["points_to_earn"] == nil, "no programme yet: \(known.text)")
             let anonymous = try await Self.evaluate(client, key: till, channel: "store-madrid-01")
             #expect(anonymous.object["bonus_points"] as? Int == 0, "\(anonymous.text)")
+            // With a programme (a point a euro), the cart of 120.00 would earn 120 points on top of the bonus; an anonymous one nothing.
+            let programme = try await client.call(.post, "/v1/loyalty_programmes", key: marketer, json: ["name": "Club", "currency": "EUR"])
+            #expect(programme.status == .created, "\(programme.text)")
+            let member = try await Self.evaluate(client, key: till, channel: "store-madrid-01", customer: customer)
+            #expect(member.object["points_to_earn"] as? Int == 120 && member.object["bonus_points"] as? Int == 50, "\(member.text)")
+            #expect(try await Self.evaluate(client, key: till, channel: "store-madrid-01").object["points_to_earn"] == nil)
             let later = try await Self.evaluate(client, key: till, channel: "store-madrid-01", customer: customer, at: "2027-01-15T10:00:00Z")
             #expect(later.object["bonus_points"] as? Int == 0, "the birthday has passed: \(later.text)")
         }

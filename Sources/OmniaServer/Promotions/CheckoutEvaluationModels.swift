@@ -97,6 +97,10 @@ struct CheckoutEvaluation: Codable, Sendable {
     let total: Int64
     let freeShipping: Bool
     let bonusPoints: Int64
+    /// What the loyalty programme of the cart's currency gives the customer for this cart once
+    /// sold — on each line's net, after the discounts, by its earn rules and the customer's tier;
+    /// absent for an anonymous cart or a currency without an active programme. `bonus_points` come on top.
+    let pointsToEarn: Int64?
     let lines: [Line]
     let applied: [Applied]
     /// With `explain: true` only.

@@ -66,8 +66,14 @@ struct CheckoutEvaluationService: Sendable {
         let input = CheckoutInput(currency: currency, lines: lines, customer: customer, channelCode: channel.code, channelKind: channel.kind,
                                   storeID: channel.locationId, country: country ?? place.country, localDay: localDay, localMinute: localMinute, codes: codes)
         let result = catalog.engine.evaluate(input, unlockedCampaigns: unlocked)
+        // Earning as recording the sale will do it (`LoyaltyService`): on each line's net, in the channel, at the tier.
+        var pointsToEarn: Int64?
+        if let customer, let programme = try await LoyaltyProgrammeService(services: services).activeProgrammes(on: sql, tenantID: tenantID)[currency.code] {
+            let nets = zip(lines, result.lineDiscounts).map { LoyaltyRules.Line(category: $0.category, net: $0.total - $1) }
+            pointsToEarn = programme.rules.earn(nets, channel: channel.code, tierCode: customer.tier, occurredAt: at).reduce(0, +)
+        }
         return Self.answer(result, input: input, catalog: catalog, customerID: customerID, channel: channel.code, codes: codeResults,
-                           explain: request.explain == true, at: services.nowMilliseconds)
+                           pointsToEarn: pointsToEarn, explain: request.explain == true, at: services.nowMilliseconds)
     }
 
     private static func lines(_ inputs: [EvaluateLineInput]?, into validator: inout Validator) -> [CheckoutInput.Line] {
@@ -124,7 +130,7 @@ struct CheckoutEvaluationService: Sendable {
     }
 
     private static func answer(_ result: PromotionEvaluation, input: CheckoutInput, catalog: PromotionCatalog.Entry, customerID: String?, channel: String,
-                               codes: [CheckoutEvaluation.Code], explain: Bool, at: Int64) -> CheckoutEvaluation {
+                               codes: [CheckoutEvaluation.Code], pointsToEarn: Int64?, explain: Bool, at: Int64) -> CheckoutEvaluation {
         let promotions = Dictionary(uniqueKeysWithValues: catalog.engine.promotions.map { ($0.id, $0) })
         let lines = input.lines.enumerated().map { index, line in
             CheckoutEvaluation.Line(
@@ -136,7 +142,7 @@ struct CheckoutEvaluationService: Sendable {
         }
         return CheckoutEvaluation(
             currency: input.currency.code, customerId: customerID, channel: channel, subtotal: result.subtotal, discount: result.discount,
-            total: result.total, freeShipping: result.freeShipping, bonusPoints: result.bonusPoints, lines: lines,
+            total: result.total, freeShipping: result.freeShipping, bonusPoints: result.bonusPoints, pointsToEarn: pointsToEarn, lines: lines,
             applied: result.applied.map { applied in
                 .init(promotionId: applied.promotionID, version: applied.version, name: catalog.names[applied.promotionID] ?? "", discount: applied.discount,
                       freeShipping: applied.freeShipping, bonusPoints: applied.bonusPoints, issuesCoupons: applied.couponCampaigns,
