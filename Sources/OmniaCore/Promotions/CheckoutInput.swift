@@ -78,11 +78,11 @@ public struct CheckoutInput: Sendable {
 
     /// Days from `day` to the next anniversary of `birth` (0 on it); 29 February falls on 28 February in other years.
     static func daysToBirthday(_ birth: Int32, from day: Int32) -> Int64 {
-        let (_, month, dayOfMonth) = RuleCalendar.civil(Int(birth))
-        let (year, _, _) = RuleCalendar.civil(Int(day))
+        let (_, month, dayOfMonth) = RFC3339.civilFromDays(Int64(birth))
+        let (year, _, _) = RFC3339.civilFromDays(Int64(day))
         for candidateYear in [year, year + 1] {
-            let anniversary = RuleCalendar.daysFromCivil(candidateYear, month, min(dayOfMonth, RuleCalendar.daysInMonth(candidateYear, month)))
-            if anniversary >= Int(day) { return Int64(anniversary - Int(day)) }
+            let anniversary = RFC3339.daysFromCivil(year: candidateYear, month: month, day: min(dayOfMonth, RFC3339.daysIn(month: month, year: candidateYear)))
+            if anniversary >= Int64(day) { return anniversary - Int64(day) }
         }
         return 0
     }

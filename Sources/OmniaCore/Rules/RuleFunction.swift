@@ -34,16 +34,17 @@ enum RuleFunction: String, Sendable, CaseIterable {
     }
 }
 
-/// Calendar arithmetic for `date` values (days since 1970-01-01, proleptic Gregorian).
+/// `date` and `time` values from and to text (days since 1970-01-01, proleptic Gregorian, by
+/// `RFC3339`'s calendar arithmetic; minutes since midnight).
 public enum RuleCalendar {
     /// Days since 1970-01-01 of a `YYYY-MM-DD` text, or nil when it is no real day.
     public static func day(_ text: String) -> Int32? {
         let parts = text.split(separator: "-", omittingEmptySubsequences: false)
         guard parts.count == 3, parts[0].count == 4, parts[1].count == 2, parts[2].count == 2,
             let year = Int(parts[0]), let month = Int(parts[1]), let day = Int(parts[2]),
-            (1...12).contains(month), day >= 1, day <= daysInMonth(year, month)
+            (1...12).contains(month), day >= 1, day <= RFC3339.daysIn(month: Int64(month), year: Int64(year))
         else { return nil }
-        return Int32(daysFromCivil(year, month, day))
+        return Int32(RFC3339.daysFromCivil(year: Int64(year), month: Int64(month), day: Int64(day)))
     }
 
     /// Minutes since midnight of an `HH:MM` text.
@@ -56,38 +57,8 @@ public enum RuleCalendar {
     }
 
     public static func text(day: Int32) -> String {
-        let (year, month, dayOfMonth) = civil(Int(day))
-        func two(_ value: Int) -> String { value < 10 ? "0\(value)" : "\(value)" }
+        let (year, month, dayOfMonth) = RFC3339.civilFromDays(Int64(day))
+        func two(_ value: Int64) -> String { value < 10 ? "0\(value)" : "\(value)" }
         return "\(year)-\(two(month))-\(two(dayOfMonth))"
-    }
-
-    static func daysInMonth(_ year: Int, _ month: Int) -> Int {
-        switch month {
-        case 2: (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 ? 29 : 28
-        case 4, 6, 9, 11: 30
-        default: 31
-        }
-    }
-
-    /// Howard Hinnant's days_from_civil.
-    static func daysFromCivil(_ year: Int, _ month: Int, _ day: Int) -> Int {
-        let y = month <= 2 ? year - 1 : year
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yearOfEra = y - era * 400
-        let dayOfYear = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1
-        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
-        return era * 146_097 + dayOfEra - 719_468
-    }
-
-    static func civil(_ days: Int) -> (Int, Int, Int) {
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let dayOfEra = z - era * 146_097
-        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36524 - dayOfEra / 146_096) / 365
-        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-        let mp = (5 * dayOfYear + 2) / 153
-        let day = dayOfYear - (153 * mp + 2) / 5 + 1
-        let month = mp < 10 ? mp + 3 : mp - 9
-        return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
     }
 }
