@@ -42,15 +42,11 @@ struct CheckoutEvaluationService: Sendable {
         let place = try await self.place(of: channel, on: sql, tenantID: tenantID, tenantTimeZone: caller.tenantTimeZone)
         let (localDay, localMinute) = LocalClock.day(at: at, timeZone: place.timeZone)
         let customer = try await customerID.asyncMap { try await facts(of: $0, currency: currency, on: sql, tenantID: tenantID) }
-        let promotionCodes = Set(catalog.engine.promotions.compactMap { promotion -> String? in
-            if case .code(let code) = promotion.unlock { return code }
-            return nil
-        })
         // Each entered code is a promotion's own code or a coupon; a coupon is checked as its validation would be.
         var codeResults: [CheckoutEvaluation.Code] = []
         var unlocked = Set<String>()
         for code in codes {
-            if promotionCodes.contains(code) {
+            if catalog.promotionCodes.contains(code) {
                 codeResults.append(.init(code: code, status: "accepted", unlocks: "promotion_code", reason: nil, detail: nil))
                 continue
             }
@@ -131,7 +127,6 @@ struct CheckoutEvaluationService: Sendable {
 
     private static func answer(_ result: PromotionEvaluation, input: CheckoutInput, catalog: PromotionCatalog.Entry, customerID: String?, channel: String,
                                codes: [CheckoutEvaluation.Code], pointsToEarn: Int64?, explain: Bool, at: Int64) -> CheckoutEvaluation {
-        let promotions = Dictionary(uniqueKeysWithValues: catalog.engine.promotions.map { ($0.id, $0) })
         let lines = input.lines.enumerated().map { index, line in
             CheckoutEvaluation.Line(
                 line: index, sku: line.sku, quantity: line.quantity, total: result.lineTotals[index], discount: result.lineDiscounts[index],
@@ -144,10 +139,10 @@ struct CheckoutEvaluationService: Sendable {
             currency: input.currency.code, customerId: customerID, channel: channel, subtotal: result.subtotal, discount: result.discount,
             total: result.total, freeShipping: result.freeShipping, bonusPoints: result.bonusPoints, pointsToEarn: pointsToEarn, lines: lines,
             applied: result.applied.map { applied in
-                .init(promotionId: applied.promotionID, version: applied.version, name: catalog.names[applied.promotionID] ?? "", discount: applied.discount,
+                .init(promotionId: applied.promotionID, version: applied.version, name: catalog.byID[applied.promotionID]?.name ?? "", discount: applied.discount,
                       freeShipping: applied.freeShipping, bonusPoints: applied.bonusPoints, issuesCoupons: applied.couponCampaigns,
-                      issuesGiftCards: applied.giftCardAmounts, condition: promotions[applied.promotionID]?.condition?.text,
-                      unlockedBy: promotions[applied.promotionID].flatMap { promotion in
+                      issuesGiftCards: applied.giftCardAmounts, condition: catalog.byID[applied.promotionID]?.condition?.text,
+                      unlockedBy: catalog.byID[applied.promotionID].flatMap { promotion in
                           switch promotion.unlock {
                           case .none: nil
                           case .code(let code): code
@@ -156,7 +151,7 @@ struct CheckoutEvaluationService: Sendable {
                       })
             },
             notApplied: explain ? result.notApplied.map {
-                .init(promotionId: $0.promotionID, name: catalog.names[$0.promotionID] ?? "", reason: $0.reason.rawValue, detail: $0.detail)
+                .init(promotionId: $0.promotionID, name: catalog.byID[$0.promotionID]?.name ?? "", reason: $0.reason.rawValue, detail: $0.detail)
             } : nil,
             codes: codes, catalogVersion: catalog.version, evaluatedAt: StoredTime(milliseconds: at))
     }

@@ -12,8 +12,20 @@ final class PromotionCatalog: Sendable {
     struct Entry: Sendable {
         let version: Int64
         let engine: PromotionEngine
-        /// Names by id, for the answer (the engine needs none).
-        let names: [String: String]
+        /// The same promotions by id, for the answer.
+        let byID: [String: Promotion]
+        /// Codes that unlock a promotion of the catalog: an entered code among them is no coupon.
+        let promotionCodes: Set<String>
+
+        init(version: Int64, promotions: [Promotion]) {
+            self.version = version
+            engine = PromotionEngine(promotions)
+            byID = Dictionary(uniqueKeysWithValues: promotions.map { ($0.id, $0) })
+            promotionCodes = Set(promotions.compactMap { promotion in
+                if case .code(let code) = promotion.unlock { return code }
+                return nil
+            })
+        }
     }
 
     private let entries = Mutex<[String: Entry]>([:])
@@ -35,7 +47,7 @@ final class PromotionCatalog: Sendable {
                 services.logger.error("promotion skipped", metadata: ["promotion": .string(promotion.id), "error": .string(String(describing: error))])
             }
         }
-        let entry = Entry(version: version, engine: PromotionEngine(compiled), names: Dictionary(uniqueKeysWithValues: stored.map { ($0.id, $0.terms.name) }))
+        let entry = Entry(version: version, promotions: compiled)
         entries.withLock { entries in
             // Bounded like any per-process memory: past many tenants it starts over.
             if entries.count > 10_000 { entries.removeAll() }

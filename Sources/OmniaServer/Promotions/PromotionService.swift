@@ -12,8 +12,7 @@ struct PromotionService: Sendable {
 
     func create(on sql: any SQLDatabase, caller: Caller, _ request: PromotionRequest, actor: Actor) async throws -> PromotionView {
         var validator = Validator()
-        let status = request.status ?? "draft"
-        if !PromotionTerms.statuses.contains(status) { validator.fail("status", "invalid_enum", "status must be one of: \(PromotionTerms.statuses.joined(separator: ", "))") }
+        let status = PromotionTerms.checkedStatus(request.status ?? "draft", into: &validator)
         let terms = try await PromotionTerms.validated(request, over: nil, caller: caller, services: services, on: sql, into: &validator)
         guard validator.isValid, let terms else { throw Problem.validation(validator.errors) }
         let now = services.nowMilliseconds
@@ -29,15 +28,14 @@ struct PromotionService: Sendable {
             """)
         try await Self.bumpCatalog(on: sql, tenantID: caller.tenantID)
         let stored = StoredPromotion(id: id, version: 1, status: status, terms: terms, createdAt: now, updatedAt: now)
-        let warnings = try await terms.unknownSKUs(on: sql, tenantID: caller.tenantID).map { "no sale line of the tenant has the SKU \($0) (checked the last \(PromotionTerms.skuLookback) lines)" }
+        let warnings = try await terms.skuWarnings(on: sql, tenantID: caller.tenantID)
         return try await recorded(stored, warnings: warnings, event: "promotion.created", on: sql, tenantID: caller.tenantID, actor: actor)
     }
 
     func update(on sql: any SQLDatabase, caller: Caller, id: String, _ request: PromotionRequest, actor: Actor) async throws -> PromotionView {
         guard let current = try await promotion(on: sql, tenantID: caller.tenantID, id: id, locked: true) else { throw Problem.notFound("promotion") }
         var validator = Validator()
-        let status = request.status ?? current.status
-        if !PromotionTerms.statuses.contains(status) { validator.fail("status", "invalid_enum", "status must be one of: \(PromotionTerms.statuses.joined(separator: ", "))") }
+        let status = PromotionTerms.checkedStatus(request.status ?? current.status, into: &validator)
         if current.status == "archived" {
             throw Problem(.conflict, code: "promotion_archived", detail: "an archived promotion cannot change; create a new one")
         }
@@ -63,9 +61,7 @@ struct PromotionService: Sendable {
         }
         try await Self.bumpCatalog(on: sql, tenantID: caller.tenantID)
         let stored = StoredPromotion(id: id, version: version, status: status, terms: terms, createdAt: current.createdAt, updatedAt: now)
-        let warnings = changed ? try await terms.unknownSKUs(on: sql, tenantID: caller.tenantID).map {
-            "no sale line of the tenant has the SKU \($0) (checked the last \(PromotionTerms.skuLookback) lines)"
-        } : []
+        let warnings = changed ? try await terms.skuWarnings(on: sql, tenantID: caller.tenantID) : []
         return try await recorded(stored, warnings: warnings, event: "promotion.updated", on: sql, tenantID: caller.tenantID, actor: actor)
     }
 

@@ -287,6 +287,17 @@ extension PromotionTerms {
         return schedule
     }
 
+    /// `status` when it is one of `statuses`; the failure recorded otherwise (the status is returned either way).
+    static func checkedStatus(_ status: String, into validator: inout Validator) -> String {
+        if !statuses.contains(status) { validator.fail("status", "invalid_enum", "status must be one of: \(statuses.joined(separator: ", "))") }
+        return status
+    }
+
+    /// A warning for each SKU of `unknownSKUs`.
+    func skuWarnings(on sql: any SQLDatabase, tenantID: String) async throws -> [String] {
+        try await unknownSKUs(on: sql, tenantID: tenantID).map { "no sale line of the tenant has the SKU \($0) (checked the last \(Self.skuLookback) lines)" }
+    }
+
     /// SKUs an effect's selectors compare `sku` with (`sku == "X"`, `sku in [...]`) that the tenant's
     /// most recent sale lines never had: likely typos, reported as warnings, not refused.
     func unknownSKUs(on sql: any SQLDatabase, tenantID: String) async throws -> [String] {
