@@ -209,6 +209,11 @@ struct CouponService: Sendable {
     /// Whether a code can be used now, in `channel` (the key's when bound, else required), by the
     /// customer named: the coupon when it can, else the refusal a checkout would get. Reads only.
     func validate(on sql: any SQLDatabase, caller: Caller, code: String?, channel reference: String?, customerID requested: String?) async throws -> Coupon {
+        try await usable(on: sql, caller: caller, code: code, channel: reference, customerID: requested).coupon
+    }
+
+    /// As `validate`, answering the code as resolved: what a commit takes a use of.
+    func usable(on sql: any SQLDatabase, caller: Caller, code: String?, channel reference: String?, customerID requested: String?) async throws -> Resolved {
         var validator = Validator()
         if code == nil { validator.fail("code", "required", "code is required") }
         let channel = try await CheckoutHoldService(services: services).checkoutChannel(on: sql, caller: caller, reference, into: &validator)
@@ -229,7 +234,7 @@ struct CouponService: Sendable {
                 """).first(decodingColumn: "uses", as: Int64.self) ?? 0
             if used >= limit { throw CouponError.customerLimitReached }
         }
-        return coupon.coupon
+        return coupon
     }
 
     /// Takes one use of `coupon` for the hold `holdID` (`held`, or `redeemed` at once): the

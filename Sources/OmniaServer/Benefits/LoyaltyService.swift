@@ -139,6 +139,8 @@ struct LoyaltyService: Sendable {
         let row: TransactionRow
         let lines: [TransactionLine]
         let customerID: String
+        /// Per line, promotions' bonus points earned with it (and taken back with it by a return).
+        var bonusPoints: [Int64]? = nil
     }
 
     /// Points given to a member: a new lot, after any debt is repaid.
@@ -186,8 +188,9 @@ struct LoyaltyService: Sendable {
             for sale in group {
                 guard let (member, qualifying) = members[sale.customerID] else { continue }
                 earners[member.accountID] = (member, programme.rules, (earners[member.accountID]?.qualifying ?? qualifying))
-                let linePoints = programme.rules.earn(sale.lines.map { LoyaltyRules.Line(category: $0.category, net: $0.netTotal) },
+                var linePoints = programme.rules.earn(sale.lines.map { LoyaltyRules.Line(category: $0.category, net: $0.netTotal) },
                                                       channel: channelCodes[sale.row.channelId] ?? "", tierCode: member.tier, occurredAt: sale.row.occurredAt)
+                if let bonus = sale.bonusPoints, bonus.count == linePoints.count { linePoints = zip(linePoints, bonus).map { $0 + $1 } }
                 let points = linePoints.reduce(0, +)
                 guard points > 0 else { continue }
                 if sale.row.occurredAt >= now - programme.rules.qualificationWindow { earners[member.accountID]?.qualifying += points }

@@ -29,6 +29,8 @@ struct EvaluateCheckoutRequest: RequestBody {
 
 struct EvaluateLineInput: Codable, Sendable {
     var sku: String?
+    /// What the receipt prints (a commit stores it; an evaluation does not need it).
+    var name: String?
     var category: String?
     var brand: String?
     var quantity: Int64?

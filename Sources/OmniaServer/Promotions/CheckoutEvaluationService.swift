@@ -12,6 +12,29 @@ struct CheckoutEvaluationService: Sendable {
     let services: AppServices
 
     func evaluate(on sql: any SQLDatabase, caller: Caller, _ request: EvaluateCheckoutRequest, client: String?) async throws -> CheckoutEvaluation {
+        let cart = try await prepare(on: sql, caller: caller, request, client: client)
+        let run = try await self.run(cart, on: sql)
+        return Self.answer(run.result, cart: cart, codes: cart.codes, pointsToEarn: try await pointsToEarn(cart, run.result, on: sql, tenantID: caller.tenantID),
+                           unavailable: run.unavailable, explain: request.explain == true, at: services.nowMilliseconds)
+    }
+
+    /// A cart checked and everything the engine needs read: the channel and its store's local time,
+    /// the customer's facts, each entered code accepted or refused, the compiled catalog.
+    struct Cart: Sendable {
+        let tenantID: String
+        let channel: Channel
+        let currency: Currency
+        let customerID: String?
+        let at: Int64
+        let localDay: Int32
+        let input: CheckoutInput
+        let catalog: PromotionCatalog.Entry
+        let codes: [CheckoutEvaluation.Code]
+        /// The accepted coupons, by the campaign each unlocks: a commit takes a use of each one whose promotion applied.
+        let coupons: [String: CouponService.Resolved]
+    }
+
+    func prepare(on sql: any SQLDatabase, caller: Caller, _ request: EvaluateCheckoutRequest, client: String?) async throws -> Cart {
         let tenantID = caller.tenantID
         var validator = Validator()
         let channel = try await CheckoutHoldService(services: services).checkoutChannel(on: sql, caller: caller, request.channel, into: &validator)
@@ -44,7 +67,7 @@ struct CheckoutEvaluationService: Sendable {
         let customer = try await customerID.asyncMap { try await facts(of: $0, currency: currency, on: sql, tenantID: tenantID) }
         // Each entered code is a promotion's own code or a coupon; a coupon is checked as its validation would be.
         var codeResults: [CheckoutEvaluation.Code] = []
-        var unlocked = Set<String>()
+        var coupons: [String: CouponService.Resolved] = [:]
         for code in codes {
             if catalog.promotionCodes.contains(code) {
                 codeResults.append(.init(code: code, status: "accepted", unlocks: "promotion_code", reason: nil, detail: nil))
@@ -52,24 +75,43 @@ struct CheckoutEvaluationService: Sendable {
             }
             try services.admitCodeLookup(caller.keyID, client: client)
             do {
-                let coupon = try await CouponService(services: services).validate(on: sql, caller: caller, code: code, channel: channel.id, customerID: customerID)
-                unlocked.insert(coupon.campaignId)
-                codeResults.append(.init(code: code, status: "accepted", unlocks: coupon.campaignId, reason: nil, detail: nil))
+                let coupon = try await CouponService(services: services).usable(on: sql, caller: caller, code: code, channel: channel.id, customerID: customerID)
+                if coupons[coupon.campaign.id] == nil { coupons[coupon.campaign.id] = coupon }
+                codeResults.append(.init(code: code, status: "accepted", unlocks: coupon.campaign.id, reason: nil, detail: nil))
             } catch let problem as Problem where problem.status != .tooManyRequests {
                 codeResults.append(.init(code: code, status: "rejected", unlocks: nil, reason: problem.code, detail: problem.detail))
             }
         }
         let input = CheckoutInput(currency: currency, lines: lines, customer: customer, channelCode: channel.code, channelKind: channel.kind,
                                   storeID: channel.locationId, country: country ?? place.country, localDay: localDay, localMinute: localMinute, codes: codes)
-        let result = catalog.engine.evaluate(input, unlockedCampaigns: unlocked)
-        // Earning as recording the sale will do it (`LoyaltyService`): on each line's net, in the channel, at the tier.
-        var pointsToEarn: Int64?
-        if let customer, let programme = try await LoyaltyProgrammeService(services: services).activeProgrammes(on: sql, tenantID: tenantID)[currency.code] {
-            let nets = zip(lines, result.lineDiscounts).map { LoyaltyRules.Line(category: $0.category, net: $0.total - $1) }
-            pointsToEarn = programme.rules.earn(nets, channel: channel.code, tierCode: customer.tier, occurredAt: at).reduce(0, +)
+        return Cart(tenantID: tenantID, channel: channel, currency: currency, customerID: customerID, at: at, localDay: localDay, input: input, catalog: catalog,
+                    codes: codeResults, coupons: coupons)
+    }
+
+    /// The engine run on a prepared cart, leaving out the promotions whose budget or limit is used
+    /// up — and one whose discount here would pass what is left of its budget.
+    func run(_ cart: Cart, on sql: any SQLDatabase) async throws -> (result: PromotionEvaluation, unavailable: [String: PromotionUnavailability]) {
+        let usage = try await PromotionUsage(tenantID: cart.tenantID)
+            .snapshot(on: sql, quotas: cart.catalog.quotas, day: cart.localDay, customerID: cart.customerID)
+        var unavailable = usage.unavailable
+        let unlocked = Set(cart.coupons.keys)
+        var result = cart.catalog.engine.evaluate(cart.input, unlockedCampaigns: unlocked, unavailable: unavailable.mapValues(\.detail))
+        // Each pass rules out at least one more promotion, so this ends within the quota'd ones.
+        while let over = result.applied.first(where: { applied in usage.remainingDiscount[applied.promotionID].map { applied.discount > $0 } ?? false }) {
+            unavailable[over.promotionID] = .init(code: "promotion_budget_exhausted",
+                                                  detail: "what is left of its budget (\(usage.remainingDiscount[over.promotionID] ?? 0)) is less than its discount here")
+            result = cart.catalog.engine.evaluate(cart.input, unlockedCampaigns: unlocked, unavailable: unavailable.mapValues(\.detail))
         }
-        return Self.answer(result, input: input, catalog: catalog, customerID: customerID, channel: channel.code, codes: codeResults,
-                           pointsToEarn: pointsToEarn, explain: request.explain == true, at: services.nowMilliseconds)
+        return (result, unavailable)
+    }
+
+    /// Earning as recording the sale will do it (`LoyaltyService`): on each line's net, in the channel, at the tier.
+    func pointsToEarn(_ cart: Cart, _ result: PromotionEvaluation, on sql: any SQLDatabase, tenantID: String) async throws -> Int64? {
+        guard let customer = cart.input.customer,
+            let programme = try await LoyaltyProgrammeService(services: services).activeProgrammes(on: sql, tenantID: tenantID)[cart.currency.code]
+        else { return nil }
+        let nets = zip(cart.input.lines, result.lineDiscounts).map { LoyaltyRules.Line(category: $0.category, net: $0.total - $1) }
+        return programme.rules.earn(nets, channel: cart.channel.code, tierCode: customer.tier, occurredAt: cart.at).reduce(0, +)
     }
 
     private static func lines(_ inputs: [EvaluateLineInput]?, into validator: inout Validator) -> [CheckoutInput.Line] {
@@ -125,8 +167,9 @@ struct CheckoutEvaluationService: Sendable {
             orders: try row?.decode(column: "orders", as: Int64.self) ?? 0, lifetimeSpend: try row?.decode(column: "spend", as: Int64.self) ?? 0)
     }
 
-    private static func answer(_ result: PromotionEvaluation, input: CheckoutInput, catalog: PromotionCatalog.Entry, customerID: String?, channel: String,
-                               codes: [CheckoutEvaluation.Code], pointsToEarn: Int64?, explain: Bool, at: Int64) -> CheckoutEvaluation {
+    static func answer(_ result: PromotionEvaluation, cart: Cart, codes: [CheckoutEvaluation.Code], pointsToEarn: Int64?,
+                       unavailable: [String: PromotionUnavailability], explain: Bool, at: Int64) -> CheckoutEvaluation {
+        let input = cart.input, catalog = cart.catalog
         let lines = input.lines.enumerated().map { index, line in
             CheckoutEvaluation.Line(
                 line: index, sku: line.sku, quantity: line.quantity, total: result.lineTotals[index], discount: result.lineDiscounts[index],
@@ -136,7 +179,7 @@ struct CheckoutEvaluationService: Sendable {
                 })
         }
         return CheckoutEvaluation(
-            currency: input.currency.code, customerId: customerID, channel: channel, subtotal: result.subtotal, discount: result.discount,
+            currency: input.currency.code, customerId: cart.customerID, channel: cart.channel.code, subtotal: result.subtotal, discount: result.discount,
             total: result.total, freeShipping: result.freeShipping, bonusPoints: result.bonusPoints, pointsToEarn: pointsToEarn, lines: lines,
             applied: result.applied.map { applied in
                 .init(promotionId: applied.promotionID, version: applied.version, name: catalog.byID[applied.promotionID]?.name ?? "", discount: applied.discount,
@@ -151,7 +194,9 @@ struct CheckoutEvaluationService: Sendable {
                       })
             },
             notApplied: explain ? result.notApplied.map {
-                .init(promotionId: $0.promotionID, name: catalog.byID[$0.promotionID]?.name ?? "", reason: $0.reason.rawValue, detail: $0.detail)
+                // A used-up budget or limit says which, as a commit would refuse it.
+                .init(promotionId: $0.promotionID, name: catalog.byID[$0.promotionID]?.name ?? "",
+                      reason: unavailable[$0.promotionID]?.code ?? $0.reason.rawValue, detail: $0.detail)
             } : nil,
             codes: codes, catalogVersion: catalog.version, evaluatedAt: StoredTime(milliseconds: at))
     }

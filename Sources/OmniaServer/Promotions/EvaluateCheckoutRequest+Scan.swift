@@ -32,6 +32,7 @@ private extension JSONScanner {
             case "quantity": return seen.insert(3) && scanner.read(\.quantity, into: &line) { $0.int64() }
             case "unit_price": return seen.insert(4) && scanner.read(\.unitPrice, into: &line) { $0.int64() }
             case "tags": return seen.insert(5) && scanner.read(\.tags, into: &line) { $0.list { $0.string() } }
+            case "name": return seen.insert(6) && scanner.read(\.name, into: &line) { $0.string() }
             default: return false
             }
         }

@@ -16,9 +16,12 @@ final class PromotionCatalog: Sendable {
         let byID: [String: Promotion]
         /// Codes that unlock a promotion of the catalog: an entered code among them is no coupon.
         let promotionCodes: Set<String>
+        /// The budgets and limits of the promotions that have any, by id.
+        let quotas: [String: PromotionQuota]
 
-        init(version: Int64, promotions: [Promotion]) {
+        init(version: Int64, promotions: [Promotion], quotas: [String: PromotionQuota] = [:]) {
             self.version = version
+            self.quotas = quotas
             engine = PromotionEngine(promotions)
             byID = Dictionary(uniqueKeysWithValues: promotions.map { ($0.id, $0) })
             promotionCodes = Set(promotions.compactMap { promotion in
@@ -40,14 +43,16 @@ final class PromotionCatalog: Sendable {
             SELECT * FROM promotions WHERE tenant_id = \(bind: tenantID) AND status = 'active'
             """)
         var compiled: [Promotion] = []
+        var quotas: [String: PromotionQuota] = [:]
         for promotion in stored {
             do {
                 compiled.append(try promotion.terms.compiled(id: promotion.id, version: promotion.version))
+                quotas[promotion.id] = PromotionQuota(budget: promotion.terms.budget, limits: promotion.terms.limits)
             } catch {
                 services.logger.error("promotion skipped", metadata: ["promotion": .string(promotion.id), "error": .string(String(describing: error))])
             }
         }
-        let entry = Entry(version: version, promotions: compiled)
+        let entry = Entry(version: version, promotions: compiled, quotas: quotas)
         entries.withLock { entries in
             // Bounded like any per-process memory: past many tenants it starts over.
             if entries.count > 10_000 { entries.removeAll() }

@@ -11,6 +11,7 @@ import OmniaCore
 /// | `GET /v1/promotions/{id}/versions/{version}` | pos, ecommerce, service, analytics:read |
 /// | `PATCH /v1/promotions/{id}` | service |
 /// | `POST /v1/checkout/evaluate` (writes nothing) | pos, ecommerce, service |
+/// | `POST /v1/checkout/commit` (201 committed, 200 a retry of the same external id) | pos, ecommerce, service |
 struct PromotionController {
     let services: AppServices
 
@@ -56,6 +57,18 @@ struct PromotionController {
                 try await evaluation.evaluate(on: sql, caller: caller, body, client: context.clientAddress)
             }
             return try JSONResponse.make(result)
+        }
+        let commits = CheckoutCommitService(services: services)
+        routes.post("checkout/commit", scopes: CustomerController.writeScopes) { request, context, caller in
+            let body = try await request.decode(CommitCheckoutRequest.self, maxBytes: services.config.maxBodyBytes)
+            let actor = Actor(id: caller.keyID, requestID: context.requestID)
+            // Evaluated before the write transaction; the budgets are taken, conditionally, inside it.
+            let prepared = try await services.database.read { sql in
+                try await commits.prepare(on: sql, caller: caller, body, client: context.clientAddress)
+            }
+            return try await services.mutation(context, status: { $0.created ? .created : .ok }) { sql in
+                try await commits.commit(on: sql, caller: caller, prepared, actor: actor)
+            }
         }
     }
 }

@@ -27,12 +27,34 @@ struct PromotionRequest: RequestBody {
     var code: String?
     /// A coupon campaign (`cpc_…`) any valid code of which unlocks it.
     var couponCampaignId: String?
+    /// How much it may give in all; `{}` removes the budget.
+    var budget: PromotionBudget?
+    /// How often one customer, and everyone in one local day, may have it; `{}` removes the limits.
+    var limits: PromotionLimits?
 
     typealias Field = CodingKeys
     enum CodingKeys: String, CodingKey, CaseIterable {
         case name, description, status, condition, conditionJson, effects, currency, priority, stacking, stackingGroup, channels, channelKinds,
-             countries, schedule, code, couponCampaignId
+             countries, schedule, code, couponCampaignId, budget, limits
     }
+}
+
+/// A promotion's budget, taken by committed sales and given back by returns.
+struct PromotionBudget: Codable, Sendable, Equatable {
+    /// The total discount it may give, in minor units of its currency.
+    var amount: Int64?
+    /// How many sales may use it.
+    var redemptions: Int64?
+
+    var isEmpty: Bool { amount == nil && redemptions == nil }
+}
+
+/// How many sales may use a promotion per customer (over its life) and per local day (everyone together).
+struct PromotionLimits: Codable, Sendable, Equatable {
+    var perCustomer: Int64?
+    var perDay: Int64?
+
+    var isEmpty: Bool { perCustomer == nil && perDay == nil }
 }
 
 /// One effect, by `type`; each type reads its own fields (see docs/promotions.md).
@@ -123,6 +145,8 @@ struct PromotionView: Codable, Sendable {
     let schedule: PromotionScheduleInput?
     let code: String?
     let couponCampaignId: String?
+    let budget: PromotionBudget?
+    let limits: PromotionLimits?
     /// Warnings from the last change that did not stop it (an effect naming a SKU never sold).
     let warnings: [String]?
     let createdAt: StoredTime
@@ -146,4 +170,6 @@ struct PromotionTerms: Codable, Sendable, Equatable {
     var schedule: PromotionScheduleInput?
     var code: String?
     var couponCampaignId: String?
+    var budget: PromotionBudget?
+    var limits: PromotionLimits?
 }

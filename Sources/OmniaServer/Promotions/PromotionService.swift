@@ -134,7 +134,7 @@ struct StoredPromotion: Sendable {
             conditionJson: terms.condition.flatMap { try? RuleParser.parse($0) }.map(RuleJSON.json), effects: terms.effects, currency: terms.currency,
             priority: terms.priority, stacking: terms.stacking, stackingGroup: terms.stackingGroup, channels: terms.channels,
             channelKinds: terms.channelKinds, countries: terms.countries, schedule: terms.schedule, code: terms.code,
-            couponCampaignId: terms.couponCampaignId, warnings: warnings.isEmpty ? nil : warnings, createdAt: StoredTime(milliseconds: createdAt),
+            couponCampaignId: terms.couponCampaignId, budget: terms.budget, limits: terms.limits, warnings: warnings.isEmpty ? nil : warnings, createdAt: StoredTime(milliseconds: createdAt),
             updatedAt: StoredTime(milliseconds: updatedAt))
     }
 }

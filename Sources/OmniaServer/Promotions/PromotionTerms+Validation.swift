@@ -92,10 +92,15 @@ extension PromotionTerms {
             }
         }
         if code != nil, campaign != nil { validator.fail("code", "conflicting_fields", "a promotion is unlocked by its own code or by a coupon campaign, not both") }
+        let budget = request.budget == nil ? base?.budget : checkedBudget(request.budget!, currency: currency, into: &validator)
+        if request.budget == nil, request.currency != nil, budget?.amount != nil, currency != base?.currency {
+            validator.fail("budget", "budget_required", "the budget is in \(base?.currency ?? "no currency"); send it again with the new currency")
+        }
+        let limits = request.limits == nil ? base?.limits : checkedLimits(request.limits!, into: &validator)
         guard validator.isValid, let name else { return nil }
         return PromotionTerms(name: name, description: description, condition: condition, effects: effects, currency: currency, priority: priority,
                               stacking: stacking, stackingGroup: group, channels: channels, channelKinds: kinds, countries: countries, schedule: schedule,
-                              code: code, couponCampaignId: campaign)
+                              code: code, couponCampaignId: campaign, budget: budget, limits: limits)
     }
 
     /// The rule's canonical text, or nil with the rule's error (code, `line:column: message`) recorded.
@@ -288,6 +293,31 @@ extension PromotionTerms {
     }
 
     /// `status` when it is one of `statuses`; the failure recorded otherwise (the status is returned either way).
+    /// A budget: an amount needs the promotion's currency (a discount in euros and one in pounds do
+    /// not add up). `{}` is no budget.
+    private static func checkedBudget(_ input: PromotionBudget, currency: String?, into validator: inout Validator) -> PromotionBudget? {
+        if let amount = input.amount {
+            if amount < 1 || amount > 1_000_000_000_00 {
+                validator.fail("budget.amount", "out_of_range", "budget.amount is the total discount in minor units, from 1 to 100000000000")
+            } else if currency == nil {
+                validator.fail("budget.amount", "currency_required", "a budget amount is in the promotion's currency: set currency")
+            }
+        }
+        if let redemptions = input.redemptions, !(1...1_000_000_000).contains(redemptions) {
+            validator.fail("budget.redemptions", "out_of_range", "budget.redemptions must be 1 to 1000000000")
+        }
+        return input.isEmpty ? nil : input
+    }
+
+    private static func checkedLimits(_ input: PromotionLimits, into validator: inout Validator) -> PromotionLimits? {
+        for (value, name) in [(input.perCustomer, "per_customer"), (input.perDay, "per_day")] {
+            if let value, !(1...1_000_000_000).contains(value) {
+                validator.fail("limits.\(name)", "out_of_range", "limits.\(name) must be 1 to 1000000000")
+            }
+        }
+        return input.isEmpty ? nil : input
+    }
+
     static func checkedStatus(_ status: String, into validator: inout Validator) -> String {
         if !statuses.contains(status) { validator.fail("status", "invalid_enum", "status must be one of: \(statuses.joined(separator: ", "))") }
         return status

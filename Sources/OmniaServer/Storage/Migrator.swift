@@ -26,6 +26,7 @@ public struct Migrator: Sendable {
         Migration011Loyalty.migration,
         Migration012PointsTransferIndexes.migration,
         Migration013Promotions.migration,
+        Migration014PromotionRedemptions.migration,
     ]
 
     let database: any Database

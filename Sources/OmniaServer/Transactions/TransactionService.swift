@@ -35,13 +35,15 @@ struct TransactionService: Sendable {
         try TransactionValidation.draft(request, now: services.nowMilliseconds, accepted: caller.acceptedCurrencies, policy: caller.identityPolicy)
     }
 
-    /// Records a validated request (`validate`).
-    func record(on sql: any SQLDatabase, caller: Caller, draft: TransactionDraft, actor: Actor,
-                emitEvents: Bool = true) async throws -> RecordedTransaction {
+    /// Records a validated request (`validate`). A checkout commit passes the hash of its own
+    /// request (`contentHash`), which its retry repeats whatever the promotions decide then, and
+    /// the bonus points its promotions give per line (`bonusPoints`).
+    func record(on sql: any SQLDatabase, caller: Caller, draft: TransactionDraft, actor: Actor, emitEvents: Bool = true,
+                contentHash givenHash: String? = nil, bonusPoints: [Int64]? = nil) async throws -> RecordedTransaction {
         let tenantID = caller.tenantID
         let store = TransactionStore(tenantID: tenantID)
         let (channelID, locationID) = try await place(of: draft, on: sql, caller: caller)
-        let contentHash = try draft.contentHash(channelID: channelID, locationID: locationID)
+        let contentHash = try givenHash ?? draft.contentHash(channelID: channelID, locationID: locationID)
         if let existing = try await store.existing(on: sql, channelID: channelID, externalID: draft.externalID) {
             guard existing.contentHash == contentHash else {
                 throw TransactionError.externalIDTaken(externalID: draft.externalID, transactionID: existing.id)
@@ -77,12 +79,14 @@ struct TransactionService: Sendable {
         let loyalty = LoyaltyService(services: services)
         var loyaltyEvents: [LoyaltyService.PendingEvent] = []
         if draft.kind == .sale, let owner = row.customerId {
-            loyaltyEvents = try await loyalty.earn(on: sql, tenantID: tenantID, [.init(row: row, lines: plan.lines, customerID: owner)],
-                                                   requestID: actor.requestID)
+            loyaltyEvents = try await loyalty.earn(on: sql, tenantID: tenantID, [.init(row: row, lines: plan.lines, customerID: owner,
+                                                                                       bonusPoints: bonusPoints)], requestID: actor.requestID)
         } else if draft.kind == .return, let saleID = plan.originalID {
             try await loyalty.reverse(on: sql, tenantID: tenantID, returnID: row.id, saleID: saleID, plan.takeBacks.map {
                 LoyaltyService.ReturnedLine(originalLine: $0.lineNumber, sold: $0.sold, returnedBefore: $0.returnedBefore, quantity: $0.quantity)
             }, requestID: actor.requestID)
+            try await PromotionRedemptionStore(tenantID: tenantID).giveBack(on: sql, saleID: saleID, saleLines: plan.saleLines, takeBacks: plan.takeBacks,
+                                                                            services: services)
         }
         let transaction = SalesTransaction(row: row, lines: plan.lines, discounts: draft.discounts, taxes: plan.taxes, tenders: tenders ?? [])
         if emitEvents {
@@ -134,6 +138,8 @@ struct TransactionService: Sendable {
         /// A return's sale, and what its earlier returns refunded in all (taxes included).
         var original: TransactionRow? = nil
         var refundedBefore: Int64 = 0
+        /// A return's sale's lines as they were before it (what promotions' give-backs are worked out from).
+        var saleLines: [TransactionLine] = []
     }
 
     // MARK: Sales
@@ -218,7 +224,7 @@ struct TransactionService: Sendable {
         try checkTotals(draft, total: total)
         return Plan(lines: lines, originalID: original.id, currency: original.currency, subtotal: subtotal, discountTotal: 0, taxes: taxes,
                     taxesIncluded: taxesIncluded, total: total, inheritedCustomerID: original.customerId, takeBacks: takeBacks, original: original,
-                    refundedBefore: try await store.refundedTotal(on: sql, saleID: original.id))
+                    refundedBefore: try await store.refundedTotal(on: sql, saleID: original.id), saleLines: soldLines)
     }
 
     private func originalSale(of draft: TransactionDraft, on sql: any SQLDatabase, store: TransactionStore, channelID: String) async throws -> TransactionRow {
