@@ -257,4 +257,31 @@ struct CheckoutCommitTests {
             #expect(transactions == 0 && redemptions == 0)
         }
     }
+
+    @Test("an evaluation with wallet lists what the customer can pay with here: in the cart's currency, channel and country", arguments: TestBackend.available)
+    func walletTenders(backend: TestBackend) async throws {
+        try await TestApp.run(backend) { app, client in
+            _ = try await SalesFixtures.make(app, client)
+            _ = try await LoyaltyAPITests.programme(client, app)
+            let ana = try await LoyaltyAPITests.customer(client, app, "ana@example.com")
+            try await LoyaltyAPITests.sale(client, app, "S-1", customer: ana, lines: [("JUMPER", "women/knitwear", 1, 5_000)])
+            let credit = try await client.call(.post, "/v1/customers/\(ana)/store_credit", key: app.adminKey, json: ["amount": 1_500, "reason": "goodwill"])
+            #expect(credit.status == .created, "\(credit.text)")
+            let webCard = try await client.call(.post, "/v1/gift_cards", key: app.adminKey, json: ["amount": 2_500, "customer_id": ana, "channels": ["web"]])
+            #expect(webCard.status == .created, "\(webCard.text)")
+            _ = try await client.call(.post, "/v1/gift_cards", key: app.adminKey, json: ["amount": 0, "customer_id": ana])
+            func tenders(_ channel: String, wallet: Bool = true) async throws -> [String]? {
+                let evaluated = try await client.call(.post, "/v1/checkout/evaluate", key: app.adminKey, json: [
+                    "channel": channel, "currency": "EUR", "customer_id": ana, "wallet": wallet,
+                    "lines": [["sku": "SOCKS", "quantity": 1, "unit_price": 500] as [String: any Sendable]],
+                ])
+                #expect(evaluated.status == .ok, "\(evaluated.text)")
+                return (evaluated.object["tenders"] as? [[String: Any]])?.map { "\($0["type"] ?? ""):\($0["available"] ?? "")" }
+            }
+            // The points: 50 for the 50.00 sale, worth 0.50; the empty card is left out, the web-only one is not for the till.
+            #expect(try await tenders("store-madrid-01") == ["store_credit:1500", "points:50"])
+            #expect(try await tenders("web") == ["gift_card:2500", "store_credit:1500", "points:50"])
+            #expect(try await tenders("web", wallet: false) == nil)
+        }
+    }
 }

@@ -1,4 +1,5 @@
 import OmniaCore
+import SQLKit
 
 extension BenchSeed {
     /// The categories the benchmark's customer bought in and its carts hold.
@@ -50,6 +51,46 @@ extension BenchSeed {
                 }
                 _ = try await service.create(on: sql, caller: caller, request, actor: .cli)
             }
+        }
+    }
+
+    /// A promotion every commit takes from: 5 % off the cart with a budget and limits that do not
+    /// run out in a run, so each sale moves its counters (the total, the day's and the customer's).
+    public static func budgetedPromotion(_ services: AppServices, tenantID: String) async throws -> String {
+        let caller = Caller(tenantID: tenantID, keyID: "bench", scopes: [.admin], channelID: nil, locationID: nil, tenantCurrency: "EUR",
+                            tenantTimeZone: "Europe/Madrid", acceptedCurrencies: ["EUR"], identityPolicy: .defaults(country: "ES"))
+        var request = PromotionRequest(name: "Bench budget 5 %", status: "active", currency: "EUR", priority: -1)
+        request.effects = [.init(type: "percent_off_cart", percent: PercentText("5"))]
+        request.budget = PromotionBudget(amount: 1_000_000_000_00, redemptions: 1_000_000_000)
+        request.limits = PromotionLimits(perCustomer: 1_000_000, perDay: 1_000_000_000)
+        let budgeted = request
+        return try await services.database.transaction { sql in
+            try await PromotionService(services: services).create(on: sql, caller: caller, budgeted, actor: .cli).id
+        }
+    }
+
+    /// Up to `limit` of the tenant's customers' ids.
+    public static func customerIDs(_ services: AppServices, tenantID: String, limit: Int) async throws -> [String] {
+        try await services.database.read { sql in
+            try await sql.raw("SELECT id FROM customers WHERE tenant_id = \(bind: tenantID) ORDER BY id LIMIT \(bind: limit)").all()
+                .map { try $0.decode(column: "id", as: String.self) }
+        }
+    }
+
+    /// What a promotion's budget counter says was taken, and what its redemptions add up to: equal when no commit overspent or lost a use.
+    public static func budgetBooks(_ services: AppServices, tenantID: String, promotionID: String) async throws
+        -> (uses: Int64, discount: Int64, redemptions: Int64, redeemed: Int64)
+    {
+        try await services.database.read { sql in
+            let counter = try await sql.raw("""
+                SELECT uses, discount FROM promotion_usage WHERE tenant_id = \(bind: tenantID) AND promotion_id = \(bind: promotionID) AND scope = 'total'
+                """).first()
+            let sums = try await sql.raw("""
+                SELECT COUNT(*) AS n, CAST(COALESCE(SUM(discount), 0) AS BIGINT) AS d FROM promotion_redemptions
+                WHERE tenant_id = \(bind: tenantID) AND promotion_id = \(bind: promotionID)
+                """).first()
+            return (try counter?.decode(column: "uses", as: Int64.self) ?? 0, try counter?.decode(column: "discount", as: Int64.self) ?? 0,
+                    try sums?.decode(column: "n", as: Int64.self) ?? 0, try sums?.decode(column: "d", as: Int64.self) ?? 0)
         }
     }
 }

@@ -16,10 +16,13 @@ struct EvaluateCheckoutRequest: RequestBody {
     /// Also list every promotion that does not apply, with why (`not_applied`): for a console or
     /// a support agent; a till needs only what applies.
     var explain: Bool?
+    /// Also list what the customer holds that can pay for this cart (`tenders`): a till offering
+    /// gift cards, store credit or points at payment asks once, with the cart.
+    var wallet: Bool?
 
     typealias Field = CodingKeys
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case channel, currency, customerId, lines, codes, country, at, explain
+        case channel, currency, customerId, lines, codes, country, at, explain, wallet
     }
 
     static let maximumLines = 500
@@ -80,6 +83,20 @@ struct CheckoutEvaluation: Codable, Sendable {
         let detail: String
     }
 
+    /// An instrument of the customer's that can pay for this cart: in its currency, active, with
+    /// value available, and allowed in its channel and country — `instruments[]` of a redemption.
+    struct WalletTender: Codable, Sendable {
+        /// `gift_card`, `store_credit` or `points`.
+        let type: String
+        let id: String
+        /// What it can pay now, in minor units of the cart's currency.
+        let available: Int64
+        /// Of points: how many are available (`available` is their value).
+        let points: Int64?
+        /// Of a gift card: the last four characters of its code, to tell cards apart.
+        let codeLast4: String?
+    }
+
     struct Code: Codable, Sendable {
         let code: String
         /// `accepted` or `rejected`.
@@ -108,6 +125,8 @@ struct CheckoutEvaluation: Codable, Sendable {
     /// With `explain: true` only.
     let notApplied: [NotApplied]?
     let codes: [Code]
+    /// With `wallet: true` and a customer only.
+    var tenders: [WalletTender]? = nil
     let catalogVersion: Int64
     let evaluatedAt: StoredTime
 }

@@ -14,8 +14,30 @@ struct CheckoutEvaluationService: Sendable {
     func evaluate(on sql: any SQLDatabase, caller: Caller, _ request: EvaluateCheckoutRequest, client: String?) async throws -> CheckoutEvaluation {
         let cart = try await prepare(on: sql, caller: caller, request, client: client)
         let run = try await self.run(cart, on: sql)
-        return Self.answer(run.result, cart: cart, codes: cart.codes, pointsToEarn: try await pointsToEarn(cart, run.result, on: sql, tenantID: caller.tenantID),
-                           unavailable: run.unavailable, explain: request.explain == true, at: services.nowMilliseconds)
+        var answer = Self.answer(run.result, cart: cart, codes: cart.codes,
+                                 pointsToEarn: try await pointsToEarn(cart, run.result, on: sql, tenantID: caller.tenantID),
+                                 unavailable: run.unavailable, explain: request.explain == true, at: services.nowMilliseconds)
+        if request.wallet == true, let customerID = cart.customerID { answer.tenders = try await tenders(of: customerID, for: cart, on: sql) }
+        return answer
+    }
+
+    /// The customer's gift cards, store credit and points that can pay for the cart: in its
+    /// currency, usable now, with value available, and allowed in its channel and country.
+    private func tenders(of customerID: String, for cart: Cart, on sql: any SQLDatabase) async throws -> [CheckoutEvaluation.WalletTender] {
+        let currency = cart.currency.code
+        let now = services.nowMilliseconds
+        let cards = try await GiftCardService(services: services).cards(on: sql, tenantID: cart.tenantID, customerID: customerID).filter { card in
+            card.currency == currency && card.status == "active" && card.available > 0 && (card.expiresAt.map { $0.milliseconds > now } ?? true)
+                && (card.channels.map { $0.contains(cart.channel.code) } ?? true)
+                && (card.countries.map { countries in cart.input.country.map(countries.contains) ?? false } ?? true)
+        }
+        let credit = try await StoreCreditService(services: services).credits(on: sql, tenantID: cart.tenantID, customerID: customerID)
+            .filter { $0.currency == currency && $0.available > 0 }
+        let points = try await LoyaltyService(services: services).memberships(on: sql, tenantID: cart.tenantID, customerID: customerID)
+            .filter { $0.currency == currency && $0.availableValue > 0 }
+        return cards.map { .init(type: InstrumentType.giftCard.rawValue, id: $0.id, available: $0.available, points: nil, codeLast4: $0.codeLast4) }
+            + credit.map { .init(type: InstrumentType.storeCredit.rawValue, id: $0.id, available: $0.available, points: nil, codeLast4: nil) }
+            + points.map { .init(type: InstrumentType.points.rawValue, id: $0.id, available: $0.availableValue, points: $0.available, codeLast4: nil) }
     }
 
     /// A cart checked and everything the engine needs read: the channel and its store's local time,

@@ -14,6 +14,7 @@ extension EvaluateCheckoutRequest: ScannableRequestBody {
             case "at": return seen.insert(5) && scanner.read(\.at, into: &request) { $0.string() }
             case "explain": return seen.insert(6) && scanner.read(\.explain, into: &request) { $0.bool() }
             case "country": return seen.insert(7) && scanner.read(\.country, into: &request) { $0.string() }
+            case "wallet": return seen.insert(8) && scanner.read(\.wallet, into: &request) { $0.bool() }
             default: return false
             }
         }

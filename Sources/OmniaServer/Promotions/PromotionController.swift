@@ -12,6 +12,8 @@ import OmniaCore
 /// | `PATCH /v1/promotions/{id}` | service |
 /// | `POST /v1/checkout/evaluate` (writes nothing) | pos, ecommerce, service |
 /// | `POST /v1/checkout/commit` (201 committed, 200 a retry of the same external id) | pos, ecommerce, service |
+/// | `POST /v1/promotions/{id}/simulate` (writes nothing) | service |
+/// | `GET /v1/promotions/{id}/report?from=&to=` | service, analytics:read |
 struct PromotionController {
     let services: AppServices
 
@@ -57,6 +59,20 @@ struct PromotionController {
                 try await evaluation.evaluate(on: sql, caller: caller, body, client: context.clientAddress)
             }
             return try JSONResponse.make(result)
+        }
+        let simulations = PromotionSimulationService(services: services)
+        routes.post("promotions/:id/simulate", scopes: [.service]) { request, context, caller in
+            let id = try request.id("id", .promotion, context: context, what: "promotion")
+            let body = try await request.decode(SimulatePromotionRequest.self, maxBytes: services.config.maxBodyBytes)
+            let simulation = try await services.database.read { sql in try await simulations.simulate(on: sql, caller: caller, id: id, body) }
+            return try JSONResponse.make(simulation)
+        }
+        let reports = PromotionReportService(services: services)
+        routes.get("promotions/:id/report", scopes: [.service, .analyticsRead]) { request, context, caller in
+            let id = try request.id("id", .promotion, context: context, what: "promotion")
+            let (from, to) = try reports.range(request)
+            let report = try await services.database.read { sql in try await reports.report(on: sql, tenantID: caller.tenantID, id: id, from: from, to: to) }
+            return try JSONResponse.make(report)
         }
         let commits = CheckoutCommitService(services: services)
         routes.post("checkout/commit", scopes: CustomerController.writeScopes) { request, context, caller in

@@ -29,7 +29,7 @@ struct Bench: AsyncParsableCommand {
     var rate: Double?
     @Option(help: "Write the measured phase as a CSV of 100 ms windows (responses, p50, p99, max) to this file: shows whether a tail is spread out or stalls.")
     var timeline: String?
-    @Option(help: "promotions.evaluate: active promotions of the tenant.") var promotions = 200
+    @Option(help: "promotions.evaluate, checkout.commit: active promotions of the tenant.") var promotions = 200
     @Flag(help: "transactions.create: leave out the loyalty programme its tenant otherwise runs (sales then earn nothing).")
     var withoutLoyalty = false
 
@@ -126,6 +126,14 @@ struct Bench: AsyncParsableCommand {
                 try await BenchSeed.promotions(services, tenantID: seeded.tenantID, count: promotions)
                 print("seeded a customer with \(BenchScenario.evaluatedCustomerSales) sales and \(promotions) active promotions in "
                       + String(format: "%.1f s", Date().timeIntervalSince(started)))
+            case .checkoutCommit:
+                try await BenchSeed.customers(services, tenantID: seeded.tenantID, count: BenchScenario.salesCustomers)
+                context.customerIDs = try await BenchSeed.customerIDs(services, tenantID: seeded.tenantID, limit: BenchScenario.salesCustomers)
+                try await BenchSeed.loyaltyProgramme(services, tenantID: seeded.tenantID)
+                try await BenchSeed.promotions(services, tenantID: seeded.tenantID, count: promotions)
+                context.promotionID = try await BenchSeed.budgetedPromotion(services, tenantID: seeded.tenantID)
+                print("seeded \(BenchScenario.salesCustomers) customers, a loyalty programme and \(promotions + 1) active promotions (one with a budget) in "
+                      + String(format: "%.1f s", Date().timeIntervalSince(started)))
             case .wallet:
                 context.customerID = try await BenchSeed.walletCustomer(services, tenantID: seeded.tenantID, cards: 39, coupons: 9)
                 print("seeded a customer with 39 gift cards, store credit, 9 coupons and points in " + String(format: "%.1f s", Date().timeIntervalSince(started)))
@@ -146,6 +154,7 @@ struct Bench: AsyncParsableCommand {
         for server in processes { ports.append(try await server.port()) }
         var result = try await drive(scenario, host: "127.0.0.1", ports: ports, key: admin, databaseLabel: label, context: context)
         if scenario.checksBooks { result.books = try await checkBooks(scenario, database: database, context: context) }
+        if scenario == .checkoutCommit { result.books = try await checkBudget(database: database, context: context) }
         return result
     }
 
@@ -161,6 +170,18 @@ struct Bench: AsyncParsableCommand {
             let summary = "\(card.redemptions) redemptions took \(card.redeemed) of \(loaded); balance \(card.balance), available \(card.available); "
                 + "ledger verify: \(findings.isEmpty ? "sound" : "\(findings.count) findings")"
             guard findings.isEmpty, card.available >= 0, card.balance == loaded - card.redeemed else { throw BenchError("books do not add up: \(summary)") }
+            return summary
+        }
+    }
+
+    /// After a run of commits: the budgeted promotion's counter took exactly what its redemptions
+    /// add up to (no use lost or taken twice), or the bench fails.
+    private func checkBudget(database: DatabaseURL, context: BenchContext) async throws -> String {
+        try await DatabaseFactory.with(database, logger: commandLogger()) { store in
+            let services = AppServices(config: AppConfig(), database: store, logger: commandLogger())
+            let books = try await BenchSeed.budgetBooks(services, tenantID: context.tenantID ?? "", promotionID: context.promotionID ?? "")
+            let summary = "budget counter: \(books.uses) uses, \(books.discount) discount; redemptions: \(books.redemptions), \(books.redeemed)"
+            guard books.uses == books.redemptions, books.discount == books.redeemed, books.uses > 0 else { throw BenchError("budget does not add up: \(summary)") }
             return summary
         }
     }
@@ -235,6 +256,8 @@ struct BenchContext: Sendable {
     var customerID: String?
     var cardIDs: [String] = []
     var codes: [String] = []
+    var customerIDs: [String] = []
+    var promotionID: String?
 }
 
 /// Numbers requests across connections so every write is unique.
@@ -269,6 +292,7 @@ enum BenchScenario: String, CaseIterable, Sendable {
     case couponsValidate = "coupons.validate"
     case wallet
     case promotionsEvaluate = "promotions.evaluate"
+    case checkoutCommit = "checkout.commit"
     case couponsGenerate = "coupons.generate"
     case importTransactions = "import.transactions"
     case identityMatch = "identity.match"
@@ -349,6 +373,18 @@ enum BenchScenario: String, CaseIterable, Sendable {
             let body = "{\"channel\":\"\(sequence % 2 == 0 ? "web" : "store-madrid-01")\",\"currency\":\"EUR\",\"customer_id\":\"\(context.customerID ?? "")\","
                 + "\"lines\":[\(lines)]}"
             return ScenarioRequest(method: .POST, path: "/v1/checkout/evaluate", headers: [], body: Array(body.utf8))
+        case .checkoutCommit:
+            // A five-line sale of a known customer, committed at a till or on the web, each with its own number.
+            let sequence = Int(runID.split(separator: "-").last ?? "") ?? 0
+            let customer = context.customerIDs.isEmpty ? "" : context.customerIDs[(sequence &* 7919) % context.customerIDs.count]
+            let lines = (0..<5).map { line in
+                let index = (sequence &+ line &* 5) % 97
+                let category = BenchSeed.promotionCategories[(index + line) % BenchSeed.promotionCategories.count]
+                return "{\"sku\":\"SKU-\(index)\",\"name\":\"Item \(index)\",\"category\":\"\(category)\",\"quantity\":\(1 + line % 2),\"unit_price\":\(995 + 100 * line)}"
+            }.joined(separator: ",")
+            let body = "{\"external_id\":\"C-\(runID)\",\"channel\":\"\(sequence % 2 == 0 ? "web" : "store-madrid-01")\",\"currency\":\"EUR\","
+                + "\"customer_id\":\"\(customer)\",\"lines\":[\(lines)]}"
+            return ScenarioRequest(method: .POST, path: "/v1/checkout/commit", headers: [("Idempotency-Key", "bench-\(runID)")], body: Array(body.utf8))
         case .customerOverview:
             return ScenarioRequest(method: .GET, path: "/v1/customers/\(context.customerID ?? "")/overview", headers: [], body: nil)
         case .channelsList, .startup, .importTransactions, .identityMatch, .couponsGenerate:
@@ -371,14 +407,14 @@ enum BenchScenario: String, CaseIterable, Sendable {
     /// Whether each request differs (a new location code and key per POST) or one can be reused.
     var variesPerRequest: Bool {
         [.locationsCreate, .identify, .transactionsCreate, .redemptions, .redemptionsHot, .redemptionsContended, .redemptionsPoints, .couponsValidate,
-         .promotionsEvaluate]
+         .promotionsEvaluate, .checkoutCommit]
             .contains(self)
     }
 
     /// The answers that count as correct; any other is an error. A card that ran out refuses with a clean 409.
     var expectedStatuses: [Int] {
         switch self {
-        case .locationsCreate, .transactionsCreate, .redemptions, .redemptionsHot: [201]
+        case .locationsCreate, .transactionsCreate, .redemptions, .redemptionsHot, .checkoutCommit: [201]
         case .redemptionsContended, .redemptionsPoints: [201, 409]
         default: [200]
         }
@@ -398,6 +434,7 @@ enum BenchScenario: String, CaseIterable, Sendable {
         case .couponsValidate: "p99 <= 2 ms (100,000 codes)"
         case .wallet: "p99 <= 5 ms (50 instruments)"
         case .promotionsEvaluate: "p50 <= 2 ms, p99 <= 10 ms, >= 1500/s (sqlite, 16 conns, 200 promotions, 20 lines)"
+        case .checkoutCommit: ">= 1000/s (sqlite, budget and limits taken, 200 promotions, 5 lines)"
         case .couponsGenerate: "1,000,000 codes <= 30 s"
         case .startup: "ready <= 1000 ms, idle RSS <= 100 MB"
         case .importTransactions: ">= 20000/s (sqlite, 5 lines)"

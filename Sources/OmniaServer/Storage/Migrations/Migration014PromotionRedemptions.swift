@@ -2,7 +2,8 @@
 /// with its share of every line, so a return gives back exactly what its lines took), and the
 /// counters budgets and limits are checked against (`promotion_usage`: one row per promotion and
 /// scope — `total`, a local day `day:N`, a customer `customer:cus_…`), taken by conditional upserts
-/// so two channels committing the last of a budget cannot both succeed.
+/// so two channels committing the last of a budget cannot both succeed. And the sales by time, which
+/// a simulation reads the last days of.
 enum Migration014PromotionRedemptions {
     static let migration = Migration(version: 14, name: "promotion_redemptions") { _ in
         [
@@ -30,6 +31,8 @@ enum Migration014PromotionRedemptions {
             """,
             "CREATE INDEX promotion_redemptions_by_transaction ON promotion_redemptions (tenant_id, transaction_id)",
             "CREATE INDEX promotion_redemptions_by_promotion ON promotion_redemptions (tenant_id, promotion_id, occurred_at)",
+            // A promotion's simulation replays the sales of the last days, found by when they happened.
+            "CREATE INDEX transactions_by_time ON transactions (tenant_id, occurred_at)",
             """
             CREATE TABLE promotion_usage (
                 tenant_id TEXT NOT NULL,
