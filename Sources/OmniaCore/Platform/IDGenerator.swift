@@ -33,6 +33,8 @@ public enum IDPrefix: String, Sendable, CaseIterable {
     case promotion = "prm"
     /// One promotion's part of a committed sale: what it took off which lines, kept for returns and reporting.
     case promotionRedemption = "prd"
+    case campaign = "cmp"
+    case campaignRun = "crn"
 }
 
 /// Makes prefixed, time-sortable IDs: `prefix_` + 10 characters of milliseconds since the epoch

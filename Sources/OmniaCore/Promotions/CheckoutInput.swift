@@ -22,6 +22,18 @@ public struct CheckoutInput: Sendable {
     }
 
     public struct Customer: Sendable {
+        /// The customer as rules read them (`PromotionSchema.customer`), their spend in `currency`, on the local day `day`.
+        public func ruleValue(currency: Currency, on day: Int32) -> RuleValue {
+            PromotionSchema.customer.value([
+                "id": .string(id), "tier": tier.map(RuleValue.string) ?? .null,
+                "segments": .list(segments.map(RuleValue.string)), "birthday": birthday.map(RuleValue.date) ?? .null,
+                "days_to_birthday": birthday.map { CheckoutInput.daysToBirthday($0, from: day) }.flatMap(RuleDecimal.init).map(RuleValue.number) ?? .null,
+                "first_purchase": .bool(orders == 0), "orders": RuleDecimal(orders).map(RuleValue.number) ?? .null,
+                "lifetime_spend": .money(minorUnits: lifetimeSpend, currency: currency),
+            ])
+        }
+
+
         public var id: String
         public var tier: String?
         public var segments: [String]
@@ -103,15 +115,7 @@ public struct CheckoutInput: Sendable {
     /// The checkout as a promotion's condition reads it; `lineValues` are its cart's lines.
     public func ruleValue(lineValues: [RuleValue]) -> RuleValue {
         func money(_ minorUnits: Int64) -> RuleValue { .money(minorUnits: minorUnits, currency: currency) }
-        let customerValue: RuleValue = customer.map { customer in
-            PromotionSchema.customer.value([
-                "id": .string(customer.id), "tier": customer.tier.map(RuleValue.string) ?? .null,
-                "segments": .list(customer.segments.map(RuleValue.string)), "birthday": customer.birthday.map(RuleValue.date) ?? .null,
-                "days_to_birthday": customer.birthday.map { Self.daysToBirthday($0, from: localDay) }.flatMap(RuleDecimal.init).map(RuleValue.number) ?? .null,
-                "first_purchase": .bool(customer.orders == 0), "orders": RuleDecimal(customer.orders).map(RuleValue.number) ?? .null,
-                "lifetime_spend": money(customer.lifetimeSpend),
-            ])
-        } ?? .null
+        let customerValue: RuleValue = customer.map { $0.ruleValue(currency: currency, on: localDay) } ?? .null
         return PromotionSchema.checkout.value([
             "cart": PromotionSchema.cart.value([
                 "subtotal": money(subtotal), "currency": .string(currency.code),

@@ -48,6 +48,7 @@ public enum OmniaApplication {
         CouponController(services: services).addRoutes(to: routes)
         LoyaltyController(services: services).addRoutes(to: routes)
         PromotionController(services: services).addRoutes(to: routes)
+        CampaignController(services: services).addRoutes(to: routes)
         return router
     }
 
@@ -64,6 +65,7 @@ public enum OmniaApplication {
             workers.append(MatchJobWorker(services: services))
             workers.append(HoldExpiryWorker(services: services))
             workers.append(LoyaltySweepWorker(services: services))
+            workers.append(CampaignWorker(services: services))
         }
         return Application(
             router: try buildRouter(services),

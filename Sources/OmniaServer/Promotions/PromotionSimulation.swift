@@ -88,7 +88,7 @@ struct PromotionSimulationService: Sendable {
              occurredAt: try row.decode(column: "occurred_at", as: Int64.self))
         }
         let lines = try await self.lines(of: considered.map(\.id), on: sql, tenantID: tenantID)
-        let customers = try await facts(of: Set(considered.compactMap(\.customerID)), on: sql, tenantID: tenantID)
+        let customers = try await CustomerFacts.load(Set(considered.compactMap(\.customerID)), on: sql, tenantID: tenantID)
         let places = try await self.places(on: sql, tenantID: tenantID, tenantTimeZone: caller.tenantTimeZone)
 
         var byChannel: [String: (sales: Int, touched: Int, discount: Int64, revenue: Int64)] = [:]
@@ -98,13 +98,8 @@ struct PromotionSimulationService: Sendable {
             byChannel[sale.channelID, default: (0, 0, 0, 0)].sales += 1
             guard let place = places[sale.channelID], let currency = Currency(code: sale.currency), let saleLines = lines[sale.id], !saleLines.isEmpty else { continue }
             let (day, minute) = LocalClock.day(at: sale.occurredAt, timeZone: place.timeZone)
-            var customer = sale.customerID.flatMap { customers[$0] }
-            if customer != nil, let tier = customer?.tiers[sale.currency] { customer?.facts.tier = tier }
-            let input = CheckoutInput(currency: currency, lines: saleLines, customer: customer.map { fact in
-                var facts = fact.facts
-                facts.lifetimeSpend = fact.spend[sale.currency] ?? 0
-                return facts
-            }, channelCode: place.code, channelKind: place.kind, storeID: place.locationID, country: place.country, localDay: day, localMinute: minute,
+            let customer = sale.customerID.flatMap { customers[$0] }?.customer(in: sale.currency)
+            let input = CheckoutInput(currency: currency, lines: saleLines, customer: customer, channelCode: place.code, channelKind: place.kind, storeID: place.locationID, country: place.country, localDay: day, localMinute: minute,
                                       codes: codes)
             let result = engine.evaluate(input, unlockedCampaigns: campaigns)
             guard let applied = result.applied.first else { continue }
@@ -141,36 +136,6 @@ struct PromotionSimulationService: Sendable {
             }
         }
         return lines
-    }
-
-    /// What the rules know of each customer, now: birthday, tiers by programme currency, orders, and spend by currency.
-    private func facts(of customerIDs: Set<String>, on sql: any SQLDatabase, tenantID: String) async throws
-        -> [String: (facts: CheckoutInput.Customer, tiers: [String: String], spend: [String: Int64])]
-    {
-        var facts: [String: (facts: CheckoutInput.Customer, tiers: [String: String], spend: [String: Int64])] = [:]
-        for batch in customerIDs.sorted().chunks(of: 500) {
-            let ids = Array(batch)
-            for row in try await sql.raw("SELECT id, birth_date FROM customers WHERE tenant_id = \(bind: tenantID) AND id IN (\(binds: ids))").all() {
-                let id = try row.decode(column: "id", as: String.self)
-                facts[id] = (CheckoutInput.Customer(id: id, birthday: try row.decode(column: "birth_date", as: String?.self).flatMap(RuleCalendar.day)), [:], [:])
-            }
-            for row in try await sql.raw("""
-                SELECT customer_id, currency, CAST(SUM(orders) AS BIGINT) AS orders, CAST(SUM(sales_amount - returned_amount) AS BIGINT) AS spend
-                FROM customer_channel_stats WHERE tenant_id = \(bind: tenantID) AND customer_id IN (\(binds: ids)) GROUP BY customer_id, currency
-                """).all() {
-                let id = try row.decode(column: "customer_id", as: String.self)
-                facts[id]?.facts.orders += try row.decode(column: "orders", as: Int64.self)
-                facts[id]?.spend[try row.decode(column: "currency", as: String.self)] = try row.decode(column: "spend", as: Int64.self)
-            }
-            for row in try await sql.raw("""
-                SELECT m.customer_id, m.tier, p.currency FROM loyalty_members m JOIN loyalty_programmes p ON p.tenant_id = m.tenant_id AND p.id = m.programme_id
-                WHERE m.tenant_id = \(bind: tenantID) AND m.customer_id IN (\(binds: ids)) AND p.status = 'active'
-                """).all() {
-                facts[try row.decode(column: "customer_id", as: String.self)]?.tiers[try row.decode(column: "currency", as: String.self)] =
-                    try row.decode(column: "tier", as: String?.self)
-            }
-        }
-        return facts
     }
 
     private struct Place {

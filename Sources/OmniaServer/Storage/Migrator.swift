@@ -27,6 +27,7 @@ public struct Migrator: Sendable {
         Migration012PointsTransferIndexes.migration,
         Migration013Promotions.migration,
         Migration014PromotionRedemptions.migration,
+        Migration015Campaigns.migration,
     ]
 
     let database: any Database

@@ -1,0 +1,128 @@
+import OmniaCore
+
+/// `POST /v1/campaigns` and `PATCH /v1/campaigns/{id}` (every field optional there, each sent
+/// replacing the current one; a change of terms makes a new version, a change of status does not).
+struct CampaignRequest: RequestBody {
+    var name: String?
+    var description: String?
+    /// `draft` (the default), `active`, `paused` or `archived`.
+    var status: String?
+    /// `audience`: a rule over customers, reached once when activated or every `every_days`.
+    var kind: String?
+    /// The audience as a rule over `customer` and `context` (docs/campaigns.md); every customer when absent.
+    var audience: String?
+    /// The currency the audience's `customer.lifetime_spend` and `customer.tier` are read in, and
+    /// points are granted in; the tenant's by default.
+    var currency: String?
+    /// The share of the audience held out as a control group, 0 to 50 (10 by default).
+    var controlPercent: Int?
+    var actions: [CampaignActionInput]?
+    /// Run again every so many days while active (1 to 365); once, when activated, when absent.
+    var everyDays: Int?
+    var frequencyCap: CampaignFrequencyCap?
+
+    typealias Field = CodingKeys
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case name, description, status, kind, audience, currency, controlPercent, actions, everyDays, frequencyCap
+    }
+}
+
+/// What a campaign does for each customer it reaches (not for its control group).
+struct CampaignActionInput: Codable, Sendable, Equatable {
+    /// `assign_coupon` (a code of a unique coupon campaign, to the customer's wallet) or
+    /// `grant_points` (in the loyalty programme of the campaign's currency).
+    var type: String?
+    var couponCampaignId: String?
+    var points: Int64?
+}
+
+/// At most `max` reaches of one customer by the campaign within `per_days` days.
+struct CampaignFrequencyCap: Codable, Sendable, Equatable {
+    var max: Int?
+    var perDays: Int?
+}
+
+/// The validated terms of one version of a campaign, stored as JSON.
+struct CampaignTerms: Codable, Sendable, Equatable {
+    var name: String
+    var description: String?
+    var kind: String
+    /// Canonical text of the audience rule.
+    var audience: String?
+    var currency: String
+    var controlPercent: Int
+    var actions: [CampaignActionInput]
+    var everyDays: Int?
+    var frequencyCap: CampaignFrequencyCap?
+}
+
+/// A campaign as the API shows it.
+struct CampaignView: Codable, Sendable {
+    let id: String
+    let version: Int
+    let status: String
+    let name: String
+    let description: String?
+    let kind: String
+    let audience: String?
+    let currency: String
+    let controlPercent: Int
+    let actions: [CampaignActionInput]
+    let everyDays: Int?
+    let frequencyCap: CampaignFrequencyCap?
+    /// The run queued by this change (activating an audience campaign queues its first run).
+    var queuedRun: CampaignRun?
+    let createdAt: StoredTime
+    let updatedAt: StoredTime
+}
+
+/// A run of a campaign: a job any server may claim, resumable where it stopped.
+struct CampaignRun: Codable, Sendable {
+    let id: String
+    let campaignId: String
+    /// The version of the campaign's terms it runs.
+    let version: Int
+    /// `queued`, `running`, `succeeded` or `failed`.
+    let status: String
+    /// Customers read so far.
+    let considered: Int64
+    /// Customers in the audience reached (actions taken).
+    let targeted: Int64
+    /// Customers in the audience held out as control.
+    let control: Int64
+    /// Customers in the audience left out by the frequency cap.
+    let capped: Int64
+    let coupons: Int64
+    let points: Int64
+    let error: String?
+    let createdAt: StoredTime
+    let startedAt: StoredTime?
+    let finishedAt: StoredTime?
+}
+
+/// What a campaign's reached customers did after it, against its control group's.
+struct CampaignReport: Codable, Sendable {
+    struct Group: Codable, Sendable {
+        let customers: Int64
+        /// Of them, those with a sale after they were reached (or held out), in any channel.
+        let buyers: Int64
+        let sales: Int64
+        let revenue: Int64
+        /// `buyers / customers`.
+        let conversionRate: Double
+        /// `revenue / customers`, in minor units.
+        let revenuePerCustomer: Double
+    }
+
+    let campaignId: String
+    let runs: Int
+    let target: Group
+    let control: Group
+    /// Coupons the campaign assigned, and how many of them were used at a checkout.
+    let couponsAssigned: Int64
+    let couponsRedeemed: Int64
+    /// `target.conversion_rate − control.conversion_rate`, in percentage points; absent without a control group.
+    let conversionUplift: Double?
+    /// The target's revenue per customer over the control's, less 1 (0.12: 12 % more); absent without control revenue.
+    let revenueUplift: Double?
+}

@@ -1,0 +1,192 @@
+import Foundation
+import HTTPTypes
+import OmniaCore
+import SQLKit
+
+/// Campaigns created, changed and read by marketers. Activating an audience campaign queues its
+/// first run (`CampaignRuns`); every change emits `campaign.created` / `campaign.updated` and is audited.
+struct CampaignService: Sendable {
+    let services: AppServices
+    static let statuses = ["draft", "active", "paused", "archived"]
+    static let actionTypes = ["assign_coupon", "grant_points"]
+
+    func create(on sql: any SQLDatabase, caller: Caller, _ request: CampaignRequest, actor: Actor) async throws -> CampaignView {
+        var validator = Validator()
+        let status = PromotionTerms.checkedStatus(request.status ?? "draft", into: &validator)
+        let terms = try await validated(request, over: nil, caller: caller, on: sql, into: &validator)
+        guard validator.isValid, let terms else { throw Problem.validation(validator.errors) }
+        let now = services.nowMilliseconds
+        let stored = StoredCampaign(id: services.ids.make(.campaign), version: 1, status: status, terms: terms, createdAt: now, updatedAt: now)
+        try await sql.raw("""
+            INSERT INTO campaigns (tenant_id, id, version, name, kind, status, definition, created_at, updated_at)
+            VALUES (\(bind: caller.tenantID), \(bind: stored.id), 1, \(bind: terms.name), \(bind: terms.kind), \(bind: status),
+                    \(bind: try JSONCoding.text(terms)), \(bind: now), \(bind: now))
+            """).run()
+        return try await recorded(stored, queue: status == "active", event: "campaign.created", on: sql, tenantID: caller.tenantID, actor: actor)
+    }
+
+    func update(on sql: any SQLDatabase, caller: Caller, id: String, _ request: CampaignRequest, actor: Actor) async throws -> CampaignView {
+        guard let current = try await campaign(on: sql, tenantID: caller.tenantID, id: id, locked: true) else { throw Problem.notFound("campaign") }
+        if current.status == "archived" { throw Problem(.conflict, code: "campaign_archived", detail: "an archived campaign cannot change; create a new one") }
+        var validator = Validator()
+        let status = PromotionTerms.checkedStatus(request.status ?? current.status, into: &validator)
+        if status == "draft" && current.status != "draft" {
+            validator.fail("status", "invalid_transition", "a campaign that has been active goes to paused or archived, not back to draft")
+        }
+        if request.kind != nil && request.kind != current.terms.kind {
+            validator.fail("kind", "immutable", "a campaign's kind does not change; create another campaign")
+        }
+        let terms = try await validated(request, over: current.terms, caller: caller, on: sql, into: &validator)
+        guard validator.isValid, let terms else { throw Problem.validation(validator.errors) }
+        let now = services.nowMilliseconds
+        let version = terms != current.terms ? current.version + 1 : current.version
+        try await sql.raw("""
+            UPDATE campaigns SET version = \(bind: version), name = \(bind: terms.name), status = \(bind: status),
+              definition = \(bind: try JSONCoding.text(terms)), updated_at = \(bind: now)
+            WHERE tenant_id = \(bind: caller.tenantID) AND id = \(bind: id)
+            """).run()
+        let stored = StoredCampaign(id: id, version: version, status: status, terms: terms, createdAt: current.createdAt, updatedAt: now)
+        return try await recorded(stored, queue: status == "active" && current.status != "active", event: "campaign.updated", on: sql,
+                                  tenantID: caller.tenantID, actor: actor)
+    }
+
+    /// Activation queues the campaign's run (none when one is already queued or running).
+    private func recorded(_ campaign: StoredCampaign, queue: Bool, event: String, on sql: any SQLDatabase, tenantID: String,
+                          actor: Actor) async throws -> CampaignView {
+        var view = campaign.view
+        if queue { view.queuedRun = try await CampaignRuns(services: services).queue(on: sql, tenantID: tenantID, campaign: campaign) }
+        try await services.events.append(on: sql, tenantID: tenantID, type: event, data: view, requestID: actor.requestID)
+        try await services.audit.record(on: sql, tenantID: tenantID, actor: actor.id, action: event, targetType: "campaign", targetID: campaign.id,
+                                        details: ["status": .string(campaign.status), "version": .integer(Int64(campaign.version))],
+                                        requestID: actor.requestID)
+        return view
+    }
+
+    /// The request's terms over `base` (a PATCH's current terms), every field checked.
+    private func validated(_ request: CampaignRequest, over base: CampaignTerms?, caller: Caller, on sql: any SQLDatabase,
+                           into validator: inout Validator) async throws -> CampaignTerms? {
+        let name = request.name == nil && base != nil ? base?.name : validator.text(request.name, field: "name", maxLength: 200)
+        let description = request.description == nil ? base?.description
+            : request.description!.isEmpty ? nil : validator.text(request.description, field: "description", maxLength: 2_000)
+        let kind = request.kind ?? base?.kind ?? "audience"
+        if kind != "audience" { validator.fail("kind", "invalid_enum", "kind must be one of: audience") }
+        var audience = base?.audience
+        if let text = request.audience {
+            audience = text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty ? nil
+                : PromotionTerms.rule(text, schema: AudienceSchema.audience, field: "audience", into: &validator)
+        }
+        var currency = base?.currency ?? caller.tenantCurrency
+        if let given = request.currency, let code = validator.currency(given, field: "currency")?.code {
+            if caller.acceptedCurrencies.contains(code) {
+                currency = code
+            } else {
+                validator.fail("currency", "currency_not_accepted", "currency must be one the tenant accepts: \(caller.acceptedCurrencies.sorted().joined(separator: ", "))")
+            }
+        }
+        let control = request.controlPercent ?? base?.controlPercent ?? 10
+        if !(0...50).contains(control) { validator.fail("control_percent", "out_of_range", "control_percent must be 0 to 50") }
+        var actions = base?.actions ?? []
+        if let given = request.actions {
+            actions = try await checkedActions(given, tenantID: caller.tenantID, on: sql, into: &validator)
+        } else if base == nil {
+            validator.fail("actions", "required", "actions is required: what the campaign does for each customer it reaches")
+        }
+        var everyDays = base?.everyDays
+        if let given = request.everyDays {
+            everyDays = given == 0 ? nil : given
+            if !(0...365).contains(given) { validator.fail("every_days", "out_of_range", "every_days must be 1 to 365, or 0 to run once") }
+        }
+        var cap = base?.frequencyCap
+        if let given = request.frequencyCap {
+            cap = given.max == nil && given.perDays == nil ? nil : given
+            if cap != nil {
+                if !(1...1_000).contains(given.max ?? 0) { validator.fail("frequency_cap.max", "out_of_range", "frequency_cap.max must be 1 to 1000") }
+                if !(1...365).contains(given.perDays ?? 0) { validator.fail("frequency_cap.per_days", "out_of_range", "frequency_cap.per_days must be 1 to 365") }
+            }
+        }
+        guard validator.isValid, let name else { return nil }
+        return CampaignTerms(name: name, description: description, kind: kind, audience: audience, currency: currency, controlPercent: control,
+                             actions: actions, everyDays: everyDays, frequencyCap: cap)
+    }
+
+    private func checkedActions(_ inputs: [CampaignActionInput], tenantID: String, on sql: any SQLDatabase,
+                                into validator: inout Validator) async throws -> [CampaignActionInput] {
+        guard (1...5).contains(inputs.count) else {
+            validator.fail("actions", "invalid_length", "actions lists 1 to 5 actions")
+            return []
+        }
+        var actions: [CampaignActionInput] = []
+        for (index, input) in inputs.enumerated() {
+            let field = "actions[\(index)]"
+            switch input.type {
+            case "assign_coupon":
+                if input.points != nil { validator.fail("\(field).points", "not_for_type", "assign_coupon does not read points") }
+                guard let campaignID = input.couponCampaignId else {
+                    validator.fail("\(field).coupon_campaign_id", "required", "assign_coupon names a unique coupon campaign (cpc_…)")
+                    continue
+                }
+                let campaign = try? await CouponService(services: services).campaign(on: sql, tenantID: tenantID, id: campaignID)
+                if campaign == nil {
+                    validator.fail("\(field).coupon_campaign_id", "unknown_campaign", "coupon_campaign_id does not name a coupon campaign of this tenant")
+                } else if campaign?.kind != "unique" {
+                    validator.fail("\(field).coupon_campaign_id", "not_unique_campaign", "a campaign assigns codes of a unique coupon campaign, one per customer")
+                }
+                actions.append(CampaignActionInput(type: "assign_coupon", couponCampaignId: campaignID))
+            case "grant_points":
+                if input.couponCampaignId != nil { validator.fail("\(field).coupon_campaign_id", "not_for_type", "grant_points does not read coupon_campaign_id") }
+                guard let points = input.points, (1...1_000_000).contains(points) else {
+                    validator.fail("\(field).points", input.points == nil ? "required" : "out_of_range", "grant_points gives 1 to 1000000 points")
+                    continue
+                }
+                actions.append(CampaignActionInput(type: "grant_points", points: points))
+            default:
+                validator.fail("\(field).type", input.type == nil ? "required" : "invalid_enum", "type must be one of: \(Self.actionTypes.joined(separator: ", "))")
+            }
+        }
+        return actions
+    }
+
+    // MARK: Reading
+
+    func campaign(on sql: any SQLDatabase, tenantID: String, id: String, locked: Bool = false) async throws -> StoredCampaign? {
+        guard IDGenerator.isWellFormed(id, prefix: .campaign) else { return nil }
+        let lock = locked && sql.dialect.name != "sqlite" ? " FOR UPDATE" : ""
+        return try await campaigns(on: sql, "SELECT * FROM campaigns WHERE tenant_id = \(bind: tenantID) AND id = \(bind: id)\(unsafeRaw: lock)").first
+    }
+
+    func page(on sql: any SQLDatabase, tenantID: String, status: String?, page: PageRequest) async throws -> [StoredCampaign] {
+        var query: SQLQueryString = "SELECT * FROM campaigns WHERE tenant_id = \(bind: tenantID)"
+        if let status { query += " AND status = \(bind: status)" }
+        if let cursor = page.startingAfter { query += " AND id > \(bind: cursor)" }
+        return try await campaigns(on: sql, query + " ORDER BY id LIMIT \(literal: page.limit + 1)")
+    }
+
+    func campaigns(on sql: any SQLDatabase, _ query: SQLQueryString) async throws -> [StoredCampaign] {
+        try await sql.raw(query).all().map(Self.stored)
+    }
+
+    static func stored(_ row: any SQLRow) throws -> StoredCampaign {
+            StoredCampaign(
+                id: try row.decode(column: "id", as: String.self), version: try row.decode(column: "version", as: Int.self),
+                status: try row.decode(column: "status", as: String.self),
+                terms: try JSONCoding.decoder.decode(CampaignTerms.self, from: Data(try row.decode(column: "definition", as: String.self).utf8)),
+                createdAt: try row.decode(column: "created_at", as: Int64.self), updatedAt: try row.decode(column: "updated_at", as: Int64.self))
+    }
+}
+
+/// A campaign as stored: its current terms and status.
+struct StoredCampaign: Sendable {
+    let id: String
+    let version: Int
+    let status: String
+    let terms: CampaignTerms
+    let createdAt: Int64
+    let updatedAt: Int64
+
+    var view: CampaignView {
+        CampaignView(id: id, version: version, status: status, name: terms.name, description: terms.description, kind: terms.kind,
+                     audience: terms.audience, currency: terms.currency, controlPercent: terms.controlPercent, actions: terms.actions,
+                     everyDays: terms.everyDays, frequencyCap: terms.frequencyCap, queuedRun: nil, createdAt: StoredTime(milliseconds: createdAt),
+                     updatedAt: StoredTime(milliseconds: updatedAt))
+    }
+}
