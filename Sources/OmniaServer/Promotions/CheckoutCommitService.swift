@@ -76,9 +76,6 @@ struct CheckoutCommitService: Sendable {
         let transaction = recorded.transaction
         let cart = sale.cart
         let now = services.nowMilliseconds
-        try await PromotionUsage(tenantID: caller.tenantID).take(on: sql, sale.result.applied.compactMap { applied in
-            cart.catalog.quotas[applied.promotionID].map { (applied.promotionID, $0, applied.discount) }
-        }, day: cart.localDay, customerID: cart.customerID, now: now)
         let coupons = CouponService(services: services)
         var rows: [PromotionRedemptionStore.NewRow] = []
         for applied in sale.result.applied {
@@ -98,6 +95,10 @@ struct CheckoutCommitService: Sendable {
             rows.append(.init(redemption: redemption, localDay: cart.localDay, saleNet: transaction.subtotal - transaction.discountTotal))
         }
         try await redemptions.insert(on: sql, rows, now: now)
+        // Last: a promotion's budget row is every commit's, and its lock is held from here to COMMIT.
+        try await PromotionUsage(tenantID: caller.tenantID).take(on: sql, sale.result.applied.compactMap { applied in
+            cart.catalog.quotas[applied.promotionID].map { (applied.promotionID, $0, applied.discount) }
+        }, day: cart.localDay, customerID: cart.customerID, now: now)
         return CheckoutCommit(
             transaction: transaction, promotions: rows.map(\.redemption), discount: sale.result.discount, bonusPoints: sale.result.bonusPoints,
             freeShipping: sale.result.freeShipping, codes: cart.codes, created: true)

@@ -92,8 +92,9 @@ struct PromotionUsage: Sendable {
     }
 
     /// Takes one use and `discount` of each counter of each promotion, refusing the whole commit
-    /// (by throwing) when one would pass its ceiling. Counters are taken in one order — by
-    /// promotion, then scope — so two commits never wait on each other's rows crosswise.
+    /// (its transaction fails with the refusal) when one would pass its ceiling. Counters are
+    /// taken in one order — by promotion, then scope — so two commits never wait on each other's
+    /// rows crosswise.
     func take(on sql: any SQLDatabase, _ uses: [(promotionID: String, quota: PromotionQuota, discount: Int64)], day: Int32, customerID: String?,
               now: Int64) async throws {
         var counters: [(promotionID: String, scope: String, maximumUses: Int64, maximumDiscount: Int64, discount: Int64)] = []
@@ -108,10 +109,12 @@ struct PromotionUsage: Sendable {
         }
         counters.sort { ($0.promotionID, $0.scope) < ($1.promotionID, $1.scope) }
         for counter in counters {
-            let refusal = Self.unavailability(counter.scope, limit: nil)
-            guard counter.discount <= counter.maximumDiscount else { throw PromotionCommitError.unavailable(counter.promotionID, refusal) }
-            // A first use inserts the row; later ones add to it only while under both ceilings.
-            let taken = try await sql.raw("""
+            guard counter.discount <= counter.maximumDiscount else {
+                throw PromotionCommitError.unavailable(counter.promotionID, Self.unavailability(counter.scope, limit: nil))
+            }
+            // A first use inserts the row; later ones add to it only while under both ceilings. Held
+            // to the commit on PostgreSQL: a hot budget's row is locked only for the commit itself.
+            try await sql.runDeferrable("""
                 INSERT INTO promotion_usage (tenant_id, promotion_id, scope, uses, discount, updated_at)
                 VALUES (\(bind: tenantID), \(bind: counter.promotionID), \(bind: counter.scope), 1, \(bind: counter.discount), \(bind: now))
                 ON CONFLICT (tenant_id, promotion_id, scope) DO UPDATE SET uses = promotion_usage.uses + 1,
@@ -119,11 +122,8 @@ struct PromotionUsage: Sendable {
                 WHERE promotion_usage.uses < \(bind: counter.maximumUses)
                   AND promotion_usage.discount <= \(bind: counter.maximumDiscount) - excluded.discount
                 RETURNING uses
-                """).all()
-            guard !taken.isEmpty else {
-                throw PromotionCommitError.unavailable(counter.promotionID, Self.unavailability(counter.scope, limit: counter.scope == Self.totalScope
-                    && counter.maximumUses < .max ? counter.maximumUses : nil))
-            }
+                """, expecting: RowExpectation(rows: 1, error: PromotionCommitError.unavailable(counter.promotionID, Self.unavailability(
+                    counter.scope, limit: counter.scope == Self.totalScope && counter.maximumUses < .max ? counter.maximumUses : nil))))
         }
     }
 

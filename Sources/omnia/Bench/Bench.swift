@@ -75,6 +75,9 @@ struct Bench: AsyncParsableCommand {
         if scenario == .couponsGenerate {
             return try await CouponMeasurement.run(database: database, databaseLabel: label)
         }
+        if scenario == .campaignsAudience {
+            return try await CampaignMeasurement.run(database: database, databaseLabel: label)
+        }
         if scenario == .importTransactions {
             return try await ImportMeasurement.run(database: database, databaseLabel: label, folder: temporary, records: records)
         }
@@ -294,6 +297,7 @@ enum BenchScenario: String, CaseIterable, Sendable {
     case promotionsEvaluate = "promotions.evaluate"
     case checkoutCommit = "checkout.commit"
     case couponsGenerate = "coupons.generate"
+    case campaignsAudience = "campaigns.audience"
     case importTransactions = "import.transactions"
     case identityMatch = "identity.match"
     case startup
@@ -387,7 +391,7 @@ enum BenchScenario: String, CaseIterable, Sendable {
             return ScenarioRequest(method: .POST, path: "/v1/checkout/commit", headers: [("Idempotency-Key", "bench-\(runID)")], body: Array(body.utf8))
         case .customerOverview:
             return ScenarioRequest(method: .GET, path: "/v1/customers/\(context.customerID ?? "")/overview", headers: [], body: nil)
-        case .channelsList, .startup, .importTransactions, .identityMatch, .couponsGenerate:
+        case .channelsList, .startup, .importTransactions, .identityMatch, .couponsGenerate, .campaignsAudience:
             return ScenarioRequest(method: .GET, path: "/v1/channels", headers: [], body: nil)
         case .locationsCreate:
             let body = "{\"code\":\"b-\(runID)\",\"name\":\"Bench store\",\"kind\":\"store\",\"country\":\"ES\",\"city\":\"Madrid\"}"
@@ -436,6 +440,7 @@ enum BenchScenario: String, CaseIterable, Sendable {
         case .promotionsEvaluate: "p50 <= 2 ms, p99 <= 10 ms, >= 1500/s (sqlite, 16 conns, 200 promotions, 20 lines)"
         case .checkoutCommit: ">= 1000/s (sqlite, budget and limits taken, 200 promotions, 5 lines)"
         case .couponsGenerate: "1,000,000 codes <= 30 s"
+        case .campaignsAudience: "100,000 customers <= 60 s"
         case .startup: "ready <= 1000 ms, idle RSS <= 100 MB"
         case .importTransactions: ">= 20000/s (sqlite, 5 lines)"
         case .identityMatch: "10,000 x 10,000 customers <= 60 s"
