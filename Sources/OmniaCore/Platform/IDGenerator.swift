@@ -35,6 +35,8 @@ public enum IDPrefix: String, Sendable, CaseIterable {
     case promotionRedemption = "prd"
     case campaign = "cmp"
     case campaignRun = "crn"
+    /// A triggered campaign's reach of one customer, scheduled for when its delay ends.
+    case campaignDelivery = "cdl"
 }
 
 /// Makes prefixed, time-sortable IDs: `prefix_` + 10 characters of milliseconds since the epoch

@@ -49,6 +49,7 @@ public enum OmniaApplication {
         LoyaltyController(services: services).addRoutes(to: routes)
         PromotionController(services: services).addRoutes(to: routes)
         CampaignController(services: services).addRoutes(to: routes)
+        ConsentService(services: services).addRoutes(to: routes)
         return router
     }
 

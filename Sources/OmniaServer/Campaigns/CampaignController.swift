@@ -49,6 +49,9 @@ struct CampaignController {
             let id = try request.id("id", .campaign, context: context, what: "campaign")
             return try await services.mutation(context, status: .accepted) { sql in
                 guard let campaign = try await campaigns.campaign(on: sql, tenantID: caller.tenantID, id: id) else { throw Problem.notFound("campaign") }
+                guard campaign.terms.kind == "audience" else {
+                    throw Problem(.conflict, code: "not_an_audience_campaign", detail: "a triggered campaign acts when its trigger fires; it has no runs")
+                }
                 guard campaign.status == "active" else {
                     throw Problem(.conflict, code: "campaign_not_active", detail: "only an active campaign runs; it is \(campaign.status)")
                 }

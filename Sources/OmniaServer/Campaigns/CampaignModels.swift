@@ -7,8 +7,10 @@ struct CampaignRequest: RequestBody {
     var description: String?
     /// `draft` (the default), `active`, `paused` or `archived`.
     var status: String?
-    /// `audience`: a rule over customers, reached once when activated or every `every_days`.
+    /// `audience`: a rule over customers, reached once when activated or every `every_days`;
+    /// `triggered`: each customer a `trigger` fires for, after its delay.
     var kind: String?
+    var trigger: CampaignTrigger?
     /// The audience as a rule over `customer` and `context` (docs/campaigns.md); every customer when absent.
     var audience: String?
     /// The currency the audience's `customer.lifetime_spend` and `customer.tier` are read in, and
@@ -20,20 +22,44 @@ struct CampaignRequest: RequestBody {
     /// Run again every so many days while active (1 to 365); once, when activated, when absent.
     var everyDays: Int?
     var frequencyCap: CampaignFrequencyCap?
+    /// Local hours (the tenant's time zone) no message is sent in: one due then waits until they end.
+    var quietHours: CampaignQuietHours?
 
     typealias Field = CodingKeys
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case name, description, status, kind, audience, currency, controlPercent, actions, everyDays, frequencyCap
+        case name, description, status, kind, trigger, audience, currency, controlPercent, actions, everyDays, frequencyCap, quietHours
     }
+}
+
+/// What fires a triggered campaign for a customer, and how long after it acts.
+struct CampaignTrigger: Codable, Sendable, Equatable {
+    /// `cart_abandoned`, `return_recorded`, `first_store_purchase` (a customer who had bought only
+    /// elsewhere buys in a store), `birthday`, `points_expiring`.
+    var event: String?
+    /// Minutes after the event (0 to 43,200; 0 by default).
+    var delayMinutes: Int?
+    /// Of `birthday` and `points_expiring`: how many days ahead (0 to 60; 0 and 7 by default).
+    var daysBefore: Int?
+}
+
+/// `HH:MM` to `HH:MM`, local; `from` after `to` runs over midnight.
+struct CampaignQuietHours: Codable, Sendable, Equatable {
+    var from: String?
+    var to: String?
 }
 
 /// What a campaign does for each customer it reaches (not for its control group).
 struct CampaignActionInput: Codable, Sendable, Equatable {
-    /// `assign_coupon` (a code of a unique coupon campaign, to the customer's wallet) or
-    /// `grant_points` (in the loyalty programme of the campaign's currency).
+    /// `assign_coupon` (a code of a unique coupon campaign, to the customer's wallet),
+    /// `grant_points` (in the loyalty programme of the campaign's currency) or, in a triggered
+    /// campaign, `message` (a `campaign.message` event for the messaging system to send).
     var type: String?
     var couponCampaignId: String?
     var points: Int64?
+    /// Of `message`: its text, with `{{first_name}}`, `{{coupon_code}}`, `{{points}}` and `{{campaign}}` filled in.
+    var template: String?
+    /// Of `message`: the channels of contact in order of preference; the first the customer consented to and can be reached by is used.
+    var channels: [String]?
 }
 
 /// At most `max` reaches of one customer by the campaign within `per_days` days.
@@ -47,6 +73,8 @@ struct CampaignTerms: Codable, Sendable, Equatable {
     var name: String
     var description: String?
     var kind: String
+    var trigger: CampaignTrigger?
+    var quietHours: CampaignQuietHours?
     /// Canonical text of the audience rule.
     var audience: String?
     var currency: String
@@ -64,12 +92,14 @@ struct CampaignView: Codable, Sendable {
     let name: String
     let description: String?
     let kind: String
+    let trigger: CampaignTrigger?
     let audience: String?
     let currency: String
     let controlPercent: Int
     let actions: [CampaignActionInput]
     let everyDays: Int?
     let frequencyCap: CampaignFrequencyCap?
+    let quietHours: CampaignQuietHours?
     /// The run queued by this change (activating an audience campaign queues its first run).
     var queuedRun: CampaignRun?
     let createdAt: StoredTime

@@ -205,7 +205,8 @@ struct CampaignRuns: Sendable {
             }
             var granted: Int64 = 0
             if plan.points > 0, !targetList.isEmpty {
-                granted = try await grantPoints(on: sql, plan: plan, runID: runID, to: targetList, now: now)
+                granted = try await grantPoints(on: sql, tenantID: tenantID, currency: plan.currency.code, points: plan.points, to: targetList, sourceID: runID,
+                                                reason: "campaign \(plan.campaign.terms.name)", now: now)
             }
             try await sql.insertRows(into: "campaign_members", columns: [
                 "tenant_id", "run_id", "customer_id", "campaign_id", "control", "coupon_code", "points", "created_at",
@@ -231,8 +232,8 @@ struct CampaignRuns: Sendable {
 
     /// Assigns a fresh code of the coupon campaign to each customer (as many as there are codes):
     /// codes available and assigned to nobody, taken by one conditional update for the page.
-    private func assignCodes(on sql: any SQLDatabase, tenantID: String, couponCampaignID: String, to customers: [String], after cursor: String?,
-                             now: Int64) async throws -> [String: String] {
+    func assignCodes(on sql: any SQLDatabase, tenantID: String, couponCampaignID: String, to customers: [String], after cursor: String?,
+                     now: Int64) async throws -> [String: String] {
         let skipLocked = sql.dialect.name == "sqlite" ? "" : " FOR UPDATE SKIP LOCKED"
         let free = try await sql.raw("""
             SELECT code FROM coupon_codes
@@ -249,21 +250,21 @@ struct CampaignRuns: Sendable {
         return Dictionary(uniqueKeysWithValues: pairs.filter { taken.contains($0.1) })
     }
 
-    /// Credits the points to each customer in the loyalty programme of the campaign's currency
-    /// (enrolling them if need be); they do not count toward a tier. Returns the points given.
-    private func grantPoints(on sql: any SQLDatabase, plan: Plan, runID: String, to customers: [String], now: Int64) async throws -> Int64 {
+    /// Credits `points` to each customer in the loyalty programme of `currency` (enrolling them if
+    /// need be); they do not count toward a tier. Returns the points given.
+    func grantPoints(on sql: any SQLDatabase, tenantID: String, currency: String, points: Int64, to customers: [String], sourceID: String, reason: String,
+                     now: Int64) async throws -> Int64 {
         let loyalty = LoyaltyService(services: services)
-        guard let programme = try await LoyaltyProgrammeService(services: services).activeProgrammes(on: sql, tenantID: plan.tenantID)[plan.currency.code]
-        else { return 0 }
-        let members = try await loyalty.members(on: sql, tenantID: plan.tenantID, programme: programme, customerIDs: Set(customers), now: now)
+        guard let programme = try await LoyaltyProgrammeService(services: services).activeProgrammes(on: sql, tenantID: tenantID)[currency] else { return 0 }
+        let members = try await loyalty.members(on: sql, tenantID: tenantID, programme: programme, customerIDs: Set(customers), now: now)
         let credits = customers.compactMap { members[$0] }.map { member in
-            LoyaltyService.Credit(member: member, programme: programme, points: plan.points, kind: "campaign", sourceID: runID, qualifying: 0,
-                                  linePoints: nil, earnedAt: now, reason: "campaign \(plan.campaign.terms.name)")
+            LoyaltyService.Credit(member: member, programme: programme, points: points, kind: "campaign", sourceID: sourceID, qualifying: 0,
+                                  linePoints: nil, earnedAt: now, reason: reason)
         }
-        let events = try await loyalty.credit(on: sql, tenantID: plan.tenantID, credits, purpose: LoyaltyService.issuedPurpose, event: "loyalty.points_granted",
+        let events = try await loyalty.credit(on: sql, tenantID: tenantID, credits, purpose: LoyaltyService.issuedPurpose, event: "loyalty.points_granted",
                                               requestID: nil, now: now)
-        try await services.events.append(on: sql, tenantID: plan.tenantID, events)
-        return Int64(credits.count) * plan.points
+        try await services.events.append(on: sql, tenantID: tenantID, events)
+        return Int64(credits.count) * points
     }
 
     private func finish(tenantID: String, runID: String, token: String, error: String?) async throws -> CampaignRun {

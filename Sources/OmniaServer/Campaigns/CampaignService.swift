@@ -8,7 +8,10 @@ import SQLKit
 struct CampaignService: Sendable {
     let services: AppServices
     static let statuses = ["draft", "active", "paused", "archived"]
-    static let actionTypes = ["assign_coupon", "grant_points"]
+    static let actionTypes = ["assign_coupon", "grant_points", "message"]
+    static let kinds = ["audience", "triggered"]
+    static let triggerEvents = ["cart_abandoned", "return_recorded", "first_store_purchase", "birthday", "points_expiring"]
+    static let placeholders = ["first_name", "coupon_code", "points", "campaign"]
 
     func create(on sql: any SQLDatabase, caller: Caller, _ request: CampaignRequest, actor: Actor) async throws -> CampaignView {
         var validator = Validator()
@@ -22,7 +25,7 @@ struct CampaignService: Sendable {
             VALUES (\(bind: caller.tenantID), \(bind: stored.id), 1, \(bind: terms.name), \(bind: terms.kind), \(bind: status),
                     \(bind: try JSONCoding.text(terms)), \(bind: now), \(bind: now))
             """).run()
-        return try await recorded(stored, queue: status == "active", event: "campaign.created", on: sql, tenantID: caller.tenantID, actor: actor)
+        return try await recorded(stored, queue: status == "active" && terms.kind == "audience", event: "campaign.created", on: sql, tenantID: caller.tenantID, actor: actor)
     }
 
     func update(on sql: any SQLDatabase, caller: Caller, id: String, _ request: CampaignRequest, actor: Actor) async throws -> CampaignView {
@@ -46,7 +49,7 @@ struct CampaignService: Sendable {
             WHERE tenant_id = \(bind: caller.tenantID) AND id = \(bind: id)
             """).run()
         let stored = StoredCampaign(id: id, version: version, status: status, terms: terms, createdAt: current.createdAt, updatedAt: now)
-        return try await recorded(stored, queue: status == "active" && current.status != "active", event: "campaign.updated", on: sql,
+        return try await recorded(stored, queue: status == "active" && current.status != "active" && terms.kind == "audience", event: "campaign.updated", on: sql,
                                   tenantID: caller.tenantID, actor: actor)
     }
 
@@ -69,7 +72,20 @@ struct CampaignService: Sendable {
         let description = request.description == nil ? base?.description
             : request.description!.isEmpty ? nil : validator.text(request.description, field: "description", maxLength: 2_000)
         let kind = request.kind ?? base?.kind ?? "audience"
-        if kind != "audience" { validator.fail("kind", "invalid_enum", "kind must be one of: audience") }
+        if !Self.kinds.contains(kind) { validator.fail("kind", "invalid_enum", "kind must be one of: \(Self.kinds.joined(separator: ", "))") }
+        var trigger = base?.trigger
+        if let given = request.trigger { trigger = checkedTrigger(given, into: &validator) }
+        if kind == "triggered" && trigger == nil && request.trigger == nil {
+            validator.fail("trigger", "required", "a triggered campaign names its trigger: {\"event\": \"cart_abandoned\", \"delay_minutes\": 120}")
+        }
+        if kind == "audience" && request.trigger != nil { validator.fail("trigger", "not_for_kind", "an audience campaign has no trigger; its runs reach its audience") }
+        var quietHours = base?.quietHours
+        if let given = request.quietHours {
+            quietHours = given.from == nil && given.to == nil ? nil : given
+            for (value, name) in [(given.from, "from"), (given.to, "to")] where quietHours != nil && value.flatMap(Self.minute) == nil {
+                validator.fail("quiet_hours.\(name)", value == nil ? "required" : "invalid_time", "quiet_hours.\(name) is a local time of day, HH:MM")
+            }
+        }
         var audience = base?.audience
         if let text = request.audience {
             audience = text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty ? nil
@@ -96,6 +112,12 @@ struct CampaignService: Sendable {
             everyDays = given == 0 ? nil : given
             if !(0...365).contains(given) { validator.fail("every_days", "out_of_range", "every_days must be 1 to 365, or 0 to run once") }
         }
+        if kind == "triggered" && request.everyDays != nil && request.everyDays != 0 {
+            validator.fail("every_days", "not_for_kind", "a triggered campaign acts when its trigger fires, not on a schedule")
+        }
+        for (index, action) in actions.enumerated() where action.type == "message" && kind != "triggered" {
+            validator.fail("actions[\(index)].type", "not_for_kind", "messages are sent by triggered campaigns")
+        }
         var cap = base?.frequencyCap
         if let given = request.frequencyCap {
             cap = given.max == nil && given.perDays == nil ? nil : given
@@ -105,8 +127,9 @@ struct CampaignService: Sendable {
             }
         }
         guard validator.isValid, let name else { return nil }
-        return CampaignTerms(name: name, description: description, kind: kind, audience: audience, currency: currency, controlPercent: control,
-                             actions: actions, everyDays: everyDays, frequencyCap: cap)
+        return CampaignTerms(name: name, description: description, kind: kind, trigger: kind == "triggered" ? trigger : nil, quietHours: quietHours,
+                             audience: audience, currency: currency, controlPercent: control, actions: actions,
+                             everyDays: kind == "audience" ? everyDays : nil, frequencyCap: cap)
     }
 
     private func checkedActions(_ inputs: [CampaignActionInput], tenantID: String, on sql: any SQLDatabase,
@@ -139,11 +162,62 @@ struct CampaignService: Sendable {
                     continue
                 }
                 actions.append(CampaignActionInput(type: "grant_points", points: points))
+            case "message":
+                for (present, name) in [(input.points != nil, "points"), (input.couponCampaignId != nil, "coupon_campaign_id")] where present {
+                    validator.fail("\(field).\(name)", "not_for_type", "message does not read \(name)")
+                }
+                guard let template = validator.text(input.template, field: "\(field).template", maxLength: 2_000) else { continue }
+                for placeholder in Self.placeholderNames(in: template) where !Self.placeholders.contains(placeholder) {
+                    validator.fail("\(field).template", "unknown_placeholder",
+                                   "{{\(placeholder)}} is not a placeholder; use \(Self.placeholders.map { "{{\($0)}}" }.joined(separator: ", "))")
+                }
+                let channels = input.channels ?? ["email"]
+                if channels.isEmpty || channels.count > 4 { validator.fail("\(field).channels", "invalid_length", "channels lists 1 to 4 channels of contact") }
+                for (position, channel) in channels.enumerated() where !ConsentService.channels.contains(channel) {
+                    validator.fail("\(field).channels[\(position)]", "invalid_enum", "a channel of contact is one of: \(ConsentService.channels.joined(separator: ", "))")
+                }
+                actions.append(CampaignActionInput(type: "message", template: template, channels: channels))
             default:
                 validator.fail("\(field).type", input.type == nil ? "required" : "invalid_enum", "type must be one of: \(Self.actionTypes.joined(separator: ", "))")
             }
         }
         return actions
+    }
+
+    private func checkedTrigger(_ input: CampaignTrigger, into validator: inout Validator) -> CampaignTrigger? {
+        guard let event = input.event, Self.triggerEvents.contains(event) else {
+            validator.fail("trigger.event", input.event == nil ? "required" : "invalid_enum", "trigger.event must be one of: \(Self.triggerEvents.joined(separator: ", "))")
+            return nil
+        }
+        let delay = input.delayMinutes ?? 0
+        if !(0...43_200).contains(delay) { validator.fail("trigger.delay_minutes", "out_of_range", "trigger.delay_minutes must be 0 to 43200 (30 days)") }
+        var daysBefore: Int?
+        if ["birthday", "points_expiring"].contains(event) {
+            daysBefore = input.daysBefore ?? (event == "birthday" ? 0 : 7)
+            if !(0...60).contains(daysBefore!) { validator.fail("trigger.days_before", "out_of_range", "trigger.days_before must be 0 to 60") }
+        } else if input.daysBefore != nil {
+            validator.fail("trigger.days_before", "not_for_event", "days_before is for birthday and points_expiring")
+        }
+        return CampaignTrigger(event: event, delayMinutes: delay, daysBefore: daysBefore)
+    }
+
+    /// The names between `{{` and `}}` in a template.
+    static func placeholderNames(in template: String) -> [String] {
+        var names: [String] = []
+        var rest = Substring(template)
+        while let open = rest.range(of: "{{"), let close = rest.range(of: "}}", range: open.upperBound..<rest.endIndex) {
+            names.append(String(rest[open.upperBound..<close.lowerBound]).trimmingCharacters(in: .whitespaces))
+            rest = rest[close.upperBound...]
+        }
+        return names
+    }
+
+    /// Minutes of the day of `HH:MM`, or nil.
+    static func minute(_ text: String) -> Int? {
+        let parts = text.split(separator: ":")
+        guard parts.count == 2, parts[0].count == 2, parts[1].count == 2, let hours = Int(parts[0]), let minutes = Int(parts[1]),
+            (0..<24).contains(hours), (0..<60).contains(minutes) else { return nil }
+        return hours * 60 + minutes
     }
 
     // MARK: Reading
@@ -185,8 +259,8 @@ struct StoredCampaign: Sendable {
 
     var view: CampaignView {
         CampaignView(id: id, version: version, status: status, name: terms.name, description: terms.description, kind: terms.kind,
-                     audience: terms.audience, currency: terms.currency, controlPercent: terms.controlPercent, actions: terms.actions,
-                     everyDays: terms.everyDays, frequencyCap: terms.frequencyCap, queuedRun: nil, createdAt: StoredTime(milliseconds: createdAt),
+                     trigger: terms.trigger, audience: terms.audience, currency: terms.currency, controlPercent: terms.controlPercent,
+                     actions: terms.actions, everyDays: terms.everyDays, frequencyCap: terms.frequencyCap, quietHours: terms.quietHours, queuedRun: nil, createdAt: StoredTime(milliseconds: createdAt),
                      updatedAt: StoredTime(milliseconds: updatedAt))
     }
 }

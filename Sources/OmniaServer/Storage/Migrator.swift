@@ -28,6 +28,7 @@ public struct Migrator: Sendable {
         Migration013Promotions.migration,
         Migration014PromotionRedemptions.migration,
         Migration015Campaigns.migration,
+        Migration016CampaignTriggers.migration,
     ]
 
     let database: any Database
