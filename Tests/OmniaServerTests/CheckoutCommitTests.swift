@@ -284,4 +284,50 @@ struct CheckoutCommitTests {
             #expect(try await tenders("web", wallet: false) == nil)
         }
     }
+
+    @Test("a commit issues the promotions' coupon and gift card for next time; returning the sale disables the card", arguments: TestBackend.available)
+    func issuedForNextTime(backend: TestBackend) async throws {
+        try await TestApp.run(backend) { app, client in
+            _ = try await SalesFixtures.make(app, client)
+            let ana = try await LoyaltyAPITests.customer(client, app, "ana@example.com")
+            let till = try await app.key(scopes: ["pos"])
+            let unique = try await client.call(.post, "/v1/coupon_campaigns", key: app.adminKey, json: ["name": "Next visit", "kind": "unique"])
+            let uniqueID = try #require(unique.object["id"] as? String, "\(unique.text)")
+            _ = try await client.call(.post, "/v1/coupon_campaigns/\(uniqueID)/codes", key: app.adminKey, json: ["count": 5])
+            let generic = try await client.call(.post, "/v1/coupon_campaigns", key: app.adminKey, json: ["name": "Everyone", "kind": "generic", "code": "ALL5"])
+            let refused = try await client.call(.post, "/v1/promotions", key: app.adminKey, json: [
+                "name": "Generic next time", "effects": [["type": "issue_coupon", "campaign_id": try #require(generic.object["id"] as? String)] as [String: any Sendable]],
+            ])
+            #expect((refused.object["errors"] as? [[String: Any]])?.first?["code"] as? String == "not_unique_campaign", "\(refused.text)")
+            _ = try await Self.promotion(client, app, [
+                "name": "Spend and come back", "currency": "EUR", "condition": "cart.subtotal >= 50.00 EUR",
+                "effects": [["type": "issue_coupon", "campaign_id": uniqueID] as [String: any Sendable], ["type": "issue_gift_card", "amount": 1_000]],
+            ])
+            let committed = try await Self.commit(client, key: till, "N-1", customer: ana, lines: Self.basket)
+            #expect(committed.status == .created, "\(committed.text)")
+            let issued = try #require(committed.object["issued"] as? [[String: Any]])
+            let coupon = try #require(issued.first { $0["type"] as? String == "coupon" }?["coupon_code"] as? String, "\(committed.text)")
+            let card = try #require(issued.first { $0["type"] as? String == "gift_card" })
+            let cardID = try #require(card["gift_card_id"] as? String)
+            #expect(card["gift_card_code"] is String && card["amount"] as? Int == 1_000, "the card's code is shown once, for the receipt")
+            let wallet = try await client.call(.get, "/v1/customers/\(ana)/wallet", key: app.adminKey)
+            #expect((wallet.object["coupons"] as? [[String: Any]])?.map { $0["code"] as? String } == [coupon], "\(wallet.text)")
+            #expect((wallet.object["gift_cards"] as? [[String: Any]])?.first { $0["id"] as? String == cardID }?["balance"] as? Int == 1_000)
+            let retry = try await Self.commit(client, key: till, "N-1", customer: ana, lines: Self.basket)
+            let replayed = try #require(retry.object["issued"] as? [[String: Any]], "\(retry.text)")
+            #expect(retry.status == .ok && replayed.count == 2 && replayed.allSatisfy { $0["gift_card_code"] == nil }, "\(retry.text)")
+
+            let saleID = try #require((committed.object["transaction"] as? [String: Any])?["id"] as? String)
+            // Returning part of the sale keeps the card; returning the rest disables it.
+            for (number, lines) in [(1, [(3, 1)]), (2, [(1, 1), (2, 2)])] {
+                let returned = try await client.call(.post, "/v1/transactions", key: till, json: [
+                    "kind": "return", "external_id": "N-1-R\(number)", "channel": "store-madrid-01", "occurred_at": LoyaltyAPITests.daysAgo(0.05),
+                    "original": ["id": saleID], "lines": lines.map { ["original_line": $0.0, "quantity": $0.1] as [String: any Sendable] },
+                ])
+                #expect(returned.status == .created, "\(returned.text)")
+                let card = try await client.call(.get, "/v1/gift_cards/\(cardID)", key: app.adminKey)
+                #expect(card.object["status"] as? String == (number == 1 ? "active" : "disabled"), "after return \(number): \(card.text)")
+            }
+        }
+    }
 }

@@ -46,9 +46,23 @@ struct CheckoutCommit: Encodable, Sendable {
     let freeShipping: Bool
     /// Each code entered, accepted or refused with why, as the evaluation gave it; none on a retry.
     let codes: [CheckoutEvaluation.Code]
+    /// What the promotions issued for the next visit: coupons in the customer's wallet, gift cards
+    /// (with their codes, for the receipt — shown here only, not on a retry).
+    let issued: [Issued]
     let created: Bool
 
+    struct Issued: Codable, Sendable {
+        let promotionId: String
+        /// `coupon` or `gift_card`.
+        let type: String
+        var couponCode: String? = nil
+        var couponCampaignId: String? = nil
+        var giftCardId: String? = nil
+        var giftCardCode: String? = nil
+        var amount: Int64? = nil
+    }
+
     enum CodingKeys: String, CodingKey {
-        case transaction, promotions, discount, bonusPoints, freeShipping, codes
+        case transaction, promotions, discount, bonusPoints, freeShipping, codes, issued
     }
 }

@@ -78,6 +78,7 @@ struct CheckoutCommitService: Sendable {
         let now = services.nowMilliseconds
         let coupons = CouponService(services: services)
         var rows: [PromotionRedemptionStore.NewRow] = []
+        var issued: [CheckoutCommit.Issued] = []
         for applied in sale.result.applied {
             var coupon: CouponService.Resolved?
             if case .couponCampaign(let campaignID) = cart.catalog.byID[applied.promotionID]?.unlock, let entered = cart.coupons[campaignID] {
@@ -86,12 +87,31 @@ struct CheckoutCommitService: Sendable {
                                        now: now)
                 coupon = entered
             }
-            let redemption = PromotionRedemption(
+            // For next time: a code of each coupon campaign into the customer's wallet, and gift cards (their codes shown once, here).
+            var issuedCoupons: [String] = []
+            if let customerID = cart.customerID {
+                for campaignID in applied.couponCampaigns {
+                    if let code = try await CampaignRuns(services: services).assignCodes(on: sql, tenantID: caller.tenantID, couponCampaignID: campaignID,
+                                                                                        to: [customerID], after: nil, now: now)[customerID] {
+                        issuedCoupons.append(CouponCode.display(code))
+                        issued.append(.init(promotionId: applied.promotionID, type: "coupon", couponCode: CouponCode.display(code), couponCampaignId: campaignID))
+                    }
+                }
+            }
+            var issuedCards: [String] = []
+            for amount in applied.giftCardAmounts {
+                let card = try await GiftCardService(services: services).issue(
+                    on: sql, caller: caller, IssueGiftCardRequest(amount: amount, currency: cart.currency.code, customerId: cart.customerID, active: true), actor: actor)
+                issuedCards.append(card.id)
+                issued.append(.init(promotionId: applied.promotionID, type: "gift_card", giftCardId: card.id, giftCardCode: card.code, amount: amount))
+            }
+            var redemption = PromotionRedemption(
                 id: services.ids.make(.promotionRedemption), promotionId: applied.promotionID, version: applied.version, transactionId: transaction.id,
                 customerId: cart.customerID, channelId: cart.channel.id, currency: cart.currency.code, discount: applied.discount,
                 lines: applied.lineDiscounts.enumerated().compactMap { index, amount in amount > 0 ? .init(line: index + 1, amount: amount) : nil },
                 bonusPoints: applied.bonusPoints, couponCode: coupon?.coupon.code, returnedDiscount: 0, useReturned: false,
                 occurredAt: transaction.occurredAt)
+            (redemption.issuedCoupons, redemption.issuedGiftCards) = (issuedCoupons, issuedCards)
             rows.append(.init(redemption: redemption, localDay: cart.localDay, saleNet: transaction.subtotal - transaction.discountTotal))
         }
         try await redemptions.insert(on: sql, rows, now: now)
@@ -101,7 +121,7 @@ struct CheckoutCommitService: Sendable {
         }, day: cart.localDay, customerID: cart.customerID, now: now)
         return CheckoutCommit(
             transaction: transaction, promotions: rows.map(\.redemption), discount: sale.result.discount, bonusPoints: sale.result.bonusPoints,
-            freeShipping: sale.result.freeShipping, codes: cart.codes, created: true)
+            freeShipping: sale.result.freeShipping, codes: cart.codes, issued: issued, created: true)
     }
 
     /// A retry: the stored sale and its redemptions, or 409 when the external id was used for another request.
@@ -110,7 +130,11 @@ struct CheckoutCommitService: Sendable {
         let transaction = try await TransactionStore(tenantID: tenantID).views(on: sql, [row])[0]
         let promotions = try await PromotionRedemptionStore(tenantID: tenantID).redemptions(on: sql, transactionID: row.id).map(\.redemption)
         return CheckoutCommit(transaction: transaction, promotions: promotions, discount: promotions.reduce(0) { $0 + $1.discount },
-                              bonusPoints: promotions.reduce(0) { $0 + $1.bonusPoints }, freeShipping: false, codes: [], created: false)
+                              bonusPoints: promotions.reduce(0) { $0 + $1.bonusPoints }, freeShipping: false, codes: [],
+                              issued: promotions.flatMap { redemption in
+                                  redemption.issuedCoupons.map { CheckoutCommit.Issued(promotionId: redemption.promotionId, type: "coupon", couponCode: $0) }
+                                      + redemption.issuedGiftCards.map { CheckoutCommit.Issued(promotionId: redemption.promotionId, type: "gift_card", giftCardId: $0) }
+                              }, created: false)
     }
 
     /// The promotions the customer was shown must be the ones that apply now.

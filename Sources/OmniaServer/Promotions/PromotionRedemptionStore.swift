@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTypes
 import OmniaCore
 import SQLKit
 
@@ -23,6 +24,9 @@ struct PromotionRedemption: Codable, Sendable {
     let bonusPoints: Int64
     /// The coupon (as printed) whose use it took.
     let couponCode: String?
+    /// What it issued for the next visit: coupon codes assigned to the customer, gift cards (ids).
+    var issuedCoupons: [String] = []
+    var issuedGiftCards: [String] = []
     /// What returns of the sale have given back of `discount` so far.
     let returnedDiscount: Int64
     /// Whether returns took back everything it discounted, giving its use back to the budget and limits.
@@ -45,7 +49,7 @@ struct PromotionRedemptionStore: Sendable {
     func insert(on sql: any SQLDatabase, _ rows: [NewRow], now: Int64) async throws {
         try await sql.insertRows(into: "promotion_redemptions", columns: [
             "tenant_id", "id", "promotion_id", "version", "transaction_id", "customer_id", "channel_id", "currency", "local_day", "discount", "sale_net",
-            "bonus_points", "line_discounts", "coupon_code", "returned_discount", "use_returned", "occurred_at", "created_at",
+            "bonus_points", "line_discounts", "coupon_code", "issued", "returned_discount", "use_returned", "occurred_at", "created_at",
         ], rows) { row, values in
             let redemption = row.redemption
             values.add(tenantID)
@@ -62,6 +66,8 @@ struct PromotionRedemptionStore: Sendable {
             values.add(redemption.bonusPoints)
             values.add(Self.lineText(redemption.lines))
             values.add(redemption.couponCode)
+            values.add(redemption.issuedCoupons.isEmpty && redemption.issuedGiftCards.isEmpty ? nil
+                : try? JSONCoding.text(Issued(coupons: redemption.issuedCoupons, giftCards: redemption.issuedGiftCards)))
             values.add(Int64(0))
             values.add(Int64(0))
             values.add(redemption.occurredAt.milliseconds)
@@ -74,7 +80,8 @@ struct PromotionRedemptionStore: Sendable {
         try await sql.raw("""
             SELECT * FROM promotion_redemptions WHERE tenant_id = \(bind: tenantID) AND transaction_id = \(bind: transactionID) ORDER BY id
             """).all().map { row in
-            let redemption = PromotionRedemption(
+            let issued = try row.decode(column: "issued", as: String?.self).flatMap { try? JSONCoding.decoder.decode(Issued.self, from: Data($0.utf8)) }
+            var redemption = PromotionRedemption(
                 id: try row.decode(column: "id", as: String.self), promotionId: try row.decode(column: "promotion_id", as: String.self),
                 version: try row.decode(column: "version", as: Int.self), transactionId: transactionID,
                 customerId: try row.decode(column: "customer_id", as: String?.self), channelId: try row.decode(column: "channel_id", as: String.self),
@@ -84,6 +91,8 @@ struct PromotionRedemptionStore: Sendable {
                 returnedDiscount: try row.decode(column: "returned_discount", as: Int64.self),
                 useReturned: try row.decode(column: "use_returned", as: Int64.self) != 0,
                 occurredAt: StoredTime(milliseconds: try row.decode(column: "occurred_at", as: Int64.self)))
+            redemption.issuedCoupons = issued?.coupons ?? []
+            redemption.issuedGiftCards = issued?.giftCards ?? []
             return (redemption, Int32(try row.decode(column: "local_day", as: Int64.self)))
         }
     }
@@ -91,9 +100,10 @@ struct PromotionRedemptionStore: Sendable {
     /// A return of the sale `saleID`: each promotion it used gives back its discount on the units
     /// returned (by cumulative shares, so returning everything in any number of returns gives back
     /// exactly what it took), and, once none of what it discounted is left sold, its use — to the
-    /// budget, the day's and the customer's limits, and the coupon that unlocked it.
+    /// budget, the day's and the customer's limits, and the coupon that unlocked it — and the gift
+    /// cards it issued are disabled.
     func giveBack(on sql: any SQLDatabase, saleID: String, saleLines: [TransactionLine], takeBacks: [TransactionService.Plan.TakeBack],
-                  services: AppServices) async throws {
+                  services: AppServices, actor: Actor) async throws {
         let stored = try await redemptions(on: sql, transactionID: saleID)
         guard !stored.isEmpty else { return }
         let now = services.nowMilliseconds
@@ -102,7 +112,10 @@ struct PromotionRedemptionStore: Sendable {
         for (redemption, localDay) in stored where !redemption.useReturned {
             var given: Int64 = 0
             var allReturned = true
-            for line in redemption.lines {
+            // A promotion that discounted no line (bonus points, free shipping, something for next
+            // time) was for the whole sale: its use comes back with the last of the sale's lines.
+            let lines = redemption.lines.isEmpty ? saleLines.map { PromotionRedemption.LineDiscount(line: $0.lineNumber, amount: 0) } : redemption.lines
+            for line in lines {
                 guard let sold = saleLines.first(where: { $0.lineNumber == line.line }) else { continue }
                 var returnedAfter = sold.returnedQuantity
                 if let takeBack = returning[line.line] {
@@ -118,6 +131,15 @@ struct PromotionRedemptionStore: Sendable {
                 """).run()
             try await usage.giveBack(on: sql, promotionID: redemption.promotionId, day: localDay, customerID: redemption.customerId, discount: given,
                                      use: allReturned, now: now)
+            // What it gave for next time goes with it: a gift card it issued is disabled, whatever is left on it.
+            for cardID in allReturned ? redemption.issuedGiftCards : [] {
+                do {
+                    _ = try await GiftCardService(services: services).disable(on: sql, tenantID: tenantID, id: cardID,
+                                                                             GiftCardActionRequest(reason: "return of \(saleID)"), actor: actor)
+                } catch let problem as Problem where problem.status == .conflict {
+                    continue
+                }
+            }
             if allReturned, let couponCode = redemption.couponCode {
                 let coupons = CouponService(services: services)
                 if let coupon = try await coupons.resolve(on: sql, tenantID: tenantID, couponCode) {
@@ -125,6 +147,11 @@ struct PromotionRedemptionStore: Sendable {
                 }
             }
         }
+    }
+
+    private struct Issued: Codable {
+        let coupons: [String]
+        let giftCards: [String]
     }
 
     private static func lineText(_ lines: [PromotionRedemption.LineDiscount]) -> String {

@@ -207,10 +207,13 @@ extension PromotionTerms {
                 }
                 used = ["type", "points"]
             case "issue_coupon":
-                if let campaign = input.campaignId, IDGenerator.isWellFormed(campaign, prefix: .couponCampaign),
-                    (try? await CouponService(services: services).campaign(on: sql, tenantID: tenantID, id: campaign)) != nil
-                {
-                    effect.campaignId = campaign
+                let found = input.campaignId.flatMap { IDGenerator.isWellFormed($0, prefix: .couponCampaign) ? $0 : nil }
+                let campaign = try await found.asyncMap { try? await CouponService(services: services).campaign(on: sql, tenantID: tenantID, id: $0) } ?? nil
+                if let campaign, campaign.kind != "unique" {
+                    // A committed sale assigns one of its codes to the customer: a generic code is everyone's already.
+                    validator.fail("\(field).campaign_id", "not_unique_campaign", "issue_coupon assigns a code of a unique coupon campaign to the customer")
+                } else if let campaign {
+                    effect.campaignId = campaign.id
                 } else {
                     validator.fail("\(field).campaign_id", input.campaignId == nil ? "required" : "unknown_campaign",
                                    "\(field).campaign_id must name a coupon campaign of this tenant")

@@ -86,7 +86,7 @@ struct TransactionService: Sendable {
                 LoyaltyService.ReturnedLine(originalLine: $0.lineNumber, sold: $0.sold, returnedBefore: $0.returnedBefore, quantity: $0.quantity)
             }, requestID: actor.requestID)
             try await PromotionRedemptionStore(tenantID: tenantID).giveBack(on: sql, saleID: saleID, saleLines: plan.saleLines, takeBacks: plan.takeBacks,
-                                                                            services: services)
+                                                                            services: services, actor: actor)
         }
         let transaction = SalesTransaction(row: row, lines: plan.lines, discounts: draft.discounts, taxes: plan.taxes, tenders: tenders ?? [])
         if emitEvents {

@@ -1,4 +1,4 @@
-/// Triggered campaigns: what each customer agreed to be contacted by (`customer_consents`, one
+/// Triggered campaigns, and what a committed sale's promotions issue: what each customer agreed to be contacted by (`customer_consents`, one
 /// row per channel of contact), each reach a trigger scheduled (`campaign_deliveries`, unique per
 /// campaign, source and customer, so a trigger seen twice schedules once), and how far each
 /// tenant's triggers have been read (`campaign_trigger_cursors`: an event type's watermark, or a
@@ -39,6 +39,8 @@ enum Migration016CampaignTriggers {
             "CREATE UNIQUE INDEX campaign_deliveries_once ON campaign_deliveries (tenant_id, campaign_id, source_id, customer_id)",
             "CREATE INDEX campaign_deliveries_due ON campaign_deliveries (status, due_at)",
             "CREATE INDEX campaign_deliveries_by_campaign ON campaign_deliveries (tenant_id, campaign_id, created_at)",
+            // What a committed sale's promotions issued for next time (coupons, gift cards), taken back with the sale.
+            "ALTER TABLE promotion_redemptions ADD COLUMN issued TEXT",
             """
             CREATE TABLE campaign_trigger_cursors (
                 tenant_id TEXT NOT NULL,
