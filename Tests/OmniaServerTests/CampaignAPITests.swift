@@ -48,7 +48,10 @@ struct CampaignAPITests {
             _ = try await LoyaltyAPITests.programme(client, app)
             let coupons = try await Self.couponCampaign(client, app, codes: 100)
             let ids = try await Self.customers(client, app, count: 30, buyers: 20)
-            let created = try await Self.campaign(client, app, coupons: coupons)
+            let created = try await Self.campaign(client, app, coupons: coupons, extra: [
+                "actions": [["type": "assign_coupon", "coupon_campaign_id": coupons] as [String: any Sendable], ["type": "grant_points", "points": 100],
+                            ["type": "issue_gift_card", "amount": 500]],
+            ])
             let campaignID = try #require(created["id"] as? String)
             let queued = try #require(created["queued_run"] as? [String: Any], "activation queues a run")
             #expect(queued["status"] as? String == "queued")
@@ -57,13 +60,14 @@ struct CampaignAPITests {
             let expectedControl = ids.prefix(20).filter { AudienceSchema.isControl(campaignID: campaignID, customerID: $0, basisPoints: 2_500) }
             #expect(run.status == "succeeded" && run.considered == 30, "\(run)")
             #expect(run.control == Int64(expectedControl.count) && run.targeted == Int64(20 - expectedControl.count), "\(run)")
-            #expect(run.coupons == run.targeted && run.points == run.targeted * 100, "\(run)")
+            #expect(run.coupons == run.targeted && run.points == run.targeted * 100 && run.giftCards == run.targeted, "\(run)")
             #expect(try await CampaignRuns(services: app.services).runNext() == nil, "nothing more to run")
 
             // A reached customer has a code in their wallet and 100 more points; a held-out one has neither.
             let reached = try #require(ids.prefix(20).first { !expectedControl.contains($0) })
             let wallet = try await client.call(.get, "/v1/customers/\(reached)/wallet", key: app.adminKey)
             #expect((wallet.object["coupons"] as? [[String: Any]])?.count == 1, "\(wallet.text)")
+            #expect((wallet.object["gift_cards"] as? [[String: Any]])?.map { $0["balance"] as? Int } == [500], "\(wallet.text)")
             #expect(try await LoyaltyAPITests.balance(client, app, reached) == 50 + 100)
             if let held = expectedControl.first {
                 let heldWallet = try await client.call(.get, "/v1/customers/\(held)/wallet", key: app.adminKey)
@@ -92,6 +96,9 @@ struct CampaignAPITests {
             #expect(target["customers"] as? Int == Int(run.targeted) && target["buyers"] as? Int == 2 && target["revenue"] as? Int == 4_000, "\(report.text)")
             #expect(control["customers"] as? Int == expectedControl.count && control["buyers"] as? Int == 0)
             #expect(report.object["coupons_assigned"] as? Int == Int(run.targeted) && report.object["runs"] as? Int == 2)
+            let byChannel = try #require(report.object["by_channel"] as? [[String: Any]])
+            #expect(byChannel.map { [$0["channel_code"] as? String, "\($0["target_sales"] ?? "")", "\($0["target_revenue"] ?? "")", "\($0["control_sales"] ?? "")"] }
+                == [["store-madrid-01", "2", "4000", "0"]], "\(report.text)")
             if !expectedControl.isEmpty {
                 let uplift = try #require(report.object["conversion_uplift"] as? Double)
                 #expect(abs(uplift - (200.0 / Double(run.targeted))) < 0.01, "\(report.text)")
@@ -158,7 +165,7 @@ struct CampaignAPITests {
             let generic = try await client.call(.post, "/v1/coupon_campaigns", key: app.adminKey, json: ["name": "Open", "kind": "generic", "code": "OPEN10"])
             let genericID = try #require(generic.object["id"] as? String, "\(generic.text)")
             let bad = try await client.call(.post, "/v1/campaigns", key: app.adminKey, json: [
-                "name": "Broken", "kind": "triggered", "audience": "customer.orders >=", "control_percent": 60, "every_days": 400,
+                "name": "Broken", "kind": "weekly", "audience": "customer.orders >=", "control_percent": 60, "every_days": 400,
                 "frequency_cap": ["max": 0, "per_days": 7] as [String: any Sendable],
                 "actions": [["type": "assign_coupon", "coupon_campaign_id": genericID] as [String: any Sendable], ["type": "grant_points"], ["type": "confetti"]],
             ])

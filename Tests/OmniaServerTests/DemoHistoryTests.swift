@@ -63,6 +63,14 @@ struct DemoHistoryTests {
                     "3 for 2 in knitwear", "Birthday: a 10 € gift card", "Come back: 5 € off a cart of 30 €", "Gold weekend: 15 %",
                     "Welcome: 10 % off the first order",
                 ], "\(promotions.text)")
+                let campaigns = try await client.call(.get, "/v1/campaigns", key: demo.adminKey)
+                #expect((campaigns.object["data"] as? [[String: Any]])?.map { "\($0["name"] ?? ""):\($0["status"] ?? "")" }.sorted() == [
+                    "Forgot something?:active", "Happy birthday: 200 points:active", "We miss you:draft",
+                ], "\(campaigns.text)")
+                let consenting = try await app.services.database.read { sql in
+                    try await sql.raw("SELECT COUNT(*) AS n FROM customer_consents WHERE granted = 1").first(decodingColumn: "n", as: Int.self) ?? 0
+                }
+                #expect(consenting > 0, "some demo customers can be messaged")
                 let knitwear: [[String: any Sendable]] = [["sku": "JMP-01", "category": "women/knitwear", "quantity": 3, "unit_price": 5995]]
                 // A shopper new to the chain brings the welcome code: its per-customer limit needs them named.
                 let newcomer = try await client.call(.post, "/v1/customers", key: demo.adminKey, json: ["first_name": "Nora", "last_name": "New"])

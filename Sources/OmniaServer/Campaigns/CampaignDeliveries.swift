@@ -64,12 +64,12 @@ struct CampaignDeliveries: Sendable {
     private func deliver(_ delivery: Delivery, tenantID: String) async throws {
         let now = services.nowMilliseconds
         try await services.database.transaction { sql in
-            func settle(_ status: String, reason: String?, control: Bool = false, couponCode: String? = nil, points: Int64 = 0, channel: String? = nil,
-                        dueAt: Int64? = nil) async throws {
+            func settle(_ status: String, reason: String?, control: Bool = false, couponCode: String? = nil, points: Int64 = 0, giftCardID: String? = nil,
+                        channel: String? = nil, dueAt: Int64? = nil) async throws {
                 // Only while this batch still holds it: one reclaimed by another server after a stall is theirs.
                 let updated = try await sql.raw("""
                     UPDATE campaign_deliveries SET status = \(bind: status), reason = \(bind: reason), control = \(bind: control ? 1 : 0),
-                      coupon_code = \(bind: couponCode), points = \(bind: points), message_channel = \(bind: channel),
+                      coupon_code = \(bind: couponCode), points = \(bind: points), gift_card_id = \(bind: giftCardID), message_channel = \(bind: channel),
                       due_at = COALESCE(\(bind: dueAt), due_at), done_at = \(bind: status == "scheduled" ? nil : now), lease_until = NULL
                     WHERE tenant_id = \(bind: tenantID) AND id = \(bind: delivery.id) AND status = 'processing' AND lease_until = \(bind: delivery.leaseUntil)
                     RETURNING id
@@ -78,9 +78,9 @@ struct CampaignDeliveries: Sendable {
                 guard status == "done" || status == "control" else { return }
                 // Reached or held out: what the report's uplift compares.
                 try await sql.raw("""
-                    INSERT INTO campaign_members (tenant_id, run_id, customer_id, campaign_id, control, coupon_code, points, created_at)
+                    INSERT INTO campaign_members (tenant_id, run_id, customer_id, campaign_id, control, coupon_code, points, gift_card_id, created_at)
                     VALUES (\(bind: tenantID), \(bind: delivery.id), \(bind: delivery.customerID), \(bind: delivery.campaignID), \(bind: control ? 1 : 0),
-                            \(bind: couponCode), \(bind: points), \(bind: now))
+                            \(bind: couponCode), \(bind: points), \(bind: giftCardID), \(bind: now))
                     ON CONFLICT DO NOTHING
                     """).run()
             }
@@ -125,6 +125,10 @@ struct CampaignDeliveries: Sendable {
             let points = terms.actions.filter { $0.type == "grant_points" }.compactMap(\.points).reduce(0, +)
             let granted = points > 0 ? try await runs.grantPoints(on: sql, tenantID: tenantID, currency: currency.code, points: points, to: [customer.id],
                                                                     sourceID: delivery.id, reason: "campaign \(terms.name)", now: now) : 0
+            var giftCardID: String?
+            if let amount = terms.actions.first(where: { $0.type == "issue_gift_card" })?.amount {
+                giftCardID = try await runs.issueGiftCard(on: sql, tenantID: tenantID, currency: currency.code, amount: amount, to: customer.id)
+            }
             var channel: String?
             var reason: String?
             if let message {
@@ -142,7 +146,7 @@ struct CampaignDeliveries: Sendable {
                     reason = "no_consent"
                 }
             }
-            try await settle("done", reason: reason, couponCode: couponCode, points: granted, channel: channel)
+            try await settle("done", reason: reason, couponCode: couponCode, points: granted, giftCardID: giftCardID, channel: channel)
         }
     }
 

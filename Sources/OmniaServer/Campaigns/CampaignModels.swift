@@ -51,11 +51,14 @@ struct CampaignQuietHours: Codable, Sendable, Equatable {
 /// What a campaign does for each customer it reaches (not for its control group).
 struct CampaignActionInput: Codable, Sendable, Equatable {
     /// `assign_coupon` (a code of a unique coupon campaign, to the customer's wallet),
-    /// `grant_points` (in the loyalty programme of the campaign's currency) or, in a triggered
+    /// `grant_points` (in the loyalty programme of the campaign's currency), `issue_gift_card` (a
+    /// gift card of `amount` in the campaign's currency, the customer's) or, in a triggered
     /// campaign, `message` (a `campaign.message` event for the messaging system to send).
     var type: String?
     var couponCampaignId: String?
     var points: Int64?
+    /// Of `issue_gift_card`: its value, in minor units of the campaign's currency.
+    var amount: Int64?
     /// Of `message`: its text, with `{{first_name}}`, `{{coupon_code}}`, `{{points}}` and `{{campaign}}` filled in.
     var template: String?
     /// Of `message`: the channels of contact in order of preference; the first the customer consented to and can be reached by is used.
@@ -124,6 +127,7 @@ struct CampaignRun: Codable, Sendable {
     let capped: Int64
     let coupons: Int64
     let points: Int64
+    let giftCards: Int64
     let error: String?
     let createdAt: StoredTime
     let startedAt: StoredTime?
@@ -144,10 +148,21 @@ struct CampaignReport: Codable, Sendable {
         let revenuePerCustomer: Double
     }
 
+    struct Channel: Codable, Sendable {
+        let channelId: String
+        let channelCode: String
+        let targetSales: Int64
+        let targetRevenue: Int64
+        let controlSales: Int64
+        let controlRevenue: Int64
+    }
+
     let campaignId: String
     let runs: Int
     let target: Group
     let control: Group
+    /// The groups' sales since, by the channel they were made in.
+    let byChannel: [Channel]
     /// Coupons the campaign assigned, and how many of them were used at a checkout.
     let couponsAssigned: Int64
     let couponsRedeemed: Int64

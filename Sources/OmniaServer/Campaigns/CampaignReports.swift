@@ -42,10 +42,28 @@ struct CampaignReports: Sendable {
             FROM campaign_members m LEFT JOIN coupon_codes c ON c.tenant_id = m.tenant_id AND c.code = LOWER(REPLACE(m.coupon_code, '-', ''))
             WHERE m.tenant_id = \(bind: tenantID) AND m.campaign_id = \(bind: id) AND m.coupon_code IS NOT NULL
             """).first()
+        var channels: [String: (target: (Int64, Int64), control: (Int64, Int64))] = [:]
+        for row in try await sql.raw("""
+            SELECT f.control, t.channel_id, COUNT(*) AS sales, CAST(SUM(t.subtotal - t.discount_total) AS BIGINT) AS revenue
+            FROM (SELECT customer_id, MIN(control) AS control, MIN(created_at) AS reached FROM campaign_members
+                  WHERE tenant_id = \(bind: tenantID) AND campaign_id = \(bind: id) GROUP BY customer_id) f
+            JOIN transactions t ON t.tenant_id = \(bind: tenantID) AND t.customer_id = f.customer_id AND t.occurred_at >= f.reached AND t.kind = 'sale'
+            GROUP BY f.control, t.channel_id
+            """).all() {
+            let channelID = try row.decode(column: "channel_id", as: String.self)
+            let figures = (try row.decode(column: "sales", as: Int64.self), try row.decode(column: "revenue", as: Int64.self))
+            if try row.decode(column: "control", as: Int64.self) != 0 { channels[channelID, default: ((0, 0), (0, 0))].control = figures }
+            else { channels[channelID, default: ((0, 0), (0, 0))].target = figures }
+        }
+        var byChannel: [CampaignReport.Channel] = []
+        for (channelID, figures) in channels {
+            byChannel.append(.init(channelId: channelID, channelCode: try await services.platform.knownChannel(on: sql, tenantID: tenantID, channelID)?.code ?? "",
+                                   targetSales: figures.target.0, targetRevenue: figures.target.1, controlSales: figures.control.0, controlRevenue: figures.control.1))
+        }
         let runs = try await sql.raw("SELECT COUNT(*) AS n FROM campaign_runs WHERE tenant_id = \(bind: tenantID) AND campaign_id = \(bind: id)")
             .first(decodingColumn: "n", as: Int.self) ?? 0
         return CampaignReport(
-            campaignId: id, runs: runs, target: target, control: control,
+            campaignId: id, runs: runs, target: target, control: control, byChannel: byChannel.sorted { $0.channelCode < $1.channelCode },
             couponsAssigned: try coupons?.decode(column: "assigned", as: Int64.self) ?? 0, couponsRedeemed: try coupons?.decode(column: "redeemed", as: Int64.self) ?? 0,
             conversionUplift: control.customers == 0 || target.customers == 0 ? nil : ((target.conversionRate - control.conversionRate) * 10_000).rounded() / 100,
             revenueUplift: control.revenuePerCustomer == 0 || target.customers == 0 ? nil

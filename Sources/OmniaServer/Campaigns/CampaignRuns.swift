@@ -30,11 +30,12 @@ struct CampaignRuns: Sendable {
         let now = services.nowMilliseconds
         let id = services.ids.make(.campaignRun)
         try await sql.raw("""
-            INSERT INTO campaign_runs (tenant_id, id, campaign_id, version, status, considered, targeted, control, capped, coupons, points, created_at)
-            VALUES (\(bind: tenantID), \(bind: id), \(bind: campaign.id), \(bind: campaign.version), 'queued', 0, 0, 0, 0, 0, 0, \(bind: now))
+            INSERT INTO campaign_runs (tenant_id, id, campaign_id, version, status, considered, targeted, control, capped, coupons, points, gift_cards,
+                                       created_at)
+            VALUES (\(bind: tenantID), \(bind: id), \(bind: campaign.id), \(bind: campaign.version), 'queued', 0, 0, 0, 0, 0, 0, 0, \(bind: now))
             """).run()
         return CampaignRun(id: id, campaignId: campaign.id, version: campaign.version, status: "queued", considered: 0, targeted: 0, control: 0, capped: 0,
-                           coupons: 0, points: 0, error: nil, createdAt: StoredTime(milliseconds: now), startedAt: nil, finishedAt: nil)
+                           coupons: 0, points: 0, giftCards: 0, error: nil, createdAt: StoredTime(milliseconds: now), startedAt: nil, finishedAt: nil)
     }
 
     /// Queues the runs that active campaigns with `every_days` are due for. Two servers queueing
@@ -132,6 +133,8 @@ struct CampaignRuns: Sendable {
         let day: Int32
         let couponCampaignID: String?
         let points: Int64
+        /// The value of the gift card each reached customer is issued, if any.
+        let giftCardAmount: Int64?
 
         init(campaign: StoredCampaign, services: AppServices, tenantID: String) throws {
             self.tenantID = tenantID
@@ -142,6 +145,7 @@ struct CampaignRuns: Sendable {
             day = Int32(services.nowMilliseconds / 86_400_000)
             couponCampaignID = campaign.terms.actions.first { $0.type == "assign_coupon" }?.couponCampaignId
             points = campaign.terms.actions.filter { $0.type == "grant_points" }.compactMap(\.points).reduce(0, +)
+            giftCardAmount = campaign.terms.actions.first { $0.type == "issue_gift_card" }?.amount
         }
     }
 
@@ -189,7 +193,7 @@ struct CampaignRuns: Sendable {
             capped = before - targets.count
         }
         let (targetList, cappedCount, considered, codesAfter) = (targets, capped, customers.count, codeCursor)
-        let outcome = try await services.database.transaction { sql -> (codes: [String: String], points: Int64) in
+        let outcome = try await services.database.transaction { sql -> (codes: [String: String], points: Int64, cards: [String: String]) in
             // The lease first: a runner taken over writes nothing.
             let moved = try await sql.raw("""
                 UPDATE campaign_runs SET cursor = \(bind: last), lease_until = \(bind: now + Self.lease), considered = considered + \(bind: Int64(considered)),
@@ -208,8 +212,14 @@ struct CampaignRuns: Sendable {
                 granted = try await grantPoints(on: sql, tenantID: tenantID, currency: plan.currency.code, points: plan.points, to: targetList, sourceID: runID,
                                                 reason: "campaign \(plan.campaign.terms.name)", now: now)
             }
+            var cards: [String: String] = [:]
+            if let amount = plan.giftCardAmount {
+                for customerID in targetList {
+                    cards[customerID] = try await issueGiftCard(on: sql, tenantID: tenantID, currency: plan.currency.code, amount: amount, to: customerID)
+                }
+            }
             try await sql.insertRows(into: "campaign_members", columns: [
-                "tenant_id", "run_id", "customer_id", "campaign_id", "control", "coupon_code", "points", "created_at",
+                "tenant_id", "run_id", "customer_id", "campaign_id", "control", "coupon_code", "points", "gift_card_id", "created_at",
             ], targetList.map { ($0, false) } + control.map { ($0, true) }, suffix: " ON CONFLICT DO NOTHING") { member, values in
                 values.add(tenantID)
                 values.add(runID)
@@ -218,13 +228,15 @@ struct CampaignRuns: Sendable {
                 values.add(Int64(member.1 ? 1 : 0))
                 values.add(member.1 ? nil : codes[member.0].map(CouponCode.display))
                 values.add(member.1 ? 0 : plan.points)
+                values.add(member.1 ? nil : cards[member.0])
                 values.add(now)
             }
             try await sql.raw("""
-                UPDATE campaign_runs SET coupons = coupons + \(bind: Int64(codes.count)), points = points + \(bind: granted)
+                UPDATE campaign_runs SET coupons = coupons + \(bind: Int64(codes.count)), points = points + \(bind: granted),
+                  gift_cards = gift_cards + \(bind: Int64(cards.count))
                 WHERE tenant_id = \(bind: tenantID) AND id = \(bind: runID)
                 """).run()
-            return (codes, granted)
+            return (codes, granted, cards)
         }
         if let highest = outcome.codes.values.max() { codeCursor = highest }
         return last
@@ -267,6 +279,16 @@ struct CampaignRuns: Sendable {
         return Int64(credits.count) * points
     }
 
+    /// Issues the customer a gift card of `amount` in `currency` (active, theirs): its id. The
+    /// campaign's own caller: its currency was checked as accepted when the campaign was made.
+    func issueGiftCard(on sql: any SQLDatabase, tenantID: String, currency: String, amount: Int64, to customerID: String) async throws -> String {
+        let caller = Caller(tenantID: tenantID, keyID: "campaigns", scopes: [.service], channelID: nil, locationID: nil, tenantCurrency: currency,
+                            tenantTimeZone: "UTC", acceptedCurrencies: [currency], identityPolicy: .defaults(country: "ES"))
+        return try await GiftCardService(services: services).issue(
+            on: sql, caller: caller, IssueGiftCardRequest(amount: amount, currency: currency, customerId: customerID, active: true),
+            actor: Actor(id: "campaigns", requestID: nil)).id
+    }
+
     private func finish(tenantID: String, runID: String, token: String, error: String?) async throws -> CampaignRun {
         let now = services.nowMilliseconds
         return try await services.database.transaction { sql in
@@ -298,6 +320,7 @@ struct CampaignRuns: Sendable {
                 considered: try row.decode(column: "considered", as: Int64.self), targeted: try row.decode(column: "targeted", as: Int64.self),
                 control: try row.decode(column: "control", as: Int64.self), capped: try row.decode(column: "capped", as: Int64.self),
                 coupons: try row.decode(column: "coupons", as: Int64.self), points: try row.decode(column: "points", as: Int64.self),
+                giftCards: try row.decode(column: "gift_cards", as: Int64.self),
                 error: try row.decode(column: "error", as: String?.self), createdAt: StoredTime(milliseconds: try row.decode(column: "created_at", as: Int64.self)),
                 startedAt: try row.decode(column: "started_at", as: Int64?.self).map(StoredTime.init(milliseconds:)),
                 finishedAt: try row.decode(column: "finished_at", as: Int64?.self).map(StoredTime.init(milliseconds:)))

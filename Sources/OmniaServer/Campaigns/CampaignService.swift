@@ -8,7 +8,7 @@ import SQLKit
 struct CampaignService: Sendable {
     let services: AppServices
     static let statuses = ["draft", "active", "paused", "archived"]
-    static let actionTypes = ["assign_coupon", "grant_points", "message"]
+    static let actionTypes = ["assign_coupon", "grant_points", "issue_gift_card", "message"]
     static let kinds = ["audience", "triggered"]
     static let triggerEvents = ["cart_abandoned", "return_recorded", "first_store_purchase", "birthday", "points_expiring"]
     static let placeholders = ["first_name", "coupon_code", "points", "campaign"]
@@ -162,8 +162,19 @@ struct CampaignService: Sendable {
                     continue
                 }
                 actions.append(CampaignActionInput(type: "grant_points", points: points))
-            case "message":
+            case "issue_gift_card":
                 for (present, name) in [(input.points != nil, "points"), (input.couponCampaignId != nil, "coupon_campaign_id")] where present {
+                    validator.fail("\(field).\(name)", "not_for_type", "issue_gift_card does not read \(name)")
+                }
+                guard let amount = input.amount, (1...1_000_000_00).contains(amount) else {
+                    validator.fail("\(field).amount", input.amount == nil ? "required" : "out_of_range",
+                                   "issue_gift_card gives a card of 1 to 100000000 minor units of the campaign's currency")
+                    continue
+                }
+                actions.append(CampaignActionInput(type: "issue_gift_card", amount: amount))
+            case "message":
+                for (present, name) in [(input.points != nil, "points"), (input.couponCampaignId != nil, "coupon_campaign_id"), (input.amount != nil, "amount")]
+                where present {
                     validator.fail("\(field).\(name)", "not_for_type", "message does not read \(name)")
                 }
                 guard let template = validator.text(input.template, field: "\(field).template", maxLength: 2_000) else { continue }

@@ -115,6 +115,7 @@ public enum DemoHistory {
         }
         _ = try await DemoBenefits.seed(services, tenantID: tenantID, caller: caller, random: &random)
         try await DemoPromotions.seed(services, caller: caller)
+        try await DemoCampaigns.seed(services, caller: caller)
         return transactions
     }
 

@@ -33,6 +33,7 @@ enum Migration015Campaigns {
                 capped BIGINT NOT NULL,
                 coupons BIGINT NOT NULL,
                 points BIGINT NOT NULL,
+                gift_cards BIGINT NOT NULL,
                 error TEXT,
                 lease_until BIGINT,
                 lease_token TEXT,
@@ -54,6 +55,7 @@ enum Migration015Campaigns {
                 control INTEGER NOT NULL,
                 coupon_code TEXT,
                 points BIGINT NOT NULL,
+                gift_card_id TEXT,
                 created_at BIGINT NOT NULL,
                 PRIMARY KEY (tenant_id, run_id, customer_id))
             """,

@@ -30,6 +30,7 @@ enum Migration016CampaignTriggers {
                 control INTEGER NOT NULL,
                 coupon_code TEXT,
                 points BIGINT NOT NULL,
+                gift_card_id TEXT,
                 message_channel TEXT,
                 lease_until BIGINT,
                 created_at BIGINT NOT NULL,
