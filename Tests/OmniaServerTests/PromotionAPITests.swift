@@ -227,4 +227,36 @@ struct PromotionAPITests {
             #expect(later.object["bonus_points"] as? Int == 0, "the birthday has passed: \(later.text)")
         }
     }
+
+    @Test("an expired code and a code of another channel are refused in the evaluation with their reason; the cart is still evaluated",
+          arguments: TestBackend.available)
+    func expiredAndForeignCodes(backend: TestBackend) async throws {
+        try await TestApp.run(backend) { app, client in
+            _ = try await SalesFixtures.make(app, client)
+            let marketer = try await app.key(scopes: ["service"])
+            let till = try await app.key(scopes: ["pos"])
+            var unlocks: [String] = []
+            for body: [String: any Sendable] in [
+                ["name": "Last winter", "kind": "generic", "code": "OLD5", "starts_at": "2025-01-01T00:00:00Z", "ends_at": "2025-02-01T00:00:00Z"],
+                ["name": "Web only", "kind": "generic", "code": "WEB5", "channels": ["web"]],
+            ] {
+                let campaign = try await client.call(.post, "/v1/coupon_campaigns", key: marketer, json: body)
+                let id = try #require(campaign.object["id"] as? String, "\(campaign.text)")
+                unlocks.append(id)
+                _ = try await client.call(.post, "/v1/promotions", key: marketer, json: [
+                    "name": "5 off with \(body["code"] ?? "")", "status": "active", "currency": "EUR", "coupon_campaign_id": id,
+                    "effects": [["type": "amount_off_cart", "amount": 500] as [String: any Sendable]],
+                ])
+            }
+            let inStore = try await Self.evaluate(client, key: till, channel: "store-madrid-01", codes: ["old5", "WEB5"])
+            #expect(inStore.status == .ok && inStore.object["discount"] as? Int == 0, "\(inStore.text)")
+            let codes = try #require(inStore.object["codes"] as? [[String: Any]])
+            #expect(codes.map { "\($0["code"] ?? ""):\($0["status"] ?? ""):\($0["reason"] ?? "")" } == [
+                "OLD5:rejected:coupon_ended", "WEB5:rejected:instrument_restricted",
+            ], "\(inStore.text)")
+            #expect((codes[1]["detail"] as? String)?.contains("store-madrid-01") == true, "the reason names the channel: \(inStore.text)")
+            let online = try await Self.evaluate(client, key: try await app.key(scopes: ["ecommerce"]), channel: "web", codes: ["WEB5"])
+            #expect(online.object["discount"] as? Int == 500, "the same code on the web: \(online.text)")
+        }
+    }
 }
