@@ -82,6 +82,17 @@ struct CheckoutCommitTests {
             #expect(used["total"]?.uses == 1 && used["total"]?.discount == 900 && used["customer"]?.uses == 1)
             let reused = try await Self.commit(client, key: till, "R-1", customer: ana, lines: [("SOCKS", "men/socks", 1, 500)])
             #expect(reused.status == .conflict && reused.problemCode == "external_id_taken", "\(reused.text)")
+            // The budget is a ledger account: it can be raised, not lowered below what is spent; its currency stays.
+            let lowered = try await client.call(.patch, "/v1/promotions/\(promotionID)", key: app.adminKey, json: ["budget": ["amount": 500]])
+            #expect((lowered.object["errors"] as? [[String: Any]])?.first?["code"] as? String == "budget_below_spent", "\(lowered.text)")
+            let recurrency = try await client.call(.patch, "/v1/promotions/\(promotionID)", key: app.adminKey, json: ["currency": "SEK"])
+            #expect((recurrency.object["errors"] as? [[String: Any]])?.contains { $0["code"] as? String == "budget_currency" } == true, "\(recurrency.text)")
+            let raised = try await client.call(.patch, "/v1/promotions/\(promotionID)", key: app.adminKey, json: ["budget": ["amount": 20_000, "redemptions": 100]])
+            #expect(raised.status == .ok, "\(raised.text)")
+            let budgetAccount = try await app.services.database.read { sql in
+                try await LedgerStore(tenantID: app.tenantID).accounts(on: sql, ids: [PromotionBudgetLedger.accountID(of: promotionID)]).first
+            }
+            #expect(budgetAccount.map { Int($0.balance.available) } == 20_000 - 900, "funded to 20,000, 900 spent: \(String(describing: budgetAccount))")
 
             // Twice per customer: the second commit is the last.
             #expect(try await Self.commit(client, key: till, "R-2", customer: ana, lines: Self.basket).status == .created)
@@ -181,6 +192,11 @@ struct CheckoutCommitTests {
             let used = try await Self.usage(app, promotionID)
             #expect(used["total"]?.uses == 10 && used["total"]?.discount == 1_000, "\(used)")
             #expect(try await app.count("promotion_redemptions") == 10)
+            let left = try await app.services.database.read { sql in
+                try await PromotionBudgetLedger(tenantID: app.tenantID).available(on: sql, promotionIDs: [promotionID])[promotionID]
+            }
+            #expect(left.map(Int.init) == 0, "the ledger account gave exactly its budget")
+            try await LoyaltyAPITests.verifySound(app)
         }
     }
 

@@ -28,6 +28,8 @@ struct CheckoutCommitService: Sendable {
         let contentHash: String
         /// Per line, the promotions' bonus points (nil: none).
         let bonusPoints: [Int64]?
+        /// The budget accounts of the applied promotions that have a discount budget, as read before the transaction.
+        let budgetAccounts: [String: LedgerAccount]
     }
 
     func prepare(on sql: any SQLDatabase, caller: Caller, _ request: CommitCheckoutRequest, client: String?) async throws -> Prepared {
@@ -57,7 +59,9 @@ struct CheckoutCommitService: Sendable {
             },
             discounts: nil, taxes: request.taxes, taxesIncluded: request.taxesIncluded, tenders: request.tenders, total: nil)
         let draft = try TransactionService(services: services).validate(record, caller: caller)
-        return .sale(Sale(cart: cart, result: result, draft: draft, contentHash: contentHash, bonusPoints: Self.bonusPerLine(result)))
+        let budgeted = result.applied.map(\.promotionID).filter { cart.catalog.quotas[$0]?.budget?.amount != nil }
+        let accounts = try await PromotionBudgetLedger(tenantID: caller.tenantID).accounts(on: sql, promotionIDs: budgeted)
+        return .sale(Sale(cart: cart, result: result, draft: draft, contentHash: contentHash, bonusPoints: Self.bonusPerLine(result), budgetAccounts: accounts))
     }
 
     func commit(on sql: any SQLDatabase, caller: Caller, _ prepared: Prepared, actor: Actor) async throws -> CheckoutCommit {
@@ -115,10 +119,16 @@ struct CheckoutCommitService: Sendable {
             rows.append(.init(redemption: redemption, localDay: cart.localDay, saleNet: transaction.subtotal - transaction.discountTotal))
         }
         try await redemptions.insert(on: sql, rows, now: now)
-        // Last: a promotion's budget row is every commit's, and its lock is held from here to COMMIT.
+        // Last, and held to the commit on PostgreSQL: a hot promotion's rows are every commit's.
         try await PromotionUsage(tenantID: caller.tenantID).take(on: sql, sale.result.applied.compactMap { applied in
             cart.catalog.quotas[applied.promotionID].map { (applied.promotionID, $0, applied.discount) }
         }, day: cart.localDay, customerID: cart.customerID, now: now)
+        if let unit = LedgerUnit(rawValue: cart.currency.code) {
+            try await PromotionBudgetLedger(tenantID: caller.tenantID).spend(
+                on: sql, sale.result.applied.filter { sale.budgetAccounts[PromotionBudgetLedger.accountID(of: $0.promotionID)] != nil }
+                    .map { ($0.promotionID, $0.discount, unit) },
+                accounts: sale.budgetAccounts, saleID: transaction.id, ids: services.ids, requestID: actor.requestID, now: now)
+        }
         return CheckoutCommit(
             transaction: transaction, promotions: rows.map(\.redemption), discount: sale.result.discount, bonusPoints: sale.result.bonusPoints,
             freeShipping: sale.result.freeShipping, codes: cart.codes, issued: issued, created: true)

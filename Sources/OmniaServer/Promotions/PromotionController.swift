@@ -79,11 +79,23 @@ struct PromotionController {
             let body = try await request.decode(CommitCheckoutRequest.self, maxBytes: services.config.maxBodyBytes)
             let actor = Actor(id: caller.keyID, requestID: context.requestID)
             // Evaluated before the write transaction; the budgets are taken, conditionally, inside it.
-            let prepared = try await services.database.read { sql in
-                try await commits.prepare(on: sql, caller: caller, body, client: context.clientAddress)
-            }
-            return try await services.mutation(context, status: { $0.created ? .created : .ok }) { sql in
-                try await commits.commit(on: sql, caller: caller, prepared, actor: actor)
+            // A budget spent by another commit since it was read fails the transaction: evaluated again
+            // on the budget as it is then, the commit is refused for it or goes without it.
+            var attempt = 0
+            while true {
+                attempt += 1
+                let prepared = try await services.database.read { sql in
+                    try await commits.prepare(on: sql, caller: caller, body, client: context.clientAddress)
+                }
+                do {
+                    return try await services.mutation(context, status: { $0.created ? .created : .ok }) { sql in
+                        try await commits.commit(on: sql, caller: caller, prepared, actor: actor)
+                    }
+                } catch is LedgerAccountsChanged where attempt < 3 {
+                    continue
+                } catch is LedgerAccountsChanged {
+                    throw Problem(.conflict, code: "promotion_budget_exhausted", detail: "a promotion's budget ran out while committing; evaluate the cart again")
+                }
             }
         }
     }

@@ -131,6 +131,9 @@ struct PromotionRedemptionStore: Sendable {
                 """).run()
             try await usage.giveBack(on: sql, promotionID: redemption.promotionId, day: localDay, customerID: redemption.customerId, discount: given,
                                      use: allReturned, now: now)
+            try await PromotionBudgetLedger(tenantID: tenantID).giveBack(on: sql, promotionID: redemption.promotionId, amount: given,
+                                                                          currency: redemption.currency, returnReason: "return of \(saleID)",
+                                                                          ids: services.ids, requestID: actor.requestID, now: now)
             // What it gave for next time goes with it: a gift card it issued is disabled, whatever is left on it.
             for cardID in allReturned ? redemption.issuedGiftCards : [] {
                 do {

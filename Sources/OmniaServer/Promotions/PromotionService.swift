@@ -26,6 +26,8 @@ struct PromotionService: Sendable {
             INSERT INTO promotion_versions (tenant_id, promotion_id, version, definition, created_at)
             VALUES (\(bind: caller.tenantID), \(bind: id), 1, \(bind: definition), \(bind: now))
             """)
+        try await PromotionBudgetLedger(tenantID: caller.tenantID).fund(on: sql, promotionID: id, currency: terms.currency, from: nil, to: terms.budget?.amount,
+                                                                     ids: services.ids, requestID: actor.requestID, now: now)
         try await Self.bumpCatalog(on: sql, tenantID: caller.tenantID)
         let stored = StoredPromotion(id: id, version: 1, status: status, terms: terms, createdAt: now, updatedAt: now)
         let warnings = try await terms.skuWarnings(on: sql, tenantID: caller.tenantID)
@@ -59,6 +61,8 @@ struct PromotionService: Sendable {
                 VALUES (\(bind: caller.tenantID), \(bind: id), \(bind: version), \(bind: definition), \(bind: now))
                 """)
         }
+        try await PromotionBudgetLedger(tenantID: caller.tenantID).fund(on: sql, promotionID: id, currency: terms.currency, from: current.terms.budget?.amount,
+                                                                     to: terms.budget?.amount, ids: services.ids, requestID: actor.requestID, now: now)
         try await Self.bumpCatalog(on: sql, tenantID: caller.tenantID)
         let stored = StoredPromotion(id: id, version: version, status: status, terms: terms, createdAt: current.createdAt, updatedAt: now)
         let warnings = changed ? try await terms.skuWarnings(on: sql, tenantID: caller.tenantID) : []

@@ -93,8 +93,9 @@ extension PromotionTerms {
         }
         if code != nil, campaign != nil { validator.fail("code", "conflicting_fields", "a promotion is unlocked by its own code or by a coupon campaign, not both") }
         let budget = request.budget == nil ? base?.budget : checkedBudget(request.budget!, currency: currency, into: &validator)
-        if request.budget == nil, request.currency != nil, budget?.amount != nil, currency != base?.currency {
-            validator.fail("budget", "budget_required", "the budget is in \(base?.currency ?? "no currency"); send it again with the new currency")
+        // The budget is an account of the ledger in the promotion's currency: it keeps that currency.
+        if base?.budget?.amount != nil, request.currency != nil, currency != base?.currency {
+            validator.fail("currency", "budget_currency", "the promotion's budget is in \(base?.currency ?? ""); its currency cannot change")
         }
         let limits = request.limits == nil ? base?.limits : checkedLimits(request.limits!, into: &validator)
         guard validator.isValid, let name else { return nil }

@@ -14,13 +14,14 @@ struct PromotionQuota: Sendable {
         self.limits = limits
     }
 
-    /// Each counter a sale using the promotion moves, with its ceilings: the promotion's in all,
-    /// the local day's, the customer's.
-    func scopes(day: Int32, customerID: String?) -> [(scope: String, maximumUses: Int64, maximumDiscount: Int64)] {
-        var scopes: [(String, Int64, Int64)] = []
-        if let budget { scopes.append((PromotionUsage.totalScope, budget.redemptions ?? .max, budget.amount ?? .max)) }
-        if let perDay = limits?.perDay { scopes.append((PromotionUsage.dayScope(day), perDay, .max)) }
-        if let perCustomer = limits?.perCustomer, let customerID { scopes.append((PromotionUsage.customerScope(customerID), perCustomer, .max)) }
+    /// Each counter a sale using the promotion moves, with its ceiling of uses: the promotion's in
+    /// all, the local day's, the customer's. The discount budget is kept by the ledger
+    /// (`PromotionBudgetLedger`); the counters add the discount up for reports.
+    func scopes(day: Int32, customerID: String?) -> [(scope: String, maximumUses: Int64)] {
+        var scopes: [(String, Int64)] = []
+        if let budget { scopes.append((PromotionUsage.totalScope, budget.redemptions ?? .max)) }
+        if let perDay = limits?.perDay { scopes.append((PromotionUsage.dayScope(day), perDay)) }
+        if let perCustomer = limits?.perCustomer, let customerID { scopes.append((PromotionUsage.customerScope(customerID), perCustomer)) }
         return scopes
     }
 }
@@ -47,7 +48,7 @@ struct PromotionUsage: Sendable {
     struct Snapshot: Sendable {
         /// Promotions that cannot apply at all now, with why.
         var unavailable: [String: PromotionUnavailability] = [:]
-        /// Of a promotion with a budget amount: how much discount it has left.
+        /// Of a promotion with a budget amount: how much discount it has left (its ledger account's available).
         var remainingDiscount: [String: Int64] = [:]
     }
 
@@ -65,30 +66,34 @@ struct PromotionUsage: Sendable {
             used[try row.decode(column: "promotion_id", as: String.self), default: [:]][try row.decode(column: "scope", as: String.self)] =
                 (try row.decode(column: "uses", as: Int64.self), try row.decode(column: "discount", as: Int64.self))
         }
-        for (promotionID, quota) in quotas {
+        let budgeted = quotas.filter { $0.value.budget?.amount != nil }.map(\.key).sorted()
+        let left = try await PromotionBudgetLedger(tenantID: tenantID).available(on: sql, promotionIDs: budgeted)
+        for promotionID in budgeted {
+            let remaining = left[promotionID] ?? 0
+            if remaining <= 0 {
+                snapshot.unavailable[promotionID] = .init(code: "promotion_budget_exhausted", detail: "its discount budget is used up")
+            } else {
+                snapshot.remainingDiscount[promotionID] = remaining
+            }
+        }
+        for (promotionID, quota) in quotas where snapshot.unavailable[promotionID] == nil {
             let counters = used[promotionID] ?? [:]
             if quota.limits?.perCustomer != nil && customerID == nil {
                 snapshot.unavailable[promotionID] = .init(code: "promotion_limit_reached", detail: "limited per customer: it needs an identified customer")
                 continue
             }
-            for (scope, maximumUses, maximumDiscount) in quota.scopes(day: day, customerID: customerID) {
-                let (uses, discount) = counters[scope] ?? (0, 0)
-                if uses >= maximumUses || discount >= maximumDiscount {
-                    snapshot.unavailable[promotionID] = Self.unavailability(scope, limit: uses >= maximumUses ? maximumUses : nil)
-                    break
-                }
-                if maximumDiscount < .max { snapshot.remainingDiscount[promotionID] = maximumDiscount - discount }
+            for (scope, maximumUses) in quota.scopes(day: day, customerID: customerID) where (counters[scope]?.uses ?? 0) >= maximumUses {
+                snapshot.unavailable[promotionID] = Self.unavailability(scope, limit: maximumUses)
+                break
             }
         }
         return snapshot
     }
 
-    private static func unavailability(_ scope: String, limit: Int64?) -> PromotionUnavailability {
-        if scope == totalScope {
-            return .init(code: "promotion_budget_exhausted", detail: limit.map { "its budget of \($0) redemptions is used up" } ?? "its discount budget is used up")
-        }
-        if scope.hasPrefix("day:") { return .init(code: "promotion_limit_reached", detail: "used \(limit ?? 0) times today, its daily limit") }
-        return .init(code: "promotion_limit_reached", detail: "the customer has used it \(limit ?? 0) times, its limit per customer")
+    private static func unavailability(_ scope: String, limit: Int64) -> PromotionUnavailability {
+        if scope == totalScope { return .init(code: "promotion_budget_exhausted", detail: "its budget of \(limit) redemptions is used up") }
+        if scope.hasPrefix("day:") { return .init(code: "promotion_limit_reached", detail: "used \(limit) times today, its daily limit") }
+        return .init(code: "promotion_limit_reached", detail: "the customer has used it \(limit) times, its limit per customer")
     }
 
     /// Takes one use and `discount` of each counter of each promotion, refusing the whole commit
@@ -97,22 +102,19 @@ struct PromotionUsage: Sendable {
     /// rows crosswise.
     func take(on sql: any SQLDatabase, _ uses: [(promotionID: String, quota: PromotionQuota, discount: Int64)], day: Int32, customerID: String?,
               now: Int64) async throws {
-        var counters: [(promotionID: String, scope: String, maximumUses: Int64, maximumDiscount: Int64, discount: Int64)] = []
+        var counters: [(promotionID: String, scope: String, maximumUses: Int64, discount: Int64)] = []
         for use in uses {
             if use.quota.limits?.perCustomer != nil && customerID == nil {
                 throw PromotionCommitError.unavailable(use.promotionID, .init(code: "promotion_limit_reached",
                                                                              detail: "limited per customer: it needs an identified customer"))
             }
-            for (scope, maximumUses, maximumDiscount) in use.quota.scopes(day: day, customerID: customerID) {
-                counters.append((use.promotionID, scope, maximumUses, maximumDiscount, use.discount))
+            for (scope, maximumUses) in use.quota.scopes(day: day, customerID: customerID) {
+                counters.append((use.promotionID, scope, maximumUses, use.discount))
             }
         }
         counters.sort { ($0.promotionID, $0.scope) < ($1.promotionID, $1.scope) }
         for counter in counters {
-            guard counter.discount <= counter.maximumDiscount else {
-                throw PromotionCommitError.unavailable(counter.promotionID, Self.unavailability(counter.scope, limit: nil))
-            }
-            // A first use inserts the row; later ones add to it only while under both ceilings. Held
+            // A first use inserts the row; later ones add to it only while under the ceiling. Held
             // to the commit on PostgreSQL: a hot budget's row is locked only for the commit itself.
             try await sql.runDeferrable("""
                 INSERT INTO promotion_usage (tenant_id, promotion_id, scope, uses, discount, updated_at)
@@ -120,10 +122,9 @@ struct PromotionUsage: Sendable {
                 ON CONFLICT (tenant_id, promotion_id, scope) DO UPDATE SET uses = promotion_usage.uses + 1,
                   discount = promotion_usage.discount + excluded.discount, updated_at = excluded.updated_at
                 WHERE promotion_usage.uses < \(bind: counter.maximumUses)
-                  AND promotion_usage.discount <= \(bind: counter.maximumDiscount) - excluded.discount
                 RETURNING uses
                 """, expecting: RowExpectation(rows: 1, error: PromotionCommitError.unavailable(counter.promotionID, Self.unavailability(
-                    counter.scope, limit: counter.scope == Self.totalScope && counter.maximumUses < .max ? counter.maximumUses : nil))))
+                    counter.scope, limit: counter.maximumUses))))
         }
     }
 
