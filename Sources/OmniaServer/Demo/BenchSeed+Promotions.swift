@@ -77,9 +77,10 @@ extension BenchSeed {
         }
     }
 
-    /// What a promotion's budget counter says was taken, and what its redemptions add up to: equal when no commit overspent or lost a use.
+    /// What a promotion's budget counter says was taken, what its ledger account gave, and what its
+    /// redemptions add up to: equal when no commit overspent or lost a use.
     public static func budgetBooks(_ services: AppServices, tenantID: String, promotionID: String) async throws
-        -> (uses: Int64, discount: Int64, redemptions: Int64, redeemed: Int64)
+        -> (uses: Int64, discount: Int64, spent: Int64, redemptions: Int64, redeemed: Int64)
     {
         try await services.database.read { sql in
             let counter = try await sql.raw("""
@@ -89,7 +90,9 @@ extension BenchSeed {
                 SELECT COUNT(*) AS n, CAST(COALESCE(SUM(discount), 0) AS BIGINT) AS d FROM promotion_redemptions
                 WHERE tenant_id = \(bind: tenantID) AND promotion_id = \(bind: promotionID)
                 """).first()
-            return (try counter?.decode(column: "uses", as: Int64.self) ?? 0, try counter?.decode(column: "discount", as: Int64.self) ?? 0,
+            let spent = try await LedgerStore(tenantID: tenantID).accounts(on: sql, ids: [PromotionBudgetLedger.accountID(of: promotionID)]).first?
+                .balance.debitsPosted ?? 0
+            return (try counter?.decode(column: "uses", as: Int64.self) ?? 0, try counter?.decode(column: "discount", as: Int64.self) ?? 0, spent,
                     try sums?.decode(column: "n", as: Int64.self) ?? 0, try sums?.decode(column: "d", as: Int64.self) ?? 0)
         }
     }

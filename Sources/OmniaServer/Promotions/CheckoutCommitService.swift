@@ -65,10 +65,10 @@ struct CheckoutCommitService: Sendable {
     }
 
     func commit(on sql: any SQLDatabase, caller: Caller, _ prepared: Prepared, actor: Actor) async throws -> CheckoutCommit {
-        let redemptions = PromotionRedemptionStore(tenantID: caller.tenantID)
-        guard case .sale(let sale) = prepared else {
-            guard case .retry(let existing, let contentHash) = prepared else { fatalError("unreachable") }
-            return try await stored(existing, contentHash: contentHash, on: sql, tenantID: caller.tenantID)
+        let sale: Sale
+        switch prepared {
+        case .retry(let existing, let contentHash): return try await stored(existing, contentHash: contentHash, on: sql, tenantID: caller.tenantID)
+        case .sale(let prepared): sale = prepared
         }
         let recorded = try await TransactionService(services: services).record(on: sql, caller: caller, draft: sale.draft, actor: actor,
                                                                               contentHash: sale.contentHash, bonusPoints: sale.bonusPoints)
@@ -77,48 +77,17 @@ struct CheckoutCommitService: Sendable {
             let row = try await TransactionStore(tenantID: caller.tenantID).row(on: sql, id: recorded.transaction.id)
             return try await stored(row!, contentHash: sale.contentHash, on: sql, tenantID: caller.tenantID)
         }
-        let transaction = recorded.transaction
+        let saleRow = recorded.transaction
         let cart = sale.cart
         let now = services.nowMilliseconds
-        let coupons = CouponService(services: services)
         var rows: [PromotionRedemptionStore.NewRow] = []
         var issued: [CheckoutCommit.Issued] = []
         for applied in sale.result.applied {
-            var coupon: CouponService.Resolved?
-            if case .couponCampaign(let campaignID) = cart.catalog.byID[applied.promotionID]?.unlock, let entered = cart.coupons[campaignID] {
-                // Held by the sale itself: a return of everything the promotion discounted gives it back.
-                try await coupons.take(entered, customerID: cart.customerID, holdID: transaction.id, redeemed: true, on: sql, tenantID: caller.tenantID,
-                                       now: now)
-                coupon = entered
-            }
-            // For next time: a code of each coupon campaign into the customer's wallet, and gift cards (their codes shown once, here).
-            var issuedCoupons: [String] = []
-            if let customerID = cart.customerID {
-                for campaignID in applied.couponCampaigns {
-                    if let code = try await CampaignRuns(services: services).assignCodes(on: sql, tenantID: caller.tenantID, couponCampaignID: campaignID,
-                                                                                        to: [customerID], after: nil, now: now)[customerID] {
-                        issuedCoupons.append(CouponCode.display(code))
-                        issued.append(.init(promotionId: applied.promotionID, type: "coupon", couponCode: CouponCode.display(code), couponCampaignId: campaignID))
-                    }
-                }
-            }
-            var issuedCards: [String] = []
-            for amount in applied.giftCardAmounts {
-                let card = try await GiftCardService(services: services).issue(
-                    on: sql, caller: caller, IssueGiftCardRequest(amount: amount, currency: cart.currency.code, customerId: cart.customerID, active: true), actor: actor)
-                issuedCards.append(card.id)
-                issued.append(.init(promotionId: applied.promotionID, type: "gift_card", giftCardId: card.id, giftCardCode: card.code, amount: amount))
-            }
-            var redemption = PromotionRedemption(
-                id: services.ids.make(.promotionRedemption), promotionId: applied.promotionID, version: applied.version, transactionId: transaction.id,
-                customerId: cart.customerID, channelId: cart.channel.id, currency: cart.currency.code, discount: applied.discount,
-                lines: applied.lineDiscounts.enumerated().compactMap { index, amount in amount > 0 ? .init(line: index + 1, amount: amount) : nil },
-                bonusPoints: applied.bonusPoints, couponCode: coupon?.coupon.code, returnedDiscount: 0, useReturned: false,
-                occurredAt: transaction.occurredAt)
-            (redemption.issuedCoupons, redemption.issuedGiftCards) = (issuedCoupons, issuedCards)
-            rows.append(.init(redemption: redemption, localDay: cart.localDay, saleNet: transaction.subtotal - transaction.discountTotal))
+            let (row, given) = try await redeem(applied, of: sale, transaction: saleRow, on: sql, caller: caller, actor: actor, now: now)
+            rows.append(row)
+            issued += given
         }
-        try await redemptions.insert(on: sql, rows, now: now)
+        try await PromotionRedemptionStore(tenantID: caller.tenantID).insert(on: sql, rows, now: now)
         // Last, and held to the commit on PostgreSQL: a hot promotion's rows are every commit's.
         try await PromotionUsage(tenantID: caller.tenantID).take(on: sql, sale.result.applied.compactMap { applied in
             cart.catalog.quotas[applied.promotionID].map { (applied.promotionID, $0, applied.discount) }
@@ -127,11 +96,50 @@ struct CheckoutCommitService: Sendable {
             try await PromotionBudgetLedger(tenantID: caller.tenantID).spend(
                 on: sql, sale.result.applied.filter { sale.budgetAccounts[PromotionBudgetLedger.accountID(of: $0.promotionID)] != nil }
                     .map { ($0.promotionID, $0.discount, unit) },
-                accounts: sale.budgetAccounts, saleID: transaction.id, ids: services.ids, requestID: actor.requestID, now: now)
+                accounts: sale.budgetAccounts, saleID: saleRow.id, ids: services.ids, requestID: actor.requestID, now: now)
         }
         return CheckoutCommit(
-            transaction: transaction, promotions: rows.map(\.redemption), discount: sale.result.discount, bonusPoints: sale.result.bonusPoints,
+            transaction: saleRow, promotions: rows.map(\.redemption), discount: sale.result.discount, bonusPoints: sale.result.bonusPoints,
             freeShipping: sale.result.freeShipping, codes: cart.codes, issued: issued, created: true)
+    }
+
+    /// One applied promotion's part of the sale: the coupon that unlocked it spent (held by the
+    /// sale itself, so a return of everything it discounted gives it back), and what it gives for
+    /// next time — a code of each coupon campaign into the customer's wallet, and gift cards, whose
+    /// codes are shown once, in this answer.
+    private func redeem(_ applied: PromotionEvaluation.Applied, of sale: Sale, transaction: SalesTransaction, on sql: any SQLDatabase, caller: Caller,
+                        actor: Actor, now: Int64) async throws -> (PromotionRedemptionStore.NewRow, [CheckoutCommit.Issued]) {
+        let cart = sale.cart
+        var coupon: CouponService.Resolved?
+        if case .couponCampaign(let campaignID) = cart.catalog.byID[applied.promotionID]?.unlock, let entered = cart.coupons[campaignID] {
+            try await CouponService(services: services).take(entered, customerID: cart.customerID, holdID: transaction.id, redeemed: true, on: sql,
+                                                             tenantID: caller.tenantID, now: now)
+            coupon = entered
+        }
+        var issued: [CheckoutCommit.Issued] = []
+        var issuedCoupons: [String] = []
+        if let customerID = cart.customerID {
+            for campaignID in applied.couponCampaigns {
+                guard let code = try await CampaignRuns(services: services).assignCodes(on: sql, tenantID: caller.tenantID, couponCampaignID: campaignID,
+                                                                                       to: [customerID], after: nil, now: now)[customerID] else { continue }
+                issuedCoupons.append(CouponCode.display(code))
+                issued.append(.init(promotionId: applied.promotionID, type: "coupon", couponCode: CouponCode.display(code), couponCampaignId: campaignID))
+            }
+        }
+        var issuedCards: [String] = []
+        for amount in applied.giftCardAmounts {
+            let card = try await GiftCardService(services: services).issue(
+                on: sql, caller: caller, IssueGiftCardRequest(amount: amount, currency: cart.currency.code, customerId: cart.customerID, active: true), actor: actor)
+            issuedCards.append(card.id)
+            issued.append(.init(promotionId: applied.promotionID, type: "gift_card", giftCardId: card.id, giftCardCode: card.code, amount: amount))
+        }
+        var redemption = PromotionRedemption(
+            id: services.ids.make(.promotionRedemption), promotionId: applied.promotionID, version: applied.version, transactionId: transaction.id,
+            customerId: cart.customerID, channelId: cart.channel.id, currency: cart.currency.code, discount: applied.discount,
+            lines: applied.lineDiscounts.enumerated().compactMap { index, amount in amount > 0 ? .init(line: index + 1, amount: amount) : nil },
+            bonusPoints: applied.bonusPoints, couponCode: coupon?.coupon.code, returnedDiscount: 0, useReturned: false, occurredAt: transaction.occurredAt)
+        (redemption.issuedCoupons, redemption.issuedGiftCards) = (issuedCoupons, issuedCards)
+        return (.init(redemption: redemption, localDay: cart.localDay, saleNet: transaction.subtotal - transaction.discountTotal), issued)
     }
 
     /// A retry: the stored sale and its redemptions, or 409 when the external id was used for another request.

@@ -183,8 +183,12 @@ struct Bench: AsyncParsableCommand {
         try await DatabaseFactory.with(database, logger: commandLogger()) { store in
             let services = AppServices(config: AppConfig(), database: store, logger: commandLogger())
             let books = try await BenchSeed.budgetBooks(services, tenantID: context.tenantID ?? "", promotionID: context.promotionID ?? "")
-            let summary = "budget counter: \(books.uses) uses, \(books.discount) discount; redemptions: \(books.redemptions), \(books.redeemed)"
-            guard books.uses == books.redemptions, books.discount == books.redeemed, books.uses > 0 else { throw BenchError("budget does not add up: \(summary)") }
+            let findings = try await OperatorTools(services: services).verifyLedger(tenant: context.tenantID).flatMap(\.findings)
+            let summary = "budget counter: \(books.uses) uses, \(books.discount) discount; budget account spent \(books.spent); "
+                + "redemptions: \(books.redemptions), \(books.redeemed); ledger verify: \(findings.isEmpty ? "sound" : "\(findings.count) findings")"
+            guard books.uses == books.redemptions, books.discount == books.redeemed, books.spent == books.redeemed, books.uses > 0, findings.isEmpty else {
+                throw BenchError("budget does not add up: \(summary)")
+            }
             return summary
         }
     }
