@@ -190,4 +190,44 @@ struct CampaignTriggerTests {
             #expect(run.status == .conflict && run.problemCode == "not_an_audience_campaign", "\(run.text)")
         }
     }
+
+    @Test("expiring points, a first store purchase after buying online, and a return fire their campaigns once", arguments: TestBackend.available)
+    func otherTriggers(backend: TestBackend) async throws {
+        try await TestApp.run(backend) { app, client in
+            _ = try await SalesFixtures.make(app, client)
+            _ = try await LoyaltyAPITests.programme(client, app, ["points_expire_after_days": 10])
+            let ana = try await Self.customer(client, app, "Ana")
+            let bruno = try await Self.customer(client, app, "Bruno")
+            let carla = try await Self.customer(client, app, "Carla")
+            let anaSale = try await LoyaltyAPITests.sale(client, app, "A-1", customer: ana, lines: [("JUMPER", "women/knitwear", 1, 5_000)], daysAgo: 1)
+            try await LoyaltyAPITests.sale(client, app, "B-WEB", customer: bruno, channel: "web", lines: [("SCARF", "women/knitwear", 1, 2_000)], daysAgo: 2)
+            var campaigns: [String: String] = [:]
+            for (name, trigger) in [("Your points expire soon", ["event": "points_expiring", "days_before": 9] as [String: any Sendable]),
+                                    ("Welcome to our stores", ["event": "first_store_purchase"]), ("Sorry it did not fit", ["event": "return_recorded"])] {
+                let created = try await client.call(.post, "/v1/campaigns", key: app.adminKey, json: [
+                    "name": name, "kind": "triggered", "status": "active", "control_percent": 0, "trigger": trigger,
+                    "actions": [["type": "grant_points", "points": 25] as [String: any Sendable]],
+                ])
+                campaigns[name] = try #require(created.object["id"] as? String, "\(created.text)")
+            }
+            // The day's sweep finds Ana's points, earned yesterday and expiring in 9 days.
+            #expect(try await CampaignTriggers(services: app.services).scan() == 1)
+            try await LoyaltyAPITests.sale(client, app, "B-STORE", customer: bruno, lines: [("SOCKS", "men/socks", 1, 500)], daysAgo: 0)
+            try await LoyaltyAPITests.sale(client, app, "C-STORE", customer: carla, lines: [("SOCKS", "men/socks", 1, 500)], daysAgo: 0)
+            try await LoyaltyAPITests.returned(client, app, "A-1-R", sale: anaSale, lines: [(1, 1)])
+            // Bruno bought online before; Carla had never bought anywhere: only Bruno's is a first store purchase.
+            #expect(try await CampaignTriggers(services: Self.later(app, 10)).scan() == 2)
+            #expect(try await CampaignTriggers(services: Self.later(app, 20)).scan() == 0)
+            #expect(try await CampaignDeliveries(services: Self.later(app, 30)).deliverDue() == 3)
+            let settled = try await app.services.database.read { sql in
+                try await sql.raw("SELECT campaign_id, customer_id, status FROM campaign_deliveries").all().map {
+                    "\(try $0.decode(column: "campaign_id", as: String.self)):\(try $0.decode(column: "customer_id", as: String.self)):\(try $0.decode(column: "status", as: String.self))"
+                }.sorted()
+            }
+            #expect(settled == [
+                "\(campaigns["Your points expire soon"]!):\(ana):done", "\(campaigns["Welcome to our stores"]!):\(bruno):done",
+                "\(campaigns["Sorry it did not fit"]!):\(ana):done",
+            ].sorted(), "\(settled)")
+        }
+    }
 }

@@ -106,7 +106,10 @@ struct CampaignTriggers: Sendable {
         let timeZone = try await services.database.read { sql in
             try await sql.raw("SELECT timezone FROM tenants WHERE id = \(bind: tenantID)").first(decodingColumn: "timezone", as: String.self)
         } ?? "UTC"
-        let today = Int64(LocalClock.day(at: now, timeZone: timeZone).day)
+        let (localDay, localMinute) = LocalClock.day(at: now, timeZone: timeZone)
+        let today = Int64(localDay)
+        // The tenant's local midnight today, in epoch milliseconds.
+        let midnight = now - Int64(localMinute) * 60_000 - now % 60_000
         let daysBefore = Int64(campaign.terms.trigger?.daysBefore ?? 0)
         let cursorName = "sweep:\(campaign.id)"
         return try await services.database.transaction { sql in
@@ -123,7 +126,8 @@ struct CampaignTriggers: Sendable {
                     planned.append(Planned(campaign: campaign, customerID: try row.decode(column: "id", as: String.self), sourceID: "birthday:\(year)", triggeredAt: now))
                 }
             } else {
-                let from = (target - 1) * 86_400_000, to = (target + 1) * 86_400_000
+                // Lots expiring in the local day `days_before` days ahead.
+                let from = midnight + daysBefore * 86_400_000, to = from + 86_400_000
                 for row in try await sql.raw("""
                     SELECT DISTINCT m.customer_id FROM loyalty_lots l JOIN loyalty_members m ON m.tenant_id = l.tenant_id AND m.account_id = l.account_id
                     WHERE l.tenant_id = \(bind: tenantID) AND l.remaining > 0 AND l.expires_at IS NOT NULL AND l.expires_at >= \(bind: from)
