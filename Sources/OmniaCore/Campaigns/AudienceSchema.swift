@@ -13,7 +13,7 @@ public enum AudienceSchema {
     public static func value(of customer: CheckoutInput.Customer, currency: Currency, on day: Int32) -> RuleValue {
         audience.value([
             "customer": customer.ruleValue(currency: currency, on: day),
-            "context": context.value(["date": .date(day), "weekday": .string(CheckoutInput.weekdays[Int(((Int64(day) % 7) + 7 + 3) % 7)])]),
+            "context": context.value(["date": .date(day), "weekday": .string(CheckoutInput.weekdays[CheckoutInput.weekdayIndex(of: day)])]),
         ])
     }
 

@@ -86,7 +86,10 @@ public struct CheckoutInput: Sendable {
     public var subtotal: Int64 { lines.reduce(0) { $0 + $1.total } }
 
     /// 0 for Monday … 6 for Sunday (1970-01-01 was a Thursday).
-    public var weekdayIndex: Int { Int(((Int64(localDay) % 7) + 7 + 3) % 7) }
+    public var weekdayIndex: Int { Self.weekdayIndex(of: localDay) }
+
+    /// 0 for Monday … 6 for Sunday of the day `day` days after 1970-01-01 (a Thursday).
+    public static func weekdayIndex(of day: Int32) -> Int { Int(((Int64(day) % 7) + 7 + 3) % 7) }
 
     /// Days from `day` to the next anniversary of `birth` (0 on it); 29 February falls on 28 February in other years.
     static func daysToBirthday(_ birth: Int32, from day: Int32) -> Int64 {

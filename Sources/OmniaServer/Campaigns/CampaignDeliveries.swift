@@ -27,6 +27,8 @@ struct CampaignDeliveries: Sendable {
         }
         var settled = 0
         for (tenantID, group) in Dictionary(grouping: due, by: \.tenantID) {
+            // Quiet hours are in the tenant's local time: read once for its batch.
+            let timeZone = try await services.platform.fetchTenant(tenantID)?.timezone ?? "UTC"
             let claimed = try await services.database.transaction { sql in
                 try await sql.raw("""
                     UPDATE campaign_deliveries SET status = 'processing', lease_until = \(bind: now + Self.lease)
@@ -36,7 +38,7 @@ struct CampaignDeliveries: Sendable {
                     """).all().map(Delivery.init)
             }
             for delivery in claimed {
-                try await deliver(delivery, tenantID: tenantID)
+                try await deliver(delivery, tenantID: tenantID, timeZone: timeZone)
                 settled += 1
             }
         }
@@ -61,7 +63,7 @@ struct CampaignDeliveries: Sendable {
         }
     }
 
-    private func deliver(_ delivery: Delivery, tenantID: String) async throws {
+    private func deliver(_ delivery: Delivery, tenantID: String, timeZone: String) async throws {
         let now = services.nowMilliseconds
         try await services.database.transaction { sql in
             func settle(_ status: String, reason: String?, control: Bool = false, couponCode: String? = nil, points: Int64 = 0, giftCardID: String? = nil,
@@ -113,7 +115,7 @@ struct CampaignDeliveries: Sendable {
                 if reached >= maximum { return try await settle("skipped", reason: "frequency_cap") }
             }
             let message = terms.actions.first { $0.type == "message" }
-            if message != nil, let quiet = terms.quietHours, let end = try await quietHoursEnd(quiet, tenantID: tenantID, on: sql, now: now) {
+            if message != nil, let quiet = terms.quietHours, let end = Self.quietHoursEnd(quiet, timeZone: timeZone, now: now) {
                 return try await settle("scheduled", reason: "quiet_hours", dueAt: end)
             }
             let runs = CampaignRuns(services: services)
@@ -159,9 +161,9 @@ struct CampaignDeliveries: Sendable {
     }
 
     /// When the quiet hours now in force end (the tenant's local time), or nil outside them.
-    private func quietHoursEnd(_ quiet: CampaignQuietHours, tenantID: String, on sql: any SQLDatabase, now: Int64) async throws -> Int64? {
-        guard let from = quiet.from.flatMap(CampaignService.minute), let to = quiet.to.flatMap(CampaignService.minute), from != to else { return nil }
-        let timeZone = try await sql.raw("SELECT timezone FROM tenants WHERE id = \(bind: tenantID)").first(decodingColumn: "timezone", as: String.self) ?? "UTC"
+    private static func quietHoursEnd(_ quiet: CampaignQuietHours, timeZone: String, now: Int64) -> Int64? {
+        guard let from = quiet.from.flatMap(RuleCalendar.minute).map(Int.init), let to = quiet.to.flatMap(RuleCalendar.minute).map(Int.init), from != to
+        else { return nil }
         let minute = Int(LocalClock.day(at: now, timeZone: timeZone).minute)
         let inside = from < to ? (from..<to).contains(minute) : (minute >= from || minute < to)
         guard inside else { return nil }

@@ -82,7 +82,7 @@ struct CampaignService: Sendable {
         var quietHours = base?.quietHours
         if let given = request.quietHours {
             quietHours = given.from == nil && given.to == nil ? nil : given
-            for (value, name) in [(given.from, "from"), (given.to, "to")] where quietHours != nil && value.flatMap(Self.minute) == nil {
+            for (value, name) in [(given.from, "from"), (given.to, "to")] where quietHours != nil && value.flatMap(RuleCalendar.minute) == nil {
                 validator.fail("quiet_hours.\(name)", value == nil ? "required" : "invalid_time", "quiet_hours.\(name) is a local time of day, HH:MM")
             }
         }
@@ -221,14 +221,6 @@ struct CampaignService: Sendable {
             rest = rest[close.upperBound...]
         }
         return names
-    }
-
-    /// Minutes of the day of `HH:MM`, or nil.
-    static func minute(_ text: String) -> Int? {
-        let parts = text.split(separator: ":")
-        guard parts.count == 2, parts[0].count == 2, parts[1].count == 2, let hours = Int(parts[0]), let minutes = Int(parts[1]),
-            (0..<24).contains(hours), (0..<60).contains(minutes) else { return nil }
-        return hours * 60 + minutes
     }
 
     // MARK: Reading

@@ -103,9 +103,7 @@ struct CampaignTriggers: Sendable {
     /// `days_before` days away, or whose points start expiring then.
     private func sweep(tenantID: String, campaign: StoredCampaign) async throws -> Int {
         let now = services.nowMilliseconds
-        let timeZone = try await services.database.read { sql in
-            try await sql.raw("SELECT timezone FROM tenants WHERE id = \(bind: tenantID)").first(decodingColumn: "timezone", as: String.self)
-        } ?? "UTC"
+        let timeZone = try await services.platform.fetchTenant(tenantID)?.timezone ?? "UTC"
         let (localDay, localMinute) = LocalClock.day(at: now, timeZone: timeZone)
         let today = Int64(localDay)
         // The tenant's local midnight today, in epoch milliseconds.

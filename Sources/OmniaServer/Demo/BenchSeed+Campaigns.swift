@@ -4,8 +4,7 @@ extension BenchSeed {
     /// An active audience campaign giving every customer whose spend the rule reads a code of
     /// `couponCampaignID`, with no control group: activation queues its run.
     public static func audienceCampaign(_ services: AppServices, tenantID: String, couponCampaignID: String, controlPercent: Int) async throws -> String {
-        let caller = Caller(tenantID: tenantID, keyID: "bench", scopes: [.admin], channelID: nil, locationID: nil, tenantCurrency: "EUR",
-                            tenantTimeZone: "Europe/Madrid", acceptedCurrencies: ["EUR"], identityPolicy: .defaults(country: "ES"))
+        let caller = benchCaller(tenantID)
         let request = CampaignRequest(name: "Bench audience", status: "active", audience: "customer.lifetime_spend >= 0.00 EUR and customer.orders >= 0",
                                       controlPercent: controlPercent, actions: [CampaignActionInput(type: "assign_coupon", couponCampaignId: couponCampaignID)])
         return try await services.database.transaction { sql in

@@ -11,8 +11,7 @@ extension BenchSeed {
     /// stacking groups (one multi-buy and one spend reward per cart, as retailers set them up) and a
     /// few exclusive ones. Most apply to some carts; a handful to any one cart.
     public static func promotions(_ services: AppServices, tenantID: String, count: Int) async throws {
-        let caller = Caller(tenantID: tenantID, keyID: "bench", scopes: [.admin], channelID: nil, locationID: nil, tenantCurrency: "EUR",
-                            tenantTimeZone: "Europe/Madrid", acceptedCurrencies: ["EUR"], identityPolicy: .defaults(country: "ES"))
+        let caller = benchCaller(tenantID)
         let service = PromotionService(services: services)
         try await services.database.transaction { sql in
             for index in 0..<count {
@@ -57,8 +56,7 @@ extension BenchSeed {
     /// A promotion every commit takes from: 5 % off the cart with a budget and limits that do not
     /// run out in a run, so each sale moves its counters (the total, the day's and the customer's).
     public static func budgetedPromotion(_ services: AppServices, tenantID: String) async throws -> String {
-        let caller = Caller(tenantID: tenantID, keyID: "bench", scopes: [.admin], channelID: nil, locationID: nil, tenantCurrency: "EUR",
-                            tenantTimeZone: "Europe/Madrid", acceptedCurrencies: ["EUR"], identityPolicy: .defaults(country: "ES"))
+        let caller = benchCaller(tenantID)
         var request = PromotionRequest(name: "Bench budget 5 %", status: "active", currency: "EUR", priority: -1)
         request.effects = [.init(type: "percent_off_cart", percent: PercentText("5"))]
         request.budget = PromotionBudget(amount: 1_000_000_000_00, redemptions: 1_000_000_000)

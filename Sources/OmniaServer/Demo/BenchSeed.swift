@@ -146,7 +146,7 @@ public enum BenchSeed {
         }
     }
 
-    private static func benchCaller(_ tenantID: String) -> Caller {
+    static func benchCaller(_ tenantID: String) -> Caller {
         Caller(tenantID: tenantID, keyID: "bench", scopes: [.admin], channelID: nil, locationID: nil, tenantCurrency: "EUR",
                tenantTimeZone: "Europe/Madrid", acceptedCurrencies: ["EUR"], identityPolicy: .defaults(country: "ES"))
     }

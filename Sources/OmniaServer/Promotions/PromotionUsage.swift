@@ -58,13 +58,13 @@ struct PromotionUsage: Sendable {
         var scopes = [Self.totalScope, Self.dayScope(day)]
         if let customerID { scopes.append(Self.customerScope(customerID)) }
         let rows = try await sql.raw("""
-            SELECT promotion_id, scope, uses, discount FROM promotion_usage
+            SELECT promotion_id, scope, uses FROM promotion_usage
             WHERE tenant_id = \(bind: tenantID) AND promotion_id IN (\(binds: quotas.keys.sorted())) AND scope IN (\(binds: scopes))
             """).all()
-        var used: [String: [String: (uses: Int64, discount: Int64)]] = [:]
+        var used: [String: [String: Int64]] = [:]
         for row in rows {
             used[try row.decode(column: "promotion_id", as: String.self), default: [:]][try row.decode(column: "scope", as: String.self)] =
-                (try row.decode(column: "uses", as: Int64.self), try row.decode(column: "discount", as: Int64.self))
+                try row.decode(column: "uses", as: Int64.self)
         }
         let budgeted = quotas.filter { $0.value.budget?.amount != nil }.map(\.key).sorted()
         let left = try await PromotionBudgetLedger(tenantID: tenantID).available(on: sql, promotionIDs: budgeted)
@@ -82,7 +82,7 @@ struct PromotionUsage: Sendable {
                 snapshot.unavailable[promotionID] = .init(code: "promotion_limit_reached", detail: "limited per customer: it needs an identified customer")
                 continue
             }
-            for (scope, maximumUses) in quota.scopes(day: day, customerID: customerID) where (counters[scope]?.uses ?? 0) >= maximumUses {
+            for (scope, maximumUses) in quota.scopes(day: day, customerID: customerID) where (counters[scope] ?? 0) >= maximumUses {
                 snapshot.unavailable[promotionID] = Self.unavailability(scope, limit: maximumUses)
                 break
             }
