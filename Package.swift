@@ -77,6 +77,7 @@ let package = Package(
         .testTarget(
             name: "OmniaCoreTests",
             dependencies: ["OmniaCore"],
+            resources: [.copy("Fixtures")],
             swiftSettings: strictSettings
         ),
         .testTarget(

@@ -37,6 +37,7 @@ public enum IDPrefix: String, Sendable, CaseIterable {
     case campaignRun = "crn"
     /// A triggered campaign's reach of one customer, scheduled for when its delay ends.
     case campaignDelivery = "cdl"
+    case segment = "seg"
 }
 
 /// Makes prefixed, time-sortable IDs: `prefix_` + 10 characters of milliseconds since the epoch

@@ -92,7 +92,7 @@ public struct CheckoutInput: Sendable {
     public static func weekdayIndex(of day: Int32) -> Int { Int(((Int64(day) % 7) + 7 + 3) % 7) }
 
     /// Days from `day` to the next anniversary of `birth` (0 on it); 29 February falls on 28 February in other years.
-    static func daysToBirthday(_ birth: Int32, from day: Int32) -> Int64 {
+    public static func daysToBirthday(_ birth: Int32, from day: Int32) -> Int64 {
         let (_, month, dayOfMonth) = RFC3339.civilFromDays(Int64(birth))
         let (year, _, _) = RFC3339.civilFromDays(Int64(day))
         for candidateYear in [year, year + 1] {

@@ -36,6 +36,9 @@ public struct AppConfig: Sendable {
     /// Run the webhook delivery and housekeeping workers in this process.
     public var runWorkers = true
     public var webhookPollInterval = Duration.milliseconds(500)
+    /// How often each tenant's dynamic segments are computed again in full, so that they follow
+    /// profiles as sales land and days pass (a new or changed segment is computed within seconds).
+    public var segmentRefreshInterval = Duration.seconds(60)
     /// Threads that read and write sockets. Handlers run on Swift's task pool (one thread per core),
     /// so half the cores leaves CPU to the handlers: on 2 cores, 1 I/O thread served `GET /v1/channels`
     /// about 4 % faster with a lower p99 than 2.
@@ -69,6 +72,9 @@ public struct AppConfig: Sendable {
         }
         if let value = environment["OMNIA_POSTGRES_POOL_SIZE"] { config.postgresPoolSize = try integer(value, "OMNIA_POSTGRES_POOL_SIZE", 1...500) }
         if let value = environment["OMNIA_WORKERS"] { config.runWorkers = try boolean(value, "OMNIA_WORKERS") }
+        if let value = environment["OMNIA_SEGMENT_REFRESH_SECONDS"] {
+            config.segmentRefreshInterval = .seconds(try integer(value, "OMNIA_SEGMENT_REFRESH_SECONDS", 5...86_400))
+        }
         if let value = environment["OMNIA_IO_THREADS"] { config.ioThreads = try integer(value, "OMNIA_IO_THREADS", 1...256) }
         if let value = environment["OMNIA_PIN_PEPPER"] {
             guard value.utf8.count >= 32 else {

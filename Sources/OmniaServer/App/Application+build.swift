@@ -49,6 +49,8 @@ public enum OmniaApplication {
         LoyaltyController(services: services).addRoutes(to: routes)
         PromotionController(services: services).addRoutes(to: routes)
         CampaignController(services: services).addRoutes(to: routes)
+        SegmentController(services: services).addRoutes(to: routes)
+        ProfileController(services: services).addRoutes(to: routes)
         ConsentService(services: services).addRoutes(to: routes)
         return router
     }
@@ -67,6 +69,7 @@ public enum OmniaApplication {
             workers.append(HoldExpiryWorker(services: services))
             workers.append(LoyaltySweepWorker(services: services))
             workers.append(CampaignWorker(services: services))
+            workers.append(SegmentWorker(services: services))
         }
         return Application(
             router: try buildRouter(services),

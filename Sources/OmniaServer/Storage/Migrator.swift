@@ -29,6 +29,7 @@ public struct Migrator: Sendable {
         Migration014PromotionRedemptions.migration,
         Migration015Campaigns.migration,
         Migration016CampaignTriggers.migration,
+        Migration017Segments.migration,
     ]
 
     let database: any Database

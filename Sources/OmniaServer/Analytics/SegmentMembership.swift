@@ -1,0 +1,66 @@
+import OmniaCore
+import SQLKit
+
+/// Which customers dynamic segments hold: each profile made into a rule value once, then every
+/// segment's compiled rule run on it (no I/O, a bounded number of steps each).
+struct SegmentEvaluation: Sendable {
+    let programs: [RuleProgram]
+    let attributes: ProfileAttributes.Compiled
+
+    /// For each program, in order, the ids of the profiles it holds for on the local day `day`. A
+    /// profile a rule cannot be evaluated on (its step budget, a currency mismatch) is not a member.
+    func members(of profiles: [String: LiveProfile], on day: Int32) -> [Set<String>] {
+        var members = Array(repeating: Set<String>(), count: programs.count)
+        for var profile in profiles.values {
+            attributes.apply(to: &profile, on: day)
+            let input = ProfileSchema.value(of: profile, attributes: attributes.record, on: day)
+            for (index, program) in programs.enumerated() where (try? program.isSatisfied(by: input)) == true {
+                members[index].insert(profile.id)
+            }
+        }
+        return members
+    }
+}
+
+/// Writes a change of one segment's membership: rows in and out, the size history, and — but for
+/// a segment's first computation, which is no one's entry — `segment.entered` / `segment.exited`
+/// per customer, which campaigns can be triggered by.
+struct SegmentMembership: Sendable {
+    let tenantID: String
+    let segmentID: String
+    let code: String
+    static let rowsPerStatement = 200
+    static let eventsPerStatement = 500
+
+    func change(on sql: any SQLDatabase, entered: [String], exited: [String], size: Int64, at now: Int64, events: EventLog, requestID: String?,
+                announce: Bool) async throws {
+        for batch in exited.chunks(of: 500) {
+            try await sql.raw("""
+                DELETE FROM segment_members WHERE tenant_id = \(bind: tenantID) AND segment_id = \(bind: segmentID) AND customer_id IN (\(binds: Array(batch)))
+                """).run()
+        }
+        for batch in entered.chunks(of: Self.rowsPerStatement) {
+            try await sql.insertRows(into: "segment_members", columns: ["tenant_id", "segment_id", "customer_id", "entered_at"], Array(batch)) { id, values in
+                values.add(tenantID)
+                values.add(segmentID)
+                values.add(id)
+                values.add(now)
+            }
+        }
+        guard !entered.isEmpty || !exited.isEmpty else { return }
+        // Two changes in one millisecond (a static segment's quick edits) keep the last.
+        try await sql.raw("""
+            INSERT INTO segment_sizes (tenant_id, segment_id, measured_at, size, entered, exited)
+            VALUES (\(bind: tenantID), \(bind: segmentID), \(bind: now), \(bind: size), \(bind: Int64(entered.count)), \(bind: Int64(exited.count)))
+            ON CONFLICT (tenant_id, segment_id, measured_at) DO UPDATE SET size = excluded.size,
+              entered = segment_sizes.entered + excluded.entered, exited = segment_sizes.exited + excluded.exited
+            """).run()
+        guard announce else { return }
+        let changes = entered.map { ("segment.entered", $0) } + exited.map { ("segment.exited", $0) }
+        for batch in changes.chunks(of: Self.eventsPerStatement) {
+            try await events.append(on: sql, tenantID: tenantID, batch.map { type, customerID in
+                (type: type, data: SegmentMembershipEvent(segmentId: segmentID, segmentCode: code, customerId: customerID) as any Encodable)
+            }, requestID: requestID)
+        }
+    }
+}
