@@ -230,4 +230,38 @@ struct CampaignTriggerTests {
             ].sorted(), "\(settled)")
         }
     }
+
+    @Test("entering a segment fires a campaign for the new member only, once", arguments: TestBackend.available)
+    func segmentEntered(backend: TestBackend) async throws {
+        try await TestApp.run(backend) { app, client in
+            _ = try await SalesFixtures.make(app, client)
+            _ = try await LoyaltyAPITests.programme(client, app)
+            let ana = try await Self.customer(client, app, "Ana")
+            let segment = try await client.call(.post, "/v1/segments", key: app.adminKey, json: ["code": "buyers", "name": "Buyers", "rule": "customer.orders >= 1"])
+            let segmentID = try #require(segment.object["id"] as? String, "\(segment.text)")
+            let missing = try await client.call(.post, "/v1/campaigns", key: app.adminKey, json: [
+                "name": "Welcome, buyer", "kind": "triggered", "trigger": ["event": "segment_entered", "segment": "nobody"] as [String: any Sendable],
+                "actions": [["type": "grant_points", "points": 10] as [String: any Sendable]],
+            ])
+            #expect(missing.status == .badRequest && missing.text.contains("segment_not_found"), "\(missing.text)")
+            let created = try await client.call(.post, "/v1/campaigns", key: app.adminKey, json: [
+                "name": "Welcome, buyer", "kind": "triggered", "status": "active", "control_percent": 0,
+                "trigger": ["event": "segment_entered", "segment": "buyers"] as [String: any Sendable],
+                "actions": [["type": "grant_points", "points": 10] as [String: any Sendable]],
+            ])
+            #expect(created.status == .created, "\(created.text)")
+            #expect(try await SegmentRefresher(services: app.services).refresh(tenantID: app.tenantID)?.entered == 0)
+            #expect(try await CampaignTriggers(services: app.services).scan() == 0)
+
+            try await LoyaltyAPITests.sale(client, app, "A-1", customer: ana, lines: [("SOCKS", "men/socks", 1, 500)], daysAgo: 0)
+            #expect(try await SegmentRefresher(services: app.services).refresh(tenantID: app.tenantID)?.entered == 1)
+            #expect(try await CampaignTriggers(services: Self.later(app, 10)).scan() == 1)
+            #expect(try await CampaignTriggers(services: Self.later(app, 20)).scan() == 0, "each entry is read once")
+            #expect(try await CampaignDeliveries(services: Self.later(app, 30)).deliverDue() == 1)
+            #expect(try await Self.deliveries(app)[ana]?["status"] == "done")
+            #expect(try await LoyaltyAPITests.balance(client, app, ana) == 5 + 10, "5 earned on the sale, 10 from the campaign")
+            let members = try await client.call(.get, "/v1/segments/\(segmentID)/members", key: app.adminKey)
+            #expect(members.list.map { $0["customer_id"] as? String } == [ana])
+        }
+    }
 }

@@ -204,6 +204,21 @@ struct SegmentAPITests {
             #expect(members.list.compactMap { $0["customer_id"] as? String } == [ana, carla].sorted())
             let refresh = try await client.call(.post, "/v1/segments/\(id)/refresh", key: app.adminKey, json: [String: any Sendable]())
             #expect(refresh.status == .conflict, "a static segment is not computed: \(refresh.text)")
+
+            // Promotions read the segments the customer is in.
+            _ = try await SalesFixtures.make(app, client)
+            let promotion = try await client.call(.post, "/v1/promotions", key: app.adminKey, json: [
+                "name": "Press preview", "status": "active", "condition": #""press" in customer.segments"#,
+                "effects": [["type": "percent_off_cart", "percent": 20] as [String: any Sendable]],
+            ])
+            #expect(promotion.status == .created, "\(promotion.text)")
+            for (customer, discount) in [(ana, 1_000), (bea, 0)] {
+                let evaluated = try await client.call(.post, "/v1/checkout/evaluate", key: app.adminKey, json: [
+                    "channel": "web", "currency": "EUR", "customer_id": customer,
+                    "lines": [["sku": "JUMPER", "category": "women/knitwear", "quantity": 1, "unit_price": 5_000] as [String: any Sendable]],
+                ])
+                #expect(evaluated.object["discount"] as? Int == discount, "\(evaluated.text)")
+            }
         }
     }
 }

@@ -64,3 +64,16 @@ struct SegmentMembership: Sendable {
         }
     }
 }
+
+/// A customer's segment codes read in the same statement as their other facts (checkout): the
+/// codes joined with a space, which a code never holds.
+enum SegmentCodes {
+    /// The SQL aggregate of `g.code` over the joined segments.
+    static func aggregate(_ dialect: SQLDialectKind) -> String {
+        dialect == .postgres ? "string_agg(g.code, ' ' ORDER BY g.code)" : "group_concat(g.code, ' ')"
+    }
+
+    static func split(_ text: String?) -> [String] {
+        (text ?? "").split(separator: " ").map(String.init).sorted()
+    }
+}

@@ -34,12 +34,14 @@ struct CampaignRequest: RequestBody {
 /// What fires a triggered campaign for a customer, and how long after it acts.
 struct CampaignTrigger: Codable, Sendable, Equatable {
     /// `cart_abandoned`, `return_recorded`, `first_store_purchase` (a customer who had bought only
-    /// elsewhere buys in a store), `birthday`, `points_expiring`.
+    /// elsewhere buys in a store), `birthday`, `points_expiring`, `segment_entered`.
     var event: String?
     /// Minutes after the event (0 to 43,200; 0 by default).
     var delayMinutes: Int?
     /// Of `birthday` and `points_expiring`: how many days ahead (0 to 60; 0 and 7 by default).
     var daysBefore: Int?
+    /// Of `segment_entered`: the code of the segment whose new members the campaign reaches.
+    var segment: String?
 }
 
 /// `HH:MM` to `HH:MM`, local; `from` after `to` runs over midnight.

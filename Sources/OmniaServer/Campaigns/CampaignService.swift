@@ -10,7 +10,7 @@ struct CampaignService: Sendable {
     static let statuses = ["draft", "active", "paused", "archived"]
     static let actionTypes = ["assign_coupon", "grant_points", "issue_gift_card", "message"]
     static let kinds = ["audience", "triggered"]
-    static let triggerEvents = ["cart_abandoned", "return_recorded", "first_store_purchase", "birthday", "points_expiring"]
+    static let triggerEvents = ["cart_abandoned", "return_recorded", "first_store_purchase", "birthday", "points_expiring", "segment_entered"]
     static let placeholders = ["first_name", "coupon_code", "points", "campaign"]
 
     func create(on sql: any SQLDatabase, caller: Caller, _ request: CampaignRequest, actor: Actor) async throws -> CampaignView {
@@ -74,7 +74,14 @@ struct CampaignService: Sendable {
         let kind = request.kind ?? base?.kind ?? "audience"
         if !Self.kinds.contains(kind) { validator.fail("kind", "invalid_enum", "kind must be one of: \(Self.kinds.joined(separator: ", "))") }
         var trigger = base?.trigger
-        if let given = request.trigger { trigger = checkedTrigger(given, into: &validator) }
+        if let given = request.trigger {
+            trigger = checkedTrigger(given, into: &validator)
+            if let code = trigger?.segment, try await sql.raw("""
+                SELECT id FROM segments WHERE tenant_id = \(bind: caller.tenantID) AND code = \(bind: code) AND status = 'active'
+                """).first() == nil {
+                validator.fail("trigger.segment", "segment_not_found", "no active segment has the code \(code)")
+            }
+        }
         if kind == "triggered" && trigger == nil && request.trigger == nil {
             validator.fail("trigger", "required", "a triggered campaign names its trigger: {\"event\": \"cart_abandoned\", \"delay_minutes\": 120}")
         }
@@ -209,7 +216,12 @@ struct CampaignService: Sendable {
         } else if input.daysBefore != nil {
             validator.fail("trigger.days_before", "not_for_event", "days_before is for birthday and points_expiring")
         }
-        return CampaignTrigger(event: event, delayMinutes: delay, daysBefore: daysBefore)
+        if event == "segment_entered" && input.segment == nil {
+            validator.fail("trigger.segment", "required", "a segment_entered trigger names the segment's code: {\"event\": \"segment_entered\", \"segment\": \"vip\"}")
+        } else if event != "segment_entered" && input.segment != nil {
+            validator.fail("trigger.segment", "not_for_event", "segment is for segment_entered")
+        }
+        return CampaignTrigger(event: event, delayMinutes: delay, daysBefore: daysBefore, segment: event == "segment_entered" ? input.segment : nil)
     }
 
     /// The names between `{{` and `}}` in a template.

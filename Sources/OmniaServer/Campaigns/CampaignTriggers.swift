@@ -15,7 +15,8 @@ struct CampaignTriggers: Sendable {
     static let batch = 1_000
 
     /// The outbox event each event trigger reads.
-    static let eventTypes = ["cart_abandoned": "cart.abandoned", "return_recorded": "transaction.recorded", "first_store_purchase": "transaction.recorded"]
+    static let eventTypes = ["cart_abandoned": "cart.abandoned", "return_recorded": "transaction.recorded", "first_store_purchase": "transaction.recorded",
+                             "segment_entered": "segment.entered"]
 
     /// One pass over every tenant with active triggered campaigns; returns the deliveries scheduled.
     @discardableResult
@@ -67,6 +68,8 @@ struct CampaignTriggers: Sendable {
                 for campaign in campaigns {
                     switch campaign.terms.trigger?.event {
                     case "cart_abandoned":
+                        planned.append(Planned(campaign: campaign, customerID: customerID, sourceID: eventID, triggeredAt: at))
+                    case "segment_entered" where data["segment_code"] == campaign.terms.trigger?.segment.map(JSONValue.string):
                         planned.append(Planned(campaign: campaign, customerID: customerID, sourceID: eventID, triggeredAt: at))
                     case "return_recorded" where data["kind"] == .string("return"):
                         planned.append(Planned(campaign: campaign, customerID: customerID, sourceID: eventID, triggeredAt: at))

@@ -180,11 +180,15 @@ struct CheckoutEvaluationService: Sendable {
               (SELECT CAST(COALESCE(SUM(s.sales_amount - s.returned_amount), 0) AS BIGINT) FROM customer_channel_stats s
                WHERE s.tenant_id = c.tenant_id AND s.customer_id = c.id AND s.currency = \(bind: currency.code)) AS spend,
               (SELECT m.tier FROM loyalty_members m JOIN loyalty_programmes p ON p.tenant_id = m.tenant_id AND p.id = m.programme_id
-               WHERE m.tenant_id = c.tenant_id AND m.customer_id = c.id AND p.status = 'active' AND p.currency = \(bind: currency.code)) AS tier
+               WHERE m.tenant_id = c.tenant_id AND m.customer_id = c.id AND p.status = 'active' AND p.currency = \(bind: currency.code)) AS tier,
+              (SELECT \(unsafeRaw: SegmentCodes.aggregate(services.database.dialect)) FROM segment_members sm
+               JOIN segments g ON g.tenant_id = sm.tenant_id AND g.id = sm.segment_id
+               WHERE sm.tenant_id = c.tenant_id AND sm.customer_id = c.id AND g.status = 'active') AS segments
             FROM customers c WHERE c.tenant_id = \(bind: tenantID) AND c.id = \(bind: customerID)
             """).first()
         return CheckoutInput.Customer(
-            id: customerID, tier: try row?.decode(column: "tier", as: String?.self), segments: [],
+            id: customerID, tier: try row?.decode(column: "tier", as: String?.self),
+            segments: SegmentCodes.split(try row?.decode(column: "segments", as: String?.self) ?? nil),
             birthday: try row?.decode(column: "birth_date", as: String?.self).flatMap(RuleCalendar.day),
             orders: try row?.decode(column: "orders", as: Int64.self) ?? 0, lifetimeSpend: try row?.decode(column: "spend", as: Int64.self) ?? 0)
     }

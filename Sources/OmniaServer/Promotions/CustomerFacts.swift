@@ -3,20 +3,21 @@ import OmniaCore
 import SQLKit
 
 /// What rules know of a customer, read for many at once (a simulation's sales, a campaign's page of
-/// customers): birthday, orders in every channel, and spend and loyalty tier per currency.
+/// customers): birthday, orders in every channel, spend and loyalty tier per currency, and segments.
 struct CustomerFacts: Sendable {
     var id: String
     var birthday: Int32?
     var orders: Int64 = 0
     var spend: [String: Int64] = [:]
     var tiers: [String: String] = [:]
+    var segments: [String] = []
 
     /// As a promotion's or audience's rule reads the customer, in `currency`.
     func customer(in currency: String) -> CheckoutInput.Customer {
-        CheckoutInput.Customer(id: id, tier: tiers[currency], birthday: birthday, orders: orders, lifetimeSpend: spend[currency] ?? 0)
+        CheckoutInput.Customer(id: id, tier: tiers[currency], segments: segments, birthday: birthday, orders: orders, lifetimeSpend: spend[currency] ?? 0)
     }
 
-    /// The facts of `customerIDs` as they are now: three statements per 500 customers.
+    /// The facts of `customerIDs` as they are now: four statements per 500 customers.
     static func load(_ customerIDs: Set<String>, on sql: any SQLDatabase, tenantID: String) async throws -> [String: CustomerFacts] {
         try await load(customerIDs.sorted(), birthdays: nil, on: sql, tenantID: tenantID)
     }
@@ -49,6 +50,12 @@ struct CustomerFacts: Sendable {
                 """).all() {
                 facts[try row.decode(column: "customer_id", as: String.self)]?.tiers[try row.decode(column: "currency", as: String.self)] =
                     try row.decode(column: "tier", as: String.self)
+            }
+            for row in try await sql.raw("""
+                SELECT m.customer_id, g.code FROM segment_members m JOIN segments g ON g.tenant_id = m.tenant_id AND g.id = m.segment_id
+                WHERE m.tenant_id = \(bind: tenantID) AND m.customer_id IN (\(binds: ids)) AND g.status = 'active' ORDER BY g.code
+                """).all() {
+                facts[try row.decode(column: "customer_id", as: String.self)]?.segments.append(try row.decode(column: "code", as: String.self))
             }
         }
         return facts
