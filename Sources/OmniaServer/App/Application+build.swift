@@ -51,6 +51,7 @@ public enum OmniaApplication {
         CampaignController(services: services).addRoutes(to: routes)
         SegmentController(services: services).addRoutes(to: routes)
         ProfileController(services: services).addRoutes(to: routes)
+        AnalyticsController(services: services).addRoutes(to: routes)
         ConsentService(services: services).addRoutes(to: routes)
         return router
     }
@@ -70,6 +71,7 @@ public enum OmniaApplication {
             workers.append(LoyaltySweepWorker(services: services))
             workers.append(CampaignWorker(services: services))
             workers.append(SegmentWorker(services: services))
+            workers.append(AnalyticsWorker(services: services))
         }
         return Application(
             router: try buildRouter(services),

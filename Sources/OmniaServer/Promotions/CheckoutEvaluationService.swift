@@ -234,15 +234,20 @@ enum LocalClock {
 
     /// Days since 1970-01-01 and the minute of the day, in `timeZone`, at `milliseconds`.
     static func day(at milliseconds: Int64, timeZone identifier: String) -> (day: Int32, minute: Int16) {
+        let seconds = milliseconds / 1_000
+        let local = seconds + Int64(utcOffsetSeconds(at: milliseconds, timeZone: identifier))
+        let day = local >= 0 ? local / 86_400 : (local - 86_399) / 86_400
+        return (Int32(day), Int16((local - day * 86_400) / 60))
+    }
+
+    /// The zone's offset from UTC at `milliseconds`, in seconds.
+    static func utcOffsetSeconds(at milliseconds: Int64, timeZone identifier: String) -> Int {
         let zone = zones.withLock { zones in
             if let zone = zones[identifier] { return zone }
             let zone = TimeZone(identifier: identifier) ?? TimeZone(secondsFromGMT: 0)!
             if zones.count < 1_000 { zones[identifier] = zone }
             return zone
         }
-        let seconds = milliseconds / 1_000
-        let local = seconds + Int64(zone.secondsFromGMT(for: Date(timeIntervalSince1970: TimeInterval(seconds))))
-        let day = local >= 0 ? local / 86_400 : (local - 86_399) / 86_400
-        return (Int32(day), Int16((local - day * 86_400) / 60))
+        return zone.secondsFromGMT(for: Date(timeIntervalSince1970: TimeInterval(milliseconds / 1_000)))
     }
 }

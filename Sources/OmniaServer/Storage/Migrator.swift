@@ -30,6 +30,7 @@ public struct Migrator: Sendable {
         Migration015Campaigns.migration,
         Migration016CampaignTriggers.migration,
         Migration017Segments.migration,
+        Migration018CustomerScores.migration,
     ]
 
     let database: any Database

@@ -30,6 +30,12 @@ struct SQLRowValues {
 
     mutating func add(_ value: Int) { add(Int64(value)) }
 
+    /// A finite double (analytics' predictions; never money).
+    mutating func add(_ value: Double) {
+        count += 1
+        if binder != nil { binder!.bind(value) } else { collected.append(value) }
+    }
+
     mutating func add(_ value: Int?) { add(value.map(Int64.init)) }
 
     /// A typed NULL: PostgreSQL infers a parameter's type from the bound value.

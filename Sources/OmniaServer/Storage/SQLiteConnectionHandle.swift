@@ -254,6 +254,10 @@ struct SQLiteBinder {
         bound(sqlite_nio_sqlite3_bind_int64(statement, nextIndex, value))
     }
 
+    mutating func bind(_ value: Double) {
+        bound(sqlite_nio_sqlite3_bind_double(statement, nextIndex, value))
+    }
+
     mutating func bindNull() {
         bound(sqlite_nio_sqlite3_bind_null(statement, nextIndex))
     }
