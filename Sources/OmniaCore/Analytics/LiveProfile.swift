@@ -52,6 +52,42 @@ public struct LiveProfile: Sendable, Hashable {
     public var birthday: Int32?
     /// The tenant's computed attributes by code (`ProfileSchema` lists them).
     public var attributes: [String: RuleValue] = [:]
+    /// The last RFM scoring's, if the customer had bought by then.
+    public var rfm: RFM?
+    /// The last lifetime-value fit's predictions, if the customer had bought by then.
+    public var predictions: Predictions?
+
+    /// Quintile scores 1–5 (5 best), their cell ("543") and named group.
+    public struct RFM: Sendable, Hashable, Codable {
+        public var recencyScore: Int
+        public var frequencyScore: Int
+        public var monetaryScore: Int
+        public var cell: String
+        public var group: String
+
+        public init(recencyScore: Int, frequencyScore: Int, monetaryScore: Int, cell: String, group: String) {
+            self.recencyScore = recencyScore
+            self.frequencyScore = frequencyScore
+            self.monetaryScore = monetaryScore
+            self.cell = cell
+            self.group = group
+        }
+    }
+
+    /// What the lifetime-value models expect over their horizon; amounts in minor units of `currency`.
+    public struct Predictions: Sendable, Hashable, Codable {
+        public var expectedPurchases: Double
+        public var probabilityAlive: Double
+        public var expectedOrderValue: Int64
+        public var value: Int64
+
+        public init(expectedPurchases: Double, probabilityAlive: Double, expectedOrderValue: Int64, value: Int64) {
+            self.expectedPurchases = expectedPurchases
+            self.probabilityAlive = probabilityAlive
+            self.expectedOrderValue = expectedOrderValue
+            self.value = value
+        }
+    }
 
     public init(id: String, currency: Currency) {
         self.id = id

@@ -8,6 +8,19 @@ public enum ProfileSchema {
         .init("orders", .number, "sales in the channel"),
         .init("spend", .money, "sales less returns in the channel"),
     ])
+    public static let rfm = RuleRecordType("rfm", [
+        .init("recency_score", .number, "1 to 5, 5 the most recent buyers"),
+        .init("frequency_score", .number, "1 to 5, 5 the most frequent"),
+        .init("monetary_score", .number, "1 to 5, 5 the highest spend"),
+        .init("cell", .string, "the three scores, e.g. 543"),
+        .init("group", .string, "champions, loyal_customers, potential_loyalists, new_customers, promising, need_attention, about_to_sleep, at_risk, cannot_lose_them, hibernating or lost"),
+    ])
+    public static let clv = RuleRecordType("clv", [
+        .init("expected_purchases", .number, "purchases expected over the model's horizon"),
+        .init("probability_alive", .number, "the chance the customer still buys, 0 to 1"),
+        .init("expected_order_value", .money, "the expected value of an order"),
+        .init("value", .money, "the discounted lifetime value over the horizon"),
+    ])
     public static let context = RuleRecordType("context", [
         .init("date", .date, "the day the rule is evaluated, in the tenant's time zone"),
         .init("weekday", .string, "monday … sunday"),
@@ -49,6 +62,8 @@ public enum ProfileSchema {
             .init("segments", .list(.string), "codes of the segments the customer is in"),
             .init("birthday", .date, "the date of birth, if known"),
             .init("days_to_birthday", .number, "days until the next birthday, 0 on the day"),
+            .init("rfm", .record(rfm), "the last RFM scoring (null before the customer's first purchase)"),
+            .init("clv", .record(clv), "the last lifetime-value predictions (null before the customer's first purchase)"),
             .init("attributes", .record(RuleRecordType("attributes", attributes)), "the tenant's computed attributes"),
         ])
     }
@@ -98,6 +113,12 @@ public enum ProfileSchema {
         values.append(.list(profile.segments.map(RuleValue.string)))
         values.append(profile.birthday.map(RuleValue.date) ?? .null)
         values.append(profile.birthday.map { number(CheckoutInput.daysToBirthday($0, from: day)) } ?? .null)
+        values.append(profile.rfm.map { scores -> RuleValue in
+            .record([number(Int64(scores.recencyScore)), number(Int64(scores.frequencyScore)), number(Int64(scores.monetaryScore)), .string(scores.cell), .string(scores.group)])
+        } ?? .null)
+        values.append(profile.predictions.map { predicted -> RuleValue in
+            .record([fraction(predicted.expectedPurchases), fraction(predicted.probabilityAlive), money(predicted.expectedOrderValue), money(predicted.value)])
+        } ?? .null)
         values.append(.record(attributes.fields.map { profile.attributes[$0.name] ?? .null }))
         return .record(values)
     }

@@ -37,9 +37,11 @@ struct AnalyticsController {
             return try JSONResponse.make(report)
         }
         routes.get("analytics/clv", scopes: readers) { _, _, caller in
-            guard let stored = try await services.database.read({ sql in
-                try await jobs.stored(LifetimeValueReport.self, on: sql, tenantID: caller.tenantID, kind: LifetimeValueService.kind)
-            }) else { throw Self.notComputed("lifetime value models", run: "POST /v1/analytics/clv/runs") }
+            let (stored, error) = try await services.database.read { sql in
+                (try await jobs.stored(LifetimeValueReport.self, on: sql, tenantID: caller.tenantID, kind: LifetimeValueService.kind),
+                 try await jobs.lastError(on: sql, tenantID: caller.tenantID, kind: LifetimeValueService.kind))
+            }
+            guard let stored else { throw Self.notComputed("lifetime value models", run: "POST /v1/analytics/clv/runs", lastError: error) }
             return try JSONResponse.make(LifetimeValueView(report: stored.model, lastError: stored.error))
         }
         routes.get("customers/:id/predictions", scopes: CustomerController.readScopes) { request, context, caller in
@@ -77,8 +79,9 @@ struct AnalyticsController {
         Problem(.conflict, code: "run_in_progress", detail: "the tenant's \(what) are being computed now; read them in a moment", headers: [.retryAfter: "5"])
     }
 
-    static func notComputed(_ what: String, run: String) -> Problem {
-        Problem(.notFound, code: "not_computed", detail: "the tenant's \(what) have not been computed yet; they are daily, or now with \(run)")
+    static func notComputed(_ what: String, run: String, lastError: String? = nil) -> Problem {
+        Problem(.notFound, code: "not_computed", detail: "the tenant's \(what) have not been computed yet; they are daily, or now with \(run)"
+                + (lastError.map { ". The last attempt failed: \($0)" } ?? ""))
     }
 }
 

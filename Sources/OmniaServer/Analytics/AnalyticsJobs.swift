@@ -49,6 +49,12 @@ struct AnalyticsJobs: Sendable {
         return (try JSONCoding.decoder.decode(Model.self, from: Data(text.utf8)), fittedAt, try row.decode(column: "error", as: String?.self))
     }
 
+    /// The last attempt's error, when no run has succeeded yet (a 404 says why).
+    func lastError(on sql: any SQLDatabase, tenantID: String, kind: String) async throws -> String? {
+        try await sql.raw("SELECT error FROM analytics_models WHERE tenant_id = \(bind: tenantID) AND kind = \(bind: kind)")
+            .first(decodingColumn: "error", as: String?.self) ?? nil
+    }
+
     /// Tenants whose `kind` result is older than `age` milliseconds (or missing) and that have sales to compute it from.
     func due(kind: String, olderThan age: Int64) async throws -> [String] {
         let before = services.nowMilliseconds - age

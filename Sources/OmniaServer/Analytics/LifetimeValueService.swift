@@ -119,12 +119,17 @@ struct LifetimeValueService: Sendable {
         let histories = try await services.database.read { sql in
             try await Self.purchaseDays(on: sql, tenantID: tenantID, currency: tenant.defaultCurrency, utcOffsetSeconds: offset)
         }
-        let ids = histories.keys.sorted()
+        // Customers whose first purchase is after today (a clock behind the data) have no summary yet: ids and summaries stay paired.
+        var ids: [String] = []
         var summaries: [PurchaseSummary] = []
-        summaries.reserveCapacity(ids.count)
-        for id in ids {
-            if let summary = try PurchaseSummary.summarize(histories[id]!, calibrationEnd: today, periodDays: Self.periodDays) { summaries.append(summary) }
+        for id in histories.keys.sorted() {
+            guard let history = histories[id], let summary = try PurchaseSummary.summarize(history, calibrationEnd: today, periodDays: Self.periodDays)
+            else { continue }
+            ids.append(id)
+            summaries.append(summary)
         }
+        // The holdout check first: it fails soonest when the history is too short for it.
+        let holdout = holdoutDays > 0 ? try Self.holdoutCheck(histories, ids: ids, today: today, days: holdoutDays) : nil
         let purchases = try BGNBDModel.fit(summaries)
         let spend = try GammaGammaModel.fit(summaries)
         let horizon = try Self.horizon(days: horizonDays, annualDiscountRate: rate)
@@ -141,7 +146,6 @@ struct LifetimeValueService: Sendable {
             rows.append((id, summary, expected, purchases.model.probabilityAlive(given: summary), Int64(orderValue.rounded()), Int64(clv.rounded())))
         }
 
-        let holdout = holdoutDays > 0 ? try Self.holdoutCheck(histories, ids: ids, today: today, days: holdoutDays) : nil
         let values = rows.map(\.clv).sorted()
         func percentile(_ p: Double) -> Int64 { values.isEmpty ? 0 : values[min(values.count - 1, Int(Double(values.count - 1) * p))] }
         var alive = ["0-0.25": 0, "0.25-0.5": 0, "0.5-0.75": 0, "0.75-1": 0]
@@ -201,9 +205,9 @@ struct LifetimeValueService: Sendable {
         let offset = Int64(utcOffsetSeconds) * 1_000
         var histories: [String: [PurchaseSummary.Purchase]] = [:]
         for row in try await sql.raw("""
-            SELECT customer_id, (occurred_at + \(bind: offset)) / 86400000 AS day, CAST(SUM(total) AS BIGINT) AS value
+            SELECT customer_id, (occurred_at + \(literal: offset)) / 86400000 AS day, CAST(SUM(total) AS BIGINT) AS value
             FROM transactions WHERE tenant_id = \(bind: tenantID) AND kind = 'sale' AND customer_id IS NOT NULL AND currency = \(bind: currency)
-            GROUP BY customer_id, (occurred_at + \(bind: offset)) / 86400000
+            GROUP BY customer_id, (occurred_at + \(literal: offset)) / 86400000
             """).all() {
             let id = try row.decode(column: "customer_id", as: String.self)
             histories[canonical[id] ?? id, default: []].append(
@@ -217,7 +221,9 @@ struct LifetimeValueService: Sendable {
         let end = today - days
         var splits: [HoldoutSplit] = []
         for id in ids {
-            if let split = try HoldoutSplit.split(histories[id]!, calibrationEnd: end, holdoutEnd: today, periodDays: periodDays) { splits.append(split) }
+            if let history = histories[id], let split = try HoldoutSplit.split(history, calibrationEnd: end, holdoutEnd: today, periodDays: periodDays) {
+                splits.append(split)
+            }
         }
         let model = try BGNBDModel.fit(splits.map(\.calibration)).model
         var predicted = 0.0

@@ -29,6 +29,9 @@ struct LiveProfileView: Encodable, Sendable {
     let consents: [String]
     let segments: [String]
     let daysToBirthday: Int64?
+    let rfm: LiveProfile.RFM?
+    /// `expected_purchases`, `probability_alive`, `expected_order_value` and `value` over the last fit's horizon.
+    let clv: LiveProfile.Predictions?
     /// The tenant's computed attributes; money as `{"amount", "currency"}`, dates as `YYYY-MM-DD`.
     let attributes: [String: JSONValue]
 
@@ -57,6 +60,11 @@ struct LiveProfileView: Encodable, Sendable {
         consents = profile.consents
         segments = profile.segments
         daysToBirthday = profile.birthday.map { CheckoutInput.daysToBirthday($0, from: day) }
+        rfm = profile.rfm
+        clv = profile.predictions.map {
+            LiveProfile.Predictions(expectedPurchases: ($0.expectedPurchases * 10_000).rounded() / 10_000,
+                                    probabilityAlive: ($0.probabilityAlive * 10_000).rounded() / 10_000, expectedOrderValue: $0.expectedOrderValue, value: $0.value)
+        }
         attributes = profile.attributes.mapValues(Self.json)
     }
 

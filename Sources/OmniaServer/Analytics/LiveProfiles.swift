@@ -136,6 +136,28 @@ struct LiveProfiles: Sendable {
             guard let id = canonical[try row.decode(column: "customer_id", as: String.self)] else { continue }
             profiles[id]?.segments.append(try row.decode(column: "code", as: String.self))
         }
+        for row in try await sql.raw("""
+            SELECT customer_id, recency_score, frequency_score, monetary_score, cell, rfm_group FROM customer_rfm
+            WHERE tenant_id = \(bind: tenantID)\(members())
+            """).all() {
+            let id = try row.decode(column: "customer_id", as: String.self)
+            guard profiles[id] != nil else { continue }
+            profiles[id]?.rfm = LiveProfile.RFM(
+                recencyScore: try row.decode(column: "recency_score", as: Int.self), frequencyScore: try row.decode(column: "frequency_score", as: Int.self),
+                monetaryScore: try row.decode(column: "monetary_score", as: Int.self), cell: try row.decode(column: "cell", as: String.self),
+                group: try row.decode(column: "rfm_group", as: String.self))
+        }
+        for row in try await sql.raw("""
+            SELECT customer_id, expected_purchases, probability_alive, expected_order_value, clv FROM customer_predictions
+            WHERE tenant_id = \(bind: tenantID)\(members())
+            """).all() {
+            let id = try row.decode(column: "customer_id", as: String.self)
+            guard profiles[id] != nil else { continue }
+            profiles[id]?.predictions = LiveProfile.Predictions(
+                expectedPurchases: try row.decode(column: "expected_purchases", as: Double.self),
+                probabilityAlive: try row.decode(column: "probability_alive", as: Double.self),
+                expectedOrderValue: try row.decode(column: "expected_order_value", as: Int64.self), value: try row.decode(column: "clv", as: Int64.self))
+        }
         return profiles
     }
 }

@@ -81,12 +81,12 @@ struct ProfileAttributes: Sendable {
         let (type, rule) = checked(request, base: nil, into: &validator)
         let description = request.description.flatMap { $0.isEmpty ? nil : validator.text($0, field: "description", maxLength: 500) }
         guard validator.isValid, let type, let rule else { throw Problem.validation(validator.errors) }
+        if try await sql.raw("SELECT code FROM profile_attributes WHERE tenant_id = \(bind: tenantID) AND code = \(bind: code)").first() != nil {
+            throw Problem(.conflict, code: "attribute_exists", detail: "an attribute \(code) exists; change it with PATCH /v1/profile_attributes/\(code)")
+        }
         let count = try await sql.raw("SELECT COUNT(*) AS n FROM profile_attributes WHERE tenant_id = \(bind: tenantID)").first()?.decode(column: "n", as: Int.self) ?? 0
         if count >= Self.maximumCount {
             throw Problem(.conflict, code: "too_many_attributes", detail: "a tenant has at most \(Self.maximumCount) computed attributes")
-        }
-        if try await sql.raw("SELECT code FROM profile_attributes WHERE tenant_id = \(bind: tenantID) AND code = \(bind: code)").first() != nil {
-            throw Problem(.conflict, code: "attribute_exists", detail: "an attribute \(code) exists; change it with PATCH /v1/profile_attributes/\(code)")
         }
         try await sql.raw("""
             INSERT INTO profile_attributes (tenant_id, code, type, rule, description, created_at, updated_at)

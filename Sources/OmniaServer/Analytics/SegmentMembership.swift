@@ -32,6 +32,13 @@ struct SegmentMembership: Sendable {
     static let rowsPerStatement = 200
     static let eventsPerStatement = 500
 
+    /// The members now.
+    func count(on sql: any SQLDatabase) async throws -> Int64 {
+        try await sql.raw("""
+            SELECT COUNT(*) AS n FROM segment_members WHERE tenant_id = \(bind: tenantID) AND segment_id = \(bind: segmentID)
+            """).first()?.decode(column: "n", as: Int64.self) ?? 0
+    }
+
     func change(on sql: any SQLDatabase, entered: [String], exited: [String], size: Int64, at now: Int64, events: EventLog, requestID: String?,
                 announce: Bool) async throws {
         for batch in exited.chunks(of: 500) {

@@ -37,11 +37,7 @@ struct SegmentService: Sendable {
         if try await sql.raw("SELECT id FROM segments WHERE tenant_id = \(bind: caller.tenantID) AND code = \(bind: code)").first() != nil {
             throw Problem(.conflict, code: "segment_code_taken", detail: "a segment \(code) exists; codes name segments in rules and are unique")
         }
-        let count = try await sql.raw("SELECT COUNT(*) AS n FROM segments WHERE tenant_id = \(bind: caller.tenantID) AND status = 'active'")
-            .first()?.decode(column: "n", as: Int.self) ?? 0
-        if count >= Self.maximumSegments && status == "active" {
-            throw Problem(.conflict, code: "too_many_segments", detail: "a tenant has at most \(Self.maximumSegments) active segments; archive some")
-        }
+        if status == "active" { try await checkRoomForActive(on: sql, tenantID: caller.tenantID) }
         let now = services.nowMilliseconds
         let id = services.ids.make(.segment)
         // A static segment is complete when created; a dynamic one waits for its first refresh.
@@ -75,6 +71,7 @@ struct SegmentService: Sendable {
         let rule = request.rule == nil ? current.rule
             : try await checkedRule(request.rule, kind: current.kind, required: true, tenantID: caller.tenantID, on: sql, into: &validator)
         guard validator.isValid, let name else { throw Problem.validation(validator.errors) }
+        if status == "active" && current.status != "active" { try await checkRoomForActive(on: sql, tenantID: caller.tenantID) }
         let ruleChanged = rule != current.rule
         let version = ruleChanged ? current.version + 1 : current.version
         let now = services.nowMilliseconds
@@ -111,9 +108,14 @@ struct SegmentService: Sendable {
         let entered = add.filter { !present.contains($0) }
         let exited = remove.filter { present.contains($0) }
         let now = services.nowMilliseconds
-        let size = current.size + Int64(entered.count) - Int64(exited.count)
-        try await SegmentMembership(tenantID: caller.tenantID, segmentID: id, code: current.code)
-            .change(on: sql, entered: entered, exited: exited, size: size, at: now, events: services.events, requestID: actor.requestID, announce: true)
+        // Counted, not added to the size read above: two changes at once on PostgreSQL would each add to a stale size.
+        let membership = SegmentMembership(tenantID: caller.tenantID, segmentID: id, code: current.code)
+        let size = try await membership.count(on: sql) + Int64(entered.count) - Int64(exited.count)
+        try await membership.change(on: sql, entered: entered, exited: exited, size: size, at: now, events: services.events, requestID: actor.requestID,
+                                    announce: true)
+        try await services.audit.record(on: sql, tenantID: caller.tenantID, actor: actor.id, action: "segment.members_changed", targetType: "segment",
+                                        targetID: id, details: ["entered": .integer(Int64(entered.count)), "exited": .integer(Int64(exited.count))],
+                                        requestID: actor.requestID)
         try await sql.raw("""
             UPDATE segments SET size = \(bind: size), refreshed_at = \(bind: now), updated_at = \(bind: now)
             WHERE tenant_id = \(bind: caller.tenantID) AND id = \(bind: id)
@@ -172,6 +174,15 @@ struct SegmentService: Sendable {
     }
 
     // MARK: Checks
+
+    /// Refuses a segment more than a tenant may keep active (each is computed at every refresh).
+    private func checkRoomForActive(on sql: any SQLDatabase, tenantID: String) async throws {
+        let count = try await sql.raw("SELECT COUNT(*) AS n FROM segments WHERE tenant_id = \(bind: tenantID) AND status = 'active'")
+            .first()?.decode(column: "n", as: Int.self) ?? 0
+        if count >= Self.maximumSegments {
+            throw Problem(.conflict, code: "too_many_segments", detail: "a tenant has at most \(Self.maximumSegments) active segments; archive some")
+        }
+    }
 
     private func checkedStatus(_ status: String, into validator: inout Validator) -> String {
         if !Self.statuses.contains(status) { validator.fail("status", "invalid_enum", "status must be one of: \(Self.statuses.joined(separator: ", "))") }

@@ -26,8 +26,19 @@ struct StoredTime: Codable, Sendable, Hashable, StoredFromInteger {
         self.milliseconds = storedInteger
     }
 
+    /// From a column's integer, or from the text it is shown as (a stored JSON document holding one).
     init(from decoder: any Decoder) throws {
-        milliseconds = try decoder.singleValueContainer().decode(Int64.self)
+        // The integer first: PostgreSQL's decoder would read a BIGINT as its digits when asked for text.
+        let container = try decoder.singleValueContainer()
+        if let milliseconds = try? container.decode(Int64.self) {
+            self.milliseconds = milliseconds
+        } else {
+            let text = try container.decode(String.self)
+            guard let milliseconds = RFC3339.milliseconds(text) else {
+                throw DecodingError.dataCorruptedError(in: container, debugDescription: "not an RFC 3339 time: \(text)")
+            }
+            self.milliseconds = milliseconds
+        }
     }
 
     func encode(to encoder: any Encoder) throws {
