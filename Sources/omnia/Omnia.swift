@@ -8,7 +8,7 @@ struct Omnia: AsyncParsableCommand {
         commandName: "omnia",
         abstract: "Omnia — one customer across every channel: the API server and its tools.",
         version: OmniaVersion.current,
-        subcommands: [Serve.self, Migrate.self, TenantCommand.self, KeyCommand.self, ImportCommand.self, IdentityCommand.self, LedgerCommand.self, Bench.self, Version.self]
+        subcommands: [Serve.self, Migrate.self, TenantCommand.self, KeyCommand.self, ImportCommand.self, IdentityCommand.self, LedgerCommand.self, RecsCommand.self, Bench.self, Version.self]
     )
 }
 

@@ -19,6 +19,10 @@ struct AnalyticsWorker: Service {
                         // Too little history or a fit that does not settle is recorded on the model row and tried again tomorrow.
                         _ = try? await LifetimeValueService(services: services).run(tenantID: tenantID, LifetimeValueRunRequest())
                     }
+                    for tenantID in try await jobs.due(kind: RecommendationModelStore.kind, olderThan: Self.every) {
+                        // A failed rebuild is recorded on the model row (the previous model kept) and tried again tomorrow.
+                        _ = try? await RecommendationModelStore(services: services).rebuild(tenantID: tenantID)
+                    }
                 } catch {
                     services.logger.error("analytics job failed", metadata: ["error": .string(String(describing: error))])
                 }

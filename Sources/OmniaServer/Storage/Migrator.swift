@@ -31,6 +31,7 @@ public struct Migrator: Sendable {
         Migration016CampaignTriggers.migration,
         Migration017Segments.migration,
         Migration018CustomerScores.migration,
+        Migration019Recommendations.migration,
     ]
 
     let database: any Database
