@@ -52,6 +52,7 @@ public enum OmniaApplication {
         SegmentController(services: services).addRoutes(to: routes)
         ProfileController(services: services).addRoutes(to: routes)
         AnalyticsController(services: services).addRoutes(to: routes)
+        JourneyAnalyticsController(services: services).addRoutes(to: routes)
         RecommendationController(services: services).addRoutes(to: routes)
         ConsentService(services: services).addRoutes(to: routes)
         return router

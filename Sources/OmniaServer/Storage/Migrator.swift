@@ -32,6 +32,7 @@ public struct Migrator: Sendable {
         Migration017Segments.migration,
         Migration018CustomerScores.migration,
         Migration019Recommendations.migration,
+        Migration020JourneyAnalyticsIndexes.migration,
     ]
 
     let database: any Database
