@@ -30,6 +30,8 @@ struct Bench: AsyncParsableCommand {
     @Option(help: "Write the measured phase as a CSV of 100 ms windows (responses, p50, p99, max) to this file: shows whether a tail is spread out or stalls.")
     var timeline: String?
     @Option(help: "promotions.evaluate, checkout.commit: active promotions of the tenant.") var promotions = 200
+    @Option(help: "analytics, recommendations: customers of the synthetic chain (about ten sales each over its 200 days).")
+    var customers = AnalyticsMeasurement.customers
     @Flag(help: "transactions.create: leave out the loyalty programme its tenant otherwise runs (sales then earn nothing).")
     var withoutLoyalty = false
 
@@ -77,6 +79,10 @@ struct Bench: AsyncParsableCommand {
         }
         if scenario == .campaignsAudience {
             return try await CampaignMeasurement.run(database: database, databaseLabel: label)
+        }
+        if scenario == .analytics {
+            return try await AnalyticsMeasurement.run(database: database, databaseLabel: label, childDatabase: databaseDescriptionForChild(database),
+                                                      folder: temporary, customers: customers)
         }
         if scenario == .importTransactions {
             return try await ImportMeasurement.run(database: database, databaseLabel: label, folder: temporary, records: records)
@@ -136,6 +142,13 @@ struct Bench: AsyncParsableCommand {
                 try await BenchSeed.promotions(services, tenantID: seeded.tenantID, count: promotions)
                 context.promotionID = try await BenchSeed.budgetedPromotion(services, tenantID: seeded.tenantID)
                 print("seeded \(BenchScenario.salesCustomers) customers, a loyalty programme and \(promotions + 1) active promotions (one with a budget) in "
+                      + String(format: "%.1f s", Date().timeIntervalSince(started)))
+            case .recommendations:
+                let data = try await AnalyticsBench.seed(services, tenantID: seeded.tenantID, customers: customers,
+                                                         days: AnalyticsMeasurement.days, folder: temporary)
+                let lines = try await AnalyticsBench.rebuildRecommendations(services, tenantID: seeded.tenantID)
+                context.customerIDs = try await BenchSeed.customerIDs(services, tenantID: seeded.tenantID, limit: 20_000)
+                print("seeded \(data.customers) customers and \(data.transactions) sales, and built the model from \(lines) lines in "
                       + String(format: "%.1f s", Date().timeIntervalSince(started)))
             case .wallet:
                 context.customerID = try await BenchSeed.walletCustomer(services, tenantID: seeded.tenantID, cards: 39, coupons: 9)
@@ -302,6 +315,8 @@ enum BenchScenario: String, CaseIterable, Sendable {
     case checkoutCommit = "checkout.commit"
     case couponsGenerate = "coupons.generate"
     case campaignsAudience = "campaigns.audience"
+    case analytics
+    case recommendations
     case importTransactions = "import.transactions"
     case identityMatch = "identity.match"
     case startup
@@ -395,7 +410,12 @@ enum BenchScenario: String, CaseIterable, Sendable {
             return ScenarioRequest(method: .POST, path: "/v1/checkout/commit", headers: [("Idempotency-Key", "bench-\(runID)")], body: Array(body.utf8))
         case .customerOverview:
             return ScenarioRequest(method: .GET, path: "/v1/customers/\(context.customerID ?? "")/overview", headers: [], body: nil)
-        case .channelsList, .startup, .importTransactions, .identityMatch, .couponsGenerate, .campaignsAudience:
+        case .recommendations:
+            // Ten items for a different customer each time, read from their history in every channel.
+            let sequence = Int(runID.split(separator: "-").last ?? "") ?? 0
+            let customer = context.customerIDs.isEmpty ? "" : context.customerIDs[(sequence &* 7919) % context.customerIDs.count]
+            return ScenarioRequest(method: .GET, path: "/v1/customers/\(customer)/recommendations?limit=10", headers: [], body: nil)
+        case .channelsList, .startup, .importTransactions, .identityMatch, .couponsGenerate, .campaignsAudience, .analytics:
             return ScenarioRequest(method: .GET, path: "/v1/channels", headers: [], body: nil)
         case .locationsCreate:
             let body = "{\"code\":\"b-\(runID)\",\"name\":\"Bench store\",\"kind\":\"store\",\"country\":\"ES\",\"city\":\"Madrid\"}"
@@ -415,7 +435,7 @@ enum BenchScenario: String, CaseIterable, Sendable {
     /// Whether each request differs (a new location code and key per POST) or one can be reused.
     var variesPerRequest: Bool {
         [.locationsCreate, .identify, .transactionsCreate, .redemptions, .redemptionsHot, .redemptionsContended, .redemptionsPoints, .couponsValidate,
-         .promotionsEvaluate, .checkoutCommit]
+         .promotionsEvaluate, .checkoutCommit, .recommendations]
             .contains(self)
     }
 
@@ -448,6 +468,8 @@ enum BenchScenario: String, CaseIterable, Sendable {
         case .startup: "ready <= 1000 ms, idle RSS <= 100 MB"
         case .importTransactions: ">= 20000/s (sqlite, 5 lines)"
         case .identityMatch: "10,000 x 10,000 customers <= 60 s"
+        case .analytics: "journey reports p99 <= 500 ms; RFM <= 10 s, CLV <= 20 s, segments <= 2 s, RSS <= 1 GB"
+        case .recommendations: "p99 <= 10 ms (16 conns, 100,000 customers, ~1,000,000 sales)"
         }
     }
 }
