@@ -8,6 +8,11 @@ import Testing
 
 @Suite("Demo history")
 struct DemoHistoryTests {
+    static let day: Int64 = 86_400_000
+
+    /// The start of today (UTC), where the demo's history ends by default.
+    static var today: Int64 { Int64(Date().timeIntervalSince1970 * 1_000) / day * day }
+
     /// What a history adds up to, independent of generated ids.
     static func digest(_ services: AppServices, tenantID: String) async throws -> [Int] {
         try await services.database.read { sql in
@@ -30,13 +35,17 @@ struct DemoHistoryTests {
           arguments: TestBackend.available)
     func reproducibleHistory(backend: TestBackend) async throws {
         let digests = Mutex<[[Int]]>([])
+        // Fixed once, so both runs end their history on the same day even across midnight.
+        let end = Self.today
+        let shoppers = DemoHistory.Plan(transactions: 600, seed: 2026, endingAt: end).people.count
         for _ in 0..<2 {
             try await TestApp.run(backend) { app, client in
                 let demo = try await DemoSeed.run(app.services)
-                #expect(try await DemoHistory.seed(app.services, tenantID: demo.tenantID, transactions: 600) == 600)
-                #expect(try await DemoHistory.seed(app.services, tenantID: demo.tenantID, transactions: 600) == 0, "seeding again adds nothing")
+                #expect(try await DemoHistory.seed(app.services, tenantID: demo.tenantID, transactions: 600, endingAt: end) == 600)
+                #expect(try await DemoHistory.seed(app.services, tenantID: demo.tenantID, transactions: 600, endingAt: end) == 0,
+                        "seeding again adds nothing")
                 let digest = try await Self.digest(app.services, tenantID: demo.tenantID)
-                #expect(digest[0] > 600 && digest[2] > 10 && digest[3] > 10 && digest[4] > 0 && digest[5] == 24, "\(digest)")
+                #expect(digest[0] > 600 && digest[2] > 10 && digest[3] > 10 && digest[4] > 0 && digest[5] == min(60, shoppers), "\(digest)")
                 let crossChannel = try await app.services.database.read { sql in
                     try await sql.raw("""
                         SELECT COUNT(*) AS n FROM transactions r JOIN transactions s ON s.tenant_id = r.tenant_id AND s.id = r.original_id
@@ -132,5 +141,271 @@ struct DemoHistoryTests {
         let hits = found.filter(truth.contains).count
         #expect(Double(hits) >= 0.8 * Double(truth.count), "found \(hits) of \(truth.count)")
         #expect(found.count - hits <= truth.count / 4, "\(found.count - hits) pairs of different shoppers")
+    }
+
+    @Test("the demo's shoppers buy at different rates and spend differently, some stop buying, and the same seed and day make the same plan")
+    func shoppersDiffer() throws {
+        let end = Self.today
+        let plan = DemoHistory.Plan(transactions: 3_000, seed: 2026, endingAt: end)
+        #expect(plan.sales.count == 3_000 && plan.people.count == plan.shoppers.count)
+        #expect(plan.sales.map(\.at) == plan.sales.map(\.at).sorted() && plan.sales.allSatisfy { $0.at >= plan.start && $0.at < end })
+        let again = DemoHistory.Plan(transactions: 3_000, seed: 2026, endingAt: end)
+        #expect(again.sales.map(\.at) == plan.sales.map(\.at) && again.sales.map(\.channel) == plan.sales.map(\.channel)
+            && again.returns.map(\.at) == plan.returns.map(\.at))
+
+        var purchases: [Int: [DemoHistory.Plan.Sale]] = [:]
+        for sale in plan.sales { if let shopper = sale.shopper { purchases[shopper, default: []].append(sale) } }
+        let customers = Double(purchases.count)
+        let once = Double(purchases.values.filter { $0.count == 1 }.count) / customers
+        let often = Double(purchases.values.filter { $0.count >= 10 }.count) / customers
+        // Bought three times or more, then nothing for half a year: most likely gone.
+        let lapsed = Double(purchases.values.filter { $0.count >= 3 && end - ($0.last?.at ?? end) > 180 * Self.day }.count) / customers
+        #expect(once > 0.05 && often > 0.1 && lapsed > 0.05, "once \(once), ten times or more \(often), lapsed \(lapsed)")
+        func value(_ sale: DemoHistory.Plan.Sale) -> Int64 {
+            sale.lines.reduce(Int64(0)) { $0 + $1.quantity * plan.shelf.items[$1.item].price }
+        }
+        let spend = purchases.values.map { sales in Double(sales.reduce(Int64(0)) { $0 + value($1) }) / Double(sales.count) }.sorted()
+        #expect(spend[spend.count * 9 / 10] > 3 * spend[spend.count / 10], "a big spender's basket is worth several of a small one's")
+        #expect(plan.shelf.items.count == 150 && Set(plan.shelf.items.map(\.sku)).count == 150)
+    }
+
+    @Test("the seeded demo feeds every analytic: omnichannel customers a minority, items bought together, consumables bought again, busy Decembers, research online and buy in store and the reverse, carts abandoned and recovered, recommendations beating both baselines",
+          arguments: TestBackend.available)
+    func seededDemoIsMeaningful(backend: TestBackend) async throws {
+        try await TestApp.run(backend) { app, _ in
+            let demo = try await DemoSeed.run(app.services)
+            let end = Self.today
+            #expect(try await DemoHistory.seed(app.services, tenantID: demo.tenantID, transactions: 3_000, endingAt: end) == 3_000)
+            let seeded = try await Self.seeded(app.services, tenantID: demo.tenantID)
+            let day = Self.day
+            #expect(seeded.sales.count == 3_000)
+
+            // Channels: most customers keep to stores or to the web shop and app; a minority buys in both.
+            var kinds: [String: Set<Bool>] = [:]
+            for sale in seeded.sales { if let customer = sale.customer { kinds[customer, default: []].insert(sale.channelKind == "store") } }
+            let buyers = Double(kinds.count)
+            let omnichannel = Double(kinds.values.filter { $0.count == 2 }.count) / buyers
+            let storeOnly = Double(kinds.values.filter { $0 == [true] }.count) / buyers
+            let onlineOnly = Double(kinds.values.filter { $0 == [false] }.count) / buyers
+            #expect(omnichannel > 0.1 && omnichannel < 0.35 && storeOnly > omnichannel && onlineOnly > 0.1,
+                    "omnichannel \(omnichannel), store only \(storeOnly), online only \(onlineOnly)")
+            let storeSales = seeded.sales.filter { $0.channelKind == "store" }
+            #expect(storeSales.contains { $0.customer == nil } && storeSales.filter { $0.customer != nil }.count > storeSales.count / 2,
+                    "store sales are mostly identified, some anonymous")
+
+            // Baskets: partners bought together far more often than chance would have it.
+            let baskets = seeded.sales.filter { !$0.skus.isEmpty }
+            var bought: [String: Int] = [:]
+            var together: [String: Int] = [:]
+            for basket in baskets {
+                let skus = Set(basket.skus).sorted()
+                for sku in skus { bought[sku, default: 0] += 1 }
+                for (index, first) in skus.enumerated() {
+                    for second in skus[(index + 1)...] { together["\(first) \(second)", default: 0] += 1 }
+                }
+            }
+            let strongPairs = together.filter { pair, count in
+                let skus = pair.split(separator: " ").map(String.init)
+                let chance = Double(bought[skus[0], default: 0]) * Double(bought[skus[1], default: 0]) / Double(baskets.count)
+                return count >= 10 && Double(count) >= 5 * chance
+            }
+            #expect(strongPairs.count >= 10, "\(strongPairs.count) pairs bought together ten times or more, five times chance or more")
+
+            // Consumables: the same socks, cream or coffee bought again and again, and the model sees them as consumables.
+            let consumablePaths = Set(DemoCatalog.categories.filter(\.isConsumable).map(\.path))
+            var days: [String: Set<Int64>] = [:]
+            for sale in seeded.sales {
+                guard let customer = sale.customer else { continue }
+                for sku in sale.skus where consumablePaths.contains(seeded.catalogue[sku]?.category ?? "") {
+                    days["\(customer) \(sku)", default: []].insert(sale.at / day)
+                }
+            }
+            let habits = Set(days.filter { $0.value.count >= 3 }.keys.map { $0.split(separator: " ")[0] })
+            #expect(habits.count >= 30, "\(habits.count) customers bought one consumable on three days or more")
+            let basketsForModel = baskets.map { Basket(customerID: $0.customer, time: $0.at, channelKind: $0.channelKind, skus: $0.skus) }
+            let model = ItemSimilarityModel.build(baskets: basketsForModel, catalogue: seeded.catalogue, now: end)
+            let flagged = model.items.filter(\.isConsumable)
+            #expect(consumablePaths.isSubset(of: Set(flagged.map(\.category))), "every consumable department has items bought again")
+            #expect(flagged.filter { consumablePaths.contains($0.category) }.count * 5 >= flagged.count * 4, "\(flagged.map(\.sku))")
+
+            // Seasons: more sales a day in December than in February.
+            var salesInMonth = [Int](repeating: 0, count: 13), daysInMonth = [Int](repeating: 0, count: 13)
+            for sale in seeded.sales { salesInMonth[DemoHistory.Plan.month(sale.at)] += 1 }
+            for start in stride(from: end - Int64(DemoHistory.Plan.days) * day, to: end, by: Int(day)) { daysInMonth[DemoHistory.Plan.month(start)] += 1 }
+            let december = Double(salesInMonth[12]) / Double(max(1, daysInMonth[12]))
+            let february = Double(salesInMonth[2]) / Double(max(1, daysInMonth[2]))
+            #expect(december > 1.2 * february, "\(december) sales a day in December, \(february) in February")
+
+            // Journeys: products looked at online in the week before buying them in a store, and the reverse.
+            var salesBy: [String: [SeededSale]] = [:]
+            for sale in seeded.sales { if let customer = sale.customer { salesBy[customer, default: []].append(sale) } }
+            var views: [String: [(at: Int64, sku: String)]] = [:]
+            var visits: [String: [Int64]] = [:]
+            var cartItems: [String: Set<String>] = [:]
+            for event in seeded.events {
+                switch event.type {
+                case "product_viewed":
+                    if let customer = event.customer, let sku = Self.text(event.properties["sku"]), event.channel == "web" || event.channel == "app" {
+                        views[customer, default: []].append((event.at, sku))
+                    }
+                case "store_visited":
+                    if let customer = event.customer, DemoCatalog.isStore(event.channel) { visits[customer, default: []].append(event.at) }
+                case "cart_updated":
+                    if let id = Self.text(event.properties["cart_id"]), case .array(let skus)? = event.properties["skus"] {
+                        cartItems[id] = Set(skus.compactMap { Self.text($0) })
+                    }
+                default:
+                    break
+                }
+            }
+            let researchedOnline = storeSales.filter { sale in
+                guard let customer = sale.customer else { return false }
+                return views[customer]?.contains { $0.at < sale.at && $0.at >= sale.at - 7 * day && sale.skus.contains($0.sku) } ?? false
+            }
+            let visitedFirst = seeded.sales.filter { sale in
+                guard let customer = sale.customer, sale.channel == "web" || sale.channel == "app" else { return false }
+                return visits[customer]?.contains { $0 < sale.at && $0 >= sale.at - 7 * day } ?? false
+            }
+            #expect(researchedOnline.count >= 50 && visitedFirst.count >= 30,
+                    "\(researchedOnline.count) store sales looked at online first, \(visitedFirst.count) online orders after a store visit")
+            #expect(seeded.events.contains { $0.anonymous && $0.customer != nil }, "anonymous browsing joins its shopper when they log in")
+
+            // Carts: some become orders; others are left, abandoned by the sweep an hour later, and some of those bought in another channel within a week.
+            let abandoned = seeded.events.filter { $0.type == "cart_abandoned" }
+            let recovered = abandoned.filter { cart in
+                guard let customer = cart.customer, let id = Self.text(cart.properties["cart_id"]), let items = cartItems[id] else { return false }
+                return salesBy[customer]?.contains { sale in
+                    sale.at > cart.at && sale.at <= cart.at + 7 * day && sale.channel != cart.channel && !items.isDisjoint(with: sale.skus)
+                } ?? false
+            }
+            #expect(abandoned.count >= 50 && recovered.count >= 20 && abandoned.count - recovered.count >= 20,
+                    "\(abandoned.count) carts abandoned, \(recovered.count) of them bought in another channel within a week")
+            let carts = try await app.services.database.read { sql in
+                try await sql.raw("SELECT state, last_activity_at, abandoned_at FROM carts WHERE tenant_id = \(bind: demo.tenantID)").all().map { row in
+                    CartRow(state: try row.decode(column: "state", as: String.self), idleSince: try row.decode(column: "last_activity_at", as: Int64.self),
+                            abandonedAt: try row.decode(column: "abandoned_at", as: Int64?.self))
+                }
+            }
+            let left = carts.filter { $0.state == "abandoned" }
+            #expect(left.count == abandoned.count && carts.contains { $0.state == "ordered" })
+            #expect(left.allSatisfy { ($0.abandonedAt ?? 0) - $0.idleSince == Int64(CartAbandonment.defaultMinutes + 1) * 60_000 },
+                    "each cart was abandoned when the sweep would have found it, not when the demo was seeded")
+
+            // Recommendations: leaving each customer's last basket out, the blended model beats both baselines.
+            let report = RecommendationEvaluation.run(baskets: basketsForModel, catalogue: seeded.catalogue)
+            #expect(report.evaluatedCustomers >= 100, "\(report.table)")
+            let blended = try #require(report.row("blended"))
+            for baseline in ["popularity", "item_item"] {
+                let row = try #require(report.row(baseline))
+                #expect(blended.precision > row.precision && blended.hitRate > row.hitRate && blended.ndcg > row.ndcg, "\(report.table)")
+            }
+        }
+    }
+
+    /// A demo sale as the analytics read it: the items kept (lines returned in full left out), its
+    /// channel, and its customer as merges resolved them.
+    struct SeededSale: Sendable {
+        let customer: String?
+        let channel: String
+        let channelKind: String
+        let at: Int64
+        let skus: [String]
+    }
+
+    struct SeededEvent: Sendable {
+        let type: String
+        let customer: String?
+        let anonymous: Bool
+        let channel: String
+        let at: Int64
+        let properties: [String: JSONValue]
+    }
+
+    struct Seeded: Sendable {
+        let sales: [SeededSale]
+        let events: [SeededEvent]
+        let catalogue: [String: CatalogueItem]
+    }
+
+    struct CartRow: Sendable {
+        let state: String
+        let idleSince: Int64
+        let abandonedAt: Int64?
+    }
+
+    /// The tenant's sales with their kept items and its journey events, read with SQL.
+    static func seeded(_ services: AppServices, tenantID: String) async throws -> Seeded {
+        try await services.database.read { sql in
+            var canonical: [String: String] = [:]
+            for row in try await sql.raw("SELECT id, canonical_id FROM customers WHERE tenant_id = \(bind: tenantID)").all() {
+                let id = try row.decode(column: "id", as: String.self)
+                canonical[id] = try row.decode(column: "canonical_id", as: String?.self)
+            }
+            let roots = canonical
+            func root(_ id: String?) -> String? {
+                guard var current = id else { return nil }
+                for _ in 0..<10 {
+                    guard let next = roots[current], next != current else { break }
+                    current = next
+                }
+                return current
+            }
+            var channels: [String: (code: String, kind: String)] = [:]
+            for row in try await sql.raw("SELECT id, code, kind FROM channels WHERE tenant_id = \(bind: tenantID)").all() {
+                let id = try row.decode(column: "id", as: String.self)
+                channels[id] = (try row.decode(column: "code", as: String.self), try row.decode(column: "kind", as: String.self))
+            }
+            let channelByID = channels
+            var kept: [String: [String]] = [:]
+            var catalogue: [String: CatalogueItem] = [:]
+            for row in try await sql.raw("""
+                SELECT l.transaction_id, l.sku, l.name, l.category, l.quantity, l.returned_quantity FROM transaction_lines l
+                JOIN transactions t ON t.tenant_id = l.tenant_id AND t.id = l.transaction_id
+                WHERE l.tenant_id = \(bind: tenantID) AND t.kind = 'sale' ORDER BY l.transaction_id, l.line_number
+                """).all() {
+                let sku = try row.decode(column: "sku", as: String.self)
+                let name = try row.decode(column: "name", as: String?.self) ?? sku
+                let category = try row.decode(column: "category", as: String?.self) ?? ""
+                catalogue[sku] = CatalogueItem(name: name, category: category)
+                let quantity = try row.decode(column: "quantity", as: Int64.self)
+                let returned = try row.decode(column: "returned_quantity", as: Int64.self)
+                let transaction = try row.decode(column: "transaction_id", as: String.self)
+                if quantity > returned { kept[transaction, default: []].append(sku) }
+            }
+            let found = kept
+            let sales = try await sql.raw("""
+                SELECT id, customer_id, channel_id, occurred_at FROM transactions WHERE tenant_id = \(bind: tenantID) AND kind = 'sale'
+                ORDER BY occurred_at, id
+                """).all().map { row in
+                let id = try row.decode(column: "id", as: String.self)
+                let customer = try row.decode(column: "customer_id", as: String?.self)
+                let channelID = try row.decode(column: "channel_id", as: String.self)
+                let channel = channelByID[channelID]
+                let at = try row.decode(column: "occurred_at", as: Int64.self)
+                return SeededSale(customer: root(customer), channel: channel?.code ?? "", channelKind: channel?.kind ?? "", at: at, skus: found[id] ?? [])
+            }
+            let events = try await sql.raw("""
+                SELECT type, customer_id, anonymous_id, channel_id, occurred_at, properties FROM journey_events WHERE tenant_id = \(bind: tenantID)
+                ORDER BY occurred_at, id
+                """).all().map { row in
+                let text = try row.decode(column: "properties", as: String.self)
+                var properties: [String: JSONValue] = [:]
+                // Member names as stored: no snake-case conversion.
+                if case .object(let members)? = try? JSONDecoder().decode(JSONValue.self, from: Data(text.utf8)) { properties = members }
+                let type = try row.decode(column: "type", as: String.self)
+                let customer = try row.decode(column: "customer_id", as: String?.self)
+                let anonymousID = try row.decode(column: "anonymous_id", as: String?.self)
+                let channelID = try row.decode(column: "channel_id", as: String?.self)
+                let at = try row.decode(column: "occurred_at", as: Int64.self)
+                return SeededEvent(type: type, customer: root(customer), anonymous: anonymousID != nil,
+                                   channel: channelID.flatMap { channelByID[$0]?.code } ?? "", at: at, properties: properties)
+            }
+            return Seeded(sales: sales, events: events, catalogue: catalogue)
+        }
+    }
+
+    static func text(_ value: JSONValue?) -> String? {
+        if case .string(let text)? = value { return text }
+        return nil
     }
 }

@@ -2,25 +2,38 @@ import Foundation
 import OmniaCore
 import SQLKit
 
-/// The demo's history: ~2,000 customers and 50,000 sales over the last 18 months across the five
-/// channels — returns in other channels than the sale, anonymous till receipts (some claimed later),
-/// and the same people recorded twice by the store CRM and the web shop, merged when a later visit
-/// links them. Everything is recorded through the real services, so the 360 figures, merges and
-/// claims are exactly what the API would produce; the same `seed` makes the same history.
+/// The demo's history: 18 months of a fashion and lifestyle chain's trade across its five
+/// channels, about 50,000 sales from some 6,000 shoppers — most loyal to stores or to the web
+/// shop and app, a fifth buying in both; busy at Christmas, Black Friday and the sales, quiet in
+/// February; items that go together bought together; socks, cosmetics and coffee bought again
+/// when they run out; shoppers who come often or rarely, and who stop coming (`DemoHistory.Plan`).
+/// Around the sales, what a web shop, an app and a store check-in track: products looked at
+/// online before a store purchase, store visits before an online order, carts that become orders,
+/// and carts left behind — some bought days later in another channel (`DemoHistory.Journeys`).
+/// And what a chain's data holds besides: returns in other channels than the sale, anonymous till
+/// receipts (some claimed later), and the same people recorded twice by the store CRM and the web
+/// shop, merged when a later visit links them.
+///
+/// Everything is recorded through the real services, so the 360 figures, merges, claims, carts
+/// and analytics are exactly what the API would produce. The same `seed` and end day make the same history.
 public enum DemoHistory {
     public static let defaultTransactions = 50_000
 
-    /// Seeds the history unless the tenant already has transactions. Returns how many sales were recorded.
+    /// Seeds the history unless the tenant already has transactions. Returns how many sales were
+    /// recorded. The history ends at `endingAt` (milliseconds), by default at the start of today (UTC).
     @discardableResult
-    public static func seed(_ services: AppServices, tenantID: String, transactions: Int = defaultTransactions, seed: UInt64 = 2026) async throws -> Int {
+    public static func seed(_ services: AppServices, tenantID: String, transactions: Int = defaultTransactions, seed: UInt64 = 2026,
+                            endingAt: Int64? = nil) async throws -> Int {
         guard transactions > 0 else { return 0 }
         let existing = try await services.database.read { sql in
             try await sql.raw("SELECT COUNT(*) AS n FROM transactions WHERE tenant_id = \(bind: tenantID)").first(decodingColumn: "n", as: Int.self) ?? 0
         }
         guard existing == 0 else { return 0 }
         let caller = try await services.database.read { sql in try await Caller.operatorCaller(tenantID: tenantID, on: sql) }
-        var random = SplitMix64(seed: seed)
-        let people = (0..<max(20, transactions / 25)).map { DemoPerson(number: $0, random: &random) }
+        let end = endingAt ?? services.nowMilliseconds / Plan.dayLength * Plan.dayLength
+        let plan = Plan(transactions: transactions, seed: seed, endingAt: end)
+        let people = plan.people
+        var random = SplitMix64(seed: seed &+ 4)
 
         // Customers: everyone by e-mail from the web shop; the first 60 also by loyalty card alone,
         // as a separate store-CRM record, until a till links the two (a merge, below).
@@ -28,65 +41,63 @@ public enum DemoHistory {
             let person = people[index]
             let request = IdentifyRequest(identifiers: person.webIdentifiers, traits: person.traits, channelId: nil)
             _ = try await services.identity.identify(on: sql, tenantID: tenantID, policy: caller.identityPolicy, request, actor: .cli)
-            if index < 60 {
+            if index < Plan.cardHolders {
                 let crm = IdentifyRequest(identifiers: [IdentifierInput(kind: "loyalty_card", value: person.card)], traits: person.traits, channelId: nil)
                 _ = try await services.identity.identify(on: sql, tenantID: tenantID, policy: caller.identityPolicy, crm, actor: .cli)
             }
         }
 
-        let now = services.nowMilliseconds
-        let span: Int64 = 548 * 86_400_000
-        let start = now - span
-        var plan: [RecordTransactionRequest] = []
-        var claims: [(code: Int, channel: String, person: Int)] = []
-        for number in 0..<transactions {
-            let at = start + Int64(number) * (span / Int64(transactions)) + Int64(random.next() % 3_600_000)
-            let channel = DemoCatalog.channel(&random)
-            let isStore = channel.hasPrefix("store")
-            let anonymous = isStore && random.next() % 100 < 15
-            let buyer = Int(Double(people.count) * pow(random.unit(), 1.6))
-            let lines = (0...(random.next() % 4)).map { _ in DemoCatalog.line(&random) }
-            let total = lines.map { Int64($0.quantity ?? 1) * ($0.unitPrice ?? 0) }.reduce(0, +)
-            let tender = isStore ? (random.next() % 3 == 0 ? "cash" : "card") : (random.next() % 4 == 0 ? "paypal" : "card")
-            var customer: [String: String]?
-            if !anonymous { customer = isStore && buyer < 60 ? ["loyalty_card": people[buyer].card] : ["email": people[buyer].email] }
-            let externalID = "DEMO-\(number)"
-            plan.append(RecordTransactionRequest(
-                externalId: externalID, channel: channel, occurredAt: Timestamp.text(at), currency: "EUR", customer: customer, lines: lines,
-                tenders: [TenderInput(kind: tender, amount: total)]))
-            if anonymous && random.next() % 5 == 0 { claims.append((number, channel, buyer)) }
-            if random.next() % 100 < 8 {
-                let returnedAt = at + Int64(1 + random.next() % 20) * 86_400_000
-                if returnedAt < now {
-                    let returnChannel = channel == "web" && random.next() % 10 < 6 ? "store-madrid-01" : channel
-                    plan.append(RecordTransactionRequest(
-                        externalId: "DEMO-R\(number)", kind: "return", channel: returnChannel, occurredAt: Timestamp.text(returnedAt),
-                        original: OriginalReference(channel: channel, externalId: externalID),
-                        lines: [LineInput(quantity: 1, originalLine: 1, reason: DemoCatalog.reasons[Int(random.next() % 4)])]))
-                }
+        var requests: [(at: Int64, order: Int, request: RecordTransactionRequest)] = []
+        var claims: [(number: Int, channel: String, person: Int)] = []
+        for (number, sale) in plan.sales.enumerated() {
+            let store = DemoCatalog.isStore(sale.channel)
+            let lines = sale.lines.map { line in
+                let item = plan.shelf.items[line.item]
+                return LineInput(sku: item.sku, name: item.name, category: plan.shelf.category(of: line.item).path, quantity: line.quantity,
+                                 unitPrice: item.price)
             }
+            let total = sale.lines.reduce(Int64(0)) { $0 + $1.quantity * plan.shelf.items[$1.item].price }
+            let tender = store ? (number % 3 == 0 ? "cash" : "card") : sale.channel == DemoCatalog.callCenter ? "card" : (number % 4 == 0 ? "paypal" : "card")
+            var customer: [String: String]?
+            if let shopper = sale.shopper, !sale.anonymous {
+                // The CRM's shoppers show their loyalty card at a till.
+                customer = store && shopper < Plan.cardHolders ? ["loyalty_card": people[shopper].card] : ["email": people[shopper].email]
+            }
+            requests.append((sale.at, requests.count, RecordTransactionRequest(
+                externalId: Plan.externalID(ofSale: number), channel: sale.channel, occurredAt: Timestamp.text(sale.at), currency: "EUR",
+                customer: customer, lines: lines, tenders: [TenderInput(kind: tender, amount: total)])))
+            if sale.claimed, let shopper = sale.shopper { claims.append((number, sale.channel, shopper)) }
+        }
+        for returned in plan.returns {
+            let sale = plan.sales[returned.sale]
+            requests.append((returned.at, requests.count, RecordTransactionRequest(
+                externalId: "DEMO-R\(returned.sale)", kind: "return", channel: returned.channel, occurredAt: Timestamp.text(returned.at),
+                original: OriginalReference(channel: sale.channel, externalId: Plan.externalID(ofSale: returned.sale)),
+                lines: [LineInput(quantity: 1, originalLine: returned.line, reason: returned.reason)])))
         }
         // The loyalty programme exists before the history, so every identified sale earns and every return takes back.
         try await DemoBenefits.loyaltyProgramme(services, caller: caller)
         // Record in time order, so each return comes after its sale.
-        plan.sort { ($0.occurredAt ?? "") < ($1.occurredAt ?? "") }
-        try await inChunks(plan, services: services, chunk: 500) { sql, request in
+        requests.sort { $0.at != $1.at ? $0.at < $1.at : $0.order < $1.order }
+        try await inChunks(requests.map(\.request), services: services, chunk: 500) { sql, request in
             _ = try await services.transactions.record(on: sql, caller: caller, request, actor: .cli, emitEvents: false)
         }
         try await inChunks(claims, services: services) { sql, claim in
             guard let code = try await sql.raw("""
                 SELECT t.claim_code FROM transactions t JOIN channels c ON c.tenant_id = t.tenant_id AND c.id = t.channel_id
-                WHERE t.tenant_id = \(bind: tenantID) AND c.code = \(bind: claim.channel) AND t.external_id = \(bind: "DEMO-\(claim.code)")
+                WHERE t.tenant_id = \(bind: tenantID) AND c.code = \(bind: claim.channel) AND t.external_id = \(bind: Plan.externalID(ofSale: claim.number))
                 """).first(decodingColumn: "claim_code", as: String?.self) ?? nil else { return }
             _ = try await services.transactions.claim(on: sql, caller: caller, ClaimReceiptRequest(
                 claimCode: code, identifiers: [IdentifierInput(kind: "email", value: people[claim.person].email)]), actor: .cli)
         }
         // A till finally sees card and e-mail together: the store-CRM record merges into the web one.
-        try await inChunks(Array(0..<min(60, people.count)), services: services) { sql, index in
+        try await inChunks(Array(0..<min(Plan.cardHolders, people.count)), services: services) { sql, index in
             let linking = IdentifyRequest(identifiers: [IdentifierInput(kind: "email", value: people[index].email),
                                                         IdentifierInput(kind: "loyalty_card", value: people[index].card)])
             _ = try await services.identity.identify(on: sql, tenantID: tenantID, policy: caller.identityPolicy, linking, actor: .cli)
         }
+        // Views, visits and carts around the sales, with the carts left behind abandoned as the worker would have.
+        _ = try await Journeys(plan: plan, seed: seed).record(services, caller: caller)
         // The call centre keyed 30 shoppers in again, with a slip in the surname, two digits of the
         // phone swapped and another e-mail: no identifier links them, so only matching finds them. A
         // match job is queued for the server's worker; its pairs show in GET /v1/identity/candidates.
@@ -116,12 +127,12 @@ public enum DemoHistory {
         _ = try await DemoBenefits.seed(services, tenantID: tenantID, caller: caller, random: &random)
         try await DemoPromotions.seed(services, caller: caller)
         try await DemoCampaigns.seed(services, caller: caller)
-        return transactions
+        return plan.sales.count
     }
 
     /// Runs `body` for each element, `chunk` per database transaction.
-    private static func inChunks<Element: Sendable>(_ elements: [Element], services: AppServices, chunk: Int = 200,
-                                                    _ body: @escaping @Sendable (any SQLDatabase, Element) async throws -> Void) async throws {
+    static func inChunks<Element: Sendable>(_ elements: [Element], services: AppServices, chunk: Int = 200,
+                                            _ body: @escaping @Sendable (any SQLDatabase, Element) async throws -> Void) async throws {
         var start = 0
         while start < elements.count {
             try Task.checkCancellation()
@@ -177,44 +188,5 @@ struct DemoPerson: Sendable {
     var traits: ProfileInput {
         ProfileInput(firstName: firstName, lastName: lastName, birthDate: birthDate, language: "es", addressLine1: address, city: city,
                      postcode: postcode, country: "ES")
-    }
-}
-
-/// What the demo chain sells and where.
-enum DemoCatalog {
-    static let firstNames = ["Ana", "Lucía", "María", "Carmen", "Laura", "Marta", "Elena", "Paula", "Núria", "Sofía", "Javier", "David", "Jorge",
-                             "Pablo", "Daniel", "Álvaro", "Sergio", "Marc", "Jordi", "Hugo", "Irene", "Alba", "Raúl", "Iker"]
-    static let lastNames = ["García", "Martínez", "López", "Sánchez", "Pérez", "Gómez", "Martín", "Jiménez", "Ruiz", "Hernández", "Díaz",
-                            "Moreno", "Álvarez", "Romero", "Navarro", "Torres", "Puig", "Ferrer", "Vidal", "Castro"]
-    static let cities = [("Madrid", "28013"), ("Madrid", "28004"), ("Barcelona", "08007"), ("Barcelona", "08012"), ("Valencia", "46002"),
-                         ("Sevilla", "41001"), ("Bilbao", "48001"), ("Zaragoza", "50001")]
-    static let streets = ["Calle Mayor", "Gran Vía", "Calle de Alcalá", "Passeig de Gràcia", "Carrer de Balmes", "Avenida de la Constitución",
-                          "Calle Colón", "Calle Larios", "Rúa do Franco", "Calle San Vicente"]
-    static let reasons = ["too small", "too large", "changed my mind", "faulty"]
-    static let products: [(sku: String, name: String, category: String, price: Int64)] = [
-        ("JMP-01", "Merino jumper", "women/knitwear", 5995), ("CRD-02", "Cotton cardigan", "women/knitwear", 4595),
-        ("DRS-03", "Linen dress", "women/dresses", 6995), ("DRS-04", "Midi dress", "women/dresses", 5495),
-        ("JNS-05", "Slim jeans", "women/denim", 3995), ("SHR-06", "Oxford shirt", "men/shirts", 3995),
-        ("SHR-07", "Linen shirt", "men/shirts", 4495), ("CHN-08", "Chinos", "men/trousers", 4995),
-        ("SNK-09", "Leather sneakers", "men/shoes", 8995), ("BOT-10", "Ankle boots", "women/shoes", 9995),
-        ("BAG-11", "Tote bag", "accessories/bags", 2995), ("SCF-12", "Wool scarf", "accessories/scarves", 1995),
-        ("TEE-13", "Basic tee", "kids/tops", 995), ("PJM-14", "Pyjamas", "kids/sleepwear", 1995),
-    ]
-
-    static func line(_ random: inout SplitMix64) -> LineInput {
-        let product = products[Int(random.next() % UInt64(products.count))]
-        return LineInput(sku: product.sku, name: product.name, category: product.category, quantity: Int64(1 + random.next() % 100 / 85),
-                         unitPrice: product.price)
-    }
-
-    /// Madrid 30 %, Barcelona 25 %, web 25 %, app 15 %, call centre 5 %.
-    static func channel(_ random: inout SplitMix64) -> String {
-        switch random.next() % 100 {
-        case 0..<30: "store-madrid-01"
-        case 30..<55: "store-barcelona-01"
-        case 55..<80: "web"
-        case 80..<95: "app"
-        default: "call-center"
-        }
     }
 }
