@@ -48,7 +48,7 @@ public enum MaturityIndicator: String, Codable, Hashable, Sendable, CaseIterable
     case crossChannelBenefitUse = "cross_channel_benefit_use"
     /// Returns made in another channel than their sale, over all returns.
     case crossChannelReturns = "cross_channel_returns"
-    /// Active customers reached by a segment, campaign or recommendation, over all active customers.
+    /// Active customers in a segment or reached by a campaign, over all active customers (recommendations are not stored per customer, so they do not count).
     case personalizationCoverage = "personalization_coverage"
     /// Median hours from a customer's message to the first response.
     case serviceResponseTime = "service_response_time"
@@ -85,7 +85,7 @@ public enum MaturityIndicator: String, Codable, Hashable, Sendable, CaseIterable
         case .crossChannelReturns:
             "Accept online orders back in store and look up the sale by customer or digital receipt, so no receipt is needed."
         case .personalizationCoverage:
-            "Build segments from RFM and purchase history, and reach every active customer with a targeted campaign or recommendation."
+            "Build segments from RFM and purchase history, and reach every active customer with a targeted campaign."
         case .serviceResponseTime:
             "Bring mail, chat and WhatsApp into one queue with the customer's 360 view beside it, and set a first-response target."
         }
@@ -98,7 +98,7 @@ public enum MaturityIndicator: String, Codable, Hashable, Sendable, CaseIterable
         case .crossChannelCustomers: "Post sales from every channel with their customer."
         case .crossChannelBenefitUse: "Issue and redeem gift cards, points and coupons through Omnia in every channel."
         case .crossChannelReturns: "Post returns linked to the sale they return."
-        case .personalizationCoverage: "Target customers with segments, campaigns or recommendations in Omnia."
+        case .personalizationCoverage: "Target customers with segments and campaigns in Omnia."
         case .serviceResponseTime: "Handle customer conversations in Omnia."
         }
     }

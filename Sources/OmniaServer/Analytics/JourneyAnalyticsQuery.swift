@@ -129,7 +129,8 @@ struct JourneyAnalyticsQuery: Sendable {
         }
         var channel: Channel?
         if accepts.contains(.channel), let reference = text("channel") {
-            if reference.isEmpty || reference.count > 100 {
+            // A control character (a NUL decoded from %00) names no channel and must not reach PostgreSQL, which refuses it.
+            if reference.isEmpty || reference.count > 100 || reference.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
                 validator.fail("channel", "unknown_channel", "channel does not name a channel (by code or id) of this tenant")
             } else {
                 channel = try await services.database.read { sql in

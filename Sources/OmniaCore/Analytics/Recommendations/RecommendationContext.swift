@@ -21,6 +21,8 @@ public struct RecommendationContext: Hashable, Sendable {
 
     /// Reads the query parameter: a kind, a colon, and comma-separated SKUs (blank entries and
     /// repeats ignored, at most `maximumSKUs`).
+    public static let maximumSKULength = 100
+
     public init(parsing text: String) throws(RecommendationContextError) {
         guard let colon = text.firstIndex(of: ":") else { throw .init(detail: "context must look like cart:SKU1,SKU2 or product:SKU") }
         guard let kind = Kind(rawValue: String(text[..<colon])) else {
@@ -29,6 +31,10 @@ public struct RecommendationContext: Hashable, Sendable {
         var skus: [String] = []
         for part in text[text.index(after: colon)...].split(separator: ",") {
             let sku = part.trimmingWhitespace()
+            // As a sale's line would take it: no control characters (a NUL never reaches a database), at most 64 characters.
+            guard sku.count <= Self.maximumSKULength, !sku.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
+                throw .init(detail: "a SKU in context has at most \(Self.maximumSKULength) characters and no control characters")
+            }
             if !sku.isEmpty && !skus.contains(sku) { skus.append(sku) }
         }
         guard !skus.isEmpty else { throw .init(detail: "context must name at least one SKU") }
