@@ -132,22 +132,25 @@ struct MaturityService: Sendable {
                         denominator: try row?.decode(column: "linked", as: Int64.self) ?? 0, emptyReason: "no returns linked to their sale in the period")
     }
 
+    /// Customers who bought in the period, and those of them in an active segment or reached by a campaign in it: each buyer
+    /// looked up in each active segment's members (their primary key; `CROSS JOIN` makes SQLite take the segments first) and in
+    /// the campaigns' reached members by customer, never a join of the two whole sets.
     static func personalization(on sql: any SQLDatabase, clusters: CustomerClusters, tenantID: String, from: Int64, to: Int64) async throws -> Measured {
         let row = try await sql.raw("""
-            SELECT COUNT(*) AS active, COUNT(r.ckey) AS reached
+            SELECT COUNT(*) AS active,
+              COALESCE(SUM(CASE WHEN EXISTS (
+                  SELECT 1 FROM segments s CROSS JOIN segment_members m
+                  WHERE s.tenant_id = \(bind: tenantID) AND s.status = 'active'
+                    AND m.tenant_id = s.tenant_id AND m.segment_id = s.id AND m.customer_id = a.ckey)
+                OR EXISTS (
+                  SELECT 1 FROM campaign_members cm
+                  WHERE cm.tenant_id = \(bind: tenantID) AND cm.customer_id = a.ckey AND cm.control = 0
+                    AND cm.created_at >= \(bind: from) AND cm.created_at <= \(bind: to))
+                THEN 1 ELSE 0 END), 0) AS reached
             FROM (SELECT DISTINCT \(clusters.key("t", "k")) AS ckey
                   FROM transactions t\(clusters.join("t", as: "k", tenantID: tenantID))
                   WHERE t.tenant_id = \(bind: tenantID) AND t.kind = 'sale' AND t.customer_id IS NOT NULL
                     AND t.occurred_at >= \(bind: from) AND t.occurred_at <= \(bind: to)) a
-            LEFT JOIN (SELECT \(clusters.key("m", "mk")) AS ckey
-                       FROM segment_members m JOIN segments s ON s.tenant_id = m.tenant_id AND s.id = m.segment_id
-                       \(clusters.join("m", as: "mk", tenantID: tenantID))
-                       WHERE m.tenant_id = \(bind: tenantID) AND s.status = 'active'
-                       UNION
-                       SELECT \(clusters.key("cm", "ck")) AS ckey
-                       FROM campaign_members cm\(clusters.join("cm", as: "ck", tenantID: tenantID))
-                       WHERE cm.tenant_id = \(bind: tenantID) AND cm.control = 0 AND cm.created_at >= \(bind: from) AND cm.created_at <= \(bind: to)) r
-              ON r.ckey = a.ckey
             """).first()
         return Measured(numerator: Double(try row?.decode(column: "reached", as: Int64.self) ?? 0),
                         denominator: try row?.decode(column: "active", as: Int64.self) ?? 0, emptyReason: "no customer bought in the period")
