@@ -390,11 +390,20 @@ struct SQLiteValuesRow: SQLRow {
         // Primitives by metatype comparison, a pointer compare; an `as?` cast is a runtime lookup.
         case .text(let text):
             if D.self == String.self { return unsafeBitCast(text, to: D.self) }
+            if D.self == String?.self { return unsafeBitCast(String?.some(text), to: D.self) }
             if let type = D.self as? any StoredFromText.Type, let value = type.init(storedText: text) as? D { return value }
         case .integer(let integer):
             if D.self == Int64.self { return unsafeBitCast(Int64(integer), to: D.self) }
             if D.self == Int.self { return unsafeBitCast(integer, to: D.self) }
+            if D.self == Int64?.self { return unsafeBitCast(Int64?.some(Int64(integer)), to: D.self) }
+            if D.self == Double.self { return unsafeBitCast(Double(integer), to: D.self) }
             if let type = D.self as? any StoredFromInteger.Type, let value = type.init(storedInteger: Int64(integer)) as? D { return value }
+        case .float(let double):
+            // Analytics read scores and predictions by the hundred thousand.
+            if D.self == Double.self { return unsafeBitCast(double, to: D.self) }
+        case .null:
+            // A NULL read as an optional (a birth date, a last purchase) is nil, without a decoder.
+            if let type = D.self as? any ExpressibleByNilLiteral.Type, let value = type.init(nilLiteral: ()) as? D { return value }
         default:
             break
         }
