@@ -123,11 +123,6 @@ struct ProfileAttributes: Sendable {
             validator.fail("rule", "required", "rule is required: what the attribute is, e.g. customer.lifetime_spend >= 500.00 EUR")
             return (type, nil)
         }
-        do {
-            return (type, try RuleProgram(source, schema: Self.ruleSchema, type: ruleType).text)
-        } catch {
-            validator.fail("rule", error.code.rawValue, "\(error.line):\(error.column): \(error.message)")
-            return (type, nil)
-        }
+        return (type, PromotionTerms.rule(source, schema: Self.ruleSchema, type: ruleType, field: "rule", into: &validator))
     }
 }

@@ -129,13 +129,8 @@ struct SegmentService: Sendable {
         var validator = Validator()
         let attributes = try await ProfileAttributes.load(on: sql, tenantID: caller.tenantID)
         guard let source = request.rule else { throw Problem.validation([FieldError(field: "rule", code: "required", detail: "rule is required")]) }
-        let program: RuleProgram
-        do {
-            program = try RuleProgram(source, schema: ProfileSchema.segment(attributes: attributes.fields))
-        } catch {
-            validator.fail("rule", error.code.rawValue, "\(error.line):\(error.column): \(error.message)")
-            throw Problem.validation(validator.errors)
-        }
+        guard let program = PromotionTerms.program(source, schema: ProfileSchema.segment(attributes: attributes.fields), field: "rule", into: &validator)
+        else { throw Problem.validation(validator.errors) }
         let profiles = try await LiveProfiles(caller: caller).all(on: sql)
         let day = LocalClock.day(at: services.nowMilliseconds, timeZone: caller.tenantTimeZone).day
         let members = SegmentEvaluation(programs: [program], attributes: attributes).members(of: profiles, on: day)[0]

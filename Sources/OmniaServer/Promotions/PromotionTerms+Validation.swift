@@ -105,9 +105,15 @@ extension PromotionTerms {
     }
 
     /// The rule's canonical text, or nil with the rule's error (code, `line:column: message`) recorded.
-    static func rule(_ source: String, schema: RuleRecordType, field: String, into validator: inout Validator) -> String? {
+    static func rule(_ source: String, schema: RuleRecordType, type: RuleType = .bool, field: String, into validator: inout Validator) -> String? {
+        program(source, schema: schema, type: type, field: field, into: &validator)?.text
+    }
+
+    /// The rule compiled, or nil with its error recorded as `rule(_:schema:field:into:)` records it.
+    static func program(_ source: String, schema: RuleRecordType, type: RuleType = .bool, field: String,
+                        into validator: inout Validator) -> RuleProgram? {
         do {
-            return try RuleProgram(source, schema: schema).text
+            return try RuleProgram(source, schema: schema, type: type)
         } catch {
             validator.fail(field, error.code.rawValue, "\(error.line):\(error.column): \(error.message)")
             return nil
