@@ -102,6 +102,17 @@ struct RecommendationAPITests {
             let alone = try await client.call(.get, "/v1/products/COF/related", key: app.adminKey)
             #expect(alone.status == .ok && alone.list.isEmpty, "coffee was never bought with anything: \(alone.text)")
 
+            // A rebuild is seen at once, though the jersey's neighbours were read (and held) above:
+            // Carla's hat, bought with a jersey, is now recommended to Ana for her jersey.
+            try await LoyaltyAPITests.sale(client, app, "S-4", customer: customers["carla"] ?? "",
+                                           lines: [("JER", "women/knitwear", 1, 5_000), ("HAT", "accessories/hats", 1, 1_500)], daysAgo: 1)
+            let rebuilt = try await Self.rebuild(client, app)
+            #expect(rebuilt["items"] as? Int == 4, "\(rebuilt)")
+            let withHat = try await Self.recommended(client, app, ana)
+            let hat = withHat.first { $0["sku"] as? String == "HAT" }
+            #expect(Self.reason(hat)["code"] as? String == "bought_with" && Self.reason(hat)["anchor_sku"] as? String == "JER", "\(withHat)")
+            #expect(hat?["name"] as? String == "Item HAT", "\(withHat)")
+
             // A till's key reads recommendations but cannot rebuild the model.
             let till = try await app.key(scopes: ["pos"])
             #expect(try await client.call(.get, "/v1/customers/\(ana)/recommendations", key: till).status == .ok)

@@ -51,7 +51,7 @@ struct RecommendationModelStore: Sendable {
         guard let token = try await jobs.claim(tenantID: tenantID, kind: Self.kind) else { return nil }
         do {
             let report = try await build(tenantID: tenantID, token: token, jobs: jobs)
-            RecommendationHeads.shared.forget(tenantID: tenantID)
+            RecommendationModelCache.shared.forget(tenantID: tenantID)
             return report
         } catch {
             try? await services.database.transaction { sql in

@@ -2,7 +2,6 @@ import Foundation
 import HTTPTypes
 import OmniaCore
 import SQLKit
-import Synchronization
 
 /// `GET /v1/customers/{id}/recommendations`: the items for one customer, best first.
 struct CustomerRecommendations: Encodable, Sendable {
@@ -52,8 +51,8 @@ struct RecommendationView: Encodable, Sendable {
 /// Recommendations per request from the stored model (`RecommendationModelStore`), reading only
 /// what the request needs, each in one indexed query — never one per item:
 ///
-/// 1. the model's time (`analytics_models`, by primary key) — the popular head is cached per
-///    tenant under it (`RecommendationHeads`), read again (two queries) only after a rebuild;
+/// 1. the model's time (`analytics_models`, by primary key) — the popular head is held per
+///    tenant under it (`RecommendationModelCache`), read again (two queries) only after a rebuild;
 /// 2. the customer's cluster: the survivor of the id and every customer merged into it
 ///    (`customers_by_canonical`);
 /// 3. the cluster's last 100 sales' kept lines, at most 200, newest first, with their channels'
@@ -63,11 +62,15 @@ struct RecommendationView: Encodable, Sendable {
 /// 5. the profiles of the items bought and in the context, by primary key;
 /// 6. only when a recommended item is in none of those, the profiles of such items (at most `limit`).
 ///
+/// Steps 4 to 6 read only the SKUs no earlier request read under the same model: the rest come
+/// from `RecommendationModelCache`, so a warm server answers most requests with three queries.
+///
 /// `RecommendationBlender` does the rest in memory. Without a model the answer is 404
 /// `not_computed`, saying how to build one: the model is rebuilt daily, and a lazy build inside a
 /// request would take seconds of the request's time and of a server's CPU.
 struct RecommendationService: Sendable {
     let services: AppServices
+    var cache: RecommendationModelCache = .shared
     static let defaultLimit = 10
     static let maximumLimit = 50
     /// The customer's own history the blender sees: habits and anchors come from recent purchases.
@@ -92,22 +95,19 @@ struct RecommendationService: Sendable {
             // The blender reads the context's anchors on top of its 50 from the history.
             let anchors = RecommendationBlender.anchors(history: purchases, context: context,
                                                         limit: RecommendationBlender.maximumAnchors + (context?.skus.count ?? 0))
-            let lists = try await self.neighbours(on: sql, tenantID: tenantID, of: anchors)
+            let lists = try await self.neighbours(on: sql, tenantID: tenantID, model: model.fittedAt, of: anchors)
             var wanted = Set(purchases.map(\.sku))
             wanted.formUnion(context?.skus ?? [])
-            let profiles = try await self.profiles(on: sql, tenantID: tenantID, wanted)
+            let profiles = try await self.profiles(on: sql, tenantID: tenantID, model: model.fittedAt, wanted)
             let filters = RecommendationFilters(outOfStock: Self.outOfStock(tenantID: tenantID), excludedCategories: excludedCategories)
             let items = RecommendationBlender.recommend(history: purchases, neighbours: lists, popular: model.popular, profiles: profiles,
                                                         context: context, filters: filters, limit: limit, now: now)
-            var known = profiles
-            for item in model.popular where known[item.sku] == nil { known[item.sku] = item }
-            let missing = Set(items.map(\.sku).filter { known[$0] == nil })
-            if !missing.isEmpty {
-                let more = try await self.profiles(on: sql, tenantID: tenantID, missing)
-                known.merge(more) { current, _ in current }
-            }
+            func known(_ sku: String) -> ItemProfile? { profiles[sku] ?? model.popularBySKU[sku] }
+            let missing = Set(items.map(\.sku).filter { known($0) == nil })
+            let more = missing.isEmpty ? [:] : try await self.profiles(on: sql, tenantID: tenantID, model: model.fittedAt, missing)
             return CustomerRecommendations(customerId: customer.canonicalID, modelBuiltAt: model.builtAt, data: items.map { item in
-                RecommendationView(item, name: known[item.sku]?.name, category: known[item.sku]?.category)
+                let profile = known(item.sku) ?? more[item.sku]
+                return RecommendationView(item, name: profile?.name, category: profile?.category)
             })
         }
     }
@@ -161,21 +161,21 @@ struct RecommendationService: Sendable {
 
     /// The model's build time and popular head, from memory unless the model was rebuilt since;
     /// 404 `not_computed` when it was never built.
-    func head(on sql: any SQLDatabase, tenantID: String) async throws -> RecommendationHeads.Entry {
+    func head(on sql: any SQLDatabase, tenantID: String) async throws -> RecommendationModelCache.Head {
         guard let fittedAt = try await sql.raw("""
             SELECT fitted_at FROM analytics_models
             WHERE tenant_id = \(bind: tenantID) AND kind = \(bind: RecommendationModelStore.kind) AND model IS NOT NULL AND fitted_at IS NOT NULL
             """).first(decodingColumn: "fitted_at", as: Int64.self) else { throw Self.notComputed }
-        if let cached = RecommendationHeads.shared.entry(tenantID: tenantID, fittedAt: fittedAt) { return cached }
+        if let cached = cache.head(tenantID: tenantID, fittedAt: fittedAt) { return cached }
         guard let stored = try await AnalyticsJobs(services: services).stored(RecommendationModelReport.self, on: sql, tenantID: tenantID,
                                                                                kind: RecommendationModelStore.kind) else { throw Self.notComputed }
         let popular = try await sql.raw("""
             SELECT \(unsafeRaw: Self.itemColumns) FROM recommendation_items
             WHERE tenant_id = \(bind: tenantID) AND popularity_rank < \(bind: Self.popularCount) ORDER BY popularity_rank
             """).all().map(Self.profile)
-        let entry = RecommendationHeads.Entry(fittedAt: stored.fittedAt, builtAt: stored.model.builtAt, popular: popular)
-        RecommendationHeads.shared.store(entry, tenantID: tenantID)
-        return entry
+        let head = RecommendationModelCache.Head(fittedAt: stored.fittedAt, builtAt: stored.model.builtAt, popular: popular)
+        cache.store(head, tenantID: tenantID)
+        return head
     }
 
     /// The kept lines of the cluster's last `historySales` sales (at most `historyLines`), newest
@@ -204,32 +204,42 @@ struct RecommendationService: Sendable {
         }
     }
 
-    /// The neighbour lists of `skus`, best first, by SKU (a SKU without neighbours is absent).
-    func neighbours(on sql: any SQLDatabase, tenantID: String, of skus: [String]) async throws -> [String: [Neighbour]] {
-        var lists: [String: [Neighbour]] = [:]
-        for batch in skus.chunks(of: 500) {
+    /// The neighbour lists of `skus`, best first, by SKU (a SKU without neighbours is absent):
+    /// those earlier requests read under the model stored at `model` from memory, the rest in one query.
+    func neighbours(on sql: any SQLDatabase, tenantID: String, model: Int64, of skus: [String]) async throws -> [String: [Neighbour]] {
+        var lookup = cache.neighbours(of: skus, tenantID: tenantID, fittedAt: model)
+        guard !lookup.missing.isEmpty else { return lookup.found.filter { !$0.value.isEmpty } }
+        var read: [String: [Neighbour]] = [:]
+        for batch in lookup.missing.chunks(of: 500) {
             for row in try await sql.raw("""
                 SELECT sku, neighbour_sku, score, co_baskets, channel_kind, category FROM recommendation_neighbours
                 WHERE tenant_id = \(bind: tenantID) AND sku IN (\(binds: Array(batch))) ORDER BY sku, rank
                 """).all() {
-                lists[try row.decode(column: "sku", as: String.self), default: []].append(try Self.neighbour(row))
+                read[try row.decode(column: "sku", as: String.self), default: []].append(try Self.neighbour(row))
             }
         }
-        return lists
+        cache.remember(neighbours: read, requested: lookup.missing, tenantID: tenantID, fittedAt: model)
+        lookup.found.merge(read) { held, _ in held }
+        return lookup.found.filter { !$0.value.isEmpty }
     }
 
-    /// The profiles of those of `skus` the model knows, by SKU.
-    func profiles(on sql: any SQLDatabase, tenantID: String, _ skus: Set<String>) async throws -> [String: ItemProfile] {
-        var found: [String: ItemProfile] = [:]
-        for batch in skus.sorted().chunks(of: 500) {
+    /// The profiles of those of `skus` the model stored at `model` knows, by SKU: those earlier
+    /// requests read from memory, the rest in one query.
+    func profiles(on sql: any SQLDatabase, tenantID: String, model: Int64, _ skus: Set<String>) async throws -> [String: ItemProfile] {
+        var lookup = cache.profiles(of: skus, tenantID: tenantID, fittedAt: model)
+        guard !lookup.missing.isEmpty else { return lookup.found }
+        var read: [String: ItemProfile] = [:]
+        for batch in lookup.missing.sorted().chunks(of: 500) {
             for row in try await sql.raw("""
                 SELECT \(unsafeRaw: Self.itemColumns) FROM recommendation_items WHERE tenant_id = \(bind: tenantID) AND sku IN (\(binds: Array(batch)))
                 """).all() {
                 let profile = try Self.profile(row)
-                found[profile.sku] = profile
+                read[profile.sku] = profile
             }
         }
-        return found
+        cache.remember(profiles: read, requested: lookup.missing, tenantID: tenantID, fittedAt: model)
+        lookup.found.merge(read) { held, _ in held }
+        return lookup.found
     }
 
     static func profile(_ row: any SQLRow) throws -> ItemProfile {
@@ -246,40 +256,5 @@ struct RecommendationService: Sendable {
         Neighbour(sku: try row.decode(column: "neighbour_sku", as: String.self), score: try row.decode(column: "score", as: Double.self),
                   coBaskets: try row.decode(column: "co_baskets", as: Int.self), channelKind: try row.decode(column: "channel_kind", as: String.self),
                   category: try row.decode(column: "category", as: String.self))
-    }
-}
-
-/// Each tenant's popular head and model time as last read, under the time the model was stored
-/// (`analytics_models.fitted_at`, read by primary key on every request): a rebuild on any server
-/// changes that time, so a stale head is never used for long; a rebuild on this one forgets the
-/// tenant at once (which also covers two rebuilds within one millisecond of a frozen test clock).
-final class RecommendationHeads: Sendable {
-    struct Entry: Sendable {
-        let fittedAt: Int64
-        let builtAt: String
-        let popular: [ItemProfile]
-    }
-
-    static let shared = RecommendationHeads()
-    /// 200 profiles are some 40 kB: a thousand tenants stay well under 50 MB; past that the memory starts over.
-    static let capacity = 1_000
-    private let entries = Mutex<[String: Entry]>([:])
-
-    func entry(tenantID: String, fittedAt: Int64) -> Entry? {
-        entries.withLock { entries in
-            guard let entry = entries[tenantID], entry.fittedAt == fittedAt else { return nil }
-            return entry
-        }
-    }
-
-    func store(_ entry: Entry, tenantID: String) {
-        entries.withLock { entries in
-            if entries.count >= Self.capacity && entries[tenantID] == nil { entries.removeAll(keepingCapacity: true) }
-            entries[tenantID] = entry
-        }
-    }
-
-    func forget(tenantID: String) {
-        _ = entries.withLock { $0.removeValue(forKey: tenantID) }
     }
 }

@@ -146,9 +146,9 @@ struct Bench: AsyncParsableCommand {
             case .recommendations:
                 let data = try await AnalyticsBench.seed(services, tenantID: seeded.tenantID, customers: customers,
                                                          days: AnalyticsMeasurement.days, folder: temporary)
-                let lines = try await AnalyticsBench.rebuildRecommendations(services, tenantID: seeded.tenantID)
+                let lines = try await AnalyticsBench.runDailyJobs(services, tenantID: seeded.tenantID)
                 context.customerIDs = try await BenchSeed.customerIDs(services, tenantID: seeded.tenantID, limit: 20_000)
-                print("seeded \(data.customers) customers and \(data.transactions) sales, and built the model from \(lines) lines in "
+                print("seeded \(data.customers) customers and \(data.transactions) sales, ran RFM and lifetime value, and built the model from \(lines) lines in "
                       + String(format: "%.1f s", Date().timeIntervalSince(started)))
             case .wallet:
                 context.customerID = try await BenchSeed.walletCustomer(services, tenantID: seeded.tenantID, cards: 39, coupons: 9)

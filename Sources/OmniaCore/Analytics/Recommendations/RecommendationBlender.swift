@@ -100,8 +100,11 @@ public enum RecommendationBlender {
         let repeats = RepeatPattern.detect(in: history)
         var excluded = Set(context?.skus ?? [])
         if filters.excludeOwnedNonConsumables { excluded.formUnion(ownedNonConsumables(history: history, profiles: profiles, repeats: repeats)) }
+        // Per candidate of every source, so the empty filters (nearly every request) cost nothing.
+        let filtersStock = !filters.outOfStock.isEmpty, filtersCategories = !filters.excludedCategories.isEmpty
         func allowed(_ sku: String, category: String?) -> Bool {
-            !excluded.contains(sku) && !filters.outOfStock.contains(sku) && !filters.excludes(category: category ?? profiles[sku]?.category ?? "")
+            !excluded.contains(sku) && !(filtersStock && filters.outOfStock.contains(sku))
+                && !(filtersCategories && filters.excludes(category: category ?? profiles[sku]?.category ?? ""))
         }
         var candidates: [String: Candidate] = [:]
         candidates.reserveCapacity(min(maximumAnchors, last.count + (context?.skus.count ?? 0)) * 30 + popular.count)
@@ -153,12 +156,12 @@ public enum RecommendationBlender {
                     guard !category.isEmpty else { continue }
                     shares[Substring(category), default: 0] += unit
                     let top = department(category)
-                    if top.count < category.count { shares[top, default: 0] += unit / 2 }
+                    if top.endIndex < category.endIndex { shares[top, default: 0] += unit / 2 }
                 }
             }
             for item in popular where allowed(item.sku, category: item.category) {
                 let department = department(item.category)
-                let affinity = (shares[Substring(item.category)] ?? 0) + (department.count < item.category.count ? shares[department] ?? 0 : 0)
+                let affinity = (shares[Substring(item.category)] ?? 0) + (department.endIndex < item.category.endIndex ? shares[department] ?? 0 : 0)
                 candidates[item.sku, default: Candidate()].popularScore =
                     weights.popular * item.popularity / top * (1 + weights.popularAffinity * affinity)
             }
@@ -246,6 +249,6 @@ public enum RecommendationBlender {
 
     /// The first segment of a category path: "women" of "women/knitwear".
     static func department(_ category: String) -> Substring {
-        category.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
+        category[..<(category.utf8.firstIndex(of: UInt8(ascii: "/")) ?? category.endIndex)]
     }
 }
