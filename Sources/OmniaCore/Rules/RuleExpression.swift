@@ -26,6 +26,24 @@ public struct RuleExpression: Sendable, Hashable {
     public static func == (lhs: RuleExpression, rhs: RuleExpression) -> Bool { lhs.kind == rhs.kind }
     public func hash(into hasher: inout Hasher) { hasher.combine(kind) }
 
+    /// The paths from the rule's root that the rule reads (`["customer", "orders"]`), each once, in
+    /// the order first read; an element path (`.kind`) is read through the collection's own path.
+    public var fieldPaths: [[String]] {
+        var paths: [[String]] = []
+        func visit(_ expression: RuleExpression) {
+            switch expression.kind {
+            case .field(let path): if !paths.contains(path) { paths.append(path) }
+            case .literal, .element: break
+            case .list(let items): items.forEach(visit)
+            case .not(let operand), .negate(let operand): visit(operand)
+            case .binary(_, let left, let right): visit(left); visit(right)
+            case .call(_, let arguments): arguments.forEach(visit)
+            }
+        }
+        visit(self)
+        return paths
+    }
+
     /// Nodes in the tree: what `RuleLimits.maximumNodes` counts.
     public var nodeCount: Int {
         switch kind {

@@ -37,10 +37,9 @@ struct RFMService: Sendable {
             guard let tenant = try await services.platform.fetchTenant(tenantID) else { throw Problem.notFound("tenant") }
             let now = services.nowMilliseconds
             let today = LocalClock.day(at: now, timeZone: tenant.timezone).day
-            let profiles = try await services.database.read { sql in
-                try await LiveProfiles(tenantID: tenantID, currency: tenant.defaultCurrency, timeZone: tenant.timezone).all(on: sql)
-            }
-            let customers = profiles.values.filter { $0.orders > 0 }.sorted { $0.id < $1.id }.map {
+            let profiles = try await LiveProfiles(tenantID: tenantID, currency: tenant.defaultCurrency, timeZone: tenant.timezone)
+                .all(in: services.database, parts: .channels)
+            let customers = profiles.filter { $0.orders > 0 }.map {
                 RFMCustomer(id: $0.id, recencyDays: Int($0.daysSinceLastPurchase(on: today) ?? 0), frequency: Int($0.orders), monetary: $0.netSpend)
             }
             let result = RFMScoring.score(customers)

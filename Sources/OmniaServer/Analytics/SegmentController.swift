@@ -30,7 +30,7 @@ struct SegmentController {
         }
         routes.post("segments/estimate", scopes: readers) { request, _, caller in
             let body = try await request.decode(SegmentEstimateRequest.self, maxBytes: services.config.maxBodyBytes)
-            let estimate = try await services.database.read { sql in try await segments.estimate(on: sql, caller: caller, body) }
+            let estimate = try await segments.estimate(caller: caller, body)
             return try JSONResponse.make(estimate)
         }
         routes.get("segments", scopes: readers) { request, _, caller in

@@ -60,24 +60,28 @@ struct SegmentRefresher: Sendable {
         guard let tenant = try await services.platform.fetchTenant(tenantID) else { return Outcome() }
         let started = services.nowMilliseconds
         let day = LocalClock.day(at: started, timeZone: tenant.timezone).day
-        let (segments, attributes, profiles) = try await services.database.read { sql in
+        let (compiled, attributes) = try await services.database.read { sql in
             let segments = try await sql.raw("""
                 SELECT * FROM segments WHERE tenant_id = \(bind: tenantID) AND kind = 'dynamic' AND status = 'active' ORDER BY id
                 """).rows(SegmentView.self)
             let attributes = try await ProfileAttributes.load(on: sql, tenantID: tenantID)
-            let profiles = try await LiveProfiles(tenantID: tenantID, currency: tenant.defaultCurrency, timeZone: tenant.timezone).all(on: sql)
-            return (segments, attributes, profiles)
-        }
-        var compiled: [(segment: SegmentView, program: RuleProgram)] = []
-        for segment in segments {
-            do {
-                compiled.append((segment, try RuleProgram(segment.rule ?? "false", schema: ProfileSchema.segment(attributes: attributes.fields))))
-            } catch {
-                // An attribute the rule reads changed its type or went: the segment keeps its members until its rule is mended.
-                services.logger.warning("segment rule no longer compiles", metadata: ["segment": .string(segment.id), "error": .string(error.message)])
+            var compiled: [(segment: SegmentView, program: RuleProgram)] = []
+            for segment in segments {
+                do throws(RuleError) {
+                    compiled.append((segment, try RuleProgram(segment.rule ?? "false", schema: ProfileSchema.segment(attributes: attributes.fields))))
+                } catch {
+                    // An attribute the rule reads changed its type or went: the segment keeps its members until its rule is mended.
+                    services.logger.warning("segment rule no longer compiles", metadata: ["segment": .string(segment.id), "error": .string(error.message)])
+                }
             }
+            return (compiled, attributes)
         }
-        let members = SegmentEvaluation(programs: compiled.map(\.program), attributes: attributes).members(of: profiles, on: day)
+        // Only the parts of the profiles the rules read.
+        let parts = LiveProfiles.Parts.read(by: compiled.map(\.program), attributes: attributes)
+        let profiles = try await LiveProfiles(tenantID: tenantID, currency: tenant.defaultCurrency, timeZone: tenant.timezone)
+            .all(in: services.database, parts: parts)
+        let members = await SegmentEvaluation(programs: compiled.map { $0.program }, attributes: attributes)
+            .members(of: profiles, on: day, tasks: ProcessInfo.processInfo.activeProcessorCount)
         var outcome = Outcome(customers: profiles.count)
         for ((segment, _), wanted) in zip(compiled, members) {
             let now = services.nowMilliseconds

@@ -125,13 +125,13 @@ struct SegmentService: Sendable {
     }
 
     /// The size of a draft rule over every customer's live profile, now.
-    func estimate(on sql: any SQLDatabase, caller: Caller, _ request: SegmentEstimateRequest) async throws -> SegmentEstimate {
+    func estimate(caller: Caller, _ request: SegmentEstimateRequest) async throws -> SegmentEstimate {
         var validator = Validator()
-        let attributes = try await ProfileAttributes.load(on: sql, tenantID: caller.tenantID)
+        let attributes = try await services.database.read { sql in try await ProfileAttributes.load(on: sql, tenantID: caller.tenantID) }
         guard let source = request.rule else { throw Problem.validation([FieldError(field: "rule", code: "required", detail: "rule is required")]) }
         guard let program = PromotionTerms.program(source, schema: ProfileSchema.segment(attributes: attributes.fields), field: "rule", into: &validator)
         else { throw Problem.validation(validator.errors) }
-        let profiles = try await LiveProfiles(caller: caller).all(on: sql)
+        let profiles = try await LiveProfiles(caller: caller).all(in: services.database, parts: .read(by: [program], attributes: attributes))
         let day = LocalClock.day(at: services.nowMilliseconds, timeZone: caller.tenantTimeZone).day
         let members = SegmentEvaluation(programs: [program], attributes: attributes).members(of: profiles, on: day)[0]
         return SegmentEstimate(rule: program.text, size: members.count, customers: profiles.count, sample: Array(members.sorted().prefix(10)))

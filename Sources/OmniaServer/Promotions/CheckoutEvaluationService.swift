@@ -240,6 +240,32 @@ enum LocalClock {
         return (Int32(day), Int16((local - day * 86_400) / 60))
     }
 
+    /// Local days of many times in one zone, for scans of hundreds of thousands: the zone's offset
+    /// is looked up once per quarter hour of UTC time rather than per time. Offsets change only on
+    /// a quarter hour (every zone's offset is a whole number of quarter hours, and changes happen on
+    /// a local quarter hour, 02:00 or 03:00), so the days are those `LocalClock.day` gives.
+    struct Days {
+        let timeZone: String
+        private var offsets: [Int64: Int] = [:]
+
+        init(timeZone: String) {
+            self.timeZone = timeZone
+        }
+
+        mutating func day(at milliseconds: Int64) -> Int32 {
+            let quarter = milliseconds >= 0 ? milliseconds / 900_000 : (milliseconds - 899_999) / 900_000
+            let offset: Int
+            if let known = offsets[quarter] {
+                offset = known
+            } else {
+                offset = LocalClock.utcOffsetSeconds(at: quarter * 900_000, timeZone: timeZone)
+                offsets[quarter] = offset
+            }
+            let local = milliseconds / 1_000 + Int64(offset)
+            return Int32(local >= 0 ? local / 86_400 : (local - 86_399) / 86_400)
+        }
+    }
+
     /// The zone's offset from UTC at `milliseconds`, in seconds.
     static func utcOffsetSeconds(at milliseconds: Int64, timeZone identifier: String) -> Int {
         let zone = zones.withLock { zones in
