@@ -7,43 +7,73 @@ struct SegmentEvaluation: Sendable {
     let programs: [RuleProgram]
     let attributes: ProfileAttributes.Compiled
 
-    /// For each program, in order, the ids of the profiles it holds for on the local day `day`. A
-    /// profile a rule cannot be evaluated on (its step budget, a currency mismatch) is not a member.
-    func members(of profiles: [LiveProfile], on day: Int32) -> [Set<String>] {
-        members(of: profiles[...], on: day)
+    /// For each program, in order, the ids of the profiles it holds for on the local day `day`,
+    /// ascending. A profile a rule cannot be evaluated on (its step budget, a currency mismatch)
+    /// is not a member.
+    func members(of profiles: [LiveProfile], on day: Int32) -> [[String]] {
+        Self.ascending(members(of: profiles[...], on: day))
     }
 
     /// `members(of:on:)` with the profiles split between the machine's cores: a tenant's hundred
-    /// thousand profiles are pure CPU, and the split sets are joined at the end.
-    func members(of profiles: [LiveProfile], on day: Int32, tasks: Int) async -> [Set<String>] {
-        let share = (profiles.count + max(1, tasks) - 1) / max(1, tasks)
+    /// thousand profiles are pure CPU, and the parts' lists are joined in order at the end.
+    func members(of profiles: [LiveProfile], on day: Int32, tasks: Int) async -> [[String]] {
         guard tasks > 1, profiles.count >= 2 * Self.smallestShare else { return members(of: profiles, on: day) }
-        return await withTaskGroup(of: [Set<String>].self) { group in
-            for start in stride(from: 0, to: profiles.count, by: max(share, Self.smallestShare)) {
-                let slice = profiles[start..<min(profiles.count, start + max(share, Self.smallestShare))]
-                group.addTask { self.members(of: slice, on: day) }
+        let share = max(Self.smallestShare, (profiles.count + tasks - 1) / tasks)
+        let parts = await withTaskGroup(of: (Int, [[String]]).self) { group in
+            for start in stride(from: 0, to: profiles.count, by: share) {
+                let slice = profiles[start..<min(profiles.count, start + share)]
+                group.addTask { (start, self.members(of: slice, on: day)) }
             }
-            var joined = Array(repeating: Set<String>(), count: programs.count)
-            for await part in group {
-                for (index, set) in part.enumerated() { joined[index].formUnion(set) }
-            }
-            return joined
+            var parts: [(Int, [[String]])] = []
+            for await part in group { parts.append(part) }
+            return parts.sorted { $0.0 < $1.0 }.map(\.1)
         }
+        var joined = Array(repeating: [String](), count: programs.count)
+        for part in parts {
+            for (index, ids) in part.enumerated() { joined[index].append(contentsOf: ids) }
+        }
+        return Self.ascending(joined)
     }
 
     /// Below this many profiles a task costs more than it saves.
     static let smallestShare = 5_000
 
-    private func members(of profiles: ArraySlice<LiveProfile>, on day: Int32) -> [Set<String>] {
-        var members = Array(repeating: Set<String>(), count: programs.count)
+    /// Profiles come in the database's id order, which is the byte order on SQLite (a check, no
+    /// work) but a collation's on PostgreSQL.
+    private static func ascending(_ lists: [[String]]) -> [[String]] {
+        lists.map { ids in zip(ids, ids.dropFirst()).allSatisfy { $0 < $1 } ? ids : ids.sorted() }
+    }
+
+    private func members(of profiles: ArraySlice<LiveProfile>, on day: Int32) -> [[String]] {
+        var members = Array(repeating: [String](), count: programs.count)
         for var profile in profiles {
             attributes.apply(to: &profile, on: day)
             let input = ProfileSchema.value(of: profile, attributes: attributes.record, on: day)
             for (index, program) in programs.enumerated() where (try? program.isSatisfied(by: input)) == true {
-                members[index].insert(profile.id)
+                members[index].append(profile.id)
             }
         }
         return members
+    }
+
+    /// What changes from `present` to `wanted`, both ascending without repeats: one merge of the two
+    /// lists, where sets would hash every member of a large segment twice.
+    static func change(from present: [String], to wanted: [String]) -> (entered: [String], exited: [String]) {
+        var entered: [String] = [], exited: [String] = []
+        var i = present.startIndex, j = wanted.startIndex
+        while i < present.endIndex || j < wanted.endIndex {
+            if j == wanted.endIndex || (i < present.endIndex && present[i] < wanted[j]) {
+                exited.append(present[i])
+                i += 1
+            } else if i == present.endIndex || wanted[j] < present[i] {
+                entered.append(wanted[j])
+                j += 1
+            } else {
+                i += 1
+                j += 1
+            }
+        }
+        return (entered, exited)
     }
 }
 

@@ -94,11 +94,10 @@ struct SegmentRefresher: Sendable {
                 // A rule changed since it was read is computed again at the next pass.
                 guard let current = try await SegmentService(services: services).segment(on: sql, tenantID: tenantID, id: segment.id),
                     current.version == segment.version, current.status == "active" else { return (0, 0) }
-                let present = Set(try await sql.raw("""
+                let present = try await sql.raw("""
                     SELECT customer_id FROM segment_members WHERE tenant_id = \(bind: tenantID) AND segment_id = \(bind: segment.id)
-                    """).all(decodingColumn: "customer_id", as: String.self))
-                let entered = wanted.subtracting(present).sorted()
-                let exited = present.subtracting(wanted).sorted()
+                    """).all(decodingColumn: "customer_id", as: String.self).sorted()
+                let (entered, exited) = SegmentEvaluation.change(from: present, to: wanted)
                 try await SegmentMembership(tenantID: tenantID, segmentID: segment.id, code: segment.code)
                     .change(on: sql, entered: entered, exited: exited, size: Int64(wanted.count), at: now, events: services.events, requestID: nil,
                             announce: segment.refreshedAt != nil)

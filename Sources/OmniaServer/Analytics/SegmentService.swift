@@ -133,8 +133,9 @@ struct SegmentService: Sendable {
         else { throw Problem.validation(validator.errors) }
         let profiles = try await LiveProfiles(caller: caller).all(in: services.database, parts: .read(by: [program], attributes: attributes))
         let day = LocalClock.day(at: services.nowMilliseconds, timeZone: caller.tenantTimeZone).day
-        let members = SegmentEvaluation(programs: [program], attributes: attributes).members(of: profiles, on: day)[0]
-        return SegmentEstimate(rule: program.text, size: members.count, customers: profiles.count, sample: Array(members.sorted().prefix(10)))
+        let members = await SegmentEvaluation(programs: [program], attributes: attributes)
+            .members(of: profiles, on: day, tasks: ProcessInfo.processInfo.activeProcessorCount)[0]
+        return SegmentEstimate(rule: program.text, size: members.count, customers: profiles.count, sample: Array(members.prefix(10)))
     }
 
     // MARK: Reading
