@@ -3,9 +3,11 @@ import OmniaCore
 import SQLKit
 
 /// Journey analytics over a period: each report is one to three aggregate queries (`GROUP BY` in
-/// the database, never every row into Swift), with transitions between purchases counted by a
-/// `LAG` window. Transactions are found by `transactions_by_time`; a customer is their cluster
-/// (`CustomerClusters`), so a merged customer's history counts as one journey.
+/// the database, never every row into Swift), with transitions between purchases counted from
+/// each customer's purchases in order, one row per customer (`paths`). Sales are read through
+/// `transactions_by_time` and `transactions_by_customer`, which hold every column the reports read
+/// (migration 21); a customer is their cluster (`CustomerClusters`), so a merged customer's
+/// history counts as one journey.
 ///
 /// Channels: "store" is the physical channel kind; every other kind (web, app, call centre,
 /// marketplace, social) is "online" where a report opposes the two.
@@ -81,37 +83,80 @@ struct JourneyAnalytics: Sendable {
     // MARK: Channel transitions
 
     func channelTransitions(_ query: JourneyAnalyticsQuery, tenantID: String) async throws -> ChannelTransitionReport {
-        struct Transition: Decodable, Sendable {
-            let fromChannel: String
-            let toChannel: String
-            let n: Int
-        }
         let grouping = query.grouping
-        let order = dialect.binary("p.grp")
-        let (transitions, buyers) = try await services.database.read { sql in
+        let dialect = self.dialect
+        let paths = try await services.database.read { sql in
             let clusters = try await CustomerClusters.load(on: sql, tenantID: tenantID)
-            let purchases = Self.purchases(clusters: clusters, tenantID: tenantID, from: query.from, to: query.to, grouping: grouping)
-            let transitions = try await sql.raw("""
-                SELECT w.prev AS from_channel, w.grp AS to_channel, COUNT(*) AS n
-                FROM (SELECT p.grp, LAG(p.grp) OVER (PARTITION BY p.ckey ORDER BY p.occurred_at, \(unsafeRaw: order)) AS prev
-                      FROM (\(purchases)) p) w
-                WHERE w.prev IS NOT NULL
-                GROUP BY w.prev, w.grp
-                """).rows(Transition.self)
-            let buyers = try await Self.buyers(on: sql, purchases: purchases)
-            return (transitions, buyers)
+            return try await Self.paths(on: sql, dialect: dialect, clusters: clusters, tenantID: tenantID, from: query.from, to: query.to, grouping: grouping)
         }
-        let seen = Set(transitions.flatMap { [$0.fromChannel, $0.toChannel] })
+        // The channels of some transition, in the report's order.
+        var seen = Set<String>()
+        for (row, name) in paths.groups.enumerated() {
+            for (column, other) in paths.groups.enumerated() where paths.counts[row][column] > 0 {
+                seen.insert(name)
+                seen.insert(other)
+            }
+        }
         let channels = grouping == .kind ? AnalyticsFigures.kindOrder(seen) : seen.sorted()
-        let index = Dictionary(uniqueKeysWithValues: channels.enumerated().map { ($1, $0) })
-        var counts = channels.map { _ in channels.map { _ in 0 } }
-        for transition in transitions {
-            guard let row = index[transition.fromChannel], let column = index[transition.toChannel] else { continue }
-            counts[row][column] += transition.n
+        let position = Dictionary(uniqueKeysWithValues: paths.groups.enumerated().map { ($1, $0) })
+        let counts = channels.map { from in
+            channels.map { to in position[from].flatMap { row in position[to].map { paths.counts[row][$0] } } ?? 0 }
         }
-        let matrix = ChannelTransitionMatrix(channels: channels, counts: counts, customers: buyers.customers, crossChannelCustomers: buyers.crossChannel)
+        let matrix = ChannelTransitionMatrix(channels: channels, counts: counts, customers: paths.customers, crossChannelCustomers: paths.crossChannel)
         return ChannelTransitionReport(from: StoredTime(milliseconds: query.from), to: StoredTime(milliseconds: query.to), by: grouping.rawValue,
                                        matrix: matrix)
+    }
+
+    /// Each buying cluster's sales of a period as the path of their channels' groups, and what the
+    /// paths hold: the transitions from each group to the next purchase's, how many clusters bought
+    /// and how many of them in more than one group.
+    struct PurchasePaths: Sendable {
+        /// The groups met, in the order met; `counts[i][j]` transitions from `groups[i]` to `groups[j]`.
+        var groups: [String] = []
+        var counts: [[Int]] = []
+        var customers = 0
+        var crossChannel = 0
+
+        /// Adds one cluster's path: its groups in purchase order, comma-separated.
+        mutating func add(path: String, index: inout [Substring: Int]) {
+            var previous: Int?
+            var first: Int?
+            var spread = false
+            for group in path.split(separator: ",") {
+                let at: Int
+                if let known = index[group] {
+                    at = known
+                } else {
+                    at = groups.count
+                    index[group] = at
+                    groups.append(String(group))
+                    for row in counts.indices { counts[row].append(0) }
+                    counts.append(Array(repeating: 0, count: groups.count))
+                }
+                if let previous { counts[previous][at] += 1 }
+                if let first { spread = spread || first != at } else { first = at }
+                previous = at
+            }
+            guard first != nil else { return }
+            customers += 1
+            if spread { crossChannel += 1 }
+        }
+    }
+
+    /// The identified sales of a period (any currency) as one ordered path per cluster: each
+    /// cluster's purchases by time, ties broken by group byte by byte. One grouped read through
+    /// `transactions_by_customer`, which holds all it needs, instead of a window sorted over every
+    /// sale of the period and a second grouping for the buyers.
+    static func paths(on sql: any SQLDatabase, dialect: JourneyAnalyticsSQL, clusters: CustomerClusters, tenantID: String, from: Int64, to: Int64,
+                      grouping: JourneyAnalyticsQuery.Grouping) async throws -> PurchasePaths {
+        let purchases = Self.purchases(clusters: clusters, tenantID: tenantID, from: from, to: to, grouping: grouping)
+        let path = dialect.orderedList("p.grp", orderBy: "p.occurred_at, \(dialect.binary("p.grp"))")
+        var paths = PurchasePaths()
+        var index: [Substring: Int] = [:]
+        for row in try await sql.raw("SELECT \(unsafeRaw: path) AS path FROM (\(purchases)) p GROUP BY p.ckey").all() {
+            paths.add(path: try row.decode(column: "path", as: String.self), index: &index)
+        }
+        return paths
     }
 
     /// Identified sales between `from` and `to` in any currency, one row each: the customer's
@@ -125,15 +170,6 @@ struct JourneyAnalytics: Sendable {
             WHERE t.tenant_id = \(bind: tenantID) AND t.kind = 'sale' AND t.customer_id IS NOT NULL
               AND t.occurred_at >= \(bind: from) AND t.occurred_at <= \(bind: to)
             """
-    }
-
-    /// Customers with a purchase among `purchases`, and those with purchases in two or more of its channels.
-    static func buyers(on sql: any SQLDatabase, purchases: SQLQueryString) async throws -> (customers: Int, crossChannel: Int) {
-        let row = try await sql.raw("""
-            SELECT COUNT(*) AS customers, COALESCE(SUM(CASE WHEN g.spread > 1 THEN 1 ELSE 0 END), 0) AS cross_channel
-            FROM (SELECT p.ckey, COUNT(DISTINCT p.grp) AS spread FROM (\(purchases)) p GROUP BY p.ckey) g
-            """).first()
-        return (try row?.decode(column: "customers", as: Int.self) ?? 0, try row?.decode(column: "cross_channel", as: Int.self) ?? 0)
     }
 
     // MARK: Cross-channel customers
@@ -202,16 +238,16 @@ struct JourneyAnalytics: Sendable {
         + "than a store, at most `days` days before the sale"
     static let reverseDefinition = "online sales (any channel but a store) whose customer visited a store (store_visited) at most `days` days before the sale"
 
-    func ropo(_ query: JourneyAnalyticsQuery, tenantID: String) async throws -> ROPOReport {
+    /// Which side a ROPO match is read from: the smaller (the report's), or one forced (tests of both ways).
+    enum MatchDrive: Sendable {
+        case smaller, events, sales
+    }
+
+    func ropo(_ query: JourneyAnalyticsQuery, tenantID: String, drive: MatchDrive = .smaller) async throws -> ROPOReport {
         struct Side: Decodable, Sendable {
             let side: String
             let sales: Int64
             let identified: Int64
-        }
-        struct Matched: Decodable, Sendable {
-            let sales: Int64
-            let revenue: Int64
-            let customers: Int64
         }
         let sku = dialect.jsonText("e.properties", "sku")
         let (sides, researchedOnline, visitedStore) = try await services.database.read { sql in
@@ -223,35 +259,16 @@ struct JourneyAnalytics: Sendable {
                   AND t.occurred_at >= \(bind: query.from) AND t.occurred_at <= \(bind: query.to)
                 GROUP BY CASE WHEN c.kind = 'store' THEN 'store' ELSE 'online' END
                 """).rows(Side.self)
-            // The research is looked up by the buyer (`journey_events_by_customer`), never by type: `type || ''` keeps the planner
-            // off the by-type index, through which each sale would read every view of its week (minutes at a million sales).
-            let researchedOnline = try await sql.raw("""
-                SELECT COUNT(*) AS sales, CAST(COALESCE(SUM(t.total), 0) AS BIGINT) AS revenue, COUNT(DISTINCT \(clusters.key("t", "k"))) AS customers
-                FROM transactions t JOIN channels c ON c.tenant_id = t.tenant_id AND c.id = t.channel_id\(clusters.join("t", as: "k", tenantID: tenantID))
-                WHERE t.tenant_id = \(bind: tenantID) AND t.kind = 'sale' AND c.kind = 'store' AND t.customer_id IS NOT NULL
-                  AND t.currency = \(bind: query.currency) AND t.occurred_at >= \(bind: query.from) AND t.occurred_at <= \(bind: query.to)
-                  AND EXISTS (
-                    SELECT 1 FROM transaction_lines l
-                    JOIN journey_events e ON e.tenant_id = \(bind: tenantID) AND e.type || '' = 'product_viewed' AND \(unsafeRaw: sku) = l.sku
-                    \(clusters.join("e", as: "ek", tenantID: tenantID))
-                    LEFT JOIN channels ec ON ec.tenant_id = e.tenant_id AND ec.id = e.channel_id
-                    WHERE l.tenant_id = \(bind: tenantID) AND l.transaction_id = t.id AND \(clusters.key("e", "ek")) = \(clusters.key("t", "k"))
-                      AND e.occurred_at <= t.occurred_at AND e.occurred_at >= t.occurred_at - \(bind: query.window)
-                      AND (ec.kind IS NULL OR ec.kind <> 'store'))
-                """).row(Matched.self)
-            let visitedStore = try await sql.raw("""
-                SELECT COUNT(*) AS sales, CAST(COALESCE(SUM(t.total), 0) AS BIGINT) AS revenue, COUNT(DISTINCT \(clusters.key("t", "k"))) AS customers
-                FROM transactions t JOIN channels c ON c.tenant_id = t.tenant_id AND c.id = t.channel_id\(clusters.join("t", as: "k", tenantID: tenantID))
-                WHERE t.tenant_id = \(bind: tenantID) AND t.kind = 'sale' AND c.kind <> 'store' AND t.customer_id IS NOT NULL
-                  AND t.currency = \(bind: query.currency) AND t.occurred_at >= \(bind: query.from) AND t.occurred_at <= \(bind: query.to)
-                  AND EXISTS (
-                    SELECT 1 FROM journey_events e\(clusters.join("e", as: "ek", tenantID: tenantID))
-                    WHERE e.tenant_id = \(bind: tenantID) AND e.type || '' = 'store_visited' AND \(clusters.key("e", "ek")) = \(clusters.key("t", "k"))
-                      AND e.occurred_at <= t.occurred_at AND e.occurred_at >= t.occurred_at - \(bind: query.window))
-                """).row(Matched.self)
+            let identified = { (side: String) in sides.first { $0.side == side }?.identified ?? 0 }
+            let researchedOnline = try await Self.matched(
+                on: sql, clusters: clusters, tenantID: tenantID, query: query, saleSide: "c.kind = 'store'", identifiedSales: identified("store"),
+                eventType: "product_viewed", eventChannel: "(ec.kind IS NULL OR ec.kind <> 'store')", sameProduct: sku, drive: drive)
+            let visitedStore = try await Self.matched(
+                on: sql, clusters: clusters, tenantID: tenantID, query: query, saleSide: "c.kind <> 'store'", identifiedSales: identified("online"),
+                eventType: "store_visited", eventChannel: nil, sameProduct: nil, drive: drive)
             return (sides, researchedOnline, visitedStore)
         }
-        func direction(_ side: String, _ matched: Matched?, definition: String) -> ROPOReport.Direction {
+        func direction(_ side: String, _ matched: ROPOMatched?, definition: String) -> ROPOReport.Direction {
             let figures = sides.first { $0.side == side }
             let identified = figures?.identified ?? 0
             return ROPOReport.Direction(
@@ -262,6 +279,70 @@ struct JourneyAnalytics: Sendable {
             from: StoredTime(milliseconds: query.from), to: StoredTime(milliseconds: query.to), currency: query.currency, days: query.days,
             researchOnlinePurchaseOffline: direction("store", researchedOnline, definition: Self.ropoDefinition),
             researchOfflinePurchaseOnline: direction("online", visitedStore, definition: Self.reverseDefinition))
+    }
+
+    /// Sales matched by an earlier event of their customer: how many, their revenue and their customers.
+    struct ROPOMatched: Decodable, Sendable {
+        let sales: Int64
+        let revenue: Int64
+        let customers: Int64
+    }
+
+    /// The identified sales of the period on one side (`saleSide`, over the sale's channel `c`) that
+    /// their customer's cluster had an `eventType` event (in a channel `eventChannel` allows, over
+    /// `ec`; of one of the sale's products when `sameProduct` gives the event's SKU) at most
+    /// `query.window` before. Read from whichever side is smaller: each event looks for the sales
+    /// of its window when the period has fewer such events than identified sales (a chain's store
+    /// visits and views are often fewer than its sales), each sale for an event of its window otherwise.
+    static func matched(on sql: any SQLDatabase, clusters: CustomerClusters, tenantID: String, query: JourneyAnalyticsQuery, saleSide: String,
+                        identifiedSales: Int64, eventType: String, eventChannel: String?, sameProduct: String?,
+                        drive: MatchDrive) async throws -> ROPOMatched? {
+        let earliest = query.from - query.window
+        let events = try await sql.raw("""
+            SELECT COUNT(*) AS n FROM journey_events e
+            WHERE e.tenant_id = \(bind: tenantID) AND e.type = \(bind: eventType) AND e.occurred_at >= \(bind: earliest) AND e.occurred_at <= \(bind: query.to)
+            """).first(decodingColumn: "n", as: Int64.self) ?? 0
+        let eventChannelJoin: SQLQueryString = eventChannel == nil ? "" : " LEFT JOIN channels ec ON ec.tenant_id = e.tenant_id AND ec.id = e.channel_id"
+        let eventChannelFilter: SQLQueryString = eventChannel.map { " AND \(unsafeRaw: $0)" } ?? ""
+        let sales: SQLQueryString = """
+            SELECT COUNT(*) AS sales, CAST(COALESCE(SUM(t.total), 0) AS BIGINT) AS revenue, COUNT(DISTINCT \(clusters.key("t", "k"))) AS customers
+            FROM transactions t JOIN channels c ON c.tenant_id = t.tenant_id AND c.id = t.channel_id\(clusters.join("t", as: "k", tenantID: tenantID))
+            WHERE t.tenant_id = \(bind: tenantID) AND t.kind = 'sale' AND \(unsafeRaw: saleSide) AND t.customer_id IS NOT NULL
+              AND t.currency = \(bind: query.currency) AND t.occurred_at >= \(bind: query.from) AND t.occurred_at <= \(bind: query.to)
+            """
+        if drive == .events || (drive == .smaller && events <= identifiedSales) {
+            // The sales of each event's window, of its customer's cluster (each member's, after a merge), then each sale once by
+            // its key. `CROSS JOIN` holds SQLite to that order, and `+ 0` keeps it off `transactions_by_time` for a sale, which
+            // holds the customer too and would be scanned for a week per event: a customer's sales are a handful.
+            let buyer: SQLQueryString = clusters.merged
+                ? " JOIN customers ek ON ek.tenant_id = \(bind: tenantID) AND ek.id = e.customer_id JOIN customers m ON m.tenant_id = \(bind: tenantID) AND m.canonical_id = ek.canonical_id"
+                : ""
+            let product: SQLQueryString = sameProduct.map {
+                " CROSS JOIN transaction_lines l WHERE l.tenant_id = \(bind: tenantID) AND l.transaction_id = s.id AND l.sku = \(unsafeRaw: $0) AND"
+            } ?? " WHERE"
+            return try await sql.raw("""
+                SELECT COUNT(*) AS sales, CAST(COALESCE(SUM(t.total), 0) AS BIGINT) AS revenue, COUNT(DISTINCT \(clusters.key("t", "k"))) AS customers
+                FROM (SELECT DISTINCT s.id FROM journey_events e\(eventChannelJoin)\(buyer) CROSS JOIN transactions s\(product)
+                        s.tenant_id = \(bind: tenantID) AND s.customer_id = \(unsafeRaw: clusters.merged ? "m.id" : "e.customer_id")
+                        AND s.occurred_at + 0 >= e.occurred_at AND s.occurred_at + 0 <= e.occurred_at + \(bind: query.window)
+                        AND e.tenant_id = \(bind: tenantID) AND e.type = \(bind: eventType) AND e.customer_id IS NOT NULL
+                        AND e.occurred_at >= \(bind: earliest) AND e.occurred_at <= \(bind: query.to)\(eventChannelFilter)) matched
+                CROSS JOIN transactions t JOIN channels c ON c.tenant_id = t.tenant_id AND c.id = t.channel_id\(clusters.join("t", as: "k", tenantID: tenantID))
+                WHERE t.tenant_id = \(bind: tenantID) AND t.id = matched.id AND t.kind = 'sale' AND \(unsafeRaw: saleSide) AND t.customer_id IS NOT NULL
+                  AND t.currency = \(bind: query.currency) AND t.occurred_at >= \(bind: query.from) AND t.occurred_at <= \(bind: query.to)
+                """).row(ROPOMatched.self)
+        }
+        // The event is looked up by the buyer (`journey_events_by_customer`), never by type: `type || ''` keeps the planner off
+        // the by-type index, through which each sale would read every event of its week (minutes at a million sales).
+        let product: SQLQueryString = sameProduct.map {
+            " JOIN transaction_lines l ON l.tenant_id = \(bind: tenantID) AND l.transaction_id = t.id AND l.sku = \(unsafeRaw: $0)"
+        } ?? ""
+        return try await sql.raw("""
+            \(sales) AND EXISTS (
+              SELECT 1 FROM journey_events e\(clusters.join("e", as: "ek", tenantID: tenantID))\(eventChannelJoin)\(product)
+              WHERE e.tenant_id = \(bind: tenantID) AND e.type || '' = \(bind: eventType) AND \(clusters.key("e", "ek")) = \(clusters.key("t", "k"))
+                AND e.occurred_at <= t.occurred_at AND e.occurred_at >= t.occurred_at - \(bind: query.window)\(eventChannelFilter))
+            """).row(ROPOMatched.self)
     }
 
     // MARK: Abandoned carts

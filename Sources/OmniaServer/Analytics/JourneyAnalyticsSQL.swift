@@ -3,8 +3,8 @@ import SQLKit
 
 /// Where the SQL of journey analytics and the maturity scorecard differs between SQLite and
 /// PostgreSQL, in one place. Everything else in those queries is common SQL: integer arithmetic on
-/// epoch milliseconds (both divide integers to an integer), `LAG` windows (SQLite ≥ 3.25), and
-/// `CAST(SUM(…) AS BIGINT)` because PostgreSQL sums BIGINTs to NUMERIC.
+/// epoch milliseconds (both divide integers to an integer) and `CAST(SUM(…) AS BIGINT)` because
+/// PostgreSQL sums BIGINTs to NUMERIC.
 struct JourneyAnalyticsSQL: Sendable {
     let dialect: SQLDialectKind
 
@@ -22,6 +22,15 @@ struct JourneyAnalyticsSQL: Sendable {
         switch dialect {
         case .sqlite: ("json_each(\(column), '$.\(key)') AS j", "j.value")
         case .postgres: ("jsonb_array_elements_text(CAST(\(column) AS jsonb) -> '\(key)') AS j(element)", "j.element")
+        }
+    }
+
+    /// An aggregate joining a group's `expression`s with commas in the order `orderBy` gives
+    /// (SQLite ≥ 3.44 orders an aggregate's input; the bundled one is newer).
+    func orderedList(_ expression: String, orderBy: String) -> String {
+        switch dialect {
+        case .sqlite: "group_concat(\(expression), ',' ORDER BY \(orderBy))"
+        case .postgres: "string_agg(\(expression), ',' ORDER BY \(orderBy))"
         }
     }
 

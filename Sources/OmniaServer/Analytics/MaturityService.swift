@@ -80,8 +80,8 @@ struct MaturityService: Sendable {
             let clusters = try await CustomerClusters.load(on: sql, tenantID: tenantID)
             var found: [MaturityIndicator: Measured] = [:]
             found[.identifiedSalesShare] = try await Self.identifiedSales(on: sql, tenantID: tenantID, from: from, to: to)
-            let purchases = JourneyAnalytics.purchases(clusters: clusters, tenantID: tenantID, from: from, to: to, grouping: .kind)
-            let buyers = try await JourneyAnalytics.buyers(on: sql, purchases: purchases)
+            let buyers = try await JourneyAnalytics.paths(on: sql, dialect: JourneyAnalyticsSQL(dialect: services.database.dialect), clusters: clusters,
+                                                          tenantID: tenantID, from: from, to: to, grouping: .kind)
             found[.crossChannelCustomers] = Measured(numerator: Double(buyers.crossChannel), denominator: Int64(buyers.customers),
                                                      emptyReason: "no customer bought in the period")
             found[.crossChannelBenefitUse] = try await benefitUse(on: sql, tenantID: tenantID, from: from, to: to)

@@ -33,6 +33,7 @@ public struct Migrator: Sendable {
         Migration018CustomerScores.migration,
         Migration019Recommendations.migration,
         Migration020JourneyAnalyticsIndexes.migration,
+        Migration021JourneyCoveringIndexes.migration,
     ]
 
     let database: any Database
