@@ -152,6 +152,20 @@ struct JourneyAnalyticsTests {
             #expect(probabilities[0] == [0.3333, 0.6667, 0, 0, 0, 0] && probabilities[1] == [0.5, 0.5, 0, 0, 0, 0] && probabilities[2] == [0, 1, 0, 0, 0, 0])
             #expect(matrix["customers"] as? Int == 5 && matrix["cross_channel_customers"] as? Int == 3 && matrix["cross_channel_share"] as? Double == 0.6)
 
+            // A tenant of many customers is read in ranges of them at once: wherever the ranges split, the figures are the same.
+            let march = JourneyAnalyticsQuery(
+                from: 1_740_787_200_000, to: 1_743_465_599_999, timeZone: "UTC", offsetMilliseconds: 0, interval: .day, grouping: .kind,
+                channel: nil, channelKind: nil, days: 7, currency: "EUR")
+            for pivot in ids.sorted() {
+                let ranged = JourneyAnalytics(services: app.services, ranges: CustomerKeyRanges(starts: [pivot]))
+                let split = try await ranged.channelTransitions(march, tenantID: app.tenantID).matrix
+                #expect(split.counts == [[1, 2, 0, 0, 0, 0], [1, 1, 0, 0, 0, 0], [0, 1, 0, 0, 0, 0], zeros, zeros, zeros], "split at \(pivot)")
+                #expect(split.customers == 5 && split.crossChannelCustomers == 3, "split at \(pivot)")
+                let crossSplit = try await ranged.crossChannel(march, tenantID: app.tenantID)
+                #expect(crossSplit.customers == 5 && crossSplit.crossChannel.orders == 8 && crossSplit.crossChannel.revenue == 33_000
+                    && crossSplit.singleChannel.orders == 3 && crossSplit.singleChannel.revenue == 7_500, "split at \(pivot)")
+            }
+
             let byChannel = try await Self.report(client, app, "channel-transitions?\(Self.march)&by=channel")
             let codes = try #require(byChannel["matrix"] as? [String: Any])
             #expect(codes["channels"] as? [String] == ["app", "store-madrid-01", "web"], "\(codes)")

@@ -13,6 +13,8 @@ import SQLKit
 /// marketplace, social) is "online" where a report opposes the two.
 struct JourneyAnalytics: Sendable {
     let services: AppServices
+    /// The ranges of customers reports grouped by customer are read in; nil: the tenant's, by its size.
+    var ranges: CustomerKeyRanges?
 
     private var dialect: JourneyAnalyticsSQL { JourneyAnalyticsSQL(dialect: services.database.dialect) }
 
@@ -84,11 +86,9 @@ struct JourneyAnalytics: Sendable {
 
     func channelTransitions(_ query: JourneyAnalyticsQuery, tenantID: String) async throws -> ChannelTransitionReport {
         let grouping = query.grouping
-        let dialect = self.dialect
-        let paths = try await services.database.read { sql in
-            let clusters = try await CustomerClusters.load(on: sql, tenantID: tenantID)
-            return try await Self.paths(on: sql, dialect: dialect, clusters: clusters, tenantID: tenantID, from: query.from, to: query.to, grouping: grouping)
-        }
+        let (clusters, ranges) = try await Self.clustersAndRanges(in: services.database, tenantID: tenantID, ranges: ranges)
+        let paths = try await Self.paths(in: services.database, clusters: clusters, ranges: ranges, tenantID: tenantID, from: query.from, to: query.to,
+                                         grouping: grouping)
         // The channels of some transition, in the report's order.
         var seen = Set<String>()
         for (row, name) in paths.groups.enumerated() {
@@ -107,6 +107,16 @@ struct JourneyAnalytics: Sendable {
                                        matrix: matrix)
     }
 
+    /// Whether the tenant has merged customers, and its customers cut in ranges, in one read.
+    static func clustersAndRanges(in database: any Database, tenantID: String,
+                                  ranges given: CustomerKeyRanges? = nil) async throws -> (CustomerClusters, CustomerKeyRanges) {
+        try await database.read { sql in
+            let clusters = try await CustomerClusters.load(on: sql, tenantID: tenantID)
+            if let given { return (clusters, given) }
+            return (clusters, try await CustomerKeyRanges.load(on: sql, tenantID: tenantID))
+        }
+    }
+
     /// Each buying cluster's sales of a period as the path of their channels' groups, and what the
     /// paths hold: the transitions from each group to the next purchase's, how many clusters bought
     /// and how many of them in more than one group.
@@ -116,6 +126,22 @@ struct JourneyAnalytics: Sendable {
         var counts: [[Int]] = []
         var customers = 0
         var crossChannel = 0
+
+        /// Adds the paths of other clusters.
+        mutating func add(_ other: PurchasePaths) {
+            let mapped = other.groups.map { name -> Int in
+                if let known = groups.firstIndex(of: name) { return known }
+                groups.append(name)
+                for row in counts.indices { counts[row].append(0) }
+                counts.append(Array(repeating: 0, count: groups.count))
+                return groups.count - 1
+            }
+            for (row, counts) in other.counts.enumerated() {
+                for (column, count) in counts.enumerated() { self.counts[mapped[row]][mapped[column]] += count }
+            }
+            customers += other.customers
+            crossChannel += other.crossChannel
+        }
 
         /// Adds one cluster's path: its groups in purchase order, comma-separated.
         mutating func add(path: String, index: inout [Substring: Int]) {
@@ -146,29 +172,37 @@ struct JourneyAnalytics: Sendable {
     /// The identified sales of a period (any currency) as one ordered path per cluster: each
     /// cluster's purchases by time, ties broken by group byte by byte. One grouped read through
     /// `transactions_by_customer`, which holds all it needs, instead of a window sorted over every
-    /// sale of the period and a second grouping for the buyers.
-    static func paths(on sql: any SQLDatabase, dialect: JourneyAnalyticsSQL, clusters: CustomerClusters, tenantID: String, from: Int64, to: Int64,
+    /// sale of the period and a second grouping for the buyers; each range of customers
+    /// (`CustomerKeyRanges`) on a reader of its own.
+    static func paths(in database: any Database, clusters: CustomerClusters, ranges: CustomerKeyRanges, tenantID: String, from: Int64, to: Int64,
                       grouping: JourneyAnalyticsQuery.Grouping) async throws -> PurchasePaths {
-        let purchases = Self.purchases(clusters: clusters, tenantID: tenantID, from: from, to: to, grouping: grouping)
+        let dialect = JourneyAnalyticsSQL(dialect: database.dialect)
         let path = dialect.orderedList("p.grp", orderBy: "p.occurred_at, \(dialect.binary("p.grp"))")
-        var paths = PurchasePaths()
-        var index: [Substring: Int] = [:]
-        for row in try await sql.raw("SELECT \(unsafeRaw: path) AS path FROM (\(purchases)) p GROUP BY p.ckey").all() {
-            paths.add(path: try row.decode(column: "path", as: String.self), index: &index)
+        let parts = try await ranges.each(in: database) { sql, index in
+            let purchases = Self.purchases(clusters: clusters, tenantID: tenantID, from: from, to: to, grouping: grouping,
+                                           range: ranges.condition(index, key: clusters.key("t", "k")))
+            var paths = PurchasePaths()
+            var groups: [Substring: Int] = [:]
+            for row in try await sql.raw("SELECT \(unsafeRaw: path) AS path FROM (\(purchases)) p GROUP BY p.ckey").all() {
+                paths.add(path: try row.decode(column: "path", as: String.self), index: &groups)
+            }
+            return paths
         }
+        var paths = PurchasePaths()
+        for part in parts { paths.add(part) }
         return paths
     }
 
     /// Identified sales between `from` and `to` in any currency, one row each: the customer's
     /// cluster (`ckey`), its channel kind or code (`grp`) and its time.
     static func purchases(clusters: CustomerClusters, tenantID: String, from: Int64, to: Int64,
-                          grouping: JourneyAnalyticsQuery.Grouping) -> SQLQueryString {
+                          grouping: JourneyAnalyticsQuery.Grouping, range: SQLQueryString = "") -> SQLQueryString {
         let group = grouping == .kind ? "c.kind" : "c.code"
         return """
             SELECT \(clusters.key("t", "k")) AS ckey, \(unsafeRaw: group) AS grp, t.occurred_at
             FROM transactions t JOIN channels c ON c.tenant_id = t.tenant_id AND c.id = t.channel_id\(clusters.join("t", as: "k", tenantID: tenantID))
             WHERE t.tenant_id = \(bind: tenantID) AND t.kind = 'sale' AND t.customer_id IS NOT NULL
-              AND t.occurred_at >= \(bind: from) AND t.occurred_at <= \(bind: to)
+              AND t.occurred_at >= \(bind: from) AND t.occurred_at <= \(bind: to)\(range)
             """
     }
 
@@ -181,34 +215,45 @@ struct JourneyAnalytics: Sendable {
             let orders: Int64
             let revenue: Int64
         }
-        let (groups, anonymous) = try await services.database.read { sql in
-            let clusters = try await CustomerClusters.load(on: sql, tenantID: tenantID)
-            // A channel filter keeps the customers who bought there at least once, with all their sales.
-            var having: [SQLQueryString] = []
-            if let id = query.channel?.id { having.append("SUM(CASE WHEN t.channel_id = \(bind: id) THEN 1 ELSE 0 END) > 0") }
-            if let kind = query.channelKind { having.append("SUM(CASE WHEN c.kind = \(bind: kind) THEN 1 ELSE 0 END) > 0") }
-            var condition: SQLQueryString = ""
-            for (index, part) in having.enumerated() {
-                if index == 0 { condition += " HAVING \(part)" } else { condition += " AND \(part)" }
-            }
-            let groups = try await sql.raw("""
-                SELECT CASE WHEN g.kinds > 1 THEN 1 ELSE 0 END AS cross_channel, COUNT(*) AS customers,
-                  CAST(SUM(g.orders) AS BIGINT) AS orders, CAST(SUM(g.revenue) AS BIGINT) AS revenue
-                FROM (SELECT \(clusters.key("t", "k")) AS ckey, COUNT(DISTINCT c.kind) AS kinds, COUNT(*) AS orders, SUM(t.total) AS revenue
-                      FROM transactions t JOIN channels c ON c.tenant_id = t.tenant_id AND c.id = t.channel_id\(clusters.join("t", as: "k", tenantID: tenantID))
-                      WHERE t.tenant_id = \(bind: tenantID) AND t.kind = 'sale' AND t.customer_id IS NOT NULL AND t.currency = \(bind: query.currency)
-                        AND t.occurred_at >= \(bind: query.from) AND t.occurred_at <= \(bind: query.to)
-                      GROUP BY \(clusters.key("t", "k"))\(condition)) g
-                GROUP BY CASE WHEN g.kinds > 1 THEN 1 ELSE 0 END
-                """).rows(Group.self)
-            let anonymous = try await sql.raw("""
+        let (clusters, ranges) = try await Self.clustersAndRanges(in: services.database, tenantID: tenantID, ranges: ranges)
+        // A channel filter keeps the customers who bought there at least once, with all their sales.
+        var filters: [SQLQueryString] = []
+        if let id = query.channel?.id { filters.append("SUM(CASE WHEN t.channel_id = \(bind: id) THEN 1 ELSE 0 END) > 0") }
+        if let kind = query.channelKind { filters.append("SUM(CASE WHEN c.kind = \(bind: kind) THEN 1 ELSE 0 END) > 0") }
+        var condition: SQLQueryString = ""
+        for (index, part) in filters.enumerated() {
+            if index == 0 { condition += " HAVING \(part)" } else { condition += " AND \(part)" }
+        }
+        let database = services.database, having = condition
+        // The anonymous sales, and each range of customers, on readers of their own at once.
+        async let anonymousRead = database.read { sql in
+            try await sql.raw("""
                 SELECT COUNT(*) AS orders, CAST(COALESCE(SUM(t.total), 0) AS BIGINT) AS revenue
                 FROM transactions t JOIN channels c ON c.tenant_id = t.tenant_id AND c.id = t.channel_id
                 WHERE t.tenant_id = \(bind: tenantID) AND t.kind = 'sale' AND t.customer_id IS NULL AND t.currency = \(bind: query.currency)
                   AND t.occurred_at >= \(bind: query.from) AND t.occurred_at <= \(bind: query.to)\(query.channelFilter(row: "t", channelAlias: "c"))
                 """).row(CrossChannelReport.Anonymous.self)
-            return (groups, anonymous)
         }
+        let parts = try await ranges.each(in: database) { sql, index in
+            try await sql.raw("""
+                SELECT CASE WHEN g.kinds > 1 THEN 1 ELSE 0 END AS cross_channel, COUNT(*) AS customers,
+                  CAST(SUM(g.orders) AS BIGINT) AS orders, CAST(SUM(g.revenue) AS BIGINT) AS revenue
+                FROM (SELECT \(clusters.key("t", "k")) AS ckey, COUNT(DISTINCT c.kind) AS kinds, COUNT(*) AS orders, SUM(t.total) AS revenue
+                      FROM transactions t JOIN channels c ON c.tenant_id = t.tenant_id AND c.id = t.channel_id\(clusters.join("t", as: "k", tenantID: tenantID))
+                      WHERE t.tenant_id = \(bind: tenantID) AND t.kind = 'sale' AND t.customer_id IS NOT NULL AND t.currency = \(bind: query.currency)
+                        AND t.occurred_at >= \(bind: query.from) AND t.occurred_at <= \(bind: query.to)\(ranges.condition(index, key: clusters.key("t", "k")))
+                      GROUP BY \(clusters.key("t", "k"))\(having)) g
+                GROUP BY CASE WHEN g.kinds > 1 THEN 1 ELSE 0 END
+                """).rows(Group.self)
+        }
+        var sums: [Int64: Group] = [:]
+        for group in parts.joined() {
+            let sum = sums[group.crossChannel]
+            sums[group.crossChannel] = Group(crossChannel: group.crossChannel, customers: (sum?.customers ?? 0) + group.customers,
+                                             orders: (sum?.orders ?? 0) + group.orders, revenue: (sum?.revenue ?? 0) + group.revenue)
+        }
+        let groups = Array(sums.values)
+        let anonymous = try await anonymousRead
         let single = groups.first { $0.crossChannel == 0 }
         let cross = groups.first { $0.crossChannel != 0 }
         let customers = (single?.customers ?? 0) + (cross?.customers ?? 0)
@@ -250,24 +295,37 @@ struct JourneyAnalytics: Sendable {
             let identified: Int64
         }
         let sku = dialect.jsonText("e.properties", "sku")
-        let (sides, researchedOnline, visitedStore) = try await services.database.read { sql in
+        let database = services.database
+        // The period's identified sales, which the matches weigh their events against to pick the side to read from.
+        let (clusters, identified) = try await database.read { sql in
             let clusters = try await CustomerClusters.load(on: sql, tenantID: tenantID)
-            let sides = try await sql.raw("""
+            let identified = try await sql.raw("""
+                SELECT COUNT(t.customer_id) AS n FROM transactions t
+                WHERE t.tenant_id = \(bind: tenantID) AND t.kind = 'sale' AND t.occurred_at >= \(bind: query.from) AND t.occurred_at <= \(bind: query.to)
+                """).first(decodingColumn: "n", as: Int64.self) ?? 0
+            return (clusters, identified)
+        }
+        // The two sides' sales and each direction's matches, on readers of their own at once.
+        async let sidesRead = database.read { sql in
+            try await sql.raw("""
                 SELECT CASE WHEN c.kind = 'store' THEN 'store' ELSE 'online' END AS side, COUNT(*) AS sales, COUNT(t.customer_id) AS identified
                 FROM transactions t JOIN channels c ON c.tenant_id = t.tenant_id AND c.id = t.channel_id
                 WHERE t.tenant_id = \(bind: tenantID) AND t.kind = 'sale' AND t.currency = \(bind: query.currency)
                   AND t.occurred_at >= \(bind: query.from) AND t.occurred_at <= \(bind: query.to)
                 GROUP BY CASE WHEN c.kind = 'store' THEN 'store' ELSE 'online' END
                 """).rows(Side.self)
-            let identified = { (side: String) in sides.first { $0.side == side }?.identified ?? 0 }
-            let researchedOnline = try await Self.matched(
-                on: sql, clusters: clusters, tenantID: tenantID, query: query, saleSide: "c.kind = 'store'", identifiedSales: identified("store"),
-                eventType: "product_viewed", eventChannel: "(ec.kind IS NULL OR ec.kind <> 'store')", sameProduct: sku, drive: drive)
-            let visitedStore = try await Self.matched(
-                on: sql, clusters: clusters, tenantID: tenantID, query: query, saleSide: "c.kind <> 'store'", identifiedSales: identified("online"),
-                eventType: "store_visited", eventChannel: nil, sameProduct: nil, drive: drive)
-            return (sides, researchedOnline, visitedStore)
         }
+        async let researchedOnlineRead = database.read { sql in
+            try await Self.matched(
+                on: sql, clusters: clusters, tenantID: tenantID, query: query, saleSide: "c.kind = 'store'", identifiedSales: identified,
+                eventType: "product_viewed", eventChannel: "(ec.kind IS NULL OR ec.kind <> 'store')", sameProduct: sku, drive: drive)
+        }
+        let visitedStore = try await database.read { sql in
+            try await Self.matched(
+                on: sql, clusters: clusters, tenantID: tenantID, query: query, saleSide: "c.kind <> 'store'", identifiedSales: identified,
+                eventType: "store_visited", eventChannel: nil, sameProduct: nil, drive: drive)
+        }
+        let (sides, researchedOnline) = (try await sidesRead, try await researchedOnlineRead)
         func direction(_ side: String, _ matched: ROPOMatched?, definition: String) -> ROPOReport.Direction {
             let figures = sides.first { $0.side == side }
             let identified = figures?.identified ?? 0
@@ -292,8 +350,9 @@ struct JourneyAnalytics: Sendable {
     /// their customer's cluster had an `eventType` event (in a channel `eventChannel` allows, over
     /// `ec`; of one of the sale's products when `sameProduct` gives the event's SKU) at most
     /// `query.window` before. Read from whichever side is smaller: each event looks for the sales
-    /// of its window when the period has fewer such events than identified sales (a chain's store
-    /// visits and views are often fewer than its sales), each sale for an event of its window otherwise.
+    /// of its window when the period has fewer such events than `identifiedSales` (the period's
+    /// identified sales; a chain's store visits and views are often fewer), each sale for an event
+    /// of its window otherwise.
     static func matched(on sql: any SQLDatabase, clusters: CustomerClusters, tenantID: String, query: JourneyAnalyticsQuery, saleSide: String,
                         identifiedSales: Int64, eventType: String, eventChannel: String?, sameProduct: String?,
                         drive: MatchDrive) async throws -> ROPOMatched? {

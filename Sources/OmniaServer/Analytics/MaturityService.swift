@@ -76,19 +76,24 @@ struct MaturityService: Sendable {
 
     func report(_ query: JourneyAnalyticsQuery, tenantID: String) async throws -> MaturityReport {
         let (from, to) = (query.from, query.to)
-        let measured = try await services.database.read { sql in
-            let clusters = try await CustomerClusters.load(on: sql, tenantID: tenantID)
-            var found: [MaturityIndicator: Measured] = [:]
-            found[.identifiedSalesShare] = try await Self.identifiedSales(on: sql, tenantID: tenantID, from: from, to: to)
-            let buyers = try await JourneyAnalytics.paths(on: sql, dialect: JourneyAnalyticsSQL(dialect: services.database.dialect), clusters: clusters,
-                                                          tenantID: tenantID, from: from, to: to, grouping: .kind)
-            found[.crossChannelCustomers] = Measured(numerator: Double(buyers.crossChannel), denominator: Int64(buyers.customers),
-                                                     emptyReason: "no customer bought in the period")
-            found[.crossChannelBenefitUse] = try await benefitUse(on: sql, tenantID: tenantID, from: from, to: to)
-            found[.crossChannelReturns] = try await Self.returns(on: sql, tenantID: tenantID, from: from, to: to)
-            found[.personalizationCoverage] = try await Self.personalization(on: sql, clusters: clusters, tenantID: tenantID, from: from, to: to)
-            return found
+        // Each indicator on a reader of its own, all at once; the buyers' paths by ranges of customers too.
+        let database = services.database
+        let (clusters, ranges) = try await JourneyAnalytics.clustersAndRanges(in: database, tenantID: tenantID)
+        async let identified = database.read { sql in try await Self.identifiedSales(on: sql, tenantID: tenantID, from: from, to: to) }
+        async let benefits = database.read { sql in try await self.benefitUse(on: sql, tenantID: tenantID, from: from, to: to) }
+        async let returns = database.read { sql in try await Self.returns(on: sql, tenantID: tenantID, from: from, to: to) }
+        async let personalization = database.read { sql in
+            try await Self.personalization(on: sql, clusters: clusters, tenantID: tenantID, from: from, to: to)
         }
+        let buyers = try await JourneyAnalytics.paths(in: database, clusters: clusters, ranges: ranges, tenantID: tenantID, from: from, to: to,
+                                                      grouping: .kind)
+        var measured: [MaturityIndicator: Measured] = [:]
+        measured[.identifiedSalesShare] = try await identified
+        measured[.crossChannelCustomers] = Measured(numerator: Double(buyers.crossChannel), denominator: Int64(buyers.customers),
+                                                    emptyReason: "no customer bought in the period")
+        measured[.crossChannelBenefitUse] = try await benefits
+        measured[.crossChannelReturns] = try await returns
+        measured[.personalizationCoverage] = try await personalization
         let measurements = MaturityMeasurements(
             identifiedSalesShare: measured[.identifiedSalesShare]?.value, crossChannelCustomers: measured[.crossChannelCustomers]?.value,
             crossChannelBenefitUse: measured[.crossChannelBenefitUse]?.value, crossChannelReturns: measured[.crossChannelReturns]?.value,
