@@ -274,18 +274,22 @@ struct JourneyAnalyticsTests {
                     && widerReverse["share_of_identified"] as? Double == 0.6667, "a visit exactly 14 days before counts: \(widerReverse)")
 
             // The report reads the matches from the smaller side (here the events); from the sales they are the same.
-            let analytics = JourneyAnalytics(services: app.services)
+            // And read in ranges of customers, wherever they split.
+            let splits = [nil] + ids.sorted().map { CustomerKeyRanges(starts: [$0]) }
             for (days, matched, revenue, reverseMatched, reverseRevenue) in [(7, 2, 12_500, 1, 4_000), (14, 3, 21_500, 2, 6_500)] {
                 let query = JourneyAnalyticsQuery(
                     from: 1_740_787_200_000, to: 1_743_465_599_999, timeZone: "UTC", offsetMilliseconds: 0, interval: .day, grouping: .kind,
                     channel: nil, channelKind: nil, days: days, currency: "EUR")
                 for drive in [JourneyAnalytics.MatchDrive.events, .sales] {
-                    let report = try await analytics.ropo(query, tenantID: app.tenantID, drive: drive)
-                    let forward = report.researchOnlinePurchaseOffline, backward = report.researchOfflinePurchaseOnline
-                    #expect(forward.matchedPurchases == Int64(matched) && forward.revenue == Int64(revenue) && forward.customers == Int64(matched),
-                            "\(days) days from the \(drive): \(forward)")
-                    #expect(backward.matchedPurchases == Int64(reverseMatched) && backward.revenue == Int64(reverseRevenue),
-                            "\(days) days from the \(drive): \(backward)")
+                    for ranges in splits {
+                        let analytics = JourneyAnalytics(services: app.services, ranges: ranges)
+                        let report = try await analytics.ropo(query, tenantID: app.tenantID, drive: drive)
+                        let forward = report.researchOnlinePurchaseOffline, backward = report.researchOfflinePurchaseOnline
+                        #expect(forward.matchedPurchases == Int64(matched) && forward.revenue == Int64(revenue) && forward.customers == Int64(matched),
+                                "\(days) days from the \(drive): \(forward)")
+                        #expect(backward.matchedPurchases == Int64(reverseMatched) && backward.revenue == Int64(reverseRevenue),
+                                "\(days) days from the \(drive): \(backward)")
+                    }
                 }
             }
         }

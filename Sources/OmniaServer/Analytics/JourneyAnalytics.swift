@@ -297,13 +297,12 @@ struct JourneyAnalytics: Sendable {
         let sku = dialect.jsonText("e.properties", "sku")
         let database = services.database
         // The period's identified sales, which the matches weigh their events against to pick the side to read from.
-        let (clusters, identified) = try await database.read { sql in
-            let clusters = try await CustomerClusters.load(on: sql, tenantID: tenantID)
-            let identified = try await sql.raw("""
+        let (clusters, ranges) = try await Self.clustersAndRanges(in: database, tenantID: tenantID, ranges: ranges)
+        let identified = try await database.read { sql in
+            try await sql.raw("""
                 SELECT COUNT(t.customer_id) AS n FROM transactions t
                 WHERE t.tenant_id = \(bind: tenantID) AND t.kind = 'sale' AND t.occurred_at >= \(bind: query.from) AND t.occurred_at <= \(bind: query.to)
                 """).first(decodingColumn: "n", as: Int64.self) ?? 0
-            return (clusters, identified)
         }
         // The two sides' sales and each direction's matches, on readers of their own at once.
         async let sidesRead = database.read { sql in
@@ -315,16 +314,12 @@ struct JourneyAnalytics: Sendable {
                 GROUP BY CASE WHEN c.kind = 'store' THEN 'store' ELSE 'online' END
                 """).rows(Side.self)
         }
-        async let researchedOnlineRead = database.read { sql in
-            try await Self.matched(
-                on: sql, clusters: clusters, tenantID: tenantID, query: query, saleSide: "c.kind = 'store'", identifiedSales: identified,
-                eventType: "product_viewed", eventChannel: "(ec.kind IS NULL OR ec.kind <> 'store')", sameProduct: sku, drive: drive)
-        }
-        let visitedStore = try await database.read { sql in
-            try await Self.matched(
-                on: sql, clusters: clusters, tenantID: tenantID, query: query, saleSide: "c.kind <> 'store'", identifiedSales: identified,
-                eventType: "store_visited", eventChannel: nil, sameProduct: nil, drive: drive)
-        }
+        async let researchedOnlineRead = Self.matched(
+            in: database, ranges: ranges, clusters: clusters, tenantID: tenantID, query: query, saleSide: "c.kind = 'store'", identifiedSales: identified,
+            eventType: "product_viewed", eventChannel: "(ec.kind IS NULL OR ec.kind <> 'store')", sameProduct: sku, drive: drive)
+        let visitedStore = try await Self.matched(
+            in: database, ranges: ranges, clusters: clusters, tenantID: tenantID, query: query, saleSide: "c.kind <> 'store'", identifiedSales: identified,
+            eventType: "store_visited", eventChannel: nil, sameProduct: nil, drive: drive)
         let (sides, researchedOnline) = (try await sidesRead, try await researchedOnlineRead)
         func direction(_ side: String, _ matched: ROPOMatched?, definition: String) -> ROPOReport.Direction {
             let figures = sides.first { $0.side == side }
@@ -353,26 +348,45 @@ struct JourneyAnalytics: Sendable {
     /// of its window when the period has fewer such events than `identifiedSales` (the period's
     /// identified sales; a chain's store visits and views are often fewer), each sale for an event
     /// of its window otherwise.
-    static func matched(on sql: any SQLDatabase, clusters: CustomerClusters, tenantID: String, query: JourneyAnalyticsQuery, saleSide: String,
-                        identifiedSales: Int64, eventType: String, eventChannel: String?, sameProduct: String?,
-                        drive: MatchDrive) async throws -> ROPOMatched? {
+    /// Each range of customers (`ranges`) is read on a reader of its own, at once: a cluster's
+    /// events and sales fall in one range, so the ranges' figures add up.
+    static func matched(in database: any Database, ranges: CustomerKeyRanges, clusters: CustomerClusters, tenantID: String,
+                        query: JourneyAnalyticsQuery, saleSide: String, identifiedSales: Int64, eventType: String, eventChannel: String?,
+                        sameProduct: String?, drive: MatchDrive) async throws -> ROPOMatched {
         let earliest = query.from - query.window
-        let events = try await sql.raw("""
-            SELECT COUNT(*) AS n FROM journey_events e
-            WHERE e.tenant_id = \(bind: tenantID) AND e.type = \(bind: eventType) AND e.occurred_at >= \(bind: earliest) AND e.occurred_at <= \(bind: query.to)
-            """).first(decodingColumn: "n", as: Int64.self) ?? 0
+        let events = try await database.read { sql in
+            try await sql.raw("""
+                SELECT COUNT(*) AS n FROM journey_events e
+                WHERE e.tenant_id = \(bind: tenantID) AND e.type = \(bind: eventType) AND e.occurred_at >= \(bind: earliest) AND e.occurred_at <= \(bind: query.to)
+                """).first(decodingColumn: "n", as: Int64.self) ?? 0
+        }
+        let fromEvents = drive == .events || (drive == .smaller && events <= identifiedSales)
+        let parts = try await ranges.each(in: database) { sql, index in
+            try await matched(on: sql, range: ranges.condition(index, key: clusters.key(fromEvents ? "e" : "t", fromEvents ? "ek" : "k")),
+                              fromEvents: fromEvents, clusters: clusters, tenantID: tenantID, query: query, saleSide: saleSide, eventType: eventType,
+                              eventChannel: eventChannel, sameProduct: sameProduct)
+        }
+        return parts.reduce(ROPOMatched(sales: 0, revenue: 0, customers: 0)) { sum, part in
+            ROPOMatched(sales: sum.sales + (part?.sales ?? 0), revenue: sum.revenue + (part?.revenue ?? 0), customers: sum.customers + (part?.customers ?? 0))
+        }
+    }
+
+    /// `matched(in:…)` of the customers `range` keeps, read from the events or from the sales.
+    private static func matched(on sql: any SQLDatabase, range: SQLQueryString, fromEvents: Bool, clusters: CustomerClusters, tenantID: String,
+                                query: JourneyAnalyticsQuery, saleSide: String, eventType: String, eventChannel: String?,
+                                sameProduct: String?) async throws -> ROPOMatched? {
+        let earliest = query.from - query.window
         let eventChannelJoin: SQLQueryString = eventChannel == nil ? "" : " LEFT JOIN channels ec ON ec.tenant_id = e.tenant_id AND ec.id = e.channel_id"
         let eventChannelFilter: SQLQueryString = eventChannel.map { " AND \(unsafeRaw: $0)" } ?? ""
         let sales: SQLQueryString = """
             SELECT COUNT(*) AS sales, CAST(COALESCE(SUM(t.total), 0) AS BIGINT) AS revenue, COUNT(DISTINCT \(clusters.key("t", "k"))) AS customers
             FROM transactions t JOIN channels c ON c.tenant_id = t.tenant_id AND c.id = t.channel_id\(clusters.join("t", as: "k", tenantID: tenantID))
             WHERE t.tenant_id = \(bind: tenantID) AND t.kind = 'sale' AND \(unsafeRaw: saleSide) AND t.customer_id IS NOT NULL
-              AND t.currency = \(bind: query.currency) AND t.occurred_at >= \(bind: query.from) AND t.occurred_at <= \(bind: query.to)
+              AND t.currency = \(bind: query.currency) AND t.occurred_at >= \(bind: query.from) AND t.occurred_at <= \(bind: query.to)\(range)
             """
-        if drive == .events || (drive == .smaller && events <= identifiedSales) {
+        if fromEvents {
             // The sales of each event's window, of its customer's cluster (each member's, after a merge), then each sale once by
-            // its key. `CROSS JOIN` holds SQLite to that order, and `+ 0` keeps it off `transactions_by_time` for a sale, which
-            // holds the customer too and would be scanned for a week per event: a customer's sales are a handful.
+            // its key. `CROSS JOIN` holds SQLite to that order: from a sale first, it would scan every line of the tenant.
             let buyer: SQLQueryString = clusters.merged
                 ? " JOIN customers ek ON ek.tenant_id = \(bind: tenantID) AND ek.id = e.customer_id JOIN customers m ON m.tenant_id = \(bind: tenantID) AND m.canonical_id = ek.canonical_id"
                 : ""
@@ -383,9 +397,9 @@ struct JourneyAnalytics: Sendable {
                 SELECT COUNT(*) AS sales, CAST(COALESCE(SUM(t.total), 0) AS BIGINT) AS revenue, COUNT(DISTINCT \(clusters.key("t", "k"))) AS customers
                 FROM (SELECT DISTINCT s.id FROM journey_events e\(eventChannelJoin)\(buyer) CROSS JOIN transactions s\(product)
                         s.tenant_id = \(bind: tenantID) AND s.customer_id = \(unsafeRaw: clusters.merged ? "m.id" : "e.customer_id")
-                        AND s.occurred_at + 0 >= e.occurred_at AND s.occurred_at + 0 <= e.occurred_at + \(bind: query.window)
+                        AND s.occurred_at >= e.occurred_at AND s.occurred_at <= e.occurred_at + \(bind: query.window)
                         AND e.tenant_id = \(bind: tenantID) AND e.type = \(bind: eventType) AND e.customer_id IS NOT NULL
-                        AND e.occurred_at >= \(bind: earliest) AND e.occurred_at <= \(bind: query.to)\(eventChannelFilter)) matched
+                        AND e.occurred_at >= \(bind: earliest) AND e.occurred_at <= \(bind: query.to)\(eventChannelFilter)\(range)) matched
                 CROSS JOIN transactions t JOIN channels c ON c.tenant_id = t.tenant_id AND c.id = t.channel_id\(clusters.join("t", as: "k", tenantID: tenantID))
                 WHERE t.tenant_id = \(bind: tenantID) AND t.id = matched.id AND t.kind = 'sale' AND \(unsafeRaw: saleSide) AND t.customer_id IS NOT NULL
                   AND t.currency = \(bind: query.currency) AND t.occurred_at >= \(bind: query.from) AND t.occurred_at <= \(bind: query.to)
