@@ -126,6 +126,8 @@ struct JourneyAnalytics: Sendable {
         var counts: [[Int]] = []
         var customers = 0
         var crossChannel = 0
+        /// Clusters the `reached` condition of `paths` held for.
+        var reached = 0
 
         /// Adds the paths of other clusters.
         mutating func add(_ other: PurchasePaths) {
@@ -141,6 +143,7 @@ struct JourneyAnalytics: Sendable {
             }
             customers += other.customers
             crossChannel += other.crossChannel
+            reached += other.reached
         }
 
         /// Adds one cluster's path: its groups in purchase order, comma-separated.
@@ -174,17 +177,24 @@ struct JourneyAnalytics: Sendable {
     /// `transactions_by_customer`, which holds all it needs, instead of a window sorted over every
     /// sale of the period and a second grouping for the buyers; each range of customers
     /// (`CustomerKeyRanges`) on a reader of its own.
+    ///
+    /// `reached`, when given, is a condition over a cluster's key (`g.ckey`): the clusters it holds
+    /// for are counted as they are read (the maturity scorecard's personalization coverage).
     static func paths(in database: any Database, clusters: CustomerClusters, ranges: CustomerKeyRanges, tenantID: String, from: Int64, to: Int64,
-                      grouping: JourneyAnalyticsQuery.Grouping) async throws -> PurchasePaths {
+                      grouping: JourneyAnalyticsQuery.Grouping, reached: SQLQueryString? = nil) async throws -> PurchasePaths {
         let dialect = JourneyAnalyticsSQL(dialect: database.dialect)
         let path = dialect.orderedList("p.grp", orderBy: "p.occurred_at, \(dialect.binary("p.grp"))")
         let parts = try await ranges.each(in: database) { sql, index in
             let purchases = Self.purchases(clusters: clusters, tenantID: tenantID, from: from, to: to, grouping: grouping,
                                            range: ranges.condition(index, key: clusters.key("t", "k")))
+            let reachedColumn: SQLQueryString = reached.map { "CASE WHEN \($0) THEN 1 ELSE 0 END" } ?? "0"
             var paths = PurchasePaths()
             var groups: [Substring: Int] = [:]
-            for row in try await sql.raw("SELECT \(unsafeRaw: path) AS path FROM (\(purchases)) p GROUP BY p.ckey").all() {
+            for row in try await sql.raw("""
+                SELECT g.path, \(reachedColumn) AS reached FROM (SELECT p.ckey, \(unsafeRaw: path) AS path FROM (\(purchases)) p GROUP BY p.ckey) g
+                """).all() {
                 paths.add(path: try row.decode(column: "path", as: String.self), index: &groups)
+                paths.reached += try row.decode(column: "reached", as: Int.self)
             }
             return paths
         }

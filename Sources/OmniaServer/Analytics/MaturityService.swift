@@ -82,18 +82,16 @@ struct MaturityService: Sendable {
         async let identified = database.read { sql in try await Self.identifiedSales(on: sql, tenantID: tenantID, from: from, to: to) }
         async let benefits = database.read { sql in try await self.benefitUse(on: sql, tenantID: tenantID, from: from, to: to) }
         async let returns = database.read { sql in try await Self.returns(on: sql, tenantID: tenantID, from: from, to: to) }
-        async let personalization = database.read { sql in
-            try await Self.personalization(on: sql, clusters: clusters, tenantID: tenantID, from: from, to: to)
-        }
         let buyers = try await JourneyAnalytics.paths(in: database, clusters: clusters, ranges: ranges, tenantID: tenantID, from: from, to: to,
-                                                      grouping: .kind)
+                                                      grouping: .kind, reached: Self.reached("g.ckey", tenantID: tenantID, from: from, to: to))
         var measured: [MaturityIndicator: Measured] = [:]
         measured[.identifiedSalesShare] = try await identified
         measured[.crossChannelCustomers] = Measured(numerator: Double(buyers.crossChannel), denominator: Int64(buyers.customers),
                                                     emptyReason: "no customer bought in the period")
         measured[.crossChannelBenefitUse] = try await benefits
         measured[.crossChannelReturns] = try await returns
-        measured[.personalizationCoverage] = try await personalization
+        measured[.personalizationCoverage] = Measured(numerator: Double(buyers.reached), denominator: Int64(buyers.customers),
+                                                      emptyReason: "no customer bought in the period")
         let measurements = MaturityMeasurements(
             identifiedSalesShare: measured[.identifiedSalesShare]?.value, crossChannelCustomers: measured[.crossChannelCustomers]?.value,
             crossChannelBenefitUse: measured[.crossChannelBenefitUse]?.value, crossChannelReturns: measured[.crossChannelReturns]?.value,
@@ -137,28 +135,22 @@ struct MaturityService: Sendable {
                         denominator: try row?.decode(column: "linked", as: Int64.self) ?? 0, emptyReason: "no returns linked to their sale in the period")
     }
 
-    /// Customers who bought in the period, and those of them in an active segment or reached by a campaign in it: each buyer
-    /// looked up in each active segment's members (their primary key; `CROSS JOIN` makes SQLite take the segments first) and in
-    /// the campaigns' reached members by customer, never a join of the two whole sets.
-    static func personalization(on sql: any SQLDatabase, clusters: CustomerClusters, tenantID: String, from: Int64, to: Int64) async throws -> Measured {
-        let row = try await sql.raw("""
-            SELECT COUNT(*) AS active,
-              COALESCE(SUM(CASE WHEN EXISTS (
-                  SELECT 1 FROM segments s CROSS JOIN segment_members m
-                  WHERE s.tenant_id = \(bind: tenantID) AND s.status = 'active'
-                    AND m.tenant_id = s.tenant_id AND m.segment_id = s.id AND m.customer_id = a.ckey)
-                OR EXISTS (
-                  SELECT 1 FROM campaign_members cm
-                  WHERE cm.tenant_id = \(bind: tenantID) AND cm.customer_id = a.ckey AND cm.control = 0
-                    AND cm.created_at >= \(bind: from) AND cm.created_at <= \(bind: to))
-                THEN 1 ELSE 0 END), 0) AS reached
-            FROM (SELECT DISTINCT \(clusters.key("t", "k")) AS ckey
-                  FROM transactions t\(clusters.join("t", as: "k", tenantID: tenantID))
-                  WHERE t.tenant_id = \(bind: tenantID) AND t.kind = 'sale' AND t.customer_id IS NOT NULL
-                    AND t.occurred_at >= \(bind: from) AND t.occurred_at <= \(bind: to)) a
-            """).first()
-        return Measured(numerator: Double(try row?.decode(column: "reached", as: Int64.self) ?? 0),
-                        denominator: try row?.decode(column: "active", as: Int64.self) ?? 0, emptyReason: "no customer bought in the period")
+    /// Whether the buyer `key` (a cluster's key) is in an active segment or was reached by a campaign
+    /// in the period: looked up in each active segment's members (their primary key; `CROSS JOIN`
+    /// makes SQLite take the segments first) and in the campaigns' reached members by customer,
+    /// never a join of the two whole sets. Read with the buyers' paths, so the period's sales are
+    /// grouped by buyer once.
+    static func reached(_ key: String, tenantID: String, from: Int64, to: Int64) -> SQLQueryString {
+        """
+        EXISTS (
+          SELECT 1 FROM segments s CROSS JOIN segment_members m
+          WHERE s.tenant_id = \(bind: tenantID) AND s.status = 'active'
+            AND m.tenant_id = s.tenant_id AND m.segment_id = s.id AND m.customer_id = \(unsafeRaw: key))
+        OR EXISTS (
+          SELECT 1 FROM campaign_members cm
+          WHERE cm.tenant_id = \(bind: tenantID) AND cm.customer_id = \(unsafeRaw: key) AND cm.control = 0
+            AND cm.created_at >= \(bind: from) AND cm.created_at <= \(bind: to))
+        """
     }
 
     /// Benefit uses in the period with a recorded issuing channel, and how many of them (points in
