@@ -315,14 +315,28 @@ struct JourneyAnalytics: Sendable {
                 """).first(decodingColumn: "n", as: Int64.self) ?? 0
         }
         // The two sides' sales and each direction's matches, on readers of their own at once.
-        async let sidesRead = database.read { sql in
-            try await sql.raw("""
-                SELECT CASE WHEN c.kind = 'store' THEN 'store' ELSE 'online' END AS side, COUNT(*) AS sales, COUNT(t.customer_id) AS identified
-                FROM transactions t JOIN channels c ON c.tenant_id = t.tenant_id AND c.id = t.channel_id
+        // By channel from the index alone, then by side: a join to `channels` for each of the period's sales would double the read.
+        async let sidesRead = database.read { sql -> [Side] in
+            struct ByChannel: Decodable, Sendable {
+                let channelId: String
+                let sales: Int64
+                let identified: Int64
+            }
+            let kinds = Dictionary(try await sql.raw("SELECT id, kind FROM channels WHERE tenant_id = \(bind: tenantID)").all().map {
+                (try $0.decode(column: "id", as: String.self), try $0.decode(column: "kind", as: String.self))
+            }) { first, _ in first }
+            var sides: [String: Side] = [:]
+            for row in try await sql.raw("""
+                SELECT t.channel_id, COUNT(*) AS sales, COUNT(t.customer_id) AS identified FROM transactions t
                 WHERE t.tenant_id = \(bind: tenantID) AND t.kind = 'sale' AND t.currency = \(bind: query.currency)
                   AND t.occurred_at >= \(bind: query.from) AND t.occurred_at <= \(bind: query.to)
-                GROUP BY CASE WHEN c.kind = 'store' THEN 'store' ELSE 'online' END
-                """).rows(Side.self)
+                GROUP BY t.channel_id
+                """).rows(ByChannel.self) {
+                let side = kinds[row.channelId] == ChannelKind.store.rawValue ? "store" : "online"
+                let sum = sides[side]
+                sides[side] = Side(side: side, sales: (sum?.sales ?? 0) + row.sales, identified: (sum?.identified ?? 0) + row.identified)
+            }
+            return Array(sides.values)
         }
         async let researchedOnlineRead = Self.matched(
             in: database, ranges: ranges, clusters: clusters, tenantID: tenantID, query: query, saleSide: "c.kind = 'store'", identifiedSales: identified,
