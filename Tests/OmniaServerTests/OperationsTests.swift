@@ -156,6 +156,36 @@ struct OperationsTests {
         }
     }
 
+    @Test("migration 21 widens the sales indexes and gives a database migrated before migration 20 was edited the campaign members' index by customer",
+          arguments: TestBackend.available)
+    func journeyIndexesMigration(backend: TestBackend) async throws {
+        try await backend.withDatabase { database in
+            // The indexes as migration 20 first left them.
+            #expect(try await Self.migrateAgain(database, version: 21, from: [
+                "DROP INDEX transactions_by_time",
+                "CREATE INDEX transactions_by_time ON transactions (tenant_id, occurred_at)",
+                "DROP INDEX transactions_by_customer",
+                "CREATE INDEX transactions_by_customer ON transactions (tenant_id, customer_id, occurred_at)",
+                "DROP INDEX campaign_members_reached",
+                "CREATE INDEX campaign_members_reached_by_time ON campaign_members (tenant_id, created_at) WHERE control = 0",
+            ]) == [21])
+            let indexes = try await database.read { [dialect = database.dialect] sql in
+                let names: SQLQueryString = dialect == .postgres
+                    ? "SELECT indexname AS name, indexdef AS definition FROM pg_indexes WHERE tablename IN ('campaign_members', 'transactions')"
+                    : "SELECT name, sql AS definition FROM sqlite_master WHERE type = 'index' AND tbl_name IN ('campaign_members', 'transactions') AND sql IS NOT NULL"
+                return Dictionary(try await sql.raw(names).all().map {
+                    (try $0.decode(column: "name", as: String.self), try $0.decode(column: "definition", as: String.self))
+                }) { first, _ in first }
+            }
+            #expect(indexes["campaign_members_reached_by_time"] == nil)
+            #expect(indexes["campaign_members_reached"]?.contains("customer_id") == true, "\(indexes)")
+            #expect(indexes["transactions_by_time"]?.contains("total") == true && indexes["transactions_by_customer"]?.contains("total") == true,
+                    "\(indexes)")
+            // Migrated again from where migration 20 now leaves a database, nothing is left to settle.
+            #expect(try await Self.migrateAgain(database, version: 21, from: []) == [21])
+        }
+    }
+
     /// Puts `database` back as it was before migration `version` (`before`: its schema and rows
     /// then), forgets that `version` was applied, and migrates again: the versions applied.
     static func migrateAgain(_ database: any Database, version: Int, from before: [String]) async throws -> [Int] {
