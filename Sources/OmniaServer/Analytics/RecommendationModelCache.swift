@@ -43,6 +43,9 @@ final class RecommendationModelCache: Sendable {
         var neighbours: [String: [Neighbour]] = [:]
         /// nil: the model does not know the SKU.
         var profiles: [String: ItemProfile?] = [:]
+
+        /// The rows held, as `State.rows` counts them (an empty list is one).
+        var rows: Int { neighbours.values.reduce(0) { $0 + max(1, $1.count) } + profiles.count }
     }
 
     private struct State {
@@ -76,7 +79,7 @@ final class RecommendationModelCache: Sendable {
         state.withLock { state in
             if let old = state.entries[tenantID] {
                 guard old.head.fittedAt != head.fittedAt else { return }
-                state.rows -= old.neighbours.values.reduce(0) { $0 + max(1, $1.count) } + old.profiles.count
+                state.rows -= old.rows
             } else if state.entries.count >= Self.headCapacity {
                 state = State()
             }
@@ -87,7 +90,7 @@ final class RecommendationModelCache: Sendable {
     func forget(tenantID: String) {
         state.withLock { state in
             guard let old = state.entries.removeValue(forKey: tenantID) else { return }
-            state.rows -= old.neighbours.values.reduce(0) { $0 + max(1, $1.count) } + old.profiles.count
+            state.rows -= old.rows
         }
     }
 

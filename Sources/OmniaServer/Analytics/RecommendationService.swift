@@ -204,11 +204,12 @@ struct RecommendationService: Sendable {
         }
     }
 
-    /// The neighbour lists of `skus`, best first, by SKU (a SKU without neighbours is absent):
-    /// those earlier requests read under the model stored at `model` from memory, the rest in one query.
+    /// The neighbour lists of `skus`, best first, by SKU (empty, or absent, for a SKU without
+    /// neighbours; the blender skips both): those earlier requests read under the model stored at
+    /// `model` from memory, the rest in one query.
     func neighbours(on sql: any SQLDatabase, tenantID: String, model: Int64, of skus: [String]) async throws -> [String: [Neighbour]] {
         var lookup = cache.neighbours(of: skus, tenantID: tenantID, fittedAt: model)
-        guard !lookup.missing.isEmpty else { return lookup.found.filter { !$0.value.isEmpty } }
+        guard !lookup.missing.isEmpty else { return lookup.found }
         var read: [String: [Neighbour]] = [:]
         for batch in lookup.missing.chunks(of: 500) {
             for row in try await sql.raw("""
@@ -220,7 +221,7 @@ struct RecommendationService: Sendable {
         }
         cache.remember(neighbours: read, requested: lookup.missing, tenantID: tenantID, fittedAt: model)
         lookup.found.merge(read) { held, _ in held }
-        return lookup.found.filter { !$0.value.isEmpty }
+        return lookup.found
     }
 
     /// The profiles of those of `skus` the model stored at `model` knows, by SKU: those earlier

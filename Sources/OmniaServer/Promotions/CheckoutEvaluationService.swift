@@ -234,10 +234,14 @@ enum LocalClock {
 
     /// Days since 1970-01-01 and the minute of the day, in `timeZone`, at `milliseconds`.
     static func day(at milliseconds: Int64, timeZone identifier: String) -> (day: Int32, minute: Int16) {
-        let seconds = milliseconds / 1_000
-        let local = seconds + Int64(utcOffsetSeconds(at: milliseconds, timeZone: identifier))
-        let day = local >= 0 ? local / 86_400 : (local - 86_399) / 86_400
+        let local = milliseconds / 1_000 + Int64(utcOffsetSeconds(at: milliseconds, timeZone: identifier))
+        let day = Self.day(ofLocalSeconds: local)
         return (Int32(day), Int16((local - day * 86_400) / 60))
+    }
+
+    /// Days since 1970-01-01 of a local time in seconds, rounding down before 1970 too.
+    private static func day(ofLocalSeconds local: Int64) -> Int64 {
+        local >= 0 ? local / 86_400 : (local - 86_399) / 86_400
     }
 
     /// Local days of many times in one zone, for scans of hundreds of thousands: the zone's offset
@@ -261,8 +265,7 @@ enum LocalClock {
                 offset = LocalClock.utcOffsetSeconds(at: quarter * 900_000, timeZone: timeZone)
                 offsets[quarter] = offset
             }
-            let local = milliseconds / 1_000 + Int64(offset)
-            return Int32(local >= 0 ? local / 86_400 : (local - 86_399) / 86_400)
+            return Int32(LocalClock.day(ofLocalSeconds: milliseconds / 1_000 + Int64(offset)))
         }
     }
 
