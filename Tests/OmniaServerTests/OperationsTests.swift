@@ -171,7 +171,8 @@ struct OperationsTests {
             ]) == [21])
             let indexes = try await database.read { [dialect = database.dialect] sql in
                 let names: SQLQueryString = dialect == .postgres
-                    ? "SELECT indexname AS name, indexdef AS definition FROM pg_indexes WHERE tablename IN ('campaign_members', 'transactions')"
+                    // This test's schema only: another test's schema dropped meanwhile would fail `pg_indexes`' definition lookups.
+                    ? "SELECT indexname AS name, indexdef AS definition FROM pg_indexes WHERE schemaname = current_schema() AND tablename IN ('campaign_members', 'transactions')"
                     : "SELECT name, sql AS definition FROM sqlite_master WHERE type = 'index' AND tbl_name IN ('campaign_members', 'transactions') AND sql IS NOT NULL"
                 return Dictionary(try await sql.raw(names).all().map {
                     (try $0.decode(column: "name", as: String.self), try $0.decode(column: "definition", as: String.self))
