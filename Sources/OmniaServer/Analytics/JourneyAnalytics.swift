@@ -21,41 +21,30 @@ struct JourneyAnalytics: Sendable {
     // MARK: Channel mix
 
     func channelMix(_ query: JourneyAnalyticsQuery, tenantID: String) async throws -> ChannelMixReport {
-        struct Cell: Decodable, Sendable {
-            let localDay: Int64
-            let grp: String
-            let txnKind: String
-            let n: Int64
-            let amount: Int64
+        let (cells, channels) = try await services.database.read { sql in
+            (try await TransactionHours.cells(on: sql, tenantID: tenantID, from: query.from, to: query.to, currency: query.currency,
+                                              dayOffset: query.offsetMilliseconds),
+             try await TenantChannels.load(on: sql, tenantID: tenantID))
         }
-        let group = query.grouping == .kind ? "c.kind" : "c.code"
-        let cells = try await services.database.read { sql in
-            try await sql.raw("""
-                SELECT x.local_day, x.grp, x.txn_kind, COUNT(*) AS n, CAST(SUM(x.total) AS BIGINT) AS amount
-                FROM (SELECT (t.occurred_at + \(bind: query.offsetMilliseconds)) / 86400000 AS local_day, \(unsafeRaw: group) AS grp,
-                        t.kind AS txn_kind, t.total
-                      FROM transactions t JOIN channels c ON c.tenant_id = t.tenant_id AND c.id = t.channel_id
-                      WHERE t.tenant_id = \(bind: tenantID) AND t.occurred_at >= \(bind: query.from) AND t.occurred_at <= \(bind: query.to)
-                        AND t.currency = \(bind: query.currency)\(query.channelFilter(row: "t", channelAlias: "c"))) x
-                GROUP BY x.local_day, x.grp, x.txn_kind
-                """).rows(Cell.self)
+        let kept = cells.compactMap { cell in
+            channels.kept(cell.channelId, by: query).map { (cell: cell, group: query.grouping == .kind ? $0.kind : $0.code) }
         }
-        let seen = Set(cells.map(\.grp))
+        let seen = Set(kept.map(\.group))
         let series = query.grouping == .kind ? AnalyticsFigures.kindOrder(seen).filter(seen.contains) : seen.sorted()
         let starts = query.bucketStarts()
         let position = Dictionary(uniqueKeysWithValues: starts.enumerated().map { ($1, $0) })
         var grid = starts.map { _ in series.map { ChannelMixReport.Figures(channel: $0) } }
         var totals = series.map { ChannelMixReport.Figures(channel: $0) }
         let column = Dictionary(uniqueKeysWithValues: series.enumerated().map { ($1, $0) })
-        for cell in cells {
-            guard let row = position[query.bucketStart(cell.localDay)], let index = column[cell.grp] else { continue }
+        for (cell, group) in kept {
+            guard let row = position[query.bucketStart(query.localDay(cell.at))], let index = column[group] else { continue }
             func add(_ figures: inout ChannelMixReport.Figures) {
-                if cell.txnKind == TransactionKind.sale.rawValue {
-                    figures.sales += cell.n
-                    figures.revenue += cell.amount
+                if cell.kind == TransactionKind.sale.rawValue {
+                    figures.sales += cell.transactions
+                    figures.revenue += cell.total
                 } else {
-                    figures.returns += cell.n
-                    figures.refunded += cell.amount
+                    figures.returns += cell.transactions
+                    figures.refunded += cell.total
                 }
             }
             add(&grid[row][index])
@@ -235,14 +224,14 @@ struct JourneyAnalytics: Sendable {
             if index == 0 { condition += " HAVING \(part)" } else { condition += " AND \(part)" }
         }
         let database = services.database, having = condition
-        // The anonymous sales, and each range of customers, on readers of their own at once.
+        // The anonymous sales (from the hourly sums), and each range of customers, on readers of their own at once.
         async let anonymousRead = database.read { sql in
-            try await sql.raw("""
-                SELECT COUNT(*) AS orders, CAST(COALESCE(SUM(t.total), 0) AS BIGINT) AS revenue
-                FROM transactions t JOIN channels c ON c.tenant_id = t.tenant_id AND c.id = t.channel_id
-                WHERE t.tenant_id = \(bind: tenantID) AND t.kind = 'sale' AND t.customer_id IS NULL AND t.currency = \(bind: query.currency)
-                  AND t.occurred_at >= \(bind: query.from) AND t.occurred_at <= \(bind: query.to)\(query.channelFilter(row: "t", channelAlias: "c"))
-                """).row(CrossChannelReport.Anonymous.self)
+            let cells = try await TransactionHours.cells(on: sql, tenantID: tenantID, from: query.from, to: query.to, kind: TransactionKind.sale.rawValue,
+                                                         currency: query.currency)
+            let channels = try await TenantChannels.load(on: sql, tenantID: tenantID)
+            let kept = cells.filter { channels.kept($0.channelId, by: query) != nil }
+            return CrossChannelReport.Anonymous(orders: kept.reduce(0) { $0 + $1.transactions - $1.identified },
+                                                revenue: kept.reduce(0) { $0 + $1.total - $1.identifiedTotal })
         }
         let parts = try await ranges.each(in: database) { sql, index in
             try await sql.raw("""
@@ -284,7 +273,7 @@ struct JourneyAnalytics: Sendable {
             from: StoredTime(milliseconds: query.from), to: StoredTime(milliseconds: query.to), currency: query.currency, channel: query.channel?.code,
             channelKind: query.channelKind, customers: customers, crossChannelShare: AnalyticsFigures.ratio(cross?.customers ?? 0, customers),
             singleChannel: figures(single), crossChannel: figures(cross), valueRatio: valueRatio,
-            anonymous: anonymous ?? CrossChannelReport.Anonymous(orders: 0, revenue: 0))
+            anonymous: anonymous)
     }
 
     // MARK: Research online, purchase offline
@@ -299,54 +288,36 @@ struct JourneyAnalytics: Sendable {
     }
 
     func ropo(_ query: JourneyAnalyticsQuery, tenantID: String, drive: MatchDrive = .smaller) async throws -> ROPOReport {
-        struct Side: Decodable, Sendable {
-            let side: String
+        struct Side: Sendable {
             let sales: Int64
             let identified: Int64
         }
         let sku = dialect.jsonText("e.properties", "sku")
         let database = services.database
-        // The period's identified sales, which the matches weigh their events against to pick the side to read from.
+        // The period's sales by channel from the hourly sums: the identified ones in any currency, which the matches weigh their events
+        // against to pick the side to read from, and each side's in the report's currency.
         let (clusters, ranges) = try await Self.clustersAndRanges(in: database, tenantID: tenantID, ranges: ranges)
-        let identified = try await database.read { sql in
-            try await sql.raw("""
-                SELECT COUNT(t.customer_id) AS n FROM transactions t
-                WHERE t.tenant_id = \(bind: tenantID) AND t.kind = 'sale' AND t.occurred_at >= \(bind: query.from) AND t.occurred_at <= \(bind: query.to)
-                """).first(decodingColumn: "n", as: Int64.self) ?? 0
+        let (cells, channels) = try await database.read { sql in
+            (try await TransactionHours.cells(on: sql, tenantID: tenantID, from: query.from, to: query.to, kind: TransactionKind.sale.rawValue),
+             try await TenantChannels.load(on: sql, tenantID: tenantID))
         }
-        // The two sides' sales and each direction's matches, on readers of their own at once.
-        // By channel from the index alone, then by side: a join to `channels` for each of the period's sales would double the read.
-        async let sidesRead = database.read { sql -> [Side] in
-            struct ByChannel: Decodable, Sendable {
-                let channelId: String
-                let sales: Int64
-                let identified: Int64
-            }
-            let kinds = Dictionary(try await sql.raw("SELECT id, kind FROM channels WHERE tenant_id = \(bind: tenantID)").all().map {
-                (try $0.decode(column: "id", as: String.self), try $0.decode(column: "kind", as: String.self))
-            }) { first, _ in first }
-            var sides: [String: Side] = [:]
-            for row in try await sql.raw("""
-                SELECT t.channel_id, COUNT(*) AS sales, COUNT(t.customer_id) AS identified FROM transactions t
-                WHERE t.tenant_id = \(bind: tenantID) AND t.kind = 'sale' AND t.currency = \(bind: query.currency)
-                  AND t.occurred_at >= \(bind: query.from) AND t.occurred_at <= \(bind: query.to)
-                GROUP BY t.channel_id
-                """).rows(ByChannel.self) {
-                let side = kinds[row.channelId] == ChannelKind.store.rawValue ? "store" : "online"
-                let sum = sides[side]
-                sides[side] = Side(side: side, sales: (sum?.sales ?? 0) + row.sales, identified: (sum?.identified ?? 0) + row.identified)
-            }
-            return Array(sides.values)
+        let identified = cells.reduce(0) { $0 + $1.identified }
+        var sides: [String: Side] = [:]
+        for cell in cells where cell.currency == query.currency {
+            let side = channels.isStore(cell.channelId) ? "store" : "online"
+            let sum = sides[side]
+            sides[side] = Side(sales: (sum?.sales ?? 0) + cell.transactions, identified: (sum?.identified ?? 0) + cell.identified)
         }
+        // Each direction's matches, on readers of their own at once.
         async let researchedOnlineRead = Self.matched(
             in: database, ranges: ranges, clusters: clusters, tenantID: tenantID, query: query, saleSide: "c.kind = 'store'", identifiedSales: identified,
             eventType: "product_viewed", eventChannel: "(ec.kind IS NULL OR ec.kind <> 'store')", sameProduct: sku, drive: drive)
         let visitedStore = try await Self.matched(
             in: database, ranges: ranges, clusters: clusters, tenantID: tenantID, query: query, saleSide: "c.kind <> 'store'", identifiedSales: identified,
             eventType: "store_visited", eventChannel: nil, sameProduct: nil, drive: drive)
-        let (sides, researchedOnline) = (try await sidesRead, try await researchedOnlineRead)
+        let researchedOnline = try await researchedOnlineRead
         func direction(_ side: String, _ matched: ROPOMatched?, definition: String) -> ROPOReport.Direction {
-            let figures = sides.first { $0.side == side }
+            let figures = sides[side]
             let identified = figures?.identified ?? 0
             return ROPOReport.Direction(
                 definition: definition, purchases: figures?.sales ?? 0, identifiedPurchases: identified, matchedPurchases: matched?.sales ?? 0,
@@ -409,8 +380,8 @@ struct JourneyAnalytics: Sendable {
               AND t.currency = \(bind: query.currency) AND t.occurred_at >= \(bind: query.from) AND t.occurred_at <= \(bind: query.to)\(range)
             """
         if fromEvents {
-            // The sales of each event's window, of its customer's cluster (each member's, after a merge), then each sale once by
-            // its key. `CROSS JOIN` holds SQLite to that order: from a sale first, it would scan every line of the tenant.
+            // The sales of each event's window, of its customer's cluster (each member's, after a merge) and of the period and side, then
+            // each sale once by its id. `CROSS JOIN` holds SQLite to that order: from a sale first, it would scan every line of the tenant.
             let buyer: SQLQueryString = clusters.merged
                 ? " JOIN customers ek ON ek.tenant_id = \(bind: tenantID) AND ek.id = e.customer_id JOIN customers m ON m.tenant_id = \(bind: tenantID) AND m.canonical_id = ek.canonical_id"
                 : ""
@@ -418,15 +389,15 @@ struct JourneyAnalytics: Sendable {
                 " CROSS JOIN transaction_lines l WHERE l.tenant_id = \(bind: tenantID) AND l.transaction_id = s.id AND l.sku = \(unsafeRaw: $0) AND"
             } ?? " WHERE"
             return try await sql.raw("""
-                SELECT COUNT(*) AS sales, CAST(COALESCE(SUM(t.total), 0) AS BIGINT) AS revenue, COUNT(DISTINCT \(clusters.key("t", "k"))) AS customers
-                FROM (SELECT DISTINCT s.id FROM journey_events e\(eventChannelJoin)\(buyer) CROSS JOIN transactions s\(product)
+                SELECT COUNT(*) AS sales, CAST(COALESCE(SUM(matched.total), 0) AS BIGINT) AS revenue, COUNT(DISTINCT matched.ckey) AS customers
+                FROM (SELECT DISTINCT s.id, s.total, \(clusters.key("s", "ek")) AS ckey
+                      FROM journey_events e\(eventChannelJoin)\(buyer) CROSS JOIN transactions s CROSS JOIN channels c\(product)
                         s.tenant_id = \(bind: tenantID) AND s.customer_id = \(unsafeRaw: clusters.merged ? "m.id" : "e.customer_id")
                         AND s.occurred_at >= e.occurred_at AND s.occurred_at <= e.occurred_at + \(bind: query.window)
+                        AND s.kind = 'sale' AND s.currency = \(bind: query.currency) AND s.occurred_at >= \(bind: query.from) AND s.occurred_at <= \(bind: query.to)
+                        AND c.tenant_id = \(bind: tenantID) AND c.id = s.channel_id AND \(unsafeRaw: saleSide)
                         AND e.tenant_id = \(bind: tenantID) AND e.type = \(bind: eventType) AND e.customer_id IS NOT NULL
                         AND e.occurred_at >= \(bind: earliest) AND e.occurred_at <= \(bind: query.to)\(eventChannelFilter)\(range)) matched
-                CROSS JOIN transactions t JOIN channels c ON c.tenant_id = t.tenant_id AND c.id = t.channel_id\(clusters.join("t", as: "k", tenantID: tenantID))
-                WHERE t.tenant_id = \(bind: tenantID) AND t.id = matched.id AND t.kind = 'sale' AND \(unsafeRaw: saleSide) AND t.customer_id IS NOT NULL
-                  AND t.currency = \(bind: query.currency) AND t.occurred_at >= \(bind: query.from) AND t.occurred_at <= \(bind: query.to)
                 """).row(ROPOMatched.self)
         }
         // The event is looked up by the buyer (`journey_events_by_customer`), never by type: `type || ''` keeps the planner off
@@ -516,26 +487,31 @@ struct JourneyAnalytics: Sendable {
     // MARK: Identified store sales
 
     func storeIdentification(_ query: JourneyAnalyticsQuery, tenantID: String) async throws -> StoreIdentificationReport {
-        struct Row: Decodable, Sendable {
+        struct Row: Sendable {
             let channel: String
             let location: String?
             let locationName: String?
-            let sales: Int64
-            let identified: Int64
-            let revenue: Int64
-            let identifiedRevenue: Int64
+            var sales: Int64 = 0
+            var identified: Int64 = 0
+            var revenue: Int64 = 0
+            var identifiedRevenue: Int64 = 0
         }
-        let rows = try await services.database.read { sql in
-            try await sql.raw("""
-                SELECT c.code AS channel, l.code AS location, l.name AS location_name, COUNT(*) AS sales, COUNT(t.customer_id) AS identified,
-                  CAST(SUM(t.total) AS BIGINT) AS revenue, CAST(SUM(CASE WHEN t.customer_id IS NULL THEN 0 ELSE t.total END) AS BIGINT) AS identified_revenue
-                FROM transactions t JOIN channels c ON c.tenant_id = t.tenant_id AND c.id = t.channel_id
-                LEFT JOIN locations l ON l.tenant_id = c.tenant_id AND l.id = c.location_id
-                WHERE t.tenant_id = \(bind: tenantID) AND t.kind = 'sale' AND c.kind = 'store' AND t.currency = \(bind: query.currency)
-                  AND t.occurred_at >= \(bind: query.from) AND t.occurred_at <= \(bind: query.to)\(query.channelFilter(row: "t", channelAlias: "c"))
-                GROUP BY c.code, l.code, l.name
-                """).rows(Row.self)
+        let (cells, channels) = try await services.database.read { sql in
+            (try await TransactionHours.cells(on: sql, tenantID: tenantID, from: query.from, to: query.to, kind: TransactionKind.sale.rawValue,
+                                              currency: query.currency),
+             try await TenantChannels.load(on: sql, tenantID: tenantID))
         }
+        var byChannel: [String: Row] = [:]
+        for cell in cells {
+            guard let channel = channels.kept(cell.channelId, by: query), channel.kind == ChannelKind.store.rawValue else { continue }
+            var row = byChannel[channel.id] ?? Row(channel: channel.code, location: channel.location, locationName: channel.locationName)
+            row.sales += cell.transactions
+            row.identified += cell.identified
+            row.revenue += cell.total
+            row.identifiedRevenue += cell.identifiedTotal
+            byChannel[channel.id] = row
+        }
+        let rows = Array(byChannel.values)
         let stores = rows.sorted { $0.channel < $1.channel }.map { row in
             StoreIdentificationReport.Store(
                 channel: row.channel, location: row.location, locationName: row.locationName, sales: row.sales, identified: row.identified,

@@ -113,14 +113,13 @@ struct MaturityService: Sendable {
                               limitingIndicators: card.limitingIndicators, measuredIndicators: card.measuredIndicators, indicators: indicators)
     }
 
+    /// From the hourly sums (`TransactionHours`), in every currency.
     static func identifiedSales(on sql: any SQLDatabase, tenantID: String, from: Int64, to: Int64) async throws -> Measured {
-        let row = try await sql.raw("""
-            SELECT COUNT(*) AS sales, COUNT(t.customer_id) AS identified
-            FROM transactions t JOIN channels c ON c.tenant_id = t.tenant_id AND c.id = t.channel_id
-            WHERE t.tenant_id = \(bind: tenantID) AND t.kind = 'sale' AND c.kind = 'store' AND t.occurred_at >= \(bind: from) AND t.occurred_at <= \(bind: to)
-            """).first()
-        return Measured(numerator: Double(try row?.decode(column: "identified", as: Int64.self) ?? 0),
-                        denominator: try row?.decode(column: "sales", as: Int64.self) ?? 0, emptyReason: "no store sales in the period")
+        let cells = try await TransactionHours.cells(on: sql, tenantID: tenantID, from: from, to: to, kind: TransactionKind.sale.rawValue)
+        let channels = try await TenantChannels.load(on: sql, tenantID: tenantID)
+        let stores = cells.filter { channels.isStore($0.channelId) }
+        return Measured(numerator: Double(stores.reduce(0) { $0 + $1.identified }), denominator: stores.reduce(0) { $0 + $1.transactions },
+                        emptyReason: "no store sales in the period")
     }
 
     static func returns(on sql: any SQLDatabase, tenantID: String, from: Int64, to: Int64) async throws -> Measured {

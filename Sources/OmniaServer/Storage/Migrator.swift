@@ -34,6 +34,7 @@ public struct Migrator: Sendable {
         Migration019Recommendations.migration,
         Migration020JourneyAnalyticsIndexes.migration,
         Migration021JourneyCoveringIndexes.migration,
+        Migration022TransactionHours.migration,
     ]
 
     let database: any Database

@@ -130,6 +130,7 @@ struct TransactionStore: Sendable {
                 values.add(row.createdAt)
             }
         }
+        try await TransactionHours(tenantID: tenantID).add(on: sql, transactions.map(\.row))
         let lines = transactions.flatMap { transaction in transaction.lines.map { (transactionID: transaction.row.id, line: $0) } }
         for batch in lines.chunks(of: Self.linesPerStatement) {
             try await sql.insertRows(into: "transaction_lines", columns: Self.lineColumns, batch) { entry, values in
@@ -194,19 +195,23 @@ struct TransactionStore: Sendable {
     /// Gives an unclaimed anonymous sale to `customerID` — a conditional write, so of two people
     /// claiming one code at the same instant exactly one gets it. Nil when it is not claimable.
     func claim(on sql: any SQLDatabase, claimCode: String, customerID: String, now: Int64) async throws -> TransactionRow? {
-        try await sql.raw("""
+        let claimed = try await sql.raw("""
             UPDATE transactions SET customer_id = \(bind: customerID), claimed_at = \(bind: now)
             WHERE tenant_id = \(bind: tenantID) AND claim_code = \(bind: claimCode) AND customer_id IS NULL
             RETURNING *
             """).row(TransactionRow.self)
+        if let claimed { try await TransactionHours(tenantID: tenantID).claimed(on: sql, [claimed]) }
+        return claimed
     }
 
     /// Gives the anonymous returns of a just-claimed sale to the same customer.
     func claimReturns(on sql: any SQLDatabase, saleID: String, customerID: String, now: Int64) async throws -> [TransactionRow] {
-        try await sql.raw("""
+        let returns = try await sql.raw("""
             UPDATE transactions SET customer_id = \(bind: customerID), claimed_at = \(bind: now)
             WHERE tenant_id = \(bind: tenantID) AND original_id = \(bind: saleID) AND customer_id IS NULL
             RETURNING *
             """).rows(TransactionRow.self).sorted { $0.id < $1.id }
+        try await TransactionHours(tenantID: tenantID).claimed(on: sql, returns)
+        return returns
     }
 }
