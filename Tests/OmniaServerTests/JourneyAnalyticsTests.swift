@@ -166,6 +166,18 @@ struct JourneyAnalyticsTests {
                     && crossSplit.singleChannel.orders == 3 && crossSplit.singleChannel.revenue == 7_500, "split at \(pivot)")
             }
 
+            // A tenant of many channels has each sale's channel looked up instead of spelled out: the same paths, by kind and by code.
+            let (clusters, ranges) = try await JourneyAnalytics.clustersAndRanges(in: app.services.database, tenantID: app.tenantID)
+            for grouping in JourneyAnalyticsQuery.Grouping.allCases {
+                func paths(spelledOut: Int) async throws -> JourneyAnalytics.PurchasePaths {
+                    try await JourneyAnalytics.paths(in: app.services.database, clusters: clusters, ranges: ranges, tenantID: app.tenantID,
+                                                     from: march.from, to: march.to, grouping: grouping, channelsSpelledOut: spelledOut)
+                }
+                let (spelled, looked) = (try await paths(spelledOut: 32), try await paths(spelledOut: 0))
+                #expect(spelled.groups.count == 3 && spelled.groups == looked.groups && spelled.counts == looked.counts, "\(grouping)")
+                #expect(spelled.customers == 5 && looked.customers == 5 && spelled.crossChannel == looked.crossChannel)
+            }
+
             let byChannel = try await Self.report(client, app, "channel-transitions?\(Self.march)&by=channel")
             let codes = try #require(byChannel["matrix"] as? [String: Any])
             #expect(codes["channels"] as? [String] == ["app", "store-madrid-01", "web"], "\(codes)")
