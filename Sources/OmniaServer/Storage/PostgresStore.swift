@@ -58,7 +58,7 @@ public final class PostgresStore: Database {
 
     public func read<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
         try await withConnection { connection in
-            try await body(connection.sql(queryLogLevel: nil))
+            try await body(PostgresReadDatabase(base: connection.sql(queryLogLevel: nil), connection: connection))
         }
     }
 
