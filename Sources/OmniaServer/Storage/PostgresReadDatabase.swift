@@ -12,19 +12,9 @@ import SQLKit
 /// a segment refresh reads ~600,000 rows of profile parts — spent over a third of their CPU there.
 /// Statements whose bound values are all of the plain kinds reads bind (text, integers, doubles,
 /// booleans) run here; any other goes through PostgresKit unchanged.
-struct PostgresReadDatabase: SQLDatabase {
+struct PostgresReadDatabase: SQLDatabaseWrapper {
     let base: any SQLDatabase
     let connection: PostgresConnection
-
-    var logger: Logger { base.logger }
-    var eventLoop: any EventLoop { base.eventLoop }
-    var version: (any SQLDatabaseReportedVersion)? { base.version }
-    var dialect: any SQLDialect { base.dialect }
-    var queryLogLevel: Logger.Level? { base.queryLogLevel }
-
-    func execute(sql query: any SQLExpression, _ onRow: @escaping @Sendable (any SQLRow) -> ()) -> EventLoopFuture<Void> {
-        eventLoop.makeFutureWithTask { try await self.execute(sql: query, onRow) }
-    }
 
     func execute(sql query: any SQLExpression, _ onRow: @escaping @Sendable (any SQLRow) -> ()) async throws {
         var serializer = SQLSerializer(database: self)

@@ -24,7 +24,7 @@ import Synchronization
 /// statement — when one changed fewer rows; the error becomes the expectation's.
 /// Held writes with more bound values than one statement may carry (a bulk import's chunk) go out
 /// as several statements, after a BEGIN.
-final class PostgresTransaction: SQLDatabase, Sendable {
+final class PostgresTransaction: SQLDatabaseWrapper, Sendable {
     private struct State {
         var begun = false
         var held: [HeldWrite] = []
@@ -52,21 +52,11 @@ final class PostgresTransaction: SQLDatabase, Sendable {
     /// PostgreSQL's wire protocol counts a statement's parameters in 16 bits.
     static let maximumBindsPerStatement = Int(UInt16.max)
 
-    private let base: any SQLDatabase
+    let base: any SQLDatabase
     private let state = Mutex(State())
 
     init(base: any SQLDatabase) {
         self.base = base
-    }
-
-    var logger: Logger { base.logger }
-    var eventLoop: any EventLoop { base.eventLoop }
-    var version: (any SQLDatabaseReportedVersion)? { base.version }
-    var dialect: any SQLDialect { base.dialect }
-    var queryLogLevel: Logger.Level? { base.queryLogLevel }
-
-    func execute(sql query: any SQLExpression, _ onRow: @escaping @Sendable (any SQLRow) -> ()) -> EventLoopFuture<Void> {
-        eventLoop.makeFutureWithTask { try await self.execute(sql: query, onRow) }
     }
 
     /// A statement that must run now: BEGIN first if this is the first, and the writes held so far
