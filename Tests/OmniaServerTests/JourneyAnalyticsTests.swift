@@ -167,10 +167,10 @@ struct JourneyAnalyticsTests {
             }
 
             // A tenant of many channels has each sale's channel looked up instead of spelled out: the same paths, by kind and by code.
-            let (clusters, ranges) = try await JourneyAnalytics.clustersAndRanges(in: app.services.database, tenantID: app.tenantID)
+            let basis = try await JourneyAnalytics.basis(in: app.services.database, tenantID: app.tenantID)
             for grouping in JourneyAnalyticsQuery.Grouping.allCases {
                 func paths(spelledOut: Int) async throws -> JourneyAnalytics.PurchasePaths {
-                    try await JourneyAnalytics.paths(in: app.services.database, clusters: clusters, ranges: ranges, tenantID: app.tenantID,
+                    try await JourneyAnalytics.paths(in: app.services.database, basis: basis, tenantID: app.tenantID,
                                                      from: march.from, to: march.to, grouping: grouping, channelsSpelledOut: spelledOut)
                 }
                 let (spelled, looked) = (try await paths(spelledOut: 32), try await paths(spelledOut: 0))

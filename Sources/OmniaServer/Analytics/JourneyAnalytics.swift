@@ -75,9 +75,8 @@ struct JourneyAnalytics: Sendable {
 
     func channelTransitions(_ query: JourneyAnalyticsQuery, tenantID: String) async throws -> ChannelTransitionReport {
         let grouping = query.grouping
-        let (clusters, ranges) = try await Self.clustersAndRanges(in: services.database, tenantID: tenantID, ranges: ranges)
-        let paths = try await Self.paths(in: services.database, clusters: clusters, ranges: ranges, tenantID: tenantID, from: query.from, to: query.to,
-                                         grouping: grouping)
+        let basis = try await Self.basis(in: services.database, tenantID: tenantID, ranges: ranges)
+        let paths = try await Self.paths(in: services.database, basis: basis, tenantID: tenantID, from: query.from, to: query.to, grouping: grouping)
         // The channels of some transition, in the report's order.
         var seen = Set<String>()
         for (row, name) in paths.groups.enumerated() {
@@ -96,13 +95,21 @@ struct JourneyAnalytics: Sendable {
                                        matrix: matrix)
     }
 
-    /// Whether the tenant has merged customers, and its customers cut in ranges, in one read.
-    static func clustersAndRanges(in database: any Database, tenantID: String,
-                                  ranges given: CustomerKeyRanges? = nil) async throws -> (CustomerClusters, CustomerKeyRanges) {
+    /// What the reports that follow customers start from: whether the tenant has merged customers,
+    /// its customers cut in ranges, and its channels.
+    struct Basis: Sendable {
+        let clusters: CustomerClusters
+        let ranges: CustomerKeyRanges
+        let channels: TenantChannels
+    }
+
+    /// The tenant's `Basis`, in one read; `given` ranges instead of the tenant's own (tests).
+    static func basis(in database: any Database, tenantID: String, ranges given: CustomerKeyRanges? = nil) async throws -> Basis {
         try await database.read { sql in
             let clusters = try await CustomerClusters.load(on: sql, tenantID: tenantID)
-            if let given { return (clusters, given) }
-            return (clusters, try await CustomerKeyRanges.load(on: sql, tenantID: tenantID))
+            let channels = try await TenantChannels.load(on: sql, tenantID: tenantID)
+            if let given { return Basis(clusters: clusters, ranges: given, channels: channels) }
+            return Basis(clusters: clusters, ranges: try await CustomerKeyRanges.load(on: sql, tenantID: tenantID), channels: channels)
         }
     }
 
@@ -169,12 +176,12 @@ struct JourneyAnalytics: Sendable {
     ///
     /// `reached`, when given, is a condition over a cluster's key (`g.ckey`): the clusters it holds
     /// for are counted as they are read (the maturity scorecard's personalization coverage).
-    static func paths(in database: any Database, clusters: CustomerClusters, ranges: CustomerKeyRanges, tenantID: String, from: Int64, to: Int64,
+    static func paths(in database: any Database, basis: Basis, tenantID: String, from: Int64, to: Int64,
                       grouping: JourneyAnalyticsQuery.Grouping, reached: SQLQueryString? = nil,
                       channelsSpelledOut: Int = channelsSpelledOut) async throws -> PurchasePaths {
         let dialect = JourneyAnalyticsSQL(dialect: database.dialect)
         let path = dialect.orderedList("p.grp", orderBy: "p.occurred_at, \(dialect.binary("p.grp"))")
-        let channels = try await database.read { sql in try await TenantChannels.load(on: sql, tenantID: tenantID) }
+        let (clusters, ranges, channels) = (basis.clusters, basis.ranges, basis.channels)
         let parts = try await ranges.each(in: database) { sql, index in
             let purchases = Self.purchases(clusters: clusters, channels: channels, tenantID: tenantID, from: from, to: to, grouping: grouping,
                                            range: ranges.condition(index, key: clusters.key("t", "k")), spelledOut: channelsSpelledOut)
@@ -232,7 +239,8 @@ struct JourneyAnalytics: Sendable {
             let orders: Int64
             let revenue: Int64
         }
-        let (clusters, ranges) = try await Self.clustersAndRanges(in: services.database, tenantID: tenantID, ranges: ranges)
+        let basis = try await Self.basis(in: services.database, tenantID: tenantID, ranges: ranges)
+        let (clusters, ranges, channels) = (basis.clusters, basis.ranges, basis.channels)
         // A channel filter keeps the customers who bought there at least once, with all their sales.
         var filters: [SQLQueryString] = []
         if let id = query.channel?.id { filters.append("SUM(CASE WHEN t.channel_id = \(bind: id) THEN 1 ELSE 0 END) > 0") }
@@ -246,7 +254,6 @@ struct JourneyAnalytics: Sendable {
         async let anonymousRead = database.read { sql in
             let cells = try await TransactionHours.cells(on: sql, tenantID: tenantID, from: query.from, to: query.to, kind: TransactionKind.sale.rawValue,
                                                          currency: query.currency)
-            let channels = try await TenantChannels.load(on: sql, tenantID: tenantID)
             let kept = cells.filter { channels.kept($0.channelId, by: query) != nil }
             return CrossChannelReport.Anonymous(orders: kept.reduce(0) { $0 + $1.transactions - $1.identified },
                                                 revenue: kept.reduce(0) { $0 + $1.total - $1.identifiedTotal })
@@ -314,10 +321,10 @@ struct JourneyAnalytics: Sendable {
         let database = services.database
         // The period's sales by channel from the hourly sums: the identified ones in any currency, which the matches weigh their events
         // against to pick the side to read from, and each side's in the report's currency.
-        let (clusters, ranges) = try await Self.clustersAndRanges(in: database, tenantID: tenantID, ranges: ranges)
-        let (cells, channels) = try await database.read { sql in
-            (try await TransactionHours.cells(on: sql, tenantID: tenantID, from: query.from, to: query.to, kind: TransactionKind.sale.rawValue),
-             try await TenantChannels.load(on: sql, tenantID: tenantID))
+        let basis = try await Self.basis(in: database, tenantID: tenantID, ranges: ranges)
+        let (clusters, ranges, channels) = (basis.clusters, basis.ranges, basis.channels)
+        let cells = try await database.read { sql in
+            try await TransactionHours.cells(on: sql, tenantID: tenantID, from: query.from, to: query.to, kind: TransactionKind.sale.rawValue)
         }
         let identified = cells.reduce(0) { $0 + $1.identified }
         var sides: [String: Side] = [:]
@@ -391,12 +398,6 @@ struct JourneyAnalytics: Sendable {
         let earliest = query.from - query.window
         let eventChannelJoin: SQLQueryString = eventChannel == nil ? "" : " LEFT JOIN channels ec ON ec.tenant_id = e.tenant_id AND ec.id = e.channel_id"
         let eventChannelFilter: SQLQueryString = eventChannel.map { " AND \(unsafeRaw: $0)" } ?? ""
-        let sales: SQLQueryString = """
-            SELECT COUNT(*) AS sales, CAST(COALESCE(SUM(t.total), 0) AS BIGINT) AS revenue, COUNT(DISTINCT \(clusters.key("t", "k"))) AS customers
-            FROM transactions t JOIN channels c ON c.tenant_id = t.tenant_id AND c.id = t.channel_id\(clusters.join("t", as: "k", tenantID: tenantID))
-            WHERE t.tenant_id = \(bind: tenantID) AND t.kind = 'sale' AND \(unsafeRaw: saleSide) AND t.customer_id IS NOT NULL
-              AND t.currency = \(bind: query.currency) AND t.occurred_at >= \(bind: query.from) AND t.occurred_at <= \(bind: query.to)\(range)
-            """
         if fromEvents {
             // The sales of each event's window, of its customer's cluster (each member's, after a merge) and of the period and side, then
             // each sale once by its id. `CROSS JOIN` holds SQLite to that order: from a sale first, it would scan every line of the tenant.
@@ -420,6 +421,12 @@ struct JourneyAnalytics: Sendable {
                         AND e.occurred_at >= \(bind: earliest) AND e.occurred_at <= \(bind: query.to)\(eventChannelFilter)\(range)) matched
                 """).row(ROPOMatched.self)
         }
+        let sales: SQLQueryString = """
+            SELECT COUNT(*) AS sales, CAST(COALESCE(SUM(t.total), 0) AS BIGINT) AS revenue, COUNT(DISTINCT \(clusters.key("t", "k"))) AS customers
+            FROM transactions t JOIN channels c ON c.tenant_id = t.tenant_id AND c.id = t.channel_id\(clusters.join("t", as: "k", tenantID: tenantID))
+            WHERE t.tenant_id = \(bind: tenantID) AND t.kind = 'sale' AND \(unsafeRaw: saleSide) AND t.customer_id IS NOT NULL
+              AND t.currency = \(bind: query.currency) AND t.occurred_at >= \(bind: query.from) AND t.occurred_at <= \(bind: query.to)\(range)
+            """
         // The event is looked up by the buyer (`journey_events_by_customer`), never by type: `type || ''` keeps the planner off
         // the by-type index, through which each sale would read every event of its week (minutes at a million sales).
         let product: SQLQueryString = sameProduct.map {

@@ -78,11 +78,13 @@ struct MaturityService: Sendable {
         let (from, to) = (query.from, query.to)
         // Each indicator on a reader of its own, all at once; the buyers' paths by ranges of customers too.
         let database = services.database
-        let (clusters, ranges) = try await JourneyAnalytics.clustersAndRanges(in: database, tenantID: tenantID)
-        async let identified = database.read { sql in try await Self.identifiedSales(on: sql, tenantID: tenantID, from: from, to: to) }
+        let basis = try await JourneyAnalytics.basis(in: database, tenantID: tenantID)
+        async let identified = database.read { sql in
+            try await Self.identifiedSales(on: sql, tenantID: tenantID, channels: basis.channels, from: from, to: to)
+        }
         async let benefits = database.read { sql in try await self.benefitUse(on: sql, tenantID: tenantID, from: from, to: to) }
         async let returns = database.read { sql in try await Self.returns(on: sql, tenantID: tenantID, from: from, to: to) }
-        let buyers = try await JourneyAnalytics.paths(in: database, clusters: clusters, ranges: ranges, tenantID: tenantID, from: from, to: to,
+        let buyers = try await JourneyAnalytics.paths(in: database, basis: basis, tenantID: tenantID, from: from, to: to,
                                                       grouping: .kind, reached: Self.reached("g.ckey", tenantID: tenantID, from: from, to: to))
         var measured: [MaturityIndicator: Measured] = [:]
         measured[.identifiedSalesShare] = try await identified
@@ -114,9 +116,8 @@ struct MaturityService: Sendable {
     }
 
     /// From the hourly sums (`TransactionHours`), in every currency.
-    static func identifiedSales(on sql: any SQLDatabase, tenantID: String, from: Int64, to: Int64) async throws -> Measured {
+    static func identifiedSales(on sql: any SQLDatabase, tenantID: String, channels: TenantChannels, from: Int64, to: Int64) async throws -> Measured {
         let cells = try await TransactionHours.cells(on: sql, tenantID: tenantID, from: from, to: to, kind: TransactionKind.sale.rawValue)
-        let channels = try await TenantChannels.load(on: sql, tenantID: tenantID)
         let stores = cells.filter { channels.isStore($0.channelId) }
         return Measured(numerator: Double(stores.reduce(0) { $0 + $1.identified }), denominator: stores.reduce(0) { $0 + $1.transactions },
                         emptyReason: "no store sales in the period")

@@ -99,7 +99,8 @@ struct TransactionStore: Sendable {
     static let rowsPerStatement = 100
     static let linesPerStatement = 400
 
-    /// Writes many transactions and their lines, a multi-row statement per batch.
+    /// Writes many transactions and their lines, a multi-row statement per batch, and adds them to
+    /// the tenant's hourly sums (`TransactionHours`).
     func insert(on sql: any SQLDatabase, _ transactions: [(row: TransactionRow, lines: [TransactionLine])]) async throws {
         for batch in transactions.chunks(of: Self.rowsPerStatement) {
             try await sql.insertRows(into: "transactions", columns: Self.transactionColumns, batch,
