@@ -164,10 +164,7 @@ struct RecommendationModelStore: Sendable {
     /// order, which groups each sale's lines and needs no sort on SQLite (the query alone took 0.8 s
     /// for a million lines in SQLite's shell on the 2-core machines).
     static func history(on sql: any SQLDatabase, tenantID: String) async throws -> SalesHistory {
-        var channelKinds: [String: String] = [:]
-        for row in try await sql.raw("SELECT id, kind FROM channels WHERE tenant_id = \(bind: tenantID)").all() {
-            channelKinds[try row.decode(column: "id", as: String.self)] = try row.decode(column: "kind", as: String.self)
-        }
+        let channelKinds = try await TenantChannels.load(on: sql, tenantID: tenantID).byID.mapValues(\.kind)
         var canonical: [String: String] = [:]
         for row in try await sql.raw("SELECT id, canonical_id FROM customers WHERE tenant_id = \(bind: tenantID) AND id <> canonical_id").all() {
             canonical[try row.decode(column: "id", as: String.self)] = try row.decode(column: "canonical_id", as: String.self)
