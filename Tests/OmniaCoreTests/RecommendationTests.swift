@@ -164,6 +164,30 @@ struct RecommendationBlenderTests {
                 "twice on one day is not a habit")
     }
 
+    @Test("the popular fallback leans to the categories and departments the customer buys in")
+    func popularAffinity() {
+        // Half the purchases in women/knitwear, half in grocery/coffee: shares women/knitwear ½,
+        // women ¼ (half a department's weight), grocery/coffee ½, grocery ¼.
+        let items = ["KNT": "women/knitwear", "POT": "home/kitchen", "WMN": "women", "DNM": "women/denim", "OWN": "women/knitwear", "BEAN": "grocery/coffee"]
+        func item(_ sku: String, _ popularity: Double) -> ItemProfile {
+            ItemProfile(sku: sku, name: sku, category: items[sku] ?? "", baskets: 1, buyers: 1, popularity: popularity, repeatRate: 0,
+                        repeatIntervalDays: nil, isConsumable: false)
+        }
+        let history = [PurchaseRecord(sku: "OWN", time: midnight, channelKind: "store"), PurchaseRecord(sku: "BEAN", time: midnight, channelKind: "web")]
+        let profiles = ["OWN": item("OWN", 1), "BEAN": item("BEAN", 1)]
+        let head = PopularItems([item("KNT", 10), item("POT", 10), item("WMN", 10), item("DNM", 5)])
+        let list = RecommendationBlender.recommend(history: history, neighbours: [:], popular: head, profiles: profiles, limit: 10, now: midnight + day)
+        #expect(list.map(\.sku) == ["KNT", "WMN", "POT", "DNM"])
+        let scores = Dictionary(uniqueKeysWithValues: list.map { ($0.sku, $0.score) })
+        #expect(close(scores["KNT"], 0.05 * (1 + 2 * 0.75)), "its category ½ and its department ¼")
+        #expect(close(scores["WMN"], 0.05 * (1 + 2 * 0.25)), "a category without a department part is the department's key")
+        #expect(close(scores["POT"], 0.05), "no affinity")
+        #expect(close(scores["DNM"], 0.05 * 0.5 * (1 + 2 * 0.25)), "half as popular, its department ¼")
+        let plain = RecommendationBlender.recommend(history: history, neighbours: [:], popular: head.items, profiles: profiles, limit: 10,
+                                                    now: midnight + day)
+        #expect(plain == list, "the prepared head and the plain list give the same answer")
+    }
+
     @Test("intervals read in the unit a person would use")
     func intervalPhrases() {
         let cases: [(Double, String)] = [(1, "every day"), (3, "every 3 days"), (7, "every week"), (10, "every 10 days"), (14, "every 2 weeks"),

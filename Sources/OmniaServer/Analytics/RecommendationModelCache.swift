@@ -19,14 +19,15 @@ final class RecommendationModelCache: Sendable {
     struct Head: Sendable {
         let fittedAt: Int64
         let builtAt: String
-        let popular: [ItemProfile]
+        /// Prepared once per model for the blender.
+        let popular: PopularItems
         /// The popular items by SKU, so a request names them without a lookup of its own.
         let popularBySKU: [String: ItemProfile]
 
         init(fittedAt: Int64, builtAt: String, popular: [ItemProfile]) {
             self.fittedAt = fittedAt
             self.builtAt = builtAt
-            self.popular = popular
+            self.popular = PopularItems(popular)
             popularBySKU = Dictionary(popular.map { ($0.sku, $0) }) { first, _ in first }
         }
     }

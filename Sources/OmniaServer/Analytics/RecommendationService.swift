@@ -51,19 +51,19 @@ struct RecommendationView: Encodable, Sendable {
 /// Recommendations per request from the stored model (`RecommendationModelStore`), reading only
 /// what the request needs, each in one indexed query — never one per item:
 ///
-/// 1. the model's time (`analytics_models`, by primary key) — the popular head is held per
-///    tenant under it (`RecommendationModelCache`), read again (two queries) only after a rebuild;
-/// 2. the customer's cluster: the survivor of the id and every customer merged into it
-///    (`customers_by_canonical`);
-/// 3. the cluster's last 100 sales' kept lines, at most 200, newest first, with their channels'
+/// 1. the customer's cluster: the survivor of the id and every customer merged into it
+///    (`customers_by_canonical`), with the model's time (`analytics_models`, by primary key) —
+///    the popular head is held per tenant under it (`RecommendationModelCache`), read again (two
+///    queries) only after a rebuild;
+/// 2. the cluster's last 100 sales' kept lines, at most 200, newest first, with their channels'
 ///    kinds (`transactions_by_customer`, then the lines' and channels' primary keys);
-/// 4. the neighbour lists of the anchors (the context's items, then the 50 most recently bought),
+/// 3. the neighbour lists of the anchors (the context's items, then the 50 most recently bought),
 ///    by primary-key prefix;
-/// 5. the profiles of the items bought and in the context, by primary key;
-/// 6. only when a recommended item is in none of those, the profiles of such items (at most `limit`).
+/// 4. the profiles of the items bought and in the context, by primary key;
+/// 5. only when a recommended item is in none of those, the profiles of such items (at most `limit`).
 ///
-/// Steps 4 to 6 read only the SKUs no earlier request read under the same model: the rest come
-/// from `RecommendationModelCache`, so a warm server answers most requests with three queries.
+/// Steps 3 to 5 read only the SKUs no earlier request read under the same model: the rest come
+/// from `RecommendationModelCache`, so a warm server answers most requests with two queries.
 ///
 /// `RecommendationBlender` does the rest in memory. Without a model the answer is 404
 /// `not_computed`, saying how to build one: the model is rebuilt daily, and a lazy build inside a
@@ -90,7 +90,7 @@ struct RecommendationService: Sendable {
         let now = services.nowMilliseconds
         return try await services.database.read { sql in
             guard let customer = try await self.cluster(on: sql, tenantID: tenantID, id: customerID) else { throw Problem.notFound("customer") }
-            let model = try await self.head(on: sql, tenantID: tenantID)
+            let model = try await self.head(on: sql, tenantID: tenantID, fittedAt: customer.modelFittedAt)
             let purchases = try await self.history(on: sql, tenantID: tenantID, members: customer.members)
             // The blender reads the context's anchors on top of its 50 from the history.
             let anchors = RecommendationBlender.anchors(history: purchases, context: context,
@@ -142,30 +142,45 @@ struct RecommendationService: Sendable {
 
     // MARK: Reads
 
-    /// A customer's merged cluster: its survivor and every member whose history is the cluster's.
+    /// A customer's merged cluster: its survivor and every member whose history is the cluster's,
+    /// with the build time of the tenant's recommendation model read in the same statement.
     struct Cluster: Sendable {
         let canonicalID: String
         let members: [String]
+        /// nil: the model was never built.
+        let modelFittedAt: Int64?
     }
 
     /// The cluster of the customer `id` names, in one query; nil when no customer of the tenant has that id.
     func cluster(on sql: any SQLDatabase, tenantID: String, id: String) async throws -> Cluster? {
         let rows = try await sql.raw("""
-            SELECT id, canonical_id FROM customers WHERE tenant_id = \(bind: tenantID)
+            SELECT id, canonical_id, (\(Self.fittedAtQuery(tenantID: tenantID))) AS model_fitted_at FROM customers WHERE tenant_id = \(bind: tenantID)
               AND canonical_id = (SELECT canonical_id FROM customers WHERE tenant_id = \(bind: tenantID) AND id = \(bind: id))
             """).all()
         guard let first = rows.first else { return nil }
         return Cluster(canonicalID: try first.decode(column: "canonical_id", as: String.self),
-                       members: try rows.map { try $0.decode(column: "id", as: String.self) }.sorted())
+                       members: try rows.map { try $0.decode(column: "id", as: String.self) }.sorted(),
+                       modelFittedAt: try first.decode(column: "model_fitted_at", as: Int64?.self))
+    }
+
+    /// The build time of the tenant's stored recommendation model (no row: never built).
+    static func fittedAtQuery(tenantID: String) -> SQLQueryString {
+        """
+        SELECT fitted_at FROM analytics_models
+        WHERE tenant_id = \(bind: tenantID) AND kind = \(bind: RecommendationModelStore.kind) AND model IS NOT NULL AND fitted_at IS NOT NULL
+        """
     }
 
     /// The model's build time and popular head, from memory unless the model was rebuilt since;
     /// 404 `not_computed` when it was never built.
     func head(on sql: any SQLDatabase, tenantID: String) async throws -> RecommendationModelCache.Head {
-        guard let fittedAt = try await sql.raw("""
-            SELECT fitted_at FROM analytics_models
-            WHERE tenant_id = \(bind: tenantID) AND kind = \(bind: RecommendationModelStore.kind) AND model IS NOT NULL AND fitted_at IS NOT NULL
-            """).first(decodingColumn: "fitted_at", as: Int64.self) else { throw Self.notComputed }
+        let fittedAt = try await sql.raw(Self.fittedAtQuery(tenantID: tenantID)).first(decodingColumn: "fitted_at", as: Int64.self)
+        return try await head(on: sql, tenantID: tenantID, fittedAt: fittedAt)
+    }
+
+    /// The head of the model stored at `fittedAt` (nil: never built, 404 `not_computed`).
+    func head(on sql: any SQLDatabase, tenantID: String, fittedAt: Int64?) async throws -> RecommendationModelCache.Head {
+        guard let fittedAt else { throw Self.notComputed }
         if let cached = cache.head(tenantID: tenantID, fittedAt: fittedAt) { return cached }
         guard let stored = try await AnalyticsJobs(services: services).stored(RecommendationModelReport.self, on: sql, tenantID: tenantID,
                                                                                kind: RecommendationModelStore.kind) else { throw Self.notComputed }

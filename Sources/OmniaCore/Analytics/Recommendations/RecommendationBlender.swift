@@ -95,19 +95,30 @@ public enum RecommendationBlender {
                                  profiles: [String: ItemProfile], context: RecommendationContext? = nil,
                                  filters: RecommendationFilters = .init(), limit: Int, now: Int64,
                                  weights: Weights = .blended) -> [RecommendedItem] {
+        recommend(history: history, neighbours: neighbours, popular: PopularItems(popular), profiles: profiles, context: context,
+                  filters: filters, limit: limit, now: now, weights: weights)
+    }
+
+    /// `recommend(history:neighbours:popular:…)` with the popular head prepared once for many requests.
+    public static func recommend(history: [PurchaseRecord], neighbours: [String: [Neighbour]], popular: PopularItems,
+                                 profiles: [String: ItemProfile], context: RecommendationContext? = nil,
+                                 filters: RecommendationFilters = .init(), limit: Int, now: Int64,
+                                 weights: Weights = .blended) -> [RecommendedItem] {
         guard limit > 0 else { return [] }
         let last = lastPurchases(history)
         let repeats = RepeatPattern.detect(in: history)
         var excluded = Set(context?.skus ?? [])
         if filters.excludeOwnedNonConsumables { excluded.formUnion(ownedNonConsumables(history: history, profiles: profiles, repeats: repeats)) }
-        // Per candidate of every source, so the empty filters (nearly every request) cost nothing.
+        // The stock and category filters are checked as candidates come (nearly every request has
+        // neither, and then they cost nothing); the excluded items only when a candidate would make
+        // the list, as few do of the thousand or more gathered.
         let filtersStock = !filters.outOfStock.isEmpty, filtersCategories = !filters.excludedCategories.isEmpty
         func allowed(_ sku: String, category: String?) -> Bool {
-            !excluded.contains(sku) && !(filtersStock && filters.outOfStock.contains(sku))
+            !(filtersStock && filters.outOfStock.contains(sku))
                 && !(filtersCategories && filters.excludes(category: category ?? profiles[sku]?.category ?? ""))
         }
         var candidates: [String: Candidate] = [:]
-        candidates.reserveCapacity(min(maximumAnchors, last.count + (context?.skus.count ?? 0)) * 30 + popular.count)
+        candidates.reserveCapacity(min(maximumAnchors, last.count + (context?.skus.count ?? 0)) * 30 + popular.items.count)
 
         // (1) Neighbours of the anchors: the context's, then what was bought, by recency. Each
         // anchor's share of the anchors' total weight scales its neighbours' scores, so the part
@@ -147,23 +158,26 @@ public enum RecommendationBlender {
             }
         }
         // (3) Popular items, leaning to the customer's categories and departments; they also fill a short list.
-        if weights.popular > 0, let top = popular.map(\.popularity).max(), top > 0 {
-            var shares: [Substring: Double] = [:]
+        if weights.popular > 0, popular.top > 0 {
+            // The customer's share of purchases in each of the head's categories and departments, by slot.
+            var shares = [Double](repeating: 0, count: popular.slots.count)
             if weights.popularAffinity > 0 && !history.isEmpty {
                 let unit = 1 / Double(history.count)
                 for record in history {
                     let category = profiles[record.sku]?.category ?? ""
                     guard !category.isEmpty else { continue }
-                    shares[Substring(category), default: 0] += unit
+                    if let slot = popular.slots[Substring(category)] { shares[slot] += unit }
                     let top = department(category)
-                    if top.endIndex < category.endIndex { shares[top, default: 0] += unit / 2 }
+                    if top.endIndex < category.endIndex, let slot = popular.slots[top] { shares[slot] += unit / 2 }
                 }
             }
-            for item in popular where allowed(item.sku, category: item.category) {
-                let department = department(item.category)
-                let affinity = (shares[Substring(item.category)] ?? 0) + (department.endIndex < item.category.endIndex ? shares[department] ?? 0 : 0)
-                candidates[item.sku, default: Candidate()].popularScore =
-                    weights.popular * item.popularity / top * (1 + weights.popularAffinity * affinity)
+            for index in popular.items.indices {
+                let sku = popular.items[index].sku
+                if (filtersStock || filtersCategories) && !allowed(sku, category: popular.items[index].category) { continue }
+                let categorySlot = popular.categorySlot[index], departmentSlot = popular.departmentSlot[index]
+                let affinity = (categorySlot < 0 ? 0 : shares[categorySlot]) + (departmentSlot < 0 ? 0 : shares[departmentSlot])
+                candidates[sku, default: Candidate()].popularScore =
+                    weights.popular * popular.items[index].popularity / popular.top * (1 + weights.popularAffinity * affinity)
             }
         }
 
@@ -177,6 +191,7 @@ public enum RecommendationBlender {
             let score = candidate.similar + candidate.repeatScore + candidate.popularScore
             guard score > 0 else { continue }
             if best.count == limit, let worst = best.last, !ranksBefore(score, sku, worst) { continue }
+            if excluded.contains(sku) { continue }
             var position = best.count
             while position > 0 && ranksBefore(score, sku, best[position - 1]) { position -= 1 }
             best.insert((sku, score, candidate), at: position)

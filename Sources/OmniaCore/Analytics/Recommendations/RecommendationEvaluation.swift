@@ -81,7 +81,7 @@ public struct RecommendationEvaluation: Codable, Hashable, Sendable {
             }
         }
         let model = ItemSimilarityModel.build(baskets: training, catalogue: catalogue, parameters: parameters, now: trainingEnd)
-        let popular = model.popular(limit: popularCount)
+        let popular = PopularItems(model.popular(limit: popularCount))
         let recommenders = recommenders.map { $0.name == "blended" ? ($0.name, blended) : $0 }
 
         var sums = [(precision: Double, hit: Double, ndcg: Double)](repeating: (0, 0, 0), count: recommenders.count)
