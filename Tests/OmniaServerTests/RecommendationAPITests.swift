@@ -139,6 +139,18 @@ struct RecommendationAPITests {
         }
     }
 
+    @Test("a customer's history reads their sales from the index by customer alone, looking up only the lines (SQLite's plan)")
+    func historyPlan() async throws {
+        try await TestBackend.sqlite.withDatabase { database in
+            let plan = try await database.read { sql in
+                try await sql.raw("EXPLAIN QUERY PLAN " + RecommendationService.historyQuery(tenantID: "t", members: ["c"])).all()
+                    .map { try $0.decode(column: "detail", as: String.self) }
+            }
+            #expect(plan.contains { $0.contains("COVERING INDEX transactions_by_customer") }, "\(plan)")
+            #expect(plan.contains { $0.contains("SEARCH l USING PRIMARY KEY") }, "\(plan)")
+        }
+    }
+
     @Test("bad input, an unknown customer, a model not built yet and a rebuild running elsewhere are refused with stable codes",
           arguments: TestBackend.available)
     func refusals(backend: TestBackend) async throws {

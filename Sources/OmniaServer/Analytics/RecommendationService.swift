@@ -197,26 +197,32 @@ struct RecommendationService: Sendable {
     /// first, with the kind of channel each was bought in. One member — nearly every customer —
     /// reads `transactions_by_customer` backwards and stops at the limit.
     func history(on sql: any SQLDatabase, tenantID: String, members: [String]) async throws -> [PurchaseRecord] {
+        let rows = try await sql.raw(Self.historyQuery(tenantID: tenantID, members: members)).all()
+        return try rows.map { row in
+            let kept = try row.decode(column: "quantity", as: Int64.self) - row.decode(column: "returned_quantity", as: Int64.self)
+            return PurchaseRecord(sku: try row.decode(column: "sku", as: String.self), time: try row.decode(column: "occurred_at", as: Int64.self),
+                                  channelKind: try row.decode(column: "channel_kind", as: String.self), quantity: Int(max(1, kept)))
+        }
+    }
+
+    /// The statement of `history`: the sales come from `transactions_by_customer` alone, which
+    /// carries their ids (migration 23), and only their lines are looked up.
+    static func historyQuery(tenantID: String, members: [String]) -> SQLQueryString {
         let owner: SQLQueryString
         if let only = members.first, members.count == 1 {
             owner = "customer_id = \(bind: only)"
         } else {
             owner = "customer_id IN (\(binds: Array(members.prefix(500))))"
         }
-        let rows = try await sql.raw("""
+        return """
             SELECT s.occurred_at, c.kind AS channel_kind, l.sku, l.quantity, l.returned_quantity
             FROM (SELECT id, channel_id, occurred_at FROM transactions WHERE tenant_id = \(bind: tenantID) AND \(owner) AND kind = 'sale'
-                  ORDER BY occurred_at DESC LIMIT \(literal: Self.historySales)) s
+                  ORDER BY occurred_at DESC LIMIT \(literal: historySales)) s
             JOIN transaction_lines l ON l.tenant_id = \(bind: tenantID) AND l.transaction_id = s.id
             JOIN channels c ON c.tenant_id = \(bind: tenantID) AND c.id = s.channel_id
             WHERE l.returned_quantity < l.quantity
-            ORDER BY s.occurred_at DESC, s.id, l.line_number LIMIT \(literal: Self.historyLines)
-            """).all()
-        return try rows.map { row in
-            let kept = try row.decode(column: "quantity", as: Int64.self) - row.decode(column: "returned_quantity", as: Int64.self)
-            return PurchaseRecord(sku: try row.decode(column: "sku", as: String.self), time: try row.decode(column: "occurred_at", as: Int64.self),
-                                  channelKind: try row.decode(column: "channel_kind", as: String.self), quantity: Int(max(1, kept)))
-        }
+            ORDER BY s.occurred_at DESC, s.id, l.line_number LIMIT \(literal: historyLines)
+            """
     }
 
     /// The neighbour lists of `skus`, best first, by SKU (empty, or absent, for a SKU without

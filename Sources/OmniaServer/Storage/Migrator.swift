@@ -35,6 +35,7 @@ public struct Migrator: Sendable {
         Migration020JourneyAnalyticsIndexes.migration,
         Migration021JourneyCoveringIndexes.migration,
         Migration022TransactionHours.migration,
+        Migration023CustomerHistoryIndex.migration,
     ]
 
     let database: any Database
