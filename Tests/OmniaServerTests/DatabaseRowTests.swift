@@ -4,7 +4,7 @@ import SQLKit
 import Testing
 
 /// Rows read on a reader decode every plain column kind the same on both databases; on PostgreSQL
-/// they come from `PostgresReadDatabase`, which decodes plain columns straight from their cells and
+/// they come from `PostgresCellDatabase`, which decodes plain columns straight from their cells and
 /// leaves the rest (a numeric read as a double, a statement with another kind of bound value) to PostgresKit.
 @Suite("Database rows")
 struct DatabaseRowTests {
@@ -13,7 +13,7 @@ struct DatabaseRowTests {
         try await TestApp.run(backend) { app, _ in
             let postgres = app.services.database.dialect == .postgres
             try await app.services.database.read { sql in
-                if postgres { #expect(sql is PostgresReadDatabase) }
+                if postgres { #expect(sql is PostgresCellDatabase) }
                 let row = try #require(try await sql.raw("""
                     SELECT CAST(\(bind: "abc") AS TEXT) AS t, CAST(7 AS INTEGER) AS i4, CAST(\(bind: Int64(9_000_000_000)) AS BIGINT) AS i8,
                       CAST(1.5 AS DOUBLE PRECISION) AS d, CAST(NULL AS TEXT) AS n, CAST(2.25 AS NUMERIC) AS num, CAST(\(bind: 3) AS INTEGER) AS small
@@ -35,6 +35,26 @@ struct DatabaseRowTests {
                     let plain = try #require(try await sql.raw("SELECT 1 AS dup, 2 AS dup, true AS b").first())
                     #expect(try plain.decode(column: "dup", as: Int.self) == 2 && plain.decode(column: "b", as: Bool.self))
                 }
+            }
+        }
+    }
+
+    @Test("rows read inside a transaction decode from their cells too", arguments: TestBackend.available)
+    func transactionRows(backend: TestBackend) async throws {
+        try await TestApp.run(backend) { app, _ in
+            let postgres = app.services.database.dialect == .postgres
+            try await app.services.database.transaction { sql in
+                let row = try #require(try await sql.raw("""
+                    SELECT CAST(\(bind: "abc") AS TEXT) AS t, CAST(\(bind: Int64(9_000_000_000)) AS BIGINT) AS dup, CAST(NULL AS BIGINT) AS n,
+                      CAST(2 AS INTEGER) AS dup
+                    """).first())
+                #expect(try row.decode(column: "t", as: String.self) == "abc")
+                #expect(try row.decode(column: "n", as: Int64?.self) == nil)
+                if postgres {
+                    #expect(row is PostgresCellRow)
+                    #expect(try row.decode(column: "dup", as: Int.self) == 2, "a repeated name is its last column, as PostgresNIO has it")
+                }
+                #expect(!row.contains(column: "") && !row.contains(column: "absent"))
             }
         }
     }

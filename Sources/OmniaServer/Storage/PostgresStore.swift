@@ -58,7 +58,7 @@ public final class PostgresStore: Database {
 
     public func read<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
         try await withConnection { connection in
-            try await body(PostgresReadDatabase(base: connection.sql(queryLogLevel: nil), connection: connection))
+            try await body(PostgresCellDatabase(base: connection.sql(queryLogLevel: nil), connection: connection))
         }
     }
 
@@ -72,7 +72,7 @@ public final class PostgresStore: Database {
 
     public func transaction<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
         try await withConnection { connection in
-            let transaction = PostgresTransaction(base: connection.sql(queryLogLevel: nil))
+            let transaction = PostgresTransaction(base: PostgresCellDatabase(base: connection.sql(queryLogLevel: nil), connection: connection))
             do {
                 let result = try await body(transaction)
                 try await transaction.commit()
