@@ -147,6 +147,50 @@ struct SegmentAPITests {
         }
     }
 
+    @Test("a refresh that computes the members it wrote last time compares none; a change made meanwhile is put right by the next",
+          arguments: TestBackend.available)
+    func fingerprint(backend: TestBackend) async throws {
+        try await TestApp.run(backend) { app, client in
+            _ = try await SalesFixtures.make(app, client)
+            let ana = try await LoyaltyAPITests.customer(client, app, "ana@example.com")
+            let bea = try await LoyaltyAPITests.customer(client, app, "bea@example.com")
+            try await LoyaltyAPITests.sale(client, app, "S-1", customer: ana, lines: [("JUMPER", "women/knitwear", 1, 6_000)])
+            try await LoyaltyAPITests.sale(client, app, "S-2", customer: bea, lines: [("COAT", "women/coats", 1, 9_000)])
+            let created = try await Self.segment(client, app, ["code": "buyers", "name": "Buyers", "rule": "customer.orders >= 1"])
+            let id = try #require(created["id"] as? String)
+            func stored() async throws -> Int64? {
+                try await app.services.database.read { sql in
+                    try await sql.raw("SELECT members_fingerprint FROM segments WHERE tenant_id = \(bind: app.tenantID) AND id = \(bind: id)")
+                        .first(decodingColumn: "members_fingerprint", as: Int64?.self) ?? nil
+                }
+            }
+            func members() async throws -> [String] {
+                let listed = try await client.call(.get, "/v1/segments/\(id)/members", key: app.adminKey)
+                return listed.list.compactMap { $0["customer_id"] as? String }
+            }
+
+            _ = try await Self.refresh(client, app, id)
+            #expect(try await stored() == SegmentFingerprint.of([ana, bea].sorted()))
+            _ = try await Self.refresh(client, app, id)
+            #expect(try await members() == [ana, bea].sorted())
+            let sizes = try await client.call(.get, "/v1/segments/\(id)/sizes", key: app.adminKey)
+            #expect(sizes.list.count == 1, "the same members again are no change: \(sizes.text)")
+
+            // Members changed outside a refresh: the fingerprint no longer holds, so the refresh compares and Bea comes back.
+            try await app.services.database.transaction { sql in
+                try await SegmentMembership(tenantID: app.tenantID, segmentID: id, code: "buyers")
+                    .change(on: sql, entered: [], exited: [bea], size: 1, at: app.services.nowMilliseconds, events: app.services.events,
+                            requestID: nil, announce: false)
+            }
+            #expect(try await stored() == nil)
+            #expect(try await members() == [ana])
+            _ = try await Self.refresh(client, app, id)
+            #expect(try await members() == [ana, bea].sorted())
+            #expect(try await stored() == SegmentFingerprint.of([bea, ana]), "the sum of the ids' hashes: any order")
+            #expect(SegmentFingerprint.of([ana]) != SegmentFingerprint.of([bea]) && SegmentFingerprint.of([]) == 0)
+        }
+    }
+
     @Test("segments refuse bad rules with their position, clashing codes and another server's refresh", arguments: TestBackend.available)
     func badInput(backend: TestBackend) async throws {
         try await TestApp.run(backend) { app, client in

@@ -110,6 +110,10 @@ struct SegmentMembership: Sendable {
             }
         }
         guard !entered.isEmpty || !exited.isEmpty else { return }
+        // The fingerprint no longer describes the members; a refresh that wrote this change sets it again.
+        try await sql.raw("""
+            UPDATE segments SET members_fingerprint = NULL WHERE tenant_id = \(bind: tenantID) AND id = \(bind: segmentID)
+            """).run()
         // Two changes in one millisecond (a static segment's quick edits) keep the last.
         try await sql.raw("""
             INSERT INTO segment_sizes (tenant_id, segment_id, measured_at, size, entered, exited)
@@ -124,6 +128,27 @@ struct SegmentMembership: Sendable {
                 (type: type, data: SegmentMembershipEvent(segmentId: segmentID, segmentCode: code, customerId: customerID) as any Encodable)
             }, requestID: requestID)
         }
+    }
+}
+
+/// A fingerprint of a set of customer ids: the wrapping sum of a 64-bit hash of each (FNV-1a with
+/// a final mix), so it does not depend on order and is the same in every process and release (a
+/// Swift `Hasher` is seeded per process). Two different sets of the same size share one by chance
+/// about once in 2⁶⁴; the ids are the server's own, not chosen by anyone who could aim for that.
+enum SegmentFingerprint {
+    static func of(_ ids: [String]) -> Int64 {
+        var sum: UInt64 = 0
+        for id in ids { sum &+= hash(id) }
+        return Int64(bitPattern: sum)
+    }
+
+    static func hash(_ id: String) -> UInt64 {
+        var value: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in id.utf8 { value = (value ^ UInt64(byte)) &* 0x0000_0100_0000_01b3 }
+        // splitmix64's finalizer: FNV alone leaves the high bits poorly mixed for short, similar ids.
+        value = (value ^ (value >> 30)) &* 0xbf58_476d_1ce4_e5b9
+        value = (value ^ (value >> 27)) &* 0x94d0_49bb_1331_11eb
+        return value ^ (value >> 31)
     }
 }
 

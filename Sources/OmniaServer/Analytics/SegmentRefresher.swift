@@ -12,7 +12,9 @@ import SQLKit
 /// A tenant is refreshed by one server at a time: it holds the tenant's lease in
 /// `segment_refreshes`, and every segment's write checks it, so a server that stalled and was
 /// taken over writes nothing. Each segment's change is one transaction: its members in and out,
-/// its size and history, and `segment.entered` / `segment.exited` for each customer.
+/// its size and history, and `segment.entered` / `segment.exited` for each customer. A segment
+/// whose computed members have the fingerprint (`SegmentFingerprint`) the last refresh stored, with
+/// nothing changed since, is left as it is without reading its members back to compare.
 struct SegmentRefresher: Sendable {
     let services: AppServices
     static let lease: Int64 = 120_000
@@ -94,15 +96,23 @@ struct SegmentRefresher: Sendable {
                 // A rule changed since it was read is computed again at the next pass.
                 guard let current = try await SegmentService(services: services).segment(on: sql, tenantID: tenantID, id: segment.id),
                     current.version == segment.version, current.status == "active" else { return (0, 0) }
-                let present = try await sql.raw("""
-                    SELECT customer_id FROM segment_members WHERE tenant_id = \(bind: tenantID) AND segment_id = \(bind: segment.id)
-                    """).all(decodingColumn: "customer_id", as: String.self).sorted()
-                let (entered, exited) = SegmentEvaluation.change(from: present, to: wanted)
-                try await SegmentMembership(tenantID: tenantID, segmentID: segment.id, code: segment.code)
-                    .change(on: sql, entered: entered, exited: exited, size: Int64(wanted.count), at: now, events: services.events, requestID: nil,
-                            announce: segment.refreshedAt != nil)
+                // The members as this refresh found them last time, untouched since: nothing to compare.
+                let fingerprint = SegmentFingerprint.of(wanted)
+                let stored = try await sql.raw("""
+                    SELECT members_fingerprint FROM segments WHERE tenant_id = \(bind: tenantID) AND id = \(bind: segment.id)
+                    """).first(decodingColumn: "members_fingerprint", as: Int64?.self) ?? nil
+                var entered: [String] = [], exited: [String] = []
+                if stored != fingerprint || current.size != Int64(wanted.count) {
+                    let present = try await sql.raw("""
+                        SELECT customer_id FROM segment_members WHERE tenant_id = \(bind: tenantID) AND segment_id = \(bind: segment.id)
+                        """).all(decodingColumn: "customer_id", as: String.self).sorted()
+                    (entered, exited) = SegmentEvaluation.change(from: present, to: wanted)
+                    try await SegmentMembership(tenantID: tenantID, segmentID: segment.id, code: segment.code)
+                        .change(on: sql, entered: entered, exited: exited, size: Int64(wanted.count), at: now, events: services.events,
+                                requestID: nil, announce: segment.refreshedAt != nil)
+                }
                 try await sql.raw("""
-                    UPDATE segments SET size = \(bind: Int64(wanted.count)), refreshed_at = \(bind: now)
+                    UPDATE segments SET size = \(bind: Int64(wanted.count)), refreshed_at = \(bind: now), members_fingerprint = \(bind: fingerprint)
                     WHERE tenant_id = \(bind: tenantID) AND id = \(bind: segment.id)
                     """).run()
                 return (entered.count, exited.count)

@@ -36,6 +36,7 @@ public struct Migrator: Sendable {
         Migration021JourneyCoveringIndexes.migration,
         Migration022TransactionHours.migration,
         Migration023CustomerHistoryIndex.migration,
+        Migration024SegmentFingerprints.migration,
     ]
 
     let database: any Database
