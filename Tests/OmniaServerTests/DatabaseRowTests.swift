@@ -58,4 +58,13 @@ struct DatabaseRowTests {
             }
         }
     }
+
+    @Test("PostgreSQL sessions run without JIT compilation, which cost reports more than it saved")
+    func noJIT() async throws {
+        guard TestBackend.available.contains(.postgres) else { return }
+        try await TestBackend.postgres.withDatabase { database in
+            let settings = try await database.read { sql in try await sql.raw("SHOW jit").all().map { try $0.decode(column: "jit", as: String.self) } }
+            #expect(settings == ["off"])
+        }
+    }
 }
