@@ -67,4 +67,24 @@ struct DatabaseRowTests {
             #expect(settings == ["off"])
         }
     }
+
+    @Test("after a bulk load PostgreSQL's statistics are refreshed, and with vacuum the table is vacuumed too")
+    func statisticsAfterBulkLoad() async throws {
+        guard TestBackend.available.contains(.postgres) else { return }
+        try await TestBackend.postgres.withDatabase { database in
+            func last(_ column: String) async throws -> [Bool] {
+                try await database.read { sql in
+                    try await sql.raw("SELECT pg_stat_clear_snapshot()").run()
+                    return try await sql.raw("""
+                        SELECT \(unsafeRaw: column) IS NOT NULL AS done FROM pg_stat_user_tables WHERE relname = 'tenants' AND schemaname = current_schema()
+                        """).all().map { try $0.decode(column: "done", as: Bool.self) }
+                }
+            }
+            await database.refreshPlannerStatistics(["tenants"], logger: TestBackend.logger)
+            let analyzed = try await last("last_analyze"), vacuumedBefore = try await last("last_vacuum")
+            await database.refreshPlannerStatistics(["tenants"], vacuum: true, logger: TestBackend.logger)
+            let vacuumed = try await last("last_vacuum")
+            #expect(analyzed == [true] && vacuumedBefore == [false] && vacuumed == [true])
+        }
+    }
 }

@@ -177,6 +177,17 @@ struct JourneyAnalyticsTests {
                 #expect(spelled.groups.count == 3 && spelled.groups == looked.groups && spelled.counts == looked.counts, "\(grouping)")
                 #expect(spelled.customers == 5 && looked.customers == 5 && spelled.crossChannel == looked.crossChannel)
             }
+            var lookingUp = JourneyAnalytics(services: app.services)
+            lookingUp.channelsSpelledOut = 0
+            for filtered in [march, JourneyAnalyticsQuery(from: march.from, to: march.to, timeZone: "UTC", offsetMilliseconds: 0, interval: .day,
+                                                          grouping: .kind, channel: nil, channelKind: "app", days: 7, currency: "EUR")] {
+                let spelled = try await JourneyAnalytics(services: app.services).crossChannel(filtered, tenantID: app.tenantID)
+                let looked = try await lookingUp.crossChannel(filtered, tenantID: app.tenantID)
+                #expect(spelled.customers == looked.customers && spelled.crossChannel.orders == looked.crossChannel.orders
+                    && spelled.crossChannel.revenue == looked.crossChannel.revenue && spelled.singleChannel.orders == looked.singleChannel.orders,
+                    "\(filtered.channelKind ?? "all")")
+                #expect(spelled.customers == (filtered.channelKind == nil ? 5 : 1), "Bruno alone bought in the app")
+            }
 
             let byChannel = try await Self.report(client, app, "channel-transitions?\(Self.march)&by=channel")
             let codes = try #require(byChannel["matrix"] as? [String: Any])

@@ -15,6 +15,8 @@ struct JourneyAnalytics: Sendable {
     let services: AppServices
     /// The ranges of customers reports grouped by customer are read in; nil: the tenant's, by its size.
     var ranges: CustomerKeyRanges?
+    /// The most channels a report names one by one instead of joining `channels` (tests of both ways).
+    var channelsSpelledOut = JourneyAnalytics.channelsSpelledOut
 
     private var dialect: JourneyAnalyticsSQL { JourneyAnalyticsSQL(dialect: services.database.dialect) }
 
@@ -204,24 +206,27 @@ struct JourneyAnalytics: Sendable {
     /// The most channels `purchases` names one by one instead of joining `channels`.
     static let channelsSpelledOut = 32
 
+    /// A sale's channel group (`t.channel_id`'s kind or code), and the join it needs: spelled out as
+    /// a `CASE` over the channel ids when the tenant has few channels — a third cheaper than looking
+    /// each sale's channel up, on both databases — or, past a few dozen, `channels c` joined.
+    static func channelGroup(_ channels: TenantChannels, grouping: JourneyAnalyticsQuery.Grouping,
+                             spelledOut: Int = channelsSpelledOut) -> (group: SQLQueryString, join: SQLQueryString) {
+        guard !channels.byID.isEmpty && channels.byID.count <= spelledOut else {
+            return (grouping == .kind ? "c.kind" : "c.code", " JOIN channels c ON c.tenant_id = t.tenant_id AND c.id = t.channel_id")
+        }
+        var group: SQLQueryString = "CASE t.channel_id"
+        for entry in channels.byID.values.sorted(by: { $0.id < $1.id }) {
+            group += " WHEN \(bind: entry.id) THEN \(literal: grouping == .kind ? entry.kind : entry.code)"
+        }
+        group += " END"
+        return (group, "")
+    }
+
     /// Identified sales between `from` and `to` in any currency, one row each: the customer's
     /// cluster (`ckey`), its channel kind or code (`grp`) and its time.
     static func purchases(clusters: CustomerClusters, channels: TenantChannels, tenantID: String, from: Int64, to: Int64,
                           grouping: JourneyAnalyticsQuery.Grouping, range: SQLQueryString = "", spelledOut: Int = channelsSpelledOut) -> SQLQueryString {
-        // A sale's group by its channel id, spelled out when the tenant has few channels: a third cheaper than looking each sale's
-        // channel up, on both databases. Past a few dozen, the list would cost more than the lookup.
-        var group: SQLQueryString
-        var channelJoin: SQLQueryString = ""
-        if !channels.byID.isEmpty && channels.byID.count <= spelledOut {
-            group = "CASE t.channel_id"
-            for entry in channels.byID.values.sorted(by: { $0.id < $1.id }) {
-                group += " WHEN \(bind: entry.id) THEN \(literal: grouping == .kind ? entry.kind : entry.code)"
-            }
-            group += " END"
-        } else {
-            group = grouping == .kind ? "c.kind" : "c.code"
-            channelJoin = " JOIN channels c ON c.tenant_id = t.tenant_id AND c.id = t.channel_id"
-        }
+        let (group, channelJoin) = channelGroup(channels, grouping: grouping, spelledOut: spelledOut)
         return """
             SELECT \(clusters.key("t", "k")) AS ckey, \(group) AS grp, t.occurred_at
             FROM transactions t\(channelJoin)\(clusters.join("t", as: "k", tenantID: tenantID))
@@ -241,15 +246,17 @@ struct JourneyAnalytics: Sendable {
         }
         let basis = try await Self.basis(in: services.database, tenantID: tenantID, ranges: ranges)
         let (clusters, ranges, channels) = (basis.clusters, basis.ranges, basis.channels)
+        let (kind, channelJoin) = Self.channelGroup(channels, grouping: .kind, spelledOut: channelsSpelledOut)
         // A channel filter keeps the customers who bought there at least once, with all their sales.
         var filters: [SQLQueryString] = []
-        if let id = query.channel?.id { filters.append("SUM(CASE WHEN t.channel_id = \(bind: id) THEN 1 ELSE 0 END) > 0") }
-        if let kind = query.channelKind { filters.append("SUM(CASE WHEN c.kind = \(bind: kind) THEN 1 ELSE 0 END) > 0") }
+        if let id = query.channel?.id { filters.append("SUM(CASE WHEN s.channel_id = \(bind: id) THEN 1 ELSE 0 END) > 0") }
+        if let wanted = query.channelKind { filters.append("SUM(CASE WHEN s.kind = \(bind: wanted) THEN 1 ELSE 0 END) > 0") }
         var condition: SQLQueryString = ""
         for (index, part) in filters.enumerated() {
             if index == 0 { condition += " HAVING \(part)" } else { condition += " AND \(part)" }
         }
         let database = services.database, having = condition
+        let binaryKind = dialect.binary("s.kind")
         // The anonymous sales (from the hourly sums), and each range of customers, on readers of their own at once.
         async let anonymousRead = database.read { sql in
             let cells = try await TransactionHours.cells(on: sql, tenantID: tenantID, from: query.from, to: query.to, kind: TransactionKind.sale.rawValue,
@@ -258,16 +265,19 @@ struct JourneyAnalytics: Sendable {
             return CrossChannelReport.Anonymous(orders: kept.reduce(0) { $0 + $1.transactions - $1.identified },
                                                 revenue: kept.reduce(0) { $0 + $1.total - $1.identifiedTotal })
         }
+        // A customer bought in more than one kind when their sales' least and greatest kinds differ:
+        // no count of distinct kinds, which sorts each customer's sales.
         let parts = try await ranges.each(in: database) { sql, index in
             try await sql.raw("""
-                SELECT CASE WHEN g.kinds > 1 THEN 1 ELSE 0 END AS cross_channel, COUNT(*) AS customers,
-                  CAST(SUM(g.orders) AS BIGINT) AS orders, CAST(SUM(g.revenue) AS BIGINT) AS revenue
-                FROM (SELECT \(clusters.key("t", "k")) AS ckey, COUNT(DISTINCT c.kind) AS kinds, COUNT(*) AS orders, SUM(t.total) AS revenue
-                      FROM transactions t JOIN channels c ON c.tenant_id = t.tenant_id AND c.id = t.channel_id\(clusters.join("t", as: "k", tenantID: tenantID))
-                      WHERE t.tenant_id = \(bind: tenantID) AND t.kind = 'sale' AND t.customer_id IS NOT NULL AND t.currency = \(bind: query.currency)
-                        AND t.occurred_at >= \(bind: query.from) AND t.occurred_at <= \(bind: query.to)\(ranges.condition(index, key: clusters.key("t", "k")))
-                      GROUP BY \(clusters.key("t", "k"))\(having)) g
-                GROUP BY CASE WHEN g.kinds > 1 THEN 1 ELSE 0 END
+                SELECT g.cross_channel, COUNT(*) AS customers, CAST(SUM(g.orders) AS BIGINT) AS orders, CAST(SUM(g.revenue) AS BIGINT) AS revenue
+                FROM (SELECT CASE WHEN MIN(\(unsafeRaw: binaryKind)) <> MAX(\(unsafeRaw: binaryKind)) THEN 1 ELSE 0 END AS cross_channel,
+                        COUNT(*) AS orders, SUM(s.total) AS revenue
+                      FROM (SELECT \(clusters.key("t", "k")) AS ckey, \(kind) AS kind, t.channel_id, t.total
+                            FROM transactions t\(channelJoin)\(clusters.join("t", as: "k", tenantID: tenantID))
+                            WHERE t.tenant_id = \(bind: tenantID) AND t.kind = 'sale' AND t.customer_id IS NOT NULL AND t.currency = \(bind: query.currency)
+                              AND t.occurred_at >= \(bind: query.from) AND t.occurred_at <= \(bind: query.to)\(ranges.condition(index, key: clusters.key("t", "k")))) s
+                      GROUP BY s.ckey\(having)) g
+                GROUP BY g.cross_channel
                 """).rows(Group.self)
         }
         var sums: [Int64: Group] = [:]

@@ -125,7 +125,7 @@ public enum AnalyticsBench {
             }
         }
         await services.database.refreshPlannerStatistics(["journey_events", "transactions", "transaction_lines", "customer_channel_stats"],
-                                                         logger: services.logger)
+                                                         vacuum: true, logger: services.logger)
         return rows.count
     }
 

@@ -71,7 +71,7 @@ public enum BenchSeed {
             number = batchEnd
         }
         await services.database.refreshPlannerStatistics(["transactions", "transaction_lines", "customer_channel_stats", "customer_categories",
-                                                          "customer_location_stats"], logger: services.logger)
+                                                          "customer_location_stats"], vacuum: true, logger: services.logger)
         return customerID
     }
 

@@ -62,7 +62,7 @@ public struct OperatorTools: Sendable {
                                                 apply: { sql, prepared in try await batch.record(on: sql, prepared) }, finish: transactions.finish)
             await services.database.refreshPlannerStatistics(["transactions", "transaction_lines", "customers", "customer_identifiers",
                                                               "customer_channel_stats", "customer_categories", "customer_location_stats"],
-                                                             logger: services.logger)
+                                                             vacuum: true, logger: services.logger)
             return report
         case .customers:
             let reader = ImportRecordReader(format: format, lines: try .file(path), mapRow: CustomerImport.csvMapper(policy: caller.identityPolicy))
