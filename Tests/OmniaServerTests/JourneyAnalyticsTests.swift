@@ -177,6 +177,12 @@ struct JourneyAnalyticsTests {
                 #expect(spelled.groups.count == 3 && spelled.groups == looked.groups && spelled.counts == looked.counts, "\(grouping)")
                 #expect(spelled.customers == 5 && looked.customers == 5 && spelled.crossChannel == looked.crossChannel)
             }
+            // The scorecard's buyers, counted without paths: the same customers and cross-channel customers, both ways of naming channels.
+            for spelledOut in [32, 0] {
+                let buyers = try await JourneyAnalytics.buyers(in: app.services.database, basis: basis, tenantID: app.tenantID, from: march.from,
+                                                               to: march.to, reached: "g.ckey = \(bind: ana)", channelsSpelledOut: spelledOut)
+                #expect(buyers == JourneyAnalytics.Buyers(customers: 5, crossChannel: 3, reached: 1), "\(spelledOut)")
+            }
             var lookingUp = JourneyAnalytics(services: app.services)
             lookingUp.channelsSpelledOut = 0
             for filtered in [march, JourneyAnalyticsQuery(from: march.from, to: march.to, timeZone: "UTC", offsetMilliseconds: 0, interval: .day,

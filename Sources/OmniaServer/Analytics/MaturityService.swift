@@ -76,7 +76,7 @@ struct MaturityService: Sendable {
 
     func report(_ query: JourneyAnalyticsQuery, tenantID: String) async throws -> MaturityReport {
         let (from, to) = (query.from, query.to)
-        // Each indicator on a reader of its own, all at once; the buyers' paths by ranges of customers too.
+        // Each indicator on a reader of its own, all at once; the buyers by ranges of customers too.
         let database = services.database
         let basis = try await JourneyAnalytics.basis(in: database, tenantID: tenantID)
         async let identified = database.read { sql in
@@ -84,8 +84,8 @@ struct MaturityService: Sendable {
         }
         async let benefits = database.read { sql in try await self.benefitUse(on: sql, tenantID: tenantID, from: from, to: to) }
         async let returns = database.read { sql in try await Self.returns(on: sql, tenantID: tenantID, from: from, to: to) }
-        let buyers = try await JourneyAnalytics.paths(in: database, basis: basis, tenantID: tenantID, from: from, to: to,
-                                                      grouping: .kind, reached: Self.reached("g.ckey", tenantID: tenantID, from: from, to: to))
+        let buyers = try await JourneyAnalytics.buyers(in: database, basis: basis, tenantID: tenantID, from: from, to: to,
+                                                       reached: Self.reached("g.ckey", tenantID: tenantID, from: from, to: to))
         var measured: [MaturityIndicator: Measured] = [:]
         measured[.identifiedSalesShare] = try await identified
         measured[.crossChannelCustomers] = Measured(numerator: Double(buyers.crossChannel), denominator: Int64(buyers.customers),
@@ -138,8 +138,8 @@ struct MaturityService: Sendable {
     /// Whether the buyer `key` (a cluster's key) is in an active segment or was reached by a campaign
     /// in the period: looked up in each active segment's members (their primary key; `CROSS JOIN`
     /// makes SQLite take the segments first) and in the campaigns' reached members by customer,
-    /// never a join of the two whole sets. Read with the buyers' paths, so the period's sales are
-    /// grouped by buyer once.
+    /// never a join of the two whole sets. Read with the buyers (`JourneyAnalytics.buyers`), so the
+    /// period's sales are grouped by buyer once.
     static func reached(_ key: String, tenantID: String, from: Int64, to: Int64) -> SQLQueryString {
         """
         EXISTS (
