@@ -178,10 +178,23 @@ struct JourneyAnalyticsTests {
                 #expect(spelled.customers == 5 && looked.customers == 5 && spelled.crossChannel == looked.crossChannel)
             }
             // The scorecard's buyers, counted without paths: the same customers and cross-channel customers, both ways of naming channels.
+            let tenantID = app.tenantID
+            let reachedAsSet = JourneyAnalytics.Reached.set { inRange in
+                "SELECT id AS customer_id FROM customers WHERE tenant_id = \(bind: tenantID) AND id IN (\(bind: ana), \(bind: bruno))\(inRange("id"))"
+            }
             for spelledOut in [32, 0] {
-                let buyers = try await JourneyAnalytics.buyers(in: app.services.database, basis: basis, tenantID: app.tenantID, from: march.from,
-                                                               to: march.to, reached: "g.ckey = \(bind: ana)", channelsSpelledOut: spelledOut)
-                #expect(buyers == JourneyAnalytics.Buyers(customers: 5, crossChannel: 3, reached: 1), "\(spelledOut)")
+                for reached in [JourneyAnalytics.Reached.condition("g.ckey = \(bind: ana)"), reachedAsSet] {
+                    let buyers = try await JourneyAnalytics.buyers(in: app.services.database, basis: basis, tenantID: app.tenantID, from: march.from,
+                                                                   to: march.to, reached: reached, channelsSpelledOut: spelledOut)
+                    let expected: Int64 = if case .set = reached { 2 } else { 1 }
+                    #expect(buyers == JourneyAnalytics.Buyers(customers: 5, crossChannel: 3, reached: expected), "\(spelledOut)")
+                }
+            }
+            for pivot in ids.sorted() {
+                let split = try await JourneyAnalytics.buyers(in: app.services.database, basis: JourneyAnalytics.basis(
+                    in: app.services.database, tenantID: app.tenantID, ranges: CustomerKeyRanges(starts: [pivot])), tenantID: app.tenantID,
+                    from: march.from, to: march.to, reached: reachedAsSet)
+                #expect(split == JourneyAnalytics.Buyers(customers: 5, crossChannel: 3, reached: 2), "the reached set read by ranges, split at \(pivot)")
             }
             var lookingUp = JourneyAnalytics(services: app.services)
             lookingUp.channelsSpelledOut = 0

@@ -84,8 +84,10 @@ struct MaturityService: Sendable {
         }
         async let benefits = database.read { sql in try await self.benefitUse(on: sql, tenantID: tenantID, from: from, to: to) }
         async let returns = database.read { sql in try await Self.returns(on: sql, tenantID: tenantID, from: from, to: to) }
-        let buyers = try await JourneyAnalytics.buyers(in: database, basis: basis, tenantID: tenantID, from: from, to: to,
-                                                       reached: Self.reached("g.ckey", tenantID: tenantID, from: from, to: to))
+        let reached: JourneyAnalytics.Reached = database.dialect == .postgres
+            ? .set { inRange in Self.reachedSet(tenantID: tenantID, from: from, to: to, inRange: inRange) }
+            : .condition(Self.reached("g.ckey", tenantID: tenantID, from: from, to: to))
+        let buyers = try await JourneyAnalytics.buyers(in: database, basis: basis, tenantID: tenantID, from: from, to: to, reached: reached)
         var measured: [MaturityIndicator: Measured] = [:]
         measured[.identifiedSalesShare] = try await identified
         measured[.crossChannelCustomers] = Measured(numerator: Double(buyers.crossChannel), denominator: Int64(buyers.customers),
@@ -150,6 +152,19 @@ struct MaturityService: Sendable {
           SELECT 1 FROM campaign_members cm
           WHERE cm.tenant_id = \(bind: tenantID) AND cm.customer_id = \(unsafeRaw: key) AND cm.control = 0
             AND cm.created_at >= \(bind: from) AND cm.created_at <= \(bind: to))
+        """
+    }
+
+    /// `reached` as the set of customers it holds for (PostgreSQL, see `JourneyAnalytics.Reached`):
+    /// the members of every active segment and the customers a campaign reached in the period, each
+    /// once, within the range of customers read.
+    static func reachedSet(tenantID: String, from: Int64, to: Int64, inRange: (String) -> SQLQueryString) -> SQLQueryString {
+        """
+        SELECT m.customer_id FROM segments s JOIN segment_members m ON m.tenant_id = s.tenant_id AND m.segment_id = s.id
+        WHERE s.tenant_id = \(bind: tenantID) AND s.status = 'active'\(inRange("m.customer_id"))
+        UNION
+        SELECT cm.customer_id FROM campaign_members cm
+        WHERE cm.tenant_id = \(bind: tenantID) AND cm.control = 0 AND cm.created_at >= \(bind: from) AND cm.created_at <= \(bind: to)\(inRange("cm.customer_id"))
         """
     }
 
