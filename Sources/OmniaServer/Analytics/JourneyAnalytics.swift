@@ -214,7 +214,7 @@ struct JourneyAnalytics: Sendable {
         case set(@Sendable (_ inRange: (_ column: String) -> SQLQueryString) -> SQLQueryString)
     }
 
-    static func buyers(in database: any Database, basis: Basis, tenantID: String, from: Int64, to: Int64, reached: Reached? = nil,
+    static func buyers(in database: any Database, basis: Basis, tenantID: String, from: Int64, to: Int64, reached: Reached,
                        channelsSpelledOut: Int = channelsSpelledOut) async throws -> Buyers {
         let kind = JourneyAnalyticsSQL(dialect: database.dialect).binary("p.grp")
         let (clusters, ranges, channels) = (basis.clusters, basis.ranges, basis.channels)
@@ -238,8 +238,6 @@ struct JourneyAnalytics: Sendable {
                     SELECT COUNT(*) AS customers, COALESCE(SUM(b.cross_channel), 0) AS cross_channel, COALESCE(SUM(b.reached), 0) AS reached
                     FROM (SELECT g.cross_channel, CASE WHEN \(condition) THEN 1 ELSE 0 END AS reached FROM (\(grouped)) g) b
                     """
-            case nil:
-                query = "SELECT COUNT(*) AS customers, COALESCE(SUM(g.cross_channel), 0) AS cross_channel, 0 AS reached FROM (\(grouped)) g"
             }
             let row = try await sql.raw(query).first()
             return Buyers(customers: try row?.decode(column: "customers", as: Int64.self) ?? 0,

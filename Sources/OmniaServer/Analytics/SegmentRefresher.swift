@@ -94,15 +94,19 @@ struct SegmentRefresher: Sendable {
                     RETURNING tenant_id
                     """).first() != nil else { throw SegmentRefreshTakenOver() }
                 // A rule changed since it was read is computed again at the next pass.
-                guard let current = try await SegmentService(services: services).segment(on: sql, tenantID: tenantID, id: segment.id),
-                    current.version == segment.version, current.status == "active" else { return (0, 0) }
+                struct Current: Decodable {
+                    let version: Int
+                    let status: String
+                    let size: Int64
+                    let membersFingerprint: Int64?
+                }
+                guard let current = try await sql.raw("""
+                    SELECT version, status, size, members_fingerprint FROM segments WHERE tenant_id = \(bind: tenantID) AND id = \(bind: segment.id)
+                    """).row(Current.self), current.version == segment.version, current.status == "active" else { return (0, 0) }
                 // The members as this refresh found them last time, untouched since: nothing to compare.
                 let fingerprint = SegmentFingerprint.of(wanted)
-                let stored = try await sql.raw("""
-                    SELECT members_fingerprint FROM segments WHERE tenant_id = \(bind: tenantID) AND id = \(bind: segment.id)
-                    """).first(decodingColumn: "members_fingerprint", as: Int64?.self) ?? nil
                 var entered: [String] = [], exited: [String] = []
-                if stored != fingerprint || current.size != Int64(wanted.count) {
+                if current.membersFingerprint != fingerprint || current.size != Int64(wanted.count) {
                     let present = try await sql.raw("""
                         SELECT customer_id FROM segment_members WHERE tenant_id = \(bind: tenantID) AND segment_id = \(bind: segment.id)
                         """).all(decodingColumn: "customer_id", as: String.self).sorted()

@@ -1,8 +1,8 @@
 /// A model's popular head (most popular first) with what every request would otherwise work out
-/// again for each of its items: the slots of its category and department in the customer's affinity
-/// shares. The server keeps one per model and
-/// the offline evaluation one per training split, so a request spends no string hashing on the
-/// head beyond putting its items among the candidates.
+/// again for each of its items: the slots of its category and department in the customer's
+/// affinity shares. The server keeps one per model and the offline evaluation one per training
+/// split, so a request spends no string hashing on the head beyond putting its items among the
+/// candidates.
 public struct PopularItems: Sendable {
     public let items: [ItemProfile]
     /// The most popular item's popularity (0 for an empty head).

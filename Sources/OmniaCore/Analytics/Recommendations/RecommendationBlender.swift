@@ -173,7 +173,7 @@ public enum RecommendationBlender {
             }
             for index in popular.items.indices {
                 let sku = popular.items[index].sku
-                if (filtersStock || filtersCategories) && !allowed(sku, category: popular.items[index].category) { continue }
+                guard allowed(sku, category: popular.items[index].category) else { continue }
                 let categorySlot = popular.categorySlot[index], departmentSlot = popular.departmentSlot[index]
                 let affinity = (categorySlot < 0 ? 0 : shares[categorySlot]) + (departmentSlot < 0 ? 0 : shares[departmentSlot])
                 candidates[sku, default: Candidate()].popularScore =
